@@ -1,0 +1,215 @@
+//! Per-customer behaviour (spec §5): balance, days late, days to pay, count-back DSO, rating,
+//! weight in revenue, credit-limit use.
+
+use crate::date::Day;
+use crate::dso;
+use crate::money::Money;
+use crate::report::r2;
+use crate::select::Selection;
+use crate::snapshot::{SRC_CREDIT, Snapshot};
+use serde::Serialize;
+
+/// Upper bounds of average days late for ratings A, B and C; D beyond.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RatingThresholds {
+    pub a: f64,
+    pub b: f64,
+    pub c: f64,
+}
+
+impl Default for RatingThresholds {
+    fn default() -> Self {
+        RatingThresholds {
+            a: 0.0,
+            b: 15.0,
+            c: 45.0,
+        }
+    }
+}
+
+impl RatingThresholds {
+    pub fn rate(&self, avg_days_late: f64) -> &'static str {
+        if avg_days_late <= self.a {
+            "A"
+        } else if avg_days_late <= self.b {
+            "B"
+        } else if avg_days_late <= self.c {
+            "C"
+        } else {
+            "D"
+        }
+    }
+}
+
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct CustomerRow {
+    pub customer_id: String,
+    pub name: String,
+    pub balance: Money,
+    pub open_invoices: Money,
+    pub not_due: Money,
+    pub overdue: Money,
+    pub unapplied: Money,
+    pub open_count: u64,
+    /// Amount-weighted (settlement − due) of invoices settled in the last 90 days.
+    pub avg_days_late: Option<f64>,
+    /// Amount-weighted (settlement − issue) of the same invoices.
+    pub days_to_pay: Option<f64>,
+    pub dso_countback: f64,
+    pub dso_countback_history_exhausted: bool,
+    pub revenue_share_ytd: Option<f64>,
+    pub rating: Option<&'static str>,
+    /// Share of rated customers with a lower (better) average days late, in %.
+    pub rating_percentile: Option<f64>,
+    pub credit_limit: Option<Money>,
+    pub credit_use: Option<f64>,
+    pub over_limit: bool,
+}
+
+#[derive(Default, Clone)]
+struct Acc {
+    balance: i64,
+    open: i64,
+    overdue: i64,
+    open_count: u64,
+    weight: i128,
+    late: i128,
+    to_pay: i128,
+    ytd: i64,
+    first_doc: i32,
+}
+
+/// One row per selected customer, largest balance first (ties: customer id).
+pub fn customers(
+    snap: &Snapshot,
+    sel: &Selection,
+    d: Day,
+    thresholds: &RatingThresholds,
+) -> Vec<CustomerRow> {
+    let nc = snap.customers.names.len();
+    let inv = &snap.invoices;
+    let src = &snap.sources;
+    let mut acc = vec![
+        Acc {
+            first_doc: i32::MAX,
+            ..Acc::default()
+        };
+        nc
+    ];
+    let jan1 = Day::from_ymd(d.year(), 1, 1).expect("valid").0;
+    let lo90 = d.0 - 90;
+    // Monthly net sales per customer, months from the first document to d's month.
+    let first_month = inv
+        .issue
+        .iter()
+        .chain(&src.day)
+        .filter(|&&x| x <= d.0)
+        .min()
+        .map_or(d.month_index(), |&x| Day(x).month_index());
+    let nm = (d.month_index() - first_month + 1) as usize;
+    let mut sales = vec![0i64; nc * nm];
+    for i in 0..inv.customer.len() {
+        let issue = inv.issue[i];
+        if issue > d.0 || !sel.invoice(snap, i) {
+            continue;
+        }
+        let c = inv.customer[i] as usize;
+        let a = &mut acc[c];
+        let amt = inv.amount[i];
+        a.balance += amt;
+        a.first_doc = a.first_doc.min(issue);
+        if issue >= jan1 {
+            a.ytd += amt;
+        }
+        sales[c * nm + (Day(issue).month_index() - first_month) as usize] += amt;
+        let settled = inv.settled[i];
+        if settled > lo90 && settled <= d.0 {
+            a.weight += amt as i128;
+            a.late += amt as i128 * (settled - inv.due[i]) as i128;
+            a.to_pay += amt as i128 * (settled - issue) as i128;
+        }
+        if settled > d.0 {
+            let open = snap.open_at(i, d.0);
+            if open > 0 {
+                a.open += open;
+                a.open_count += 1;
+                if inv.due[i] < d.0 {
+                    a.overdue += open;
+                }
+            }
+        }
+    }
+    for s in 0..src.customer.len() {
+        let day = src.day[s];
+        if day > d.0 || !sel.source(snap, s) {
+            continue;
+        }
+        let c = src.customer[s] as usize;
+        let a = &mut acc[c];
+        a.balance -= src.amount[s];
+        a.first_doc = a.first_doc.min(day);
+        if src.kind[s] == SRC_CREDIT {
+            if day >= jan1 {
+                a.ytd -= src.amount[s];
+            }
+            sales[c * nm + (Day(day).month_index() - first_month) as usize] -= src.amount[s];
+        }
+    }
+    let total_ytd: i64 = acc.iter().map(|a| a.ytd).sum();
+    let avgs: Vec<Option<f64>> = acc
+        .iter()
+        .map(|a| (a.weight > 0).then(|| a.late as f64 / a.weight as f64))
+        .collect();
+    let mut sorted: Vec<f64> = avgs.iter().flatten().copied().collect();
+    sorted.sort_by(f64::total_cmp);
+    let cur = snap.currency;
+    let m = |v| Money::new(v, cur);
+    let mut rows: Vec<CustomerRow> = (0..nc)
+        .filter(|&c| sel.customer(c as u32))
+        .map(|c| {
+            let a = &acc[c];
+            let row = &sales[c * nm..(c + 1) * nm];
+            let cb = dso::countback_from(
+                a.balance,
+                d,
+                (a.first_doc != i32::MAX).then_some(a.first_doc),
+                |_, end| row[(Day(end).month_index() - first_month).max(0) as usize],
+            );
+            let avg = avgs[c];
+            let limit = snap.customers.credit_limit[c];
+            let credit_use = limit
+                .filter(|&l| l > 0)
+                .map(|l| a.balance as f64 / l as f64 * 100.0);
+            CustomerRow {
+                customer_id: snap.customers.ids.get(c as u32).to_string(),
+                name: snap.customers.names[c].clone(),
+                balance: m(a.balance),
+                open_invoices: m(a.open),
+                not_due: m(a.open - a.overdue),
+                overdue: m(a.overdue),
+                unapplied: m(a.balance - a.open),
+                open_count: a.open_count,
+                avg_days_late: avg.map(r2),
+                days_to_pay: (a.weight > 0).then(|| r2(a.to_pay as f64 / a.weight as f64)),
+                dso_countback: r2(cb.days),
+                dso_countback_history_exhausted: cb.history_exhausted,
+                revenue_share_ytd: dso::ratio(a.ytd as i128, total_ytd as i128).map(r2),
+                rating: avg.map(|x| thresholds.rate(x)),
+                rating_percentile: avg.map(|x| {
+                    let lower = sorted.partition_point(|&y| y < x);
+                    r2(lower as f64 / sorted.len() as f64 * 100.0)
+                }),
+                credit_limit: limit.map(m),
+                credit_use: credit_use.map(r2),
+                over_limit: credit_use.is_some_and(|u| u > 100.0),
+            }
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        b.balance
+            .minor
+            .cmp(&a.balance.minor)
+            .then_with(|| a.customer_id.cmp(&b.customer_id))
+    });
+    rows
+}

@@ -1,0 +1,186 @@
+//! The ledger as a stream of events: what importers produce and the engine consumes.
+//!
+//! Records hold already-parsed values (dates, minor units): parsing happens at the edge, in the
+//! importers, which also know the file, line and column to blame.
+
+use crate::date::Day;
+use crate::money::Currency;
+
+/// What a document does to the customer's account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DocKind {
+    /// Increases what the customer owes; the only kind that is aged.
+    Invoice,
+    /// Decreases what the customer owes and counts as a sales reduction.
+    CreditNote,
+    /// Decreases what the customer owes and counts as bad debt, not as a sales reduction.
+    WriteOff,
+}
+
+impl DocKind {
+    pub fn parse(s: &str) -> Option<DocKind> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "" | "invoice" => Some(DocKind::Invoice),
+            "credit_note" => Some(DocKind::CreditNote),
+            "write_off" => Some(DocKind::WriteOff),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct CustomerRec {
+    pub id: String,
+    pub name: String,
+    pub credit_limit: Option<i64>,
+    pub payment_terms_days: Option<i32>,
+    /// Named attributes: `group`, `entity`, `collector`, `sales_rep`, `region`, `sector`, `size`,
+    /// `rating`, `currency` and any custom column. Each becomes a filterable dimension.
+    pub attrs: Vec<(String, String)>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct DocumentRec {
+    pub id: String,
+    pub customer_id: String,
+    pub kind: DocKind,
+    pub issue: Day,
+    /// `None`: issue date plus the customer's payment terms, else the issue date.
+    pub due: Option<Day>,
+    pub amount: i64,
+    pub currency: Option<Currency>,
+    /// For credit notes and write-offs: the invoice they settle, allocated on the issue date.
+    pub original_invoice_id: Option<String>,
+    /// A dispute without dates: taken as opened on the issue date and still open.
+    pub disputed: bool,
+    pub dispute_reason: Option<String>,
+    pub in_legal: bool,
+    /// Document-level dimensions (`division` and custom columns).
+    pub attrs: Vec<(String, String)>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct PaymentRec {
+    pub id: String,
+    pub customer_id: String,
+    pub date: Day,
+    pub amount: i64,
+    pub currency: Option<Currency>,
+    /// Allocates the payment to this invoice on the payment date.
+    pub invoice_id: Option<String>,
+    pub reference: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct AllocationRec {
+    /// A payment, credit note or write-off.
+    pub source_id: String,
+    pub invoice_id: String,
+    pub date: Day,
+    pub amount: i64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct DisputeRec {
+    pub invoice_id: String,
+    pub opened_on: Day,
+    pub resolved_on: Option<Day>,
+    pub reason: Option<String>,
+    pub amount: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct PromiseRec {
+    pub invoice_id: String,
+    /// When the customer made the promise.
+    pub promised_on: Day,
+    /// The date the customer promised to pay by.
+    pub due_on: Day,
+    pub amount: i64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ActionRec {
+    pub customer_id: String,
+    pub date: Day,
+    pub kind: String,
+    pub invoice_id: Option<String>,
+    pub agent: Option<String>,
+    pub note: Option<String>,
+}
+
+/// Units of reporting currency per unit of `currency`, as a decimal scaled by 10^9.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RateRec {
+    pub date: Day,
+    pub currency: Currency,
+    pub rate_e9: i64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    Customer(CustomerRec),
+    Document(DocumentRec),
+    Payment(PaymentRec),
+    Allocation(AllocationRec),
+    Dispute(DisputeRec),
+    Promise(PromiseRec),
+    Action(ActionRec),
+    Rate(RateRec),
+}
+
+/// Why an event cannot enter the ledger. The importer adds file, line and column.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LedgerError {
+    #[error("unknown customer {0:?} (expected a customer_id of customers.csv)")]
+    UnknownCustomer(String),
+    #[error("duplicate id {0:?} (expected an id not used by another document or payment)")]
+    DuplicateId(String),
+    #[error("unknown invoice {0:?} (expected the document_id of an invoice)")]
+    UnknownInvoice(String),
+    #[error("{0:?} is a {1}, not an invoice (expected the document_id of an invoice)")]
+    NotAnInvoice(String, &'static str),
+    #[error("unknown source {0:?} (expected the id of a payment, credit note or write-off)")]
+    UnknownSource(String),
+    #[error(
+        "allocation dated {date} is before {what} {id:?} dated {earlier} (expected a date on or after it)"
+    )]
+    AllocationTooEarly {
+        date: String,
+        what: &'static str,
+        id: String,
+        earlier: String,
+    },
+    #[error(
+        "{source_id:?} belongs to customer {source_customer:?} but invoice {invoice_id:?} to {invoice_customer:?} (expected the same customer)"
+    )]
+    CrossCustomer {
+        source_id: String,
+        source_customer: String,
+        invoice_id: String,
+        invoice_customer: String,
+    },
+    #[error(
+        "currency {found} differs from the ledger's reporting currency {ledger} and no rate converts it"
+    )]
+    Currency { found: String, ledger: String },
+    #[error("amount must be positive, found {0}")]
+    NonPositive(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl LedgerError {
+    /// The input column the error is about, when there is one.
+    pub fn column(&self) -> Option<&'static str> {
+        Some(match self {
+            LedgerError::UnknownCustomer(_) | LedgerError::CrossCustomer { .. } => "customer_id",
+            LedgerError::UnknownInvoice(_) | LedgerError::NotAnInvoice(..) => "invoice_id",
+            LedgerError::UnknownSource(_) => "source_id",
+            LedgerError::AllocationTooEarly { .. } => "date",
+            LedgerError::Currency { .. } => "currency",
+            LedgerError::NonPositive(_) => "amount",
+            LedgerError::DuplicateId(_) | LedgerError::Invalid(_) => return None,
+        })
+    }
+}

@@ -1,0 +1,102 @@
+//! Monthly trends (spec §3 "Trend"): every point of a 12- or 24-month series in one pass over
+//! the invoices, each invoice visiting only the month ends at which it was open.
+
+use crate::date::Day;
+use crate::dso;
+use crate::money::Money;
+use crate::report::{cum_for, r2};
+use crate::select::Selection;
+use crate::snapshot::Snapshot;
+use serde::Serialize;
+
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct TrendPoint {
+    pub date: Day,
+    pub balance: Money,
+    pub not_due: Money,
+    pub overdue: Money,
+    pub unapplied: Money,
+    pub dso_countback: f64,
+    pub dso_countback_history_exhausted: bool,
+    pub dso_standard: Option<f64>,
+    pub dso_best_possible: Option<f64>,
+    pub dso_delinquent: Option<f64>,
+    pub dbt: Option<f64>,
+    pub cei_month: Option<f64>,
+    pub cei_rolling_90: Option<f64>,
+}
+
+/// The month ends of the `months − 1` previous months, then `d`.
+pub fn trend_dates(d: Day, months: usize) -> Vec<Day> {
+    let mut v: Vec<Day> = (1..months as i32)
+        .rev()
+        .map(|k| d.month_end_offset(-k))
+        .collect();
+    v.push(d);
+    v
+}
+
+pub fn trend(snap: &Snapshot, sel: &Selection, d: Day, months: usize) -> Vec<TrendPoint> {
+    let dates = trend_dates(d, months.max(1));
+    let t: Vec<i32> = dates.iter().map(|x| x.0).collect();
+    let k_n = t.len();
+    let mut open = vec![0i64; k_n];
+    let mut not_due = vec![0i64; k_n];
+    let mut dbt_num = vec![0i128; k_n];
+    let inv = &snap.invoices;
+    let (first, last) = (t[0], t[k_n - 1]);
+    let all = sel.is_all();
+    for i in 0..inv.customer.len() {
+        let issue = inv.issue[i];
+        let settled = inv.settled[i];
+        if issue > last || settled <= first || !(all || sel.invoice(snap, i)) {
+            continue;
+        }
+        let mut k = t.partition_point(|&x| x < issue);
+        if k >= k_n || t[k] >= settled {
+            continue;
+        }
+        let due = inv.due[i];
+        let mut rem = inv.amount[i];
+        let mut allocs = snap.allocs_of(i).peekable();
+        while k < k_n && t[k] < settled {
+            while let Some(a) = allocs.next_if(|a| a.day <= t[k]) {
+                rem -= a.amount;
+            }
+            open[k] += rem;
+            if due >= t[k] {
+                not_due[k] += rem;
+            } else {
+                dbt_num[k] += rem as i128 * (t[k] - due) as i128;
+            }
+            k += 1;
+        }
+    }
+    let cum = cum_for(snap, sel);
+    let cur = snap.currency;
+    dates
+        .iter()
+        .enumerate()
+        .map(|(k, &day)| {
+            let balance = cum.balance(day.0);
+            let cb = dso::countback(&cum, day);
+            let std = dso::per_90_days(&cum, day, balance);
+            let best = dso::per_90_days(&cum, day, not_due[k]);
+            TrendPoint {
+                date: day,
+                balance: Money::new(balance, cur),
+                not_due: Money::new(not_due[k], cur),
+                overdue: Money::new(open[k] - not_due[k], cur),
+                unapplied: Money::new(cum.unapplied(day.0), cur),
+                dso_countback: r2(cb.days),
+                dso_countback_history_exhausted: cb.history_exhausted,
+                dso_standard: std.map(r2),
+                dso_best_possible: best.map(r2),
+                dso_delinquent: std.zip(best).map(|(s, b)| r2(s - b)),
+                dbt: (open[k] > 0).then(|| r2(dbt_num[k] as f64 / open[k] as f64)),
+                cei_month: dso::cei_month(&cum, day, not_due[k]).map(r2),
+                cei_rolling_90: dso::cei_rolling_90(&cum, day, not_due[k]).map(r2),
+            }
+        })
+        .collect()
+}
