@@ -1,1 +1,268 @@
-fn main() {}
+//! `arpilot`: the command line of the receivables cockpit.
+
+mod bench;
+mod output;
+
+use anyhow::{Context, Result, bail};
+use arpilot_core::customers::{RatingThresholds, customers};
+use arpilot_core::invoices::invoices;
+use arpilot_core::report::{AgingConfig, Basis, GroupBy, ProvisionRates, ReportParams, report};
+use arpilot_core::trend::trend;
+use arpilot_core::{Day, Filter, Selection, Snapshot};
+use clap::{Parser, Subcommand, ValueEnum};
+use output::{Format, Locale};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+#[derive(Parser)]
+#[command(
+    name = "arpilot",
+    version,
+    about = "Receivables cockpit: aged balance, DSO, CEI and every credit-management KPI, as of any date"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Generate a demo company and print its receivables cockpit.
+    Demo {
+        /// Folder for the demo ledger (CSV set).
+        #[arg(long, default_value = "arpilot-demo")]
+        output: PathBuf,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        #[arg(long, value_enum, default_value_t = Locale::Fr)]
+        locale: Locale,
+    },
+    /// Compute the receivables report as of a date.
+    Report(ReportArgs),
+    /// Write a synthetic ledger (CSV set) for demos and benchmarks.
+    Generate {
+        #[arg(long)]
+        invoices: u64,
+        #[arg(long)]
+        output: PathBuf,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Last day of the generated history (YYYY-MM-DD).
+        #[arg(long, default_value = "2026-10-31")]
+        end: Day,
+        /// Months of history.
+        #[arg(long, default_value_t = 24)]
+        months: u32,
+        /// Number of customers (default: one per hundred invoices).
+        #[arg(long)]
+        customers: Option<u64>,
+    },
+    /// Measure the engine on a ledger: load, aging, full report, trend, incremental append.
+    Bench {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long)]
+        as_of: Day,
+        /// Timed runs per figure (the median is printed).
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
+enum Kind {
+    /// Totals, aging, DSO, CEI, collection rate, top lists (default).
+    Summary,
+    /// One row per customer: balance, days late, DSO, rating, revenue share.
+    Customers,
+    /// Month-end series of balance, DSO, DBT and CEI.
+    Trend,
+    /// One row per invoice: open amount, settlement, days late.
+    Invoices,
+}
+
+#[derive(clap::Args)]
+struct ReportArgs {
+    #[arg(value_enum, default_value_t = Kind::Summary)]
+    kind: Kind,
+    /// Folder holding the CSV ledger set.
+    #[arg(long)]
+    data: PathBuf,
+    /// Date of the report (default: today).
+    #[arg(long)]
+    as_of: Option<Day>,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Keep only customers or documents with NAME=VALUE (repeatable).
+    #[arg(long = "filter", value_name = "NAME=VALUE")]
+    filters: Vec<String>,
+    /// Group the aged balance by customer, invoice or a dimension.
+    #[arg(long)]
+    by: Option<String>,
+    /// Upper bounds of the overdue buckets, in days.
+    #[arg(long, default_value = "30,60,90,120")]
+    buckets: String,
+    #[arg(long, value_enum, default_value_t = BasisArg::Due)]
+    basis: BasisArg,
+    /// Entries in the top debtors and top overdue invoices lists.
+    #[arg(long, default_value_t = 6)]
+    top: usize,
+    /// Months of the trend.
+    #[arg(long, default_value_t = 12)]
+    months: usize,
+    /// Provision rates per bucket in %, e.g. 0,0,25,50,75,100.
+    #[arg(long)]
+    provisions: Option<String>,
+    #[arg(long, value_enum, default_value_t = Locale::En)]
+    locale: Locale,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
+enum BasisArg {
+    Due,
+    Issue,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("arpilot: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn today() -> Day {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    Day((secs / 86_400) as i32)
+}
+
+fn load(dir: &Path) -> Result<Snapshot> {
+    arpilot_ingest::ledger_csv::load_dir(dir).map_err(|e| anyhow::anyhow!(e))
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.cmd {
+        Cmd::Report(a) => run_report(a),
+        Cmd::Generate {
+            invoices,
+            output,
+            seed,
+            end,
+            months,
+            customers,
+        } => {
+            let mut p = arpilot_synth::Params::new(invoices, seed);
+            p.end = end;
+            p.months = months;
+            p.customers = customers;
+            let t = Instant::now();
+            let s = arpilot_synth::generate(&p, &output)
+                .with_context(|| format!("writing {}", output.display()))?;
+            eprintln!(
+                "wrote {} customers, {} invoices, {} credit notes, {} write-offs, {} payments, {} allocations, {} disputes, {} promises, {} actions to {} in {:.1} s",
+                s.customers,
+                s.invoices,
+                s.credit_notes,
+                s.write_offs,
+                s.payments,
+                s.allocations,
+                s.disputes,
+                s.promises,
+                s.actions,
+                output.display(),
+                t.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+        Cmd::Bench { data, as_of, runs } => bench::run(&data, as_of, runs),
+        Cmd::Demo {
+            output,
+            seed,
+            locale,
+        } => {
+            let p = arpilot_synth::Params::new(40_000, seed);
+            let s = arpilot_synth::generate(&p, &output)?;
+            let snap = load(&output)?;
+            let params = ReportParams::new(p.end);
+            let r = report(&snap, &Selection::all(), &params)?;
+            println!(
+                "Demo company: {} customers, {} invoices, {} payments in {}\n",
+                s.customers,
+                s.invoices,
+                s.payments,
+                output.display()
+            );
+            print!("{}", output::summary_table(&r, locale));
+            println!(
+                "\nTry: arpilot report --data {} --as-of {} --by region",
+                output.display(),
+                p.end
+            );
+            Ok(())
+        }
+    }
+}
+
+fn run_report(a: ReportArgs) -> Result<()> {
+    let snap = load(&a.data)?;
+    let as_of = a.as_of.unwrap_or_else(today);
+    let filters = a
+        .filters
+        .iter()
+        .map(|f| Filter::parse(f))
+        .collect::<Result<Vec<_>, _>>()?;
+    let sel = Selection::resolve(&snap, &filters)?;
+    let basis = match a.basis {
+        BasisArg::Due => Basis::Due,
+        BasisArg::Issue => Basis::Issue,
+    };
+    let aging = AgingConfig::new(AgingConfig::parse_bounds(&a.buckets)?, basis)?;
+    let mut provisions = ProvisionRates::default_for(&aging);
+    if let Some(p) = &a.provisions {
+        provisions.buckets = p
+            .split(',')
+            .map(|x| {
+                arpilot_core::money::parse_minor(x.trim(), 2).with_context(|| {
+                    format!("--provisions: expected percentages such as 0,25,50, found {x:?}")
+                })
+            })
+            .collect::<Result<_>>()?;
+    }
+    let params = ReportParams {
+        as_of,
+        aging,
+        top: a.top,
+        by: a.by.as_deref().map(GroupBy::parse),
+        provisions,
+    };
+    let out = std::io::stdout();
+    let mut w = out.lock();
+    match a.kind {
+        Kind::Summary => {
+            let r = report(&snap, &sel, &params)?;
+            output::write_summary(&mut w, &r, a.format, a.locale)?;
+        }
+        Kind::Customers => {
+            let rows = customers(&snap, &sel, as_of, &RatingThresholds::default());
+            output::write_customers(&mut w, &rows, a.format, a.locale)?;
+        }
+        Kind::Trend => {
+            if a.months == 0 || a.months > 240 {
+                bail!("--months: expected 1 to 240, found {}", a.months);
+            }
+            let pts = trend(&snap, &sel, as_of, a.months);
+            output::write_trend(&mut w, &pts, a.format, a.locale)?;
+        }
+        Kind::Invoices => {
+            let rows = invoices(&snap, &sel, as_of);
+            output::write_invoices(&mut w, &rows, a.format, a.locale)?;
+        }
+    }
+    Ok(())
+}

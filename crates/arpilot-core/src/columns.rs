@@ -1,59 +1,102 @@
 //! Small building blocks of the columnar snapshot: string arenas with a compact hash index,
 //! dictionaries, and dictionary-encoded dimension columns.
 
-use hashbrown::{DefaultHashBuilder, HashTable};
+use hashbrown::DefaultHashBuilder;
 use std::collections::HashMap;
 use std::hash::BuildHasher;
 
-/// Many short strings in one buffer: 4 bytes of overhead per string instead of a `String`'s 24.
+/// Many short strings in one buffer: 4 bytes of overhead per string instead of a `String`'s 24,
+/// and none while every string has the same length (ERP numbering usually is fixed-width).
 #[derive(Default, Clone, Debug)]
 pub struct StrArena {
     bytes: Vec<u8>,
+    /// Ends of the strings; empty while all strings share the length `width`.
     ends: Vec<u32>,
+    width: usize,
+    count: usize,
 }
 
 impl StrArena {
     pub fn len(&self) -> usize {
-        self.ends.len()
+        self.count
     }
 
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.count == 0
     }
 
     pub fn get(&self, i: u32) -> &str {
         let i = i as usize;
-        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        let (start, end) = if self.ends.is_empty() {
+            (i * self.width, (i + 1) * self.width)
+        } else {
+            let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+            (start, self.ends[i] as usize)
+        };
         // Only whole `&str`s are pushed, so every slice is valid UTF-8.
-        std::str::from_utf8(&self.bytes[start..self.ends[i] as usize]).expect("utf-8")
+        std::str::from_utf8(&self.bytes[start..end]).expect("utf-8")
     }
 
     pub fn push(&mut self, s: &str) -> u32 {
+        if self.count == 0 && self.ends.is_empty() {
+            self.width = s.len();
+        }
+        let fixed = self.ends.is_empty() && s.len() == self.width && self.width > 0;
+        if !fixed && self.ends.is_empty() {
+            // Lengths differ from now on: keep explicit ends.
+            self.ends = (1..=self.count).map(|k| (k * self.width) as u32).collect();
+        }
         self.bytes.extend_from_slice(s.as_bytes());
         assert!(self.bytes.len() <= u32::MAX as usize, "id arena over 4 GiB");
-        self.ends.push(self.bytes.len() as u32);
-        (self.ends.len() - 1) as u32
+        if !fixed {
+            self.ends.push(self.bytes.len() as u32);
+        }
+        self.count += 1;
+        (self.count - 1) as u32
     }
 
     pub fn truncate(&mut self, n: usize) {
-        self.ends.truncate(n);
-        let end = self.ends.last().copied().unwrap_or(0) as usize;
-        self.bytes.truncate(end);
+        if n >= self.count {
+            return;
+        }
+        self.count = n;
+        if self.ends.is_empty() {
+            self.bytes.truncate(n * self.width);
+        } else {
+            self.ends.truncate(n);
+            let end = self.ends.last().copied().unwrap_or(0) as usize;
+            self.bytes.truncate(end);
+        }
     }
 
     pub fn heap_bytes(&self) -> usize {
         self.bytes.capacity() + self.ends.capacity() * 4
     }
+
+    pub fn shrink_to_fit(&mut self) {
+        self.bytes.shrink_to_fit();
+        self.ends.shrink_to_fit();
+    }
 }
 
-/// Unique string ids → dense row numbers. The table stores only the row number (4 bytes);
-/// the string itself lives in the arena.
+/// Unique string ids → dense row numbers: an open-addressing table of 4-byte slots holding
+/// the row and a 5-bit tag of the id's hash (so that a probe rarely needs to read the string),
+/// with the strings themselves in the arena. About 5 bytes per id after a bulk load, where a
+/// general hash map of `String`s takes over 40.
 #[derive(Default, Clone)]
 pub struct IdIndex {
     arena: StrArena,
-    table: HashTable<u32>,
+    slots: Vec<u32>,
+    used: usize,
     hasher: DefaultHashBuilder,
 }
+
+const EMPTY: u32 = 0;
+const TOMBSTONE: u32 = u32::MAX;
+const ROW_BITS: u32 = 27;
+const ROW_MASK: u32 = (1 << ROW_BITS) - 1;
+/// Largest number of ids a table holds (rows are stored + 1 in 27 bits, the last value is taken).
+pub const MAX_IDS: usize = ROW_MASK as usize - 1;
 
 impl std::fmt::Debug for IdIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -74,44 +117,114 @@ impl IdIndex {
         self.arena.get(row)
     }
 
-    pub fn find(&self, id: &str) -> Option<u32> {
+    #[inline]
+    fn start_and_tag(&self, id: &str) -> (usize, u32) {
         let h = self.hasher.hash_one(id);
-        self.table
-            .find(h, |&row| self.arena.get(row) == id)
-            .copied()
+        let start = ((h as u32 as u64 * self.slots.len() as u64) >> 32) as usize;
+        (start, ((h >> 59) as u32) << ROW_BITS)
+    }
+
+    pub fn find(&self, id: &str) -> Option<u32> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let (mut k, tag) = self.start_and_tag(id);
+        loop {
+            let v = self.slots[k];
+            if v == EMPTY {
+                return None;
+            }
+            if v != TOMBSTONE && v & !ROW_MASK == tag {
+                let row = (v & ROW_MASK) - 1;
+                if self.arena.get(row) == id {
+                    return Some(row);
+                }
+            }
+            k += 1;
+            if k == self.slots.len() {
+                k = 0;
+            }
+        }
     }
 
     /// Appends `id` as the next row. The caller has checked that it is new.
     pub fn push(&mut self, id: &str) -> u32 {
+        assert!(
+            self.arena.len() < MAX_IDS,
+            "more than {MAX_IDS} ids in one table"
+        );
+        if (self.used + 1) * 5 > self.slots.len() * 4 {
+            self.rehash((self.arena.len() + 1) * 15 / 8 + 16);
+        }
         let row = self.arena.push(id);
-        let h = self.hasher.hash_one(id);
-        let (arena, hasher) = (&self.arena, &self.hasher);
-        self.table
-            .insert_unique(h, row, |&r| hasher.hash_one(arena.get(r)));
+        self.place(id, row);
         row
+    }
+
+    fn place(&mut self, id: &str, row: u32) {
+        let (k, tag) = self.start_and_tag(id);
+        if place(&mut self.slots, k, tag | (row + 1)) {
+            self.used += 1;
+        }
+    }
+
+    fn rehash(&mut self, capacity: usize) {
+        let mut slots = vec![EMPTY; capacity.max(8)];
+        let n = slots.len() as u64;
+        for row in 0..self.arena.len() as u32 {
+            let h = self.hasher.hash_one(self.arena.get(row));
+            let k = ((h as u32 as u64 * n) >> 32) as usize;
+            place(&mut slots, k, (((h >> 59) as u32) << ROW_BITS) | (row + 1));
+        }
+        self.slots = slots;
+        self.used = self.arena.len();
     }
 
     /// Forgets every row from `n` on (rollback of a failed batch).
     pub fn truncate(&mut self, n: usize) {
         for row in n..self.arena.len() {
             let id = self.arena.get(row as u32);
-            let h = self.hasher.hash_one(id);
-            if let Ok(e) = self.table.find_entry(h, |&r| r as usize == row) {
-                e.remove();
+            let (mut k, _) = self.start_and_tag(id);
+            while self.slots[k] != EMPTY {
+                if self.slots[k] != TOMBSTONE && (self.slots[k] & ROW_MASK) - 1 == row as u32 {
+                    self.slots[k] = TOMBSTONE;
+                    break;
+                }
+                k = (k + 1) % self.slots.len();
             }
         }
         self.arena.truncate(n);
     }
 
     pub fn reserve(&mut self, n: usize) {
-        let (arena, hasher) = (&self.arena, &self.hasher);
-        self.table.reserve(n, |&r| hasher.hash_one(arena.get(r)));
+        let want = (self.arena.len() + n) * 5 / 4 + 16;
+        if want > self.slots.len() {
+            self.rehash(want);
+        }
+    }
+
+    /// Resizes the table to a 80 % load.
+    pub fn shrink_to_fit(&mut self) {
+        self.arena.shrink_to_fit();
+        self.rehash(self.arena.len() * 5 / 4 + 16);
     }
 
     pub fn heap_bytes(&self) -> usize {
-        // hashbrown: one control byte plus the slot per bucket.
-        self.arena.heap_bytes() + self.table.capacity() * 5
+        self.arena.heap_bytes() + self.slots.capacity() * 4
     }
+}
+
+/// Linear probing from `k`; true when an empty (not a reused tombstone) slot was taken.
+fn place(slots: &mut [u32], mut k: usize, v: u32) -> bool {
+    while slots[k] != EMPTY && slots[k] != TOMBSTONE {
+        k += 1;
+        if k == slots.len() {
+            k = 0;
+        }
+    }
+    let fresh = slots[k] == EMPTY;
+    slots[k] = v;
+    fresh
 }
 
 /// Distinct values of a text attribute; code 0 is always the empty value.
@@ -262,6 +375,26 @@ mod tests {
         assert_eq!(ix.find("I499"), Some(499));
         assert_eq!(ix.push("I517"), 500);
         assert_eq!(ix.get(500), "I517");
+    }
+
+    #[test]
+    fn arena_switches_from_fixed_to_variable_width() {
+        let mut a = StrArena::default();
+        for s in ["F001", "F002", "F003"] {
+            a.push(s);
+        }
+        assert!(a.ends.is_empty());
+        a.push("AV-12");
+        a.push("X");
+        assert_eq!(
+            (0..5).map(|i| a.get(i)).collect::<Vec<_>>(),
+            ["F001", "F002", "F003", "AV-12", "X"]
+        );
+        a.truncate(2);
+        a.push("Z9");
+        assert_eq!(a.get(1), "F002");
+        assert_eq!(a.get(2), "Z9");
+        assert_eq!(a.len(), 3);
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod dso;
 pub mod invoices;
 pub mod ledger;
 pub mod money;
+pub mod par;
 pub mod report;
 pub mod select;
 pub mod snapshot;

@@ -6,7 +6,7 @@ use crate::date::Day;
 use crate::dso::{self, CountBack};
 use crate::money::{Currency, Money};
 use crate::select::{Selection, known_dimensions};
-use crate::snapshot::{F_DISPUTE, F_LEGAL, F_PROMISE, SRC_PAYMENT, Snapshot};
+use crate::snapshot::{F_DISPUTE, F_LEGAL, F_PROMISE, NO_INVOICE, SRC_PAYMENT, Snapshot};
 use serde::Serialize;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -570,6 +570,35 @@ pub fn report(snap: &Snapshot, sel: &Selection, p: &ReportParams) -> Result<Repo
     })
 }
 
+/// The aged balance alone (buckets as (amount, count), then the unapplied amount): the lean
+/// pass behind `aging_ms` in benchmarks and the aging chart.
+pub fn aging(
+    snap: &Snapshot,
+    sel: &Selection,
+    d: Day,
+    aging: &AgingConfig,
+) -> (Vec<(i64, u64)>, i64) {
+    let inv = &snap.invoices;
+    let mut buckets = vec![(0i64, 0u64); aging.bucket_count()];
+    let all = sel.is_all();
+    for i in 0..inv.customer.len() {
+        if inv.settled[i] <= d.0 || inv.issue[i] > d.0 || !(all || sel.invoice(snap, i)) {
+            continue;
+        }
+        let open = snap.open_at(i, d.0);
+        if open > 0 {
+            let age = match aging.basis {
+                Basis::Due => d.0 - inv.due[i],
+                Basis::Issue => d.0 - inv.issue[i],
+            };
+            let b = &mut buckets[aging.bucket(age)];
+            b.0 += open;
+            b.1 += 1;
+        }
+    }
+    (buckets, cum_for(snap, sel).unapplied(d.0))
+}
+
 /// Running totals for a selection (the whole ledger's are cached in the snapshot).
 pub fn cum_for(snap: &Snapshot, sel: &Selection) -> Cum {
     if sel.is_all() {
@@ -611,6 +640,80 @@ fn maturity_labels(d: Day) -> Vec<String> {
 }
 
 fn run_pass(snap: &Snapshot, sel: &Selection, p: &ReportParams, key: &GroupKey, ng: usize) -> Pass {
+    let (ni, ns) = (snap.invoice_count(), snap.source_count());
+    let parts = crate::par::chunked(ni, |r| {
+        let srcs = crate::par::share(ns, ni, &r);
+        pass_range(snap, sel, p, key, ng, r, srcs)
+    });
+    let mut parts = parts.into_iter();
+    let mut ps = parts.next().expect("at least one part");
+    for other in parts {
+        ps.merge(other, p.top);
+    }
+    ps
+}
+
+impl Pass {
+    fn merge(&mut self, o: Pass, top: usize) {
+        self.open += o.open;
+        self.not_due += o.not_due;
+        self.overdue += o.overdue;
+        self.disputed += o.disputed;
+        self.in_legal += o.in_legal;
+        self.promised += o.promised;
+        for (a, b) in self.buckets.iter_mut().zip(o.buckets) {
+            a.0 += b.0;
+            a.1 += b.1;
+        }
+        self.dbt_num += o.dbt_num;
+        for (a, b) in self.provision_bp.iter_mut().zip(o.provision_bp) {
+            *a += b;
+        }
+        for (a, b) in self.maturity.iter_mut().zip(o.maturity) {
+            a.0 += b.0;
+            a.1 += b.1;
+        }
+        self.fell_due_month += o.fell_due_month;
+        self.to_collect += o.to_collect;
+        self.collected += o.collected;
+        self.credited += o.credited;
+        self.remaining += o.remaining;
+        for (a, b) in self.cust_bal.iter_mut().zip(o.cust_bal) {
+            *a += b;
+        }
+        for (a, b) in self.cust_overdue.iter_mut().zip(o.cust_overdue) {
+            *a += b;
+        }
+        for t in o.top {
+            self.top.push(t);
+            if self.top.len() > top {
+                self.top.pop();
+            }
+        }
+        for (a, b) in self.g_amounts.iter_mut().zip(o.g_amounts) {
+            *a += b;
+        }
+        for (a, b) in self.g_counts.iter_mut().zip(o.g_counts) {
+            *a += b;
+        }
+        self.g_invoices.extend(o.g_invoices);
+        for (a, b) in self.disputed_by_reason.iter_mut().zip(o.disputed_by_reason) {
+            a.0 += b.0;
+            a.1 += b.1;
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn pass_range(
+    snap: &Snapshot,
+    sel: &Selection,
+    p: &ReportParams,
+    key: &GroupKey,
+    ng: usize,
+    invoices: std::ops::Range<usize>,
+    sources: std::ops::Range<usize>,
+) -> Pass {
     let d = p.as_of.0;
     let aging = &p.aging;
     let nb = aging.bucket_count();
@@ -646,7 +749,7 @@ fn run_pass(snap: &Snapshot, sel: &Selection, p: &ReportParams, key: &GroupKey, 
     };
     let all = sel.is_all();
     let rates = &p.provisions;
-    for i in 0..inv.customer.len() {
+    for i in invoices {
         let issue = inv.issue[i];
         if issue > d || !(all || sel.invoice(snap, i)) {
             continue;
@@ -671,7 +774,7 @@ fn run_pass(snap: &Snapshot, sel: &Selection, p: &ReportParams, key: &GroupKey, 
             }
             if a.day <= m0 {
                 open_m0 -= a.amount;
-            } else if snap.sources.kind[a.src as usize] == SRC_PAYMENT {
+            } else if a.kind == SRC_PAYMENT {
                 col += a.amount;
             } else {
                 cred += a.amount;
@@ -718,8 +821,7 @@ fn run_pass(snap: &Snapshot, sel: &Selection, p: &ReportParams, key: &GroupKey, 
         }
         if flags & F_DISPUTE != 0 {
             let mut any = false;
-            for &k in snap.dispute_ix.get(&(i as u32)).into_iter().flatten() {
-                let dp = &snap.disputes[k as usize];
+            for dp in snap.disputes_of(i as u32) {
                 if dp.opened <= d && dp.resolved > d {
                     any = true;
                     ps.disputed_by_reason[dp.reason as usize].0 += 1;
@@ -737,11 +839,7 @@ fn run_pass(snap: &Snapshot, sel: &Selection, p: &ReportParams, key: &GroupKey, 
         }
         if flags & F_PROMISE != 0 {
             let promised: i64 = snap
-                .promise_ix
-                .get(&(i as u32))
-                .into_iter()
-                .flatten()
-                .map(|&k| &snap.promises[k as usize])
+                .promises_of(i as u32)
                 .filter(|pr| pr.promised_on <= d && d <= pr.due_on)
                 .map(|pr| pr.amount)
                 .sum();
@@ -764,7 +862,7 @@ fn run_pass(snap: &Snapshot, sel: &Selection, p: &ReportParams, key: &GroupKey, 
         }
     }
     let src = &snap.sources;
-    for s in 0..src.customer.len() {
+    for s in sources {
         if src.day[s] <= d && (all || sel.source(snap, s)) {
             ps.cust_bal[src.customer[s] as usize] -= src.amount[s];
         }
@@ -1079,22 +1177,24 @@ fn promises(snap: &Snapshot, sel: &Selection, d: Day, cur: Currency) -> Promises
 }
 
 fn actions(snap: &Snapshot, sel: &Selection, d: Day) -> Vec<ActionCount> {
-    let mut counts: std::collections::BTreeMap<(String, String), u64> = Default::default();
+    let mut counts: std::collections::HashMap<(u32, u32), u64> = Default::default();
     for a in &snap.actions {
-        if a.day > d.0 - 90 && a.day <= d.0 && sel.customer(a.customer) {
-            let invoice_ok = a.invoice.is_none_or(|i| sel.invoice(snap, i as usize));
-            if invoice_ok {
-                *counts
-                    .entry((
-                        snap.agents.value(a.agent).to_string(),
-                        snap.action_kinds.value(a.kind).to_string(),
-                    ))
-                    .or_default() += 1;
-            }
+        if a.day > d.0 - 90
+            && a.day <= d.0
+            && sel.customer(a.customer)
+            && (a.invoice == NO_INVOICE || sel.invoice(snap, a.invoice as usize))
+        {
+            *counts.entry((a.agent, a.kind)).or_default() += 1;
         }
     }
-    counts
+    let mut v: Vec<ActionCount> = counts
         .into_iter()
-        .map(|((agent, kind), count)| ActionCount { agent, kind, count })
-        .collect()
+        .map(|((agent, kind), count)| ActionCount {
+            agent: snap.agents.value(agent).to_string(),
+            kind: snap.action_kinds.value(kind).to_string(),
+            count,
+        })
+        .collect();
+    v.sort_by(|a, b| (&a.agent, &a.kind).cmp(&(&b.agent, &b.kind)));
+    v
 }

@@ -61,10 +61,91 @@ pub struct Sources {
     pub day: Vec<i32>,
     pub amount: Vec<i64>,
     /// What is left after every allocation (all dates).
-    pub remaining: Vec<i64>,
-    /// Date of the last allocation from this source, `i32::MIN` when none.
-    pub last_alloc: Vec<i32>,
+    pub remaining: Remaining,
+    /// Date of the last allocation from this source as days after the source's own date plus
+    /// one (0: none yet); saturates, which only makes a later append take the slow path.
+    last_alloc: Vec<u16>,
     pub dims: Dims,
+}
+
+impl Sources {
+    fn last_alloc(&self, s: usize) -> i32 {
+        match self.last_alloc[s] {
+            0 => i32::MIN,
+            u16::MAX => i32::MAX,
+            off => self.day[s] + off as i32 - 1,
+        }
+    }
+
+    fn set_last_alloc(&mut self, s: usize, day: i32) {
+        let off = (day - self.day[s] + 1).clamp(1, u16::MAX as i32);
+        self.last_alloc[s] = off as u16;
+    }
+}
+
+/// What is left on each source. Nearly every source is either untouched or used up, so one
+/// bit per source says "used up" and only partly used sources take a map entry.
+#[derive(Clone, Debug, Default)]
+pub struct Remaining {
+    used_up: Vec<u64>,
+    len: usize,
+    partial: HashMap<u32, i64>,
+}
+
+impl Remaining {
+    #[inline]
+    pub fn get(&self, s: usize, amount: i64) -> i64 {
+        if self.used_up[s / 64] >> (s % 64) & 1 == 1 {
+            0
+        } else {
+            self.partial.get(&(s as u32)).copied().unwrap_or(amount)
+        }
+    }
+
+    fn set(&mut self, s: usize, amount: i64, v: i64) {
+        let bit = 1u64 << (s % 64);
+        if v == 0 {
+            self.used_up[s / 64] |= bit;
+        } else {
+            self.used_up[s / 64] &= !bit;
+        }
+        if v == 0 || v == amount {
+            self.partial.remove(&(s as u32));
+        } else {
+            self.partial.insert(s as u32, v);
+        }
+    }
+
+    fn push(&mut self) {
+        if self.len.is_multiple_of(64) {
+            self.used_up.push(0);
+        }
+        self.len += 1;
+    }
+
+    fn truncate(&mut self, n: usize) {
+        self.len = n;
+        self.used_up.truncate(n.div_ceil(64));
+        if let Some(last) = self.used_up.last_mut()
+            && n % 64 != 0
+        {
+            *last &= (1u64 << (n % 64)) - 1;
+        }
+        self.partial.retain(|&s, _| (s as usize) < n);
+    }
+
+    fn from_values(values: &[i64], amounts: &[i64]) -> Remaining {
+        let mut r = Remaining::default();
+        for (s, (&v, &a)) in values.iter().zip(amounts).enumerate() {
+            r.push();
+            r.set(s, a, v);
+        }
+        r
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.used_up.capacity() * 8 + self.partial.capacity() * 16
+    }
 }
 
 /// One effective allocation.
@@ -73,9 +154,16 @@ pub struct Alloc {
     pub day: i32,
     pub amount: i64,
     pub src: u32,
+    /// The source's kind (`SRC_PAYMENT`, …), kept beside the allocation so that kernels
+    /// splitting cash from credits never chase the source row.
+    pub kind: u8,
     /// Input order, the tie-breaker among allocations of the same date.
     pub seq: u32,
 }
+
+/// `Allocs::src` packs the source row (low 30 bits) with its kind (high 2 bits).
+const SRC_BITS: u32 = 30;
+const SRC_MASK: u32 = (1 << SRC_BITS) - 1;
 
 #[derive(Clone, Debug, Default)]
 pub struct Allocs {
@@ -92,7 +180,8 @@ pub struct Dispute {
     /// `i32::MAX` while open.
     pub resolved: i32,
     pub reason: u32,
-    pub amount: Option<i64>,
+    /// Disputed part of the invoice, 0 when the whole invoice is disputed.
+    pub amount: i64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -109,8 +198,11 @@ pub struct Action {
     pub day: i32,
     pub kind: u32,
     pub agent: u32,
-    pub invoice: Option<u32>,
+    /// `NO_INVOICE` when the action concerns the customer as a whole.
+    pub invoice: u32,
 }
+
+pub const NO_INVOICE: u32 = u32::MAX;
 
 /// An event that was refused, with its position in the batch.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -141,9 +233,10 @@ pub struct Snapshot {
     /// Requested amounts of allocations that the caps reduced, by `seq`.
     capped: HashMap<u32, i64>,
     pub disputes: Vec<Dispute>,
-    pub dispute_ix: HashMap<u32, Vec<u32>>,
+    /// Dispute rows ordered by invoice, to find an invoice's disputes by binary search.
+    dispute_ix: Vec<u32>,
     pub promises: Vec<Promise>,
-    pub promise_ix: HashMap<u32, Vec<u32>>,
+    promise_ix: Vec<u32>,
     pub actions: Vec<Action>,
     pub reasons: Dict,
     pub action_kinds: Dict,
@@ -191,9 +284,9 @@ impl Snapshot {
             extra_len: 0,
             capped: HashMap::new(),
             disputes: Vec::new(),
-            dispute_ix: HashMap::new(),
+            dispute_ix: Vec::new(),
             promises: Vec::new(),
-            promise_ix: HashMap::new(),
+            promise_ix: Vec::new(),
             actions: Vec::new(),
             reasons: Dict::default(),
             action_kinds: Dict::default(),
@@ -239,7 +332,8 @@ impl Snapshot {
         let base = (start..end).map(move |k| Alloc {
             day: a.day[k],
             amount: a.amount[k],
-            src: a.src[k],
+            src: a.src[k] & SRC_MASK,
+            kind: (a.src[k] >> SRC_BITS) as u8,
             seq: a.seq[k],
         });
         let extra: &[Alloc] = if self.invoices.flags[i] & F_EXTRA != 0 {
@@ -283,6 +377,26 @@ impl Snapshot {
         open
     }
 
+    /// Disputes of invoice `i` (flag `F_DISPUTE` says whether there are any).
+    pub fn disputes_of(&self, i: u32) -> impl Iterator<Item = &Dispute> + '_ {
+        let ix = &self.dispute_ix;
+        let start = ix.partition_point(|&k| self.disputes[k as usize].invoice < i);
+        ix[start..]
+            .iter()
+            .map(|&k| &self.disputes[k as usize])
+            .take_while(move |d| d.invoice == i)
+    }
+
+    /// Promises to pay on invoice `i`.
+    pub fn promises_of(&self, i: u32) -> impl Iterator<Item = &Promise> + '_ {
+        let ix = &self.promise_ix;
+        let start = ix.partition_point(|&k| self.promises[k as usize].invoice < i);
+        ix[start..]
+            .iter()
+            .map(|&k| &self.promises[k as usize])
+            .take_while(move |p| p.invoice == i)
+    }
+
     /// Bytes held by the snapshot's columns and indexes (capacity, not length).
     pub fn heap_bytes(&self) -> usize {
         let c = &self.customers;
@@ -306,14 +420,17 @@ impl Snapshot {
             + i.dims.heap_bytes()
             + s.ids.heap_bytes()
             + s.kind.capacity()
-            + (s.customer.capacity() + s.day.capacity() + s.last_alloc.capacity()) * 4
-            + (s.amount.capacity() + s.remaining.capacity()) * 8
+            + (s.customer.capacity() + s.day.capacity()) * 4
+            + s.last_alloc.capacity() * 2
+            + s.amount.capacity() * 8
+            + s.remaining.heap_bytes()
             + s.dims.heap_bytes()
             + (a.day.capacity() + a.src.capacity() + a.seq.capacity()) * 4
             + a.amount.capacity() * 8
             + self.extra_len * 24
             + self.extra.capacity() * 40
             + self.capped.capacity() * 16
+            + (self.dispute_ix.capacity() + self.promise_ix.capacity()) * 4
             + self.disputes.capacity() * std::mem::size_of::<Dispute>()
             + self.promises.capacity() * std::mem::size_of::<Promise>()
             + self.actions.capacity() * std::mem::size_of::<Action>()
@@ -352,12 +469,40 @@ impl Snapshot {
                 let reallocated = self.apply_allocations(allocs);
                 self.apply_others(others);
                 self.update_daily(&undo);
+                // After a bulk load, give back the slack of the growing vectors.
+                if self.invoice_count() > 4 * undo.invoices.max(1024) {
+                    self.shrink_to_fit();
+                }
                 Ok(AppendStats {
                     events: n,
                     reallocated,
                 })
             }
         }
+    }
+
+    fn shrink_to_fit(&mut self) {
+        let i = &mut self.invoices;
+        i.ids.shrink_to_fit();
+        i.customer.shrink_to_fit();
+        i.issue.shrink_to_fit();
+        i.due.shrink_to_fit();
+        i.amount.shrink_to_fit();
+        i.settled.shrink_to_fit();
+        i.flags.shrink_to_fit();
+        i.alloc_end.shrink_to_fit();
+        let s = &mut self.sources;
+        s.ids.shrink_to_fit();
+        s.kind.shrink_to_fit();
+        s.customer.shrink_to_fit();
+        s.day.shrink_to_fit();
+        s.amount.shrink_to_fit();
+        s.last_alloc.shrink_to_fit();
+        let a = &mut self.allocs;
+        a.day.shrink_to_fit();
+        a.amount.shrink_to_fit();
+        a.src.shrink_to_fit();
+        a.seq.shrink_to_fit();
     }
 
     fn seq(&mut self) -> u32 {
@@ -544,13 +689,17 @@ impl Snapshot {
 
     fn push_source(&mut self, id: &str, kind: u8, cust: u32, day: i32, amount: i64) -> u32 {
         let s = &mut self.sources;
+        assert!(
+            s.kind.len() < SRC_MASK as usize,
+            "more than 2^30 payments and credits"
+        );
         let row = s.ids.push(id);
         s.kind.push(kind);
         s.customer.push(cust);
         s.day.push(day);
         s.amount.push(amount);
-        s.remaining.push(amount);
-        s.last_alloc.push(i32::MIN);
+        s.remaining.push();
+        s.last_alloc.push(0);
         row
     }
 
@@ -748,12 +897,17 @@ impl Snapshot {
         if new.is_empty() {
             return false;
         }
+        // A bulk load goes straight to the allocation pass.
+        if new.len() > 4096 && new.len() > self.allocs.day.len() / 8 {
+            self.reallocate(new);
+            return true;
+        }
         // Fast path while every allocation comes after all others on its invoice and source.
         let mut k = 0;
         while k < new.len() {
             let (inv, src, day, amount, seq) = new[k];
             if day < self.last_alloc_day(inv as usize)
-                || day < self.sources.last_alloc[src as usize]
+                || day < self.sources.last_alloc(src as usize)
             {
                 break;
             }
@@ -799,12 +953,14 @@ impl Snapshot {
     fn push_tail_alloc(&mut self, inv: u32, src: u32, day: i32, req: i64, seq: u32) {
         let (i, s) = (inv as usize, src as usize);
         let rem = self.invoice_remaining(i);
-        let eff = req.min(rem).min(self.sources.remaining[s]).max(0);
+        let src_rem = self.sources.remaining.get(s, self.sources.amount[s]);
+        let eff = req.min(rem).min(src_rem).max(0);
         if eff < req {
             self.capped.insert(seq, req);
         }
-        self.sources.remaining[s] -= eff;
-        self.sources.last_alloc[s] = day;
+        let amount = self.sources.amount[s];
+        self.sources.remaining.set(s, amount, src_rem - eff);
+        self.sources.set_last_alloc(s, day);
         if rem - eff == 0 && self.invoices.settled[i] == OPEN {
             self.invoices.settled[i] = day;
         }
@@ -813,6 +969,7 @@ impl Snapshot {
             day,
             amount: eff,
             src,
+            kind: self.sources.kind[s],
             seq,
         });
         self.extra_len += 1;
@@ -841,8 +998,8 @@ impl Snapshot {
 
         let mut inv_rem = self.invoices.amount.clone();
         let s = &mut self.sources;
-        s.remaining.copy_from_slice(&s.amount);
-        s.last_alloc.iter_mut().for_each(|d| *d = i32::MIN);
+        let mut src_rem = s.amount.clone();
+        s.last_alloc.iter_mut().for_each(|d| *d = 0);
         self.capped.clear();
         let inv = &mut self.invoices;
         inv.settled.iter_mut().for_each(|d| *d = OPEN);
@@ -851,20 +1008,21 @@ impl Snapshot {
         for &(day, seq, i, src, req) in &all {
             let eff = req
                 .min(inv_rem[i as usize])
-                .min(s.remaining[src as usize])
+                .min(src_rem[src as usize])
                 .max(0);
             if eff < req {
                 self.capped.insert(seq, req);
             }
             inv_rem[i as usize] -= eff;
-            s.remaining[src as usize] -= eff;
-            s.last_alloc[src as usize] = day;
+            src_rem[src as usize] -= eff;
+            s.set_last_alloc(src as usize, day);
             if inv_rem[i as usize] == 0 && inv.settled[i as usize] == OPEN {
                 inv.settled[i as usize] = day;
             }
             counts[i as usize] += 1;
             eff_amounts.push(eff);
         }
+        s.remaining = Remaining::from_values(&src_rem, &s.amount);
         // Counting sort by invoice; stable, so each slice stays in (date, seq) order.
         let mut end = 0u32;
         for (i, c) in counts.iter().enumerate() {
@@ -884,41 +1042,34 @@ impl Snapshot {
             cursor[i as usize] += 1;
             a.day[k] = day;
             a.amount[k] = eff;
-            a.src[k] = src;
+            a.src[k] = src | (self.sources.kind[src as usize] as u32) << SRC_BITS;
             a.seq[k] = seq;
         }
         for f in inv.flags.iter_mut() {
             *f &= !F_EXTRA;
         }
-        self.extra.clear();
+        self.extra = HashMap::new();
         self.extra_len = 0;
         // Per-day allocation totals changed wholesale: drop the cache, it rebuilds on demand.
         self.daily = std::sync::OnceLock::new();
     }
 
     fn apply_others(&mut self, others: Vec<Resolved>) {
+        let (nd, np) = (self.disputes.len(), self.promises.len());
         for r in others {
             match r {
                 Resolved::Dispute(inv, d) => {
                     let reason = self.reasons.code(d.reason.as_deref().unwrap_or(""));
-                    self.dispute_ix
-                        .entry(inv)
-                        .or_default()
-                        .push(self.disputes.len() as u32);
                     self.disputes.push(Dispute {
                         invoice: inv,
                         opened: d.opened_on.0,
                         resolved: d.resolved_on.map_or(i32::MAX, |r| r.0),
                         reason,
-                        amount: d.amount,
+                        amount: d.amount.unwrap_or(0),
                     });
                     self.invoices.flags[inv as usize] |= F_DISPUTE;
                 }
                 Resolved::Promise(inv, p) => {
-                    self.promise_ix
-                        .entry(inv)
-                        .or_default()
-                        .push(self.promises.len() as u32);
                     self.promises.push(Promise {
                         invoice: inv,
                         promised_on: p.promised_on.0,
@@ -935,11 +1086,17 @@ impl Snapshot {
                         day: a.date.0,
                         kind,
                         agent,
-                        invoice: inv,
+                        invoice: inv.unwrap_or(NO_INVOICE),
                     });
                 }
                 Resolved::Rate(r) => self.rates.push(r),
             }
+        }
+        if self.disputes.len() != nd {
+            self.dispute_ix = order_by_invoice(self.disputes.iter().map(|d| d.invoice));
+        }
+        if self.promises.len() != np {
+            self.promise_ix = order_by_invoice(self.promises.iter().map(|p| p.invoice));
         }
     }
 
@@ -968,6 +1125,12 @@ enum Resolved {
     Promise(u32, PromiseRec),
     Action(u32, Option<u32>, ActionRec),
     Rate(RateRec),
+}
+
+fn order_by_invoice(invoices: impl Iterator<Item = u32>) -> Vec<u32> {
+    let mut v: Vec<(u32, u32)> = invoices.zip(0..).collect();
+    v.sort_unstable();
+    v.into_iter().map(|(_, k)| k).collect()
 }
 
 pub fn source_kind_name(kind: u8) -> &'static str {

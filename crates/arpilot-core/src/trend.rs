@@ -40,36 +40,13 @@ pub fn trend(snap: &Snapshot, sel: &Selection, d: Day, months: usize) -> Vec<Tre
     let dates = trend_dates(d, months.max(1));
     let t: Vec<i32> = dates.iter().map(|x| x.0).collect();
     let k_n = t.len();
-    let mut open = vec![0i64; k_n];
-    let mut not_due = vec![0i64; k_n];
-    let mut dbt_num = vec![0i128; k_n];
-    let inv = &snap.invoices;
-    let (first, last) = (t[0], t[k_n - 1]);
-    let all = sel.is_all();
-    for i in 0..inv.customer.len() {
-        let issue = inv.issue[i];
-        let settled = inv.settled[i];
-        if issue > last || settled <= first || !(all || sel.invoice(snap, i)) {
-            continue;
-        }
-        let mut k = t.partition_point(|&x| x < issue);
-        if k >= k_n || t[k] >= settled {
-            continue;
-        }
-        let due = inv.due[i];
-        let mut rem = inv.amount[i];
-        let mut allocs = snap.allocs_of(i).peekable();
-        while k < k_n && t[k] < settled {
-            while let Some(a) = allocs.next_if(|a| a.day <= t[k]) {
-                rem -= a.amount;
-            }
-            open[k] += rem;
-            if due >= t[k] {
-                not_due[k] += rem;
-            } else {
-                dbt_num[k] += rem as i128 * (t[k] - due) as i128;
-            }
-            k += 1;
+    let parts = crate::par::chunked(snap.invoice_count(), |r| open_at_dates(snap, sel, &t, r));
+    let (mut open, mut not_due, mut dbt_num) = (vec![0i64; k_n], vec![0i64; k_n], vec![0i128; k_n]);
+    for (o, n, b) in parts {
+        for k in 0..k_n {
+            open[k] += o[k];
+            not_due[k] += n[k];
+            dbt_num[k] += b[k];
         }
     }
     let cum = cum_for(snap, sel);
@@ -99,4 +76,51 @@ pub fn trend(snap: &Snapshot, sel: &Selection, d: Day, months: usize) -> Vec<Tre
             }
         })
         .collect()
+}
+
+/// Open, not-due and days-beyond-terms numerators at each of the sorted dates `t`, over a range
+/// of invoices: each invoice visits only the dates at which it was open.
+#[allow(clippy::type_complexity)]
+fn open_at_dates(
+    snap: &Snapshot,
+    sel: &Selection,
+    t: &[i32],
+    rows: std::ops::Range<usize>,
+) -> (Vec<i64>, Vec<i64>, Vec<i128>) {
+    let k_n = t.len();
+    let mut open = vec![0i64; k_n];
+    let mut not_due = vec![0i64; k_n];
+    let mut dbt_num = vec![0i128; k_n];
+    let inv = &snap.invoices;
+    let (first, last) = (t[0], t[k_n - 1]);
+    let all = sel.is_all();
+    for i in rows {
+        let issue = inv.issue[i];
+        let settled = inv.settled[i];
+        if issue > last || settled <= first || !(all || sel.invoice(snap, i)) {
+            continue;
+        }
+        let mut k = t.partition_point(|&x| x < issue);
+        if k >= k_n || t[k] >= settled {
+            continue;
+        }
+        let due = inv.due[i];
+        let mut rem = inv.amount[i];
+        let mut allocs = snap.allocs_of(i);
+        let mut next = allocs.next();
+        while k < k_n && t[k] < settled {
+            while let Some(a) = next.filter(|a| a.day <= t[k]) {
+                rem -= a.amount;
+                next = allocs.next();
+            }
+            open[k] += rem;
+            if due >= t[k] {
+                not_due[k] += rem;
+            } else {
+                dbt_num[k] += rem as i128 * (t[k] - due) as i128;
+            }
+            k += 1;
+        }
+    }
+    (open, not_due, dbt_num)
 }

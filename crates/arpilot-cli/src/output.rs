@@ -1,0 +1,584 @@
+//! Report output: JSON (the public contract), CSV (opens in Excel) and aligned tables for people.
+
+use anyhow::Result;
+use arpilot_core::customers::CustomerRow;
+use arpilot_core::invoices::InvoiceRow;
+use arpilot_core::money::{Money, format_minor_grouped};
+use arpilot_core::report::Report;
+use arpilot_core::trend::TrendPoint;
+use clap::ValueEnum;
+use std::io::Write;
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
+pub enum Format {
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
+pub enum Locale {
+    En,
+    Fr,
+}
+
+impl Locale {
+    fn money(self, m: Money) -> String {
+        let d = m.currency.decimals();
+        match self {
+            Locale::En => format_minor_grouped(m.minor, d, ',', '.'),
+            // Narrow no-break space, as French typography and Excel's fr-FR format use.
+            Locale::Fr => format_minor_grouped(m.minor, d, '\u{202f}', ','),
+        }
+    }
+
+    fn num(self, x: Option<f64>) -> String {
+        match x {
+            None => "–".to_string(),
+            Some(v) => {
+                let s = format!("{v:.2}");
+                if self == Locale::Fr {
+                    s.replace('.', ",")
+                } else {
+                    s
+                }
+            }
+        }
+    }
+
+    fn t(self, en: &'static str, fr: &'static str) -> &'static str {
+        match self {
+            Locale::En => en,
+            Locale::Fr => fr,
+        }
+    }
+}
+
+/// A table whose columns are aligned: text left, figures right.
+struct Table {
+    head: Vec<String>,
+    right: Vec<bool>,
+    rows: Vec<Vec<String>>,
+    total: Option<Vec<String>>,
+}
+
+impl Table {
+    fn new(cols: &[(&str, bool)]) -> Table {
+        Table {
+            head: cols.iter().map(|c| c.0.to_string()).collect(),
+            right: cols.iter().map(|c| c.1).collect(),
+            rows: Vec::new(),
+            total: None,
+        }
+    }
+
+    fn render(&self) -> String {
+        let n = self.head.len();
+        let width = |i: usize| {
+            std::iter::once(&self.head)
+                .chain(&self.rows)
+                .chain(self.total.iter())
+                .map(|r| r[i].chars().count())
+                .max()
+                .unwrap_or(0)
+        };
+        let w: Vec<usize> = (0..n).map(width).collect();
+        let line = |r: &Vec<String>| {
+            let cells: Vec<String> = (0..n)
+                .map(|i| {
+                    let pad = w[i] - r[i].chars().count();
+                    if self.right[i] {
+                        format!("{}{}", " ".repeat(pad), r[i])
+                    } else {
+                        format!("{}{}", r[i], " ".repeat(pad))
+                    }
+                })
+                .collect();
+            cells.join("  ").trim_end().to_string() + "\n"
+        };
+        let rule = w
+            .iter()
+            .map(|&x| "─".repeat(x))
+            .collect::<Vec<_>>()
+            .join("  ")
+            + "\n";
+        let mut out = line(&self.head);
+        out += &rule;
+        for r in &self.rows {
+            out += &line(r);
+        }
+        if let Some(t) = &self.total {
+            out += &rule;
+            out += &line(t);
+        }
+        out
+    }
+}
+
+/// Neutralises text that a spreadsheet would run as a formula.
+pub fn safe_cell(s: &str) -> String {
+    match s.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{s}"),
+        _ => s.to_string(),
+    }
+}
+
+fn opt(x: Option<f64>) -> String {
+    x.map_or(String::new(), |v| v.to_string())
+}
+
+pub fn summary_table(r: &Report, l: Locale) -> String {
+    let mut s = String::new();
+    let m = |x: Money| l.money(x);
+    s += &format!(
+        "{} {} ({})\n\n",
+        l.t("Receivables as of", "Encours au"),
+        r.as_of,
+        r.currency
+    );
+    let mut t = Table::new(&[(l.t("Balance", "Encours"), false), ("", true)]);
+    let tot = &r.totals;
+    for (k, v) in [
+        (l.t("Balance", "Encours total"), tot.balance),
+        (l.t("Open invoices", "Factures ouvertes"), tot.open_invoices),
+        (l.t("Not due", "Non échu"), tot.not_due),
+        (l.t("Overdue", "Échu"), tot.overdue),
+        (l.t("Unapplied", "Non lettré"), tot.unapplied),
+        (l.t("Disputed", "En litige"), tot.disputed),
+        (l.t("In legal", "Contentieux"), tot.in_legal),
+        (l.t("Promised", "Promesses"), tot.promised),
+    ] {
+        t.rows.push(vec![k.to_string(), m(v)]);
+    }
+    s += &t.render();
+    s += "\n";
+    let mut t = Table::new(&[
+        (l.t("Aged balance", "Balance âgée"), false),
+        (l.t("Amount", "Montant"), true),
+        (l.t("Invoices", "Factures"), true),
+        ("%", true),
+    ]);
+    let open = r.totals.open_invoices.minor.max(1) as f64;
+    for b in &r.aging {
+        t.rows.push(vec![
+            b.bucket.clone(),
+            m(b.amount),
+            b.count.to_string(),
+            l.num(Some(b.amount.minor as f64 / open * 100.0)),
+        ]);
+    }
+    t.rows.push(vec![
+        l.t("unapplied", "non lettré").to_string(),
+        m(r.totals.unapplied),
+        String::new(),
+        String::new(),
+    ]);
+    t.total = Some(vec![
+        l.t("Total", "Total").to_string(),
+        m(r.totals.balance),
+        r.aging.iter().map(|b| b.count).sum::<u64>().to_string(),
+        String::new(),
+    ]);
+    s += &t.render();
+    s += "\n";
+    let mut t = Table::new(&[(l.t("Indicator", "Indicateur"), false), ("", true)]);
+    let cr = &r.collection_rate;
+    for (k, v) in [
+        (
+            l.t("DSO count-back (days)", "DSO par épuisement (jours)"),
+            l.num(Some(r.dso.countback)),
+        ),
+        (
+            l.t("DSO standard (days)", "DSO comptable (jours)"),
+            l.num(r.dso.standard),
+        ),
+        (
+            l.t("Best possible DSO", "DSO optimal"),
+            l.num(r.dso.best_possible),
+        ),
+        (
+            l.t("Delinquent DSO (ADD)", "Retard moyen (ADD)"),
+            l.num(r.dso.delinquent),
+        ),
+        (
+            l.t("DBT (days beyond terms)", "DBT (jours de retard pondérés)"),
+            l.num(r.dbt),
+        ),
+        (l.t("CEI month (%)", "CEI du mois (%)"), l.num(r.cei.month)),
+        (
+            l.t("CEI 90 days (%)", "CEI 90 jours (%)"),
+            l.num(r.cei.rolling_90),
+        ),
+        (
+            l.t("To collect this month", "À recouvrer ce mois"),
+            m(cr.to_collect),
+        ),
+        (l.t("Collected", "Recouvré"), m(cr.collected)),
+        (l.t("Credited", "Avoirs"), m(cr.credited)),
+        (
+            l.t("Remaining to collect", "Reste à recouvrer"),
+            m(cr.remaining),
+        ),
+        (
+            l.t("Collection rate (%)", "Taux de recouvrement (%)"),
+            l.num(cr.rate),
+        ),
+        (l.t("Provisions", "Provisions"), m(r.provisions.total)),
+    ] {
+        t.rows.push(vec![k.to_string(), v]);
+    }
+    if r.dso.countback_history_exhausted {
+        t.rows.push(vec![
+            l.t("(count-back ran out of history)", "(historique épuisé)")
+                .into(),
+            String::new(),
+        ]);
+    }
+    s += &t.render();
+    if !r.top_debtors.is_empty() {
+        s += "\n";
+        let mut t = Table::new(&[
+            (l.t("Top debtors", "Principaux débiteurs"), false),
+            (l.t("Name", "Nom"), false),
+            (l.t("Balance", "Encours"), true),
+            (l.t("Overdue", "Échu"), true),
+        ]);
+        for d in &r.top_debtors {
+            t.rows.push(vec![
+                d.customer_id.clone(),
+                d.name.clone(),
+                m(d.balance),
+                m(d.overdue),
+            ]);
+        }
+        s += &t.render();
+    }
+    if !r.top_overdue_invoices.is_empty() {
+        s += "\n";
+        let mut t = Table::new(&[
+            (l.t("Top overdue invoices", "Factures échues"), false),
+            (l.t("Customer", "Client"), false),
+            (l.t("Open", "Restant dû"), true),
+            (l.t("Days", "Jours"), true),
+        ]);
+        for d in &r.top_overdue_invoices {
+            t.rows.push(vec![
+                d.document_id.clone(),
+                d.customer_id.clone(),
+                m(d.open_amount),
+                d.days_overdue.to_string(),
+            ]);
+        }
+        s += &t.render();
+    }
+    if r.groups.is_some() {
+        s += "\n";
+        s += &groups_table(r, l);
+    }
+    s
+}
+
+fn groups_table(r: &Report, l: Locale) -> String {
+    let g = r.groups.as_ref().expect("groups");
+    let mut cols: Vec<(&str, bool)> = vec![(g.by.as_str(), false)];
+    cols.extend(g.buckets.iter().map(|b| (b.as_str(), true)));
+    cols.push((l.t("unapplied", "non lettré"), true));
+    cols.push((l.t("balance", "encours"), true));
+    let mut t = Table::new(&cols);
+    let nb = g.buckets.len();
+    let mut totals = vec![0i64; nb + 2];
+    for row in &g.rows {
+        let mut cells = vec![match &row.name {
+            Some(n) => format!("{} {}", row.key, n),
+            None if row.key.is_empty() => "(–)".to_string(),
+            None => row.key.clone(),
+        }];
+        for (k, a) in row.amounts.iter().enumerate() {
+            cells.push(l.money(*a));
+            totals[k] += a.minor;
+        }
+        cells.push(l.money(row.unapplied));
+        cells.push(l.money(row.balance));
+        totals[nb] += row.unapplied.minor;
+        totals[nb + 1] += row.balance.minor;
+        t.rows.push(cells);
+    }
+    let mut tot = vec![l.t("Total", "Total").to_string()];
+    tot.extend(totals.iter().map(|&v| l.money(Money::new(v, r.currency))));
+    t.total = Some(tot);
+    t.render()
+}
+
+pub fn write_summary(w: &mut impl Write, r: &Report, f: Format, l: Locale) -> Result<()> {
+    match f {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *w, r)?;
+            writeln!(w)?;
+        }
+        Format::Table => write!(w, "{}", summary_table(r, l))?,
+        Format::Csv => {
+            let mut c = csv::Writer::from_writer(w);
+            match &r.groups {
+                None => {
+                    c.write_record(["bucket", "amount", "count"])?;
+                    for b in &r.aging {
+                        c.write_record([
+                            b.bucket.clone(),
+                            b.amount.to_string(),
+                            b.count.to_string(),
+                        ])?;
+                    }
+                    c.write_record([
+                        "unapplied".to_string(),
+                        r.totals.unapplied.to_string(),
+                        String::new(),
+                    ])?;
+                    c.write_record([
+                        "balance".to_string(),
+                        r.totals.balance.to_string(),
+                        String::new(),
+                    ])?;
+                }
+                Some(g) => {
+                    let mut head = vec![g.by.clone(), "name".into(), "customer_id".into()];
+                    head.extend(g.buckets.iter().cloned());
+                    head.extend(["unapplied".into(), "balance".into()]);
+                    c.write_record(&head)?;
+                    for row in &g.rows {
+                        let mut rec = vec![
+                            safe_cell(&row.key),
+                            safe_cell(row.name.as_deref().unwrap_or("")),
+                            safe_cell(row.customer_id.as_deref().unwrap_or("")),
+                        ];
+                        rec.extend(row.amounts.iter().map(|a| a.to_string()));
+                        rec.extend([row.unapplied.to_string(), row.balance.to_string()]);
+                        c.write_record(&rec)?;
+                    }
+                }
+            }
+            c.flush()?;
+        }
+    }
+    Ok(())
+}
+
+pub fn write_customers(
+    w: &mut impl Write,
+    rows: &[CustomerRow],
+    f: Format,
+    l: Locale,
+) -> Result<()> {
+    match f {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *w, rows)?;
+            writeln!(w)?;
+        }
+        Format::Csv => {
+            let mut c = csv::Writer::from_writer(w);
+            c.write_record([
+                "customer_id",
+                "name",
+                "balance",
+                "overdue",
+                "avg_days_late",
+                "days_to_pay",
+                "dso_countback",
+                "revenue_share_ytd",
+                "rating",
+                "rating_percentile",
+                "credit_use",
+                "over_limit",
+            ])?;
+            for r in rows {
+                c.write_record([
+                    safe_cell(&r.customer_id),
+                    safe_cell(&r.name),
+                    r.balance.to_string(),
+                    r.overdue.to_string(),
+                    opt(r.avg_days_late),
+                    opt(r.days_to_pay),
+                    r.dso_countback.to_string(),
+                    opt(r.revenue_share_ytd),
+                    r.rating.unwrap_or("").to_string(),
+                    opt(r.rating_percentile),
+                    opt(r.credit_use),
+                    r.over_limit.to_string(),
+                ])?;
+            }
+            c.flush()?;
+        }
+        Format::Table => {
+            let mut t = Table::new(&[
+                (l.t("Customer", "Client"), false),
+                (l.t("Name", "Nom"), false),
+                (l.t("Balance", "Encours"), true),
+                (l.t("Overdue", "Échu"), true),
+                (l.t("Days late", "Retard moy."), true),
+                (l.t("Days to pay", "Délai paiement"), true),
+                ("DSO", true),
+                (l.t("Revenue %", "Poids CA %"), true),
+                (l.t("Rating", "Note"), false),
+                (l.t("Credit use %", "Util. crédit %"), true),
+            ]);
+            let (mut bal, mut over) = (0i64, 0i64);
+            for r in rows {
+                bal += r.balance.minor;
+                over += r.overdue.minor;
+                t.rows.push(vec![
+                    r.customer_id.clone(),
+                    r.name.clone(),
+                    l.money(r.balance),
+                    l.money(r.overdue),
+                    l.num(r.avg_days_late),
+                    l.num(r.days_to_pay),
+                    l.num(Some(r.dso_countback)),
+                    l.num(r.revenue_share_ytd),
+                    r.rating.unwrap_or("–").to_string(),
+                    l.num(r.credit_use),
+                ]);
+            }
+            if let Some(first) = rows.first() {
+                let cur = first.balance.currency;
+                let mut tot = vec![String::new(); 10];
+                tot[0] = format!("{} ({})", l.t("Total", "Total"), rows.len());
+                tot[2] = l.money(Money::new(bal, cur));
+                tot[3] = l.money(Money::new(over, cur));
+                t.total = Some(tot);
+            }
+            write!(w, "{}", t.render())?;
+        }
+    }
+    Ok(())
+}
+
+pub fn write_trend(w: &mut impl Write, pts: &[TrendPoint], f: Format, l: Locale) -> Result<()> {
+    match f {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *w, pts)?;
+            writeln!(w)?;
+        }
+        Format::Csv => {
+            let mut c = csv::Writer::from_writer(w);
+            c.write_record([
+                "date",
+                "balance",
+                "overdue",
+                "dso_countback",
+                "dso_standard",
+                "dso_best_possible",
+                "dso_delinquent",
+                "dbt",
+                "cei_month",
+                "cei_rolling_90",
+            ])?;
+            for p in pts {
+                c.write_record([
+                    p.date.to_string(),
+                    p.balance.to_string(),
+                    p.overdue.to_string(),
+                    p.dso_countback.to_string(),
+                    opt(p.dso_standard),
+                    opt(p.dso_best_possible),
+                    opt(p.dso_delinquent),
+                    opt(p.dbt),
+                    opt(p.cei_month),
+                    opt(p.cei_rolling_90),
+                ])?;
+            }
+            c.flush()?;
+        }
+        Format::Table => {
+            let mut t = Table::new(&[
+                ("Date", false),
+                (l.t("Balance", "Encours"), true),
+                (l.t("Overdue", "Échu"), true),
+                (l.t("DSO c-b", "DSO épuis."), true),
+                (l.t("DSO std", "DSO compt."), true),
+                ("BPDSO", true),
+                ("ADD", true),
+                ("DBT", true),
+                (l.t("CEI month", "CEI mois"), true),
+            ]);
+            for p in pts {
+                t.rows.push(vec![
+                    p.date.to_string(),
+                    l.money(p.balance),
+                    l.money(p.overdue),
+                    l.num(Some(p.dso_countback)),
+                    l.num(p.dso_standard),
+                    l.num(p.dso_best_possible),
+                    l.num(p.dso_delinquent),
+                    l.num(p.dbt),
+                    l.num(p.cei_month),
+                ]);
+            }
+            write!(w, "{}", t.render())?;
+        }
+    }
+    Ok(())
+}
+
+pub fn write_invoices(w: &mut impl Write, rows: &[InvoiceRow], f: Format, l: Locale) -> Result<()> {
+    match f {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *w, rows)?;
+            writeln!(w)?;
+        }
+        Format::Csv => {
+            let mut c = csv::Writer::from_writer(w);
+            c.write_record([
+                "document_id",
+                "customer_id",
+                "issue_date",
+                "due_date",
+                "amount",
+                "open_amount",
+                "settled_on",
+                "days_late",
+                "days_overdue",
+            ])?;
+            for r in rows {
+                c.write_record([
+                    safe_cell(&r.document_id),
+                    safe_cell(&r.customer_id),
+                    r.issue_date.to_string(),
+                    r.due_date.to_string(),
+                    r.amount.to_string(),
+                    r.open_amount.to_string(),
+                    r.settled_on.map_or(String::new(), |d| d.to_string()),
+                    r.days_late.map_or(String::new(), |d| d.to_string()),
+                    r.days_overdue.map_or(String::new(), |d| d.to_string()),
+                ])?;
+            }
+            c.flush()?;
+        }
+        Format::Table => {
+            let mut t = Table::new(&[
+                (l.t("Invoice", "Facture"), false),
+                (l.t("Customer", "Client"), false),
+                (l.t("Issued", "Émise"), false),
+                (l.t("Due", "Échéance"), false),
+                (l.t("Amount", "Montant"), true),
+                (l.t("Open", "Restant dû"), true),
+                (l.t("Settled", "Soldée"), false),
+                (l.t("Days late", "Jours retard"), true),
+            ]);
+            for r in rows {
+                t.rows.push(vec![
+                    r.document_id.clone(),
+                    r.customer_id.clone(),
+                    r.issue_date.to_string(),
+                    r.due_date.to_string(),
+                    l.money(r.amount),
+                    l.money(r.open_amount),
+                    r.settled_on.map_or(String::new(), |d| d.to_string()),
+                    r.days_late
+                        .or(r.days_overdue)
+                        .map_or(String::new(), |d| d.to_string()),
+                ]);
+            }
+            write!(w, "{}", t.render())?;
+        }
+    }
+    Ok(())
+}
