@@ -16,6 +16,8 @@ pub struct Daily {
     alloc_in: Vec<i64>,
     /// Allocations out of selected sources.
     alloc_out: Vec<i64>,
+    /// Invoice amounts by due date.
+    due: Vec<i64>,
     pub first_doc: Option<i32>,
 }
 
@@ -25,11 +27,18 @@ impl Daily {
         let inv = &snap.invoices;
         let src = &snap.sources;
         // Size the range once: documents and allocations all fall within these bounds.
-        let lo = inv.issue.iter().chain(&src.day).copied().min();
+        let lo = inv
+            .issue
+            .iter()
+            .chain(&src.day)
+            .chain(&inv.due)
+            .copied()
+            .min();
         let hi = inv
             .issue
             .iter()
             .chain(&src.day)
+            .chain(&inv.due)
             .chain(&snap.allocs.day)
             .copied()
             .chain(snap.extra.values().flatten().map(|a| a.day))
@@ -42,7 +51,7 @@ impl Daily {
         for i in 0..inv.customer.len() {
             let in_sel = all || sel.invoice(snap, i);
             if in_sel {
-                d.add_invoice(inv.issue[i], inv.amount[i]);
+                d.add_invoice(inv.issue[i], inv.due[i], inv.amount[i]);
             }
             if all {
                 for a in snap.allocs_of(i) {
@@ -92,8 +101,9 @@ impl Daily {
         }
     }
 
-    fn cols_mut(&mut self) -> [&mut Vec<i64>; 6] {
+    fn cols_mut(&mut self) -> [&mut Vec<i64>; 7] {
         [
+            &mut self.due,
             &mut self.sales,
             &mut self.credits,
             &mut self.writeoffs,
@@ -115,9 +125,12 @@ impl Daily {
         self.first_doc = Some(self.first_doc.map_or(day, |f| f.min(day)));
     }
 
-    pub(crate) fn add_invoice(&mut self, day: i32, amount: i64) {
+    pub(crate) fn add_invoice(&mut self, day: i32, due: i32, amount: i64) {
         let k = self.slot(day);
         self.sales[k] += amount;
+        // An invoice due before it was issued falls due when issued.
+        let k = self.slot(due.max(day));
+        self.due[k] += amount;
         self.note_doc(day);
     }
 
@@ -139,7 +152,7 @@ impl Daily {
     }
 
     pub fn heap_bytes(&self) -> usize {
-        self.sales.capacity() * 8 * 6
+        self.sales.capacity() * 8 * 7
     }
 
     /// Running totals, for O(1) questions about any date.
@@ -161,6 +174,7 @@ impl Daily {
             payments: run(&self.payments),
             alloc_in: run(&self.alloc_in),
             alloc_out: run(&self.alloc_out),
+            due: run(&self.due),
             first_doc: self.first_doc,
         }
     }
@@ -176,6 +190,7 @@ pub struct Cum {
     payments: Vec<i64>,
     alloc_in: Vec<i64>,
     alloc_out: Vec<i64>,
+    due: Vec<i64>,
     pub first_doc: Option<i32>,
 }
 
@@ -215,6 +230,12 @@ impl Cum {
 
     pub fn payments(&self, a: i32, b: i32) -> i64 {
         self.at(&self.payments, b) - self.at(&self.payments, a)
+    }
+
+    /// Amounts of invoices falling due in `(a, b]` (on their due date, or on their issue date
+    /// when that is later).
+    pub fn fell_due(&self, a: i32, b: i32) -> i64 {
+        self.at(&self.due, b) - self.at(&self.due, a)
     }
 
     pub fn writeoffs(&self, a: i32, b: i32) -> i64 {

@@ -394,12 +394,14 @@ struct Pass {
     dbt_num: i128,
     provision_bp: Vec<i128>,
     maturity: [(i64, u64); 7],
-    fell_due_month: i64,
     to_collect: i64,
     collected: i64,
     credited: i64,
     remaining: i64,
-    cust_bal: Vec<i64>,
+    /// Per customer: open invoices at the date, and unapplied cash and credit (as a positive
+    /// amount) at the date.
+    cust_open: Vec<i64>,
+    cust_unapplied: Vec<i64>,
     cust_overdue: Vec<i64>,
     top: BinaryHeap<Reverse<(i64, Reverse<u32>)>>,
     /// Per group: bucket amounts and counts (flattened), for `--by`.
@@ -528,10 +530,10 @@ pub fn report(snap: &Snapshot, sel: &Selection, p: &ReportParams) -> Result<Repo
         cash: Cash {
             collected_month: m(cum.payments(mstart - 1, d.0)),
             collected_90_days: m(cum.payments(d.0 - 90, d.0)),
-            fell_due_month: m(pass.fell_due_month),
+            fell_due_month: m(cum.fell_due(mstart - 1, d.0)),
             collection_ratio_month: r2o(dso::ratio(
                 cum.payments(mstart - 1, d.0) as i128,
-                pass.fell_due_month as i128,
+                cum.fell_due(mstart - 1, d.0) as i128,
             )),
         },
         receivables_turnover: (avg_bal > 0.0).then(|| r2(net_365 as f64 / avg_bal)),
@@ -640,16 +642,14 @@ fn maturity_labels(d: Day) -> Vec<String> {
 }
 
 fn run_pass(snap: &Snapshot, sel: &Selection, p: &ReportParams, key: &GroupKey, ng: usize) -> Pass {
-    let (ni, ns) = (snap.invoice_count(), snap.source_count());
-    let parts = crate::par::chunked(ni, |r| {
-        let srcs = crate::par::share(ns, ni, &r);
-        pass_range(snap, sel, p, key, ng, r, srcs)
-    });
+    let ni = snap.invoice_count();
+    let parts = crate::par::chunked(ni, |r| pass_range(snap, sel, p, key, ng, r));
     let mut parts = parts.into_iter();
     let mut ps = parts.next().expect("at least one part");
     for other in parts {
         ps.merge(other, p.top);
     }
+    add_final_unapplied(snap, sel, p.as_of.0, &mut ps);
     ps
 }
 
@@ -673,12 +673,14 @@ impl Pass {
             a.0 += b.0;
             a.1 += b.1;
         }
-        self.fell_due_month += o.fell_due_month;
         self.to_collect += o.to_collect;
         self.collected += o.collected;
         self.credited += o.credited;
         self.remaining += o.remaining;
-        for (a, b) in self.cust_bal.iter_mut().zip(o.cust_bal) {
+        for (a, b) in self.cust_open.iter_mut().zip(o.cust_open) {
+            *a += b;
+        }
+        for (a, b) in self.cust_unapplied.iter_mut().zip(o.cust_unapplied) {
             *a += b;
         }
         for (a, b) in self.cust_overdue.iter_mut().zip(o.cust_overdue) {
@@ -712,7 +714,6 @@ fn pass_range(
     key: &GroupKey,
     ng: usize,
     invoices: std::ops::Range<usize>,
-    sources: std::ops::Range<usize>,
 ) -> Pass {
     let d = p.as_of.0;
     let aging = &p.aging;
@@ -734,12 +735,12 @@ fn pass_range(
         dbt_num: 0,
         provision_bp: vec![0; nb],
         maturity: [(0, 0); 7],
-        fell_due_month: 0,
         to_collect: 0,
         collected: 0,
         credited: 0,
         remaining: 0,
-        cust_bal: vec![0; nc],
+        cust_open: vec![0; nc],
+        cust_unapplied: vec![0; nc],
         cust_overdue: vec![0; nc],
         top: BinaryHeap::with_capacity(p.top + 1),
         g_amounts: vec![0; ng * nb],
@@ -749,28 +750,37 @@ fn pass_range(
     };
     let all = sel.is_all();
     let rates = &p.provisions;
+    let mut dcur = snap.dispute_cursor(invoices.start as u32);
+    let mut pcur = snap.promise_cursor(invoices.start as u32);
     for i in invoices {
-        let issue = inv.issue[i];
-        if issue > d || !(all || sel.invoice(snap, i)) {
+        let settled = inv.settled[i];
+        if settled <= m0 {
             continue;
         }
+        let in_sel = all || sel.invoice(snap, i);
+        if !in_sel && !sel.doc_level {
+            continue;
+        }
+        let issue = inv.issue[i];
         let amt = inv.amount[i];
         let c = inv.customer[i] as usize;
         let due = inv.due[i];
-        ps.cust_bal[c] += amt;
-        if due > m0 && due <= d {
-            ps.fell_due_month += amt;
-        }
-        if inv.settled[i] <= m0 {
-            continue;
-        }
         // Open at the start of the month (or issued during it): walk its allocations once.
         let mut open_m0 = amt;
         let mut open = amt;
         let (mut col, mut cred) = (0i64, 0i64);
         for a in snap.allocs_of(i) {
             if a.day > d {
-                break;
+                // Cash or credit applied after d was still unapplied at d.
+                let src_in = if sel.doc_level {
+                    sel.source(snap, a.src as usize)
+                } else {
+                    in_sel
+                };
+                if src_in && snap.sources.day[a.src as usize] <= d {
+                    ps.cust_unapplied[c] += a.amount;
+                }
+                continue;
             }
             if a.day <= m0 {
                 open_m0 -= a.amount;
@@ -780,6 +790,9 @@ fn pass_range(
                 cred += a.amount;
             }
             open -= a.amount;
+        }
+        if !in_sel || issue > d {
+            continue;
         }
         if due <= mend {
             ps.to_collect += if issue <= m0 { open_m0 } else { amt };
@@ -797,6 +810,7 @@ fn pass_range(
         };
         let b = aging.bucket(age);
         ps.open += open;
+        ps.cust_open[c] += open;
         ps.buckets[b].0 += open;
         ps.buckets[b].1 += 1;
         let flags = inv.flags[i];
@@ -821,7 +835,8 @@ fn pass_range(
         }
         if flags & F_DISPUTE != 0 {
             let mut any = false;
-            for dp in snap.disputes_of(i as u32) {
+            for k in dcur.rows(i as u32) {
+                let dp = &snap.disputes[k];
                 if dp.opened <= d && dp.resolved > d {
                     any = true;
                     ps.disputed_by_reason[dp.reason as usize].0 += 1;
@@ -838,8 +853,9 @@ fn pass_range(
             rate = rates.in_legal.unwrap_or(rate);
         }
         if flags & F_PROMISE != 0 {
-            let promised: i64 = snap
-                .promises_of(i as u32)
+            let promised: i64 = pcur
+                .rows(i as u32)
+                .map(|k| &snap.promises[k])
                 .filter(|pr| pr.promised_on <= d && d <= pr.due_on)
                 .map(|pr| pr.amount)
                 .sum();
@@ -861,13 +877,19 @@ fn pass_range(
             ps.g_counts[g * nb + b] += 1;
         }
     }
+    ps
+}
+
+/// Adds what is still unapplied after every allocation, for sources dated ≤ `d`: with the
+/// amounts added back in the pass for allocations after `d`, that is the unapplied at `d`.
+fn add_final_unapplied(snap: &Snapshot, sel: &Selection, d: i32, ps: &mut Pass) {
     let src = &snap.sources;
-    for s in sources {
+    let all = sel.is_all();
+    for (s, rem) in src.remaining.nonzero(&src.amount) {
         if src.day[s] <= d && (all || sel.source(snap, s)) {
-            ps.cust_bal[src.customer[s] as usize] -= src.amount[s];
+            ps.cust_unapplied[src.customer[s] as usize] += rem;
         }
     }
-    ps
 }
 
 fn top_debtors(
@@ -878,12 +900,13 @@ fn top_debtors(
     cur: Currency,
 ) -> Vec<Debtor> {
     let ids = &snap.customers.ids;
-    let mut v: Vec<u32> = (0..pass.cust_bal.len() as u32)
-        .filter(|&c| pass.cust_bal[c as usize] > 0 && sel.customer(c))
+    let bal = |c: u32| pass.cust_open[c as usize] - pass.cust_unapplied[c as usize];
+    let mut v: Vec<u32> = (0..pass.cust_open.len() as u32)
+        .filter(|&c| bal(c) > 0 && sel.customer(c))
         .collect();
     let cmp = |a: &u32, b: &u32| {
-        pass.cust_bal[*b as usize]
-            .cmp(&pass.cust_bal[*a as usize])
+        bal(*b)
+            .cmp(&bal(*a))
             .then_with(|| ids.get(*a).cmp(ids.get(*b)))
     };
     if v.len() > n && n > 0 {
@@ -896,7 +919,7 @@ fn top_debtors(
         .map(|c| Debtor {
             customer_id: ids.get(c).to_string(),
             name: snap.customers.names[c as usize].clone(),
-            balance: Money::new(pass.cust_bal[c as usize], cur),
+            balance: Money::new(bal(c), cur),
             overdue: Money::new(pass.cust_overdue[c as usize], cur),
         })
         .collect()
@@ -955,9 +978,8 @@ fn groups(
     match key {
         GroupKey::None => unreachable!(),
         GroupKey::Customer | GroupKey::CustomerDim(_) => {
-            // Customer unapplied = balance − open; summed into the customer's group.
             let mut unapplied = vec![0i64; ng];
-            for c in 0..pass.cust_bal.len() {
+            for c in 0..pass.cust_open.len() {
                 if !sel.customer(c as u32) {
                     continue;
                 }
@@ -966,13 +988,11 @@ fn groups(
                     GroupKey::CustomerDim(col) => col.code(c as u32) as usize,
                     _ => unreachable!(),
                 };
-                unapplied[g] += pass.cust_bal[c];
+                unapplied[g] -= pass.cust_unapplied[c];
             }
-            // cust_bal holds balances; remove the open part group by group.
-            for g in 0..ng {
+            for (g, &un) in unapplied.iter().enumerate() {
                 let amounts = &pass.g_amounts[g * nb..(g + 1) * nb];
                 let open: i64 = amounts.iter().sum();
-                let un = unapplied[g] - open;
                 if open == 0 && un == 0 {
                     continue;
                 }
@@ -1014,7 +1034,7 @@ fn groups(
             // Group keys are values, so merge the invoice and source dictionaries by text.
             let mut by_text: std::collections::BTreeMap<String, (Vec<i64>, Vec<u64>, i64)> =
                 Default::default();
-            for g in 0..ng {
+            for (g, &un) in unapplied.iter().enumerate() {
                 let t = ic
                     .filter(|c| g < c.dict.len())
                     .map(|c| c.dict.value(g as u32).to_string());
@@ -1035,7 +1055,7 @@ fn groups(
                     let e = by_text
                         .entry(t)
                         .or_insert_with(|| (vec![0; nb], vec![0; nb], 0));
-                    e.2 += unapplied[g];
+                    e.2 += un;
                 }
             }
             for (t, (a, c, u)) in by_text {
@@ -1142,7 +1162,9 @@ fn promises(snap: &Snapshot, sel: &Selection, d: Day, cur: Currency) -> Promises
     let lo = d.0 - 90;
     let (mut open_count, mut due, mut kept) = (0u64, 0u64, 0u64);
     let mut per_invoice: std::collections::BTreeMap<u32, i64> = Default::default();
-    for pr in &snap.promises {
+    // Unexpired at d (promised_on ≤ d ≤ due_on) or due in the last 90 days: due_on is within
+    // (d − 90, d + the longest promise].
+    for pr in snap.promises_due_between(lo + 1, d.0.saturating_add(snap.max_promise_span)) {
         let i = pr.invoice as usize;
         if !sel.invoice(snap, i) {
             continue;
@@ -1177,21 +1199,23 @@ fn promises(snap: &Snapshot, sel: &Selection, d: Day, cur: Currency) -> Promises
 }
 
 fn actions(snap: &Snapshot, sel: &Selection, d: Day) -> Vec<ActionCount> {
-    let mut counts: std::collections::HashMap<(u32, u32), u64> = Default::default();
-    for a in &snap.actions {
-        if a.day > d.0 - 90
-            && a.day <= d.0
-            && sel.customer(a.customer)
+    // Dense counts: agents × kinds are a few dozen cells.
+    let nk = snap.action_kinds.len();
+    let mut counts = vec![0u64; snap.agents.len() * nk];
+    for a in snap.actions_between(d.0 - 89, d.0) {
+        if sel.customer(a.customer)
             && (a.invoice == NO_INVOICE || sel.invoice(snap, a.invoice as usize))
         {
-            *counts.entry((a.agent, a.kind)).or_default() += 1;
+            counts[a.agent as usize * nk + a.kind as usize] += 1;
         }
     }
     let mut v: Vec<ActionCount> = counts
-        .into_iter()
-        .map(|((agent, kind), count)| ActionCount {
-            agent: snap.agents.value(agent).to_string(),
-            kind: snap.action_kinds.value(kind).to_string(),
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| **c > 0)
+        .map(|(k, &count)| ActionCount {
+            agent: snap.agents.value((k / nk) as u32).to_string(),
+            kind: snap.action_kinds.value((k % nk) as u32).to_string(),
             count,
         })
         .collect();

@@ -127,7 +127,7 @@ impl Remaining {
         self.len = n;
         self.used_up.truncate(n.div_ceil(64));
         if let Some(last) = self.used_up.last_mut()
-            && n % 64 != 0
+            && !n.is_multiple_of(64)
         {
             *last &= (1u64 << (n % 64)) - 1;
         }
@@ -145,6 +145,28 @@ impl Remaining {
 
     fn heap_bytes(&self) -> usize {
         self.used_up.capacity() * 8 + self.partial.capacity() * 16
+    }
+
+    /// Sources with something left, and what: a scan of the "used up" bits.
+    pub fn nonzero<'a>(&'a self, amounts: &'a [i64]) -> impl Iterator<Item = (usize, i64)> + 'a {
+        self.used_up.iter().enumerate().flat_map(move |(w, &bits)| {
+            let mut free = !bits;
+            if (w + 1) * 64 > self.len {
+                free &= (1u64 << (self.len - w * 64)) - 1;
+            }
+            std::iter::from_fn(move || {
+                if free == 0 {
+                    return None;
+                }
+                let b = free.trailing_zeros() as usize;
+                free &= free - 1;
+                let s = w * 64 + b;
+                Some((
+                    s,
+                    self.partial.get(&(s as u32)).copied().unwrap_or(amounts[s]),
+                ))
+            })
+        })
     }
 }
 
@@ -234,9 +256,14 @@ pub struct Snapshot {
     capped: HashMap<u32, i64>,
     pub disputes: Vec<Dispute>,
     /// Dispute rows ordered by invoice, to find an invoice's disputes by binary search.
-    dispute_ix: Vec<u32>,
+    dispute_ix: Vec<(u32, u32)>,
     pub promises: Vec<Promise>,
-    promise_ix: Vec<u32>,
+    promise_ix: Vec<(u32, u32)>,
+    /// Promise rows by `due_on`, and the longest promise, to find the promises around a date.
+    promise_by_due: Vec<u32>,
+    pub(crate) max_promise_span: i32,
+    /// Action rows by date.
+    action_by_day: Vec<u32>,
     pub actions: Vec<Action>,
     pub reasons: Dict,
     pub action_kinds: Dict,
@@ -287,6 +314,9 @@ impl Snapshot {
             dispute_ix: Vec::new(),
             promises: Vec::new(),
             promise_ix: Vec::new(),
+            promise_by_due: Vec::new(),
+            max_promise_span: 0,
+            action_by_day: Vec::new(),
             actions: Vec::new(),
             reasons: Dict::default(),
             action_kinds: Dict::default(),
@@ -377,24 +407,34 @@ impl Snapshot {
         open
     }
 
-    /// Disputes of invoice `i` (flag `F_DISPUTE` says whether there are any).
-    pub fn disputes_of(&self, i: u32) -> impl Iterator<Item = &Dispute> + '_ {
-        let ix = &self.dispute_ix;
-        let start = ix.partition_point(|&k| self.disputes[k as usize].invoice < i);
-        ix[start..]
-            .iter()
-            .map(|&k| &self.disputes[k as usize])
-            .take_while(move |d| d.invoice == i)
+    /// A cursor over the disputes of increasing invoices, starting at invoice `from`.
+    pub fn dispute_cursor(&self, from: u32) -> IxCursor<'_> {
+        IxCursor::new(&self.dispute_ix, from)
     }
 
-    /// Promises to pay on invoice `i`.
-    pub fn promises_of(&self, i: u32) -> impl Iterator<Item = &Promise> + '_ {
-        let ix = &self.promise_ix;
-        let start = ix.partition_point(|&k| self.promises[k as usize].invoice < i);
+    /// A cursor over the promises of increasing invoices, starting at invoice `from`.
+    pub fn promise_cursor(&self, from: u32) -> IxCursor<'_> {
+        IxCursor::new(&self.promise_ix, from)
+    }
+
+    /// Promises due in `[from, to]`.
+    pub fn promises_due_between(&self, from: i32, to: i32) -> impl Iterator<Item = &Promise> + '_ {
+        let ix = &self.promise_by_due;
+        let start = ix.partition_point(|&k| self.promises[k as usize].due_on < from);
         ix[start..]
             .iter()
             .map(|&k| &self.promises[k as usize])
-            .take_while(move |p| p.invoice == i)
+            .take_while(move |p| p.due_on <= to)
+    }
+
+    /// Actions dated in `[from, to]`.
+    pub fn actions_between(&self, from: i32, to: i32) -> impl Iterator<Item = &Action> + '_ {
+        let ix = &self.action_by_day;
+        let start = ix.partition_point(|&k| self.actions[k as usize].day < from);
+        ix[start..]
+            .iter()
+            .map(|&k| &self.actions[k as usize])
+            .take_while(move |a| a.day <= to)
     }
 
     /// Bytes held by the snapshot's columns and indexes (capacity, not length).
@@ -430,7 +470,8 @@ impl Snapshot {
             + self.extra_len * 24
             + self.extra.capacity() * 40
             + self.capped.capacity() * 16
-            + (self.dispute_ix.capacity() + self.promise_ix.capacity()) * 4
+            + (self.dispute_ix.capacity() + self.promise_ix.capacity()) * 8
+            + (self.promise_by_due.capacity() + self.action_by_day.capacity()) * 4
             + self.disputes.capacity() * std::mem::size_of::<Dispute>()
             + self.promises.capacity() * std::mem::size_of::<Promise>()
             + self.actions.capacity() * std::mem::size_of::<Action>()
@@ -503,6 +544,15 @@ impl Snapshot {
         a.amount.shrink_to_fit();
         a.src.shrink_to_fit();
         a.seq.shrink_to_fit();
+        self.disputes.shrink_to_fit();
+        self.dispute_ix.shrink_to_fit();
+        self.promises.shrink_to_fit();
+        self.promise_ix.shrink_to_fit();
+        self.promise_by_due.shrink_to_fit();
+        self.action_by_day.shrink_to_fit();
+        self.actions.shrink_to_fit();
+        self.capped.shrink_to_fit();
+        self.sources.remaining.partial.shrink_to_fit();
     }
 
     fn seq(&mut self) -> u32 {
@@ -1055,7 +1105,7 @@ impl Snapshot {
     }
 
     fn apply_others(&mut self, others: Vec<Resolved>) {
-        let (nd, np) = (self.disputes.len(), self.promises.len());
+        let (nd, np, na) = (self.disputes.len(), self.promises.len(), self.actions.len());
         for r in others {
             match r {
                 Resolved::Dispute(inv, d) => {
@@ -1097,6 +1147,16 @@ impl Snapshot {
         }
         if self.promises.len() != np {
             self.promise_ix = order_by_invoice(self.promises.iter().map(|p| p.invoice));
+            self.promise_by_due = order_by_day(self.promises.iter().map(|p| p.due_on));
+            self.max_promise_span = self
+                .promises
+                .iter()
+                .map(|p| p.due_on - p.promised_on)
+                .max()
+                .unwrap_or(0);
+        }
+        if self.actions.len() != na {
+            self.action_by_day = order_by_day(self.actions.iter().map(|a| a.day));
         }
     }
 
@@ -1105,7 +1165,7 @@ impl Snapshot {
         let (inv, src) = (&self.invoices, &self.sources);
         if let Some(d) = self.daily.get_mut() {
             for i in i0..inv.customer.len() {
-                d.add_invoice(inv.issue[i], inv.amount[i]);
+                d.add_invoice(inv.issue[i], inv.due[i], inv.amount[i]);
             }
             for s in s0..src.customer.len() {
                 d.add_source(src.kind[s], src.day[s], src.amount[s]);
@@ -1127,8 +1187,44 @@ enum Resolved {
     Rate(RateRec),
 }
 
-fn order_by_invoice(invoices: impl Iterator<Item = u32>) -> Vec<u32> {
+/// Walks a `(invoice, row)` index alongside a pass over increasing invoices: each lookup
+/// moves forward, so a whole pass costs one sweep of the index instead of a search per invoice.
+pub struct IxCursor<'a> {
+    ix: &'a [(u32, u32)],
+    pos: usize,
+}
+
+impl<'a> IxCursor<'a> {
+    fn new(ix: &'a [(u32, u32)], from: u32) -> Self {
+        IxCursor {
+            ix,
+            pos: ix.partition_point(|&(i, _)| i < from),
+        }
+    }
+
+    /// Rows for invoice `i`; `i` must not decrease between calls.
+    pub fn rows(&mut self, i: u32) -> impl Iterator<Item = usize> + 'a {
+        while self.pos < self.ix.len() && self.ix[self.pos].0 < i {
+            self.pos += 1;
+        }
+        let ix = self.ix;
+        ix[self.pos..]
+            .iter()
+            .take_while(move |&&(inv, _)| inv == i)
+            .map(|&(_, k)| k as usize)
+    }
+}
+
+/// `(key, row)` pairs sorted by key, for binary searches without indirection.
+fn order_by_invoice(invoices: impl Iterator<Item = u32>) -> Vec<(u32, u32)> {
     let mut v: Vec<(u32, u32)> = invoices.zip(0..).collect();
+    v.sort_unstable();
+    v
+}
+
+/// Row numbers sorted by a day.
+fn order_by_day(days: impl Iterator<Item = i32>) -> Vec<u32> {
+    let mut v: Vec<(i32, u32)> = days.zip(0..).collect();
     v.sort_unstable();
     v.into_iter().map(|(_, k)| k).collect()
 }

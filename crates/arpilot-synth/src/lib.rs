@@ -163,8 +163,14 @@ struct Customer {
     /// Probability of paying an invoice within a grouped transfer.
     batch_p: f64,
     collector: &'static str,
-    /// Open batch payment: (first and last settlement day, invoice ids with amounts).
-    batch: Option<(i32, i32, Vec<(String, i64)>)>,
+    batch: Option<Batch>,
+}
+
+/// A grouped transfer being filled: first and last settlement day, invoices with amounts.
+struct Batch {
+    first: i32,
+    last: i32,
+    items: Vec<(String, i64)>,
 }
 
 struct Out {
@@ -522,17 +528,21 @@ fn invoice(
     let mode = rng.f();
     if rng.chance(c.batch_p) {
         // One transfer for the invoices falling due within a fortnight (paying by statement).
-        let same_week = c
+        let same_fortnight = c
             .batch
             .as_ref()
-            .is_some_and(|(d, _, _)| (settle - d).abs() <= 15);
-        if !same_week {
+            .is_some_and(|b| (settle - b.first).abs() <= 15);
+        if !same_fortnight {
             flush_batch(c, ids, out, sum)?;
-            c.batch = Some((settle, settle, Vec::new()));
+            c.batch = Some(Batch {
+                first: settle,
+                last: settle,
+                items: Vec::new(),
+            });
         }
         let b = c.batch.as_mut().expect("batch");
-        b.1 = b.1.max(settle);
-        b.2.push((id, owed));
+        b.last = b.last.max(settle);
+        b.items.push((id, owed));
     } else if mode < 0.64 {
         let pid = ids.next("R");
         writeln!(
@@ -601,7 +611,10 @@ fn flush_batch(
     out: &mut Out,
     sum: &mut Summary,
 ) -> io::Result<()> {
-    let Some((_, day, items)) = c.batch.take() else {
+    let Some(Batch {
+        last: day, items, ..
+    }) = c.batch.take()
+    else {
         return Ok(());
     };
     if items.is_empty() {

@@ -1,0 +1,395 @@
+//! The `arpilot` binary end to end: report JSON contract (snapshot-tested and hand-checked),
+//! table and CSV output, filters and groupings, precise errors and exit codes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn fixture() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/small")
+}
+
+fn arpilot(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_arpilot"))
+        .args(args)
+        .output()
+        .expect("runs")
+}
+
+fn report_json(extra: &[&str]) -> serde_json::Value {
+    let dir = fixture();
+    let mut args = vec![
+        "report",
+        "--data",
+        dir.to_str().unwrap(),
+        "--as-of",
+        "2024-03-31",
+        "--format",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    let out = arpilot(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Hand-computed: invoices 8 290.50 − credit note 200 − write-off 100 − payments 3 550.
+#[test]
+fn report_json_holds_the_hand_computed_figures() {
+    let r = report_json(&[]);
+    let t = &r["totals"];
+    assert_eq!(t["balance"], "4440.50");
+    assert_eq!(t["open_invoices"], "4550.00");
+    assert_eq!(t["not_due"], "1550.00");
+    assert_eq!(t["overdue"], "3000.00");
+    assert_eq!(t["unapplied"], "-109.50");
+    assert_eq!(t["disputed"], "1500.00");
+    assert_eq!(t["in_legal"], "3000.00");
+    assert_eq!(t["promised"], "1500.00");
+    assert_eq!(r["aging"][0]["bucket"], "not_due");
+    assert_eq!(r["aging"][0]["amount"], "1550.00");
+    assert_eq!(r["aging"][0]["count"], 2);
+    assert_eq!(r["aging"][1]["bucket"], "1-30");
+    assert_eq!(r["aging"][1]["amount"], "3000.00");
+    assert_eq!(r["top_debtors"][0]["customer_id"], "C3");
+    // F5 3 000 + F6 150 − W1 100.
+    assert_eq!(r["top_debtors"][0]["balance"], "3050.00");
+    assert_eq!(r["top_overdue_invoices"][0]["document_id"], "F5");
+    assert_eq!(r["top_overdue_invoices"][0]["days_overdue"], 26);
+    // DBT: only F5 is overdue, 26 days, weighted by 3000 / 4550.
+    assert_eq!(r["dbt"], 17.14);
+    assert_eq!(r["currency"], "EUR");
+    assert_eq!(r["as_of"], "2024-03-31");
+}
+
+#[test]
+fn report_json_snapshot() {
+    insta::assert_json_snapshot!("report_small_2024_03_31", report_json(&[]));
+}
+
+#[test]
+fn grouped_and_filtered_reports() {
+    let by = report_json(&["--by", "region"]);
+    let rows = by["groups"]["rows"].as_array().unwrap();
+    let nord = rows.iter().find(|r| r["key"] == "Nord").unwrap();
+    // C1 (unapplied −50) and C3 (3 000 + 50 open).
+    assert_eq!(nord["balance"], "3000.00");
+    assert_eq!(nord["unapplied"], "-50.00");
+    let sud = report_json(&["--filter", "region=Sud"]);
+    assert_eq!(sud["totals"]["balance"], "1440.50");
+    let key = report_json(&["--filter", "segment=key", "--filter", "region=Nord"]);
+    assert_eq!(key["totals"]["balance"], "3000.00");
+    let div = report_json(&["--filter", "division=A"]);
+    assert_eq!(div["totals"]["open_invoices"], "1500.00");
+    insta::assert_json_snapshot!(
+        "report_small_by_customer",
+        report_json(&["--by", "customer", "--buckets", "15,45", "--top", "2"])
+    );
+}
+
+#[test]
+fn customers_and_trend_json() {
+    let dir = fixture();
+    let out = arpilot(&[
+        "report",
+        "customers",
+        "--data",
+        dir.to_str().unwrap(),
+        "--as-of",
+        "2024-03-31",
+        "--format",
+        "json",
+    ]);
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let c1 = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["customer_id"] == "C1")
+        .unwrap();
+    // F1 settled 2024-02-12, due 2024-02-09: 3 days late; F2 settled 2024-03-16, due 2024-03-16.
+    // Weighted by amount: (1200 × 3 + 800 × 0) / 2000 = 1.8.
+    assert_eq!(c1["avg_days_late"], 1.8);
+    assert_eq!(c1["rating"], "B");
+    insta::assert_json_snapshot!("customers_small", v);
+    let out = arpilot(&[
+        "report",
+        "trend",
+        "--months",
+        "3",
+        "--data",
+        dir.to_str().unwrap(),
+        "--as-of",
+        "2024-03-31",
+        "--format",
+        "json",
+    ]);
+    assert!(out.status.success());
+    insta::assert_json_snapshot!(
+        "trend_small",
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    );
+}
+
+#[test]
+fn table_and_csv_outputs() {
+    let dir = fixture();
+    let out = arpilot(&[
+        "report",
+        "--data",
+        dir.to_str().unwrap(),
+        "--as-of",
+        "2024-03-31",
+    ]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("Total"), "{text}");
+    assert!(text.contains("4,440.50"), "{text}");
+    insta::assert_snapshot!("table_small", text);
+    let out = arpilot(&[
+        "report",
+        "--data",
+        dir.to_str().unwrap(),
+        "--as-of",
+        "2024-03-31",
+        "--locale",
+        "fr",
+        "--by",
+        "customer",
+    ]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("4\u{202f}440,50"), "{text}");
+    let out = arpilot(&[
+        "report",
+        "--data",
+        dir.to_str().unwrap(),
+        "--as-of",
+        "2024-03-31",
+        "--format",
+        "csv",
+        "--by",
+        "customer",
+    ]);
+    let csv = String::from_utf8(out.stdout).unwrap();
+    // The formula-like customer name is neutralised for spreadsheets.
+    assert!(csv.contains("'=Gamma"), "{csv}");
+    assert!(!csv.contains(",=Gamma"), "{csv}");
+}
+
+fn write_set(dir: &Path, files: &[(&str, &str)]) {
+    std::fs::create_dir_all(dir).unwrap();
+    for (name, body) in files {
+        std::fs::write(dir.join(name), body).unwrap();
+    }
+}
+
+fn error_of(name: &str, files: &[(&str, &str)]) -> String {
+    let dir = std::env::temp_dir().join(format!("arpilot-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    write_set(&dir, files);
+    let out = arpilot(&[
+        "report",
+        "--data",
+        dir.to_str().unwrap(),
+        "--as-of",
+        "2024-03-31",
+        "--format",
+        "json",
+    ]);
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(!out.status.success(), "{name} should fail");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    String::from_utf8(out.stderr).unwrap()
+}
+
+const CUSTOMERS: &str = "customer_id,name\nC1,Alpha\n";
+
+#[test]
+fn errors_name_file_line_column_and_expectation() {
+    let e = error_of(
+        "date",
+        &[
+            ("customers.csv", CUSTOMERS),
+            (
+                "invoices.csv",
+                "document_id,customer_id,issue_date,amount\nF1,C1,2024-01-10,10.00\nF2,C1,2024-13-01,10.00\n",
+            ),
+        ],
+    );
+    assert!(e.contains("invoices.csv, line 3, column issue_date: expected a date as YYYY-MM-DD, found \"2024-13-01\""), "{e}");
+    let e = error_of(
+        "amount",
+        &[
+            ("customers.csv", CUSTOMERS),
+            (
+                "invoices.csv",
+                "document_id,customer_id,issue_date,amount\nF1,C1,2024-01-10,\"1,5\"\n",
+            ),
+        ],
+    );
+    assert!(
+        e.contains("invoices.csv, line 2, column amount: expected a positive decimal amount"),
+        "{e}"
+    );
+    let e = error_of(
+        "customer",
+        &[
+            ("customers.csv", CUSTOMERS),
+            (
+                "invoices.csv",
+                "document_id,customer_id,issue_date,amount\nF1,C1,2024-01-10,10.00\nF2,C9,2024-01-11,10.00\n",
+            ),
+        ],
+    );
+    assert!(
+        e.contains("invoices.csv, line 3, column customer_id: unknown customer \"C9\""),
+        "{e}"
+    );
+    let e = error_of(
+        "dup",
+        &[
+            ("customers.csv", CUSTOMERS),
+            (
+                "invoices.csv",
+                "document_id,customer_id,issue_date,amount\nF1,C1,2024-01-10,10.00\nF1,C1,2024-01-11,10.00\n",
+            ),
+        ],
+    );
+    assert!(
+        e.contains("invoices.csv, line 3: duplicate id \"F1\""),
+        "{e}"
+    );
+    let e = error_of(
+        "alloc",
+        &[
+            ("customers.csv", CUSTOMERS),
+            (
+                "invoices.csv",
+                "document_id,customer_id,issue_date,amount\nF1,C1,2024-01-10,10.00\n",
+            ),
+            (
+                "payments.csv",
+                "payment_id,customer_id,date,amount\nP1,C1,2024-01-20,10.00\n",
+            ),
+            (
+                "allocations.csv",
+                "source_id,invoice_id,date,amount\nP1,F1,2024-01-20,5.00\nP1,F7,2024-01-21,5.00\n",
+            ),
+        ],
+    );
+    assert!(
+        e.contains("allocations.csv, line 3, column invoice_id: unknown invoice \"F7\""),
+        "{e}"
+    );
+    let e = error_of(
+        "early",
+        &[
+            ("customers.csv", CUSTOMERS),
+            (
+                "invoices.csv",
+                "document_id,customer_id,issue_date,amount\nF1,C1,2024-01-10,10.00\n",
+            ),
+            (
+                "payments.csv",
+                "payment_id,customer_id,date,amount,invoice_id\nP1,C1,2024-01-05,10.00,F1\n",
+            ),
+        ],
+    );
+    assert!(e.contains("payments.csv, line 2, column date: allocation dated 2024-01-05 is before invoice \"F1\" dated 2024-01-10"), "{e}");
+    let e = error_of(
+        "column",
+        &[
+            ("customers.csv", CUSTOMERS),
+            (
+                "invoices.csv",
+                "document_id,customer_id,amount\nF1,C1,10.00\n",
+            ),
+        ],
+    );
+    assert!(
+        e.contains("invoices.csv: missing required column \"issue_date\""),
+        "{e}"
+    );
+    let e = error_of(
+        "fields",
+        &[
+            ("customers.csv", CUSTOMERS),
+            (
+                "invoices.csv",
+                "document_id,customer_id,issue_date,amount\nF1,C1,2024-01-10\n",
+            ),
+        ],
+    );
+    assert!(
+        e.contains("invoices.csv, line 2: expected 4 fields like the header, found 3"),
+        "{e}"
+    );
+    let e = error_of("missing", &[("customers.csv", CUSTOMERS)]);
+    assert!(e.contains("invoices.csv: missing"), "{e}");
+    let e = error_of(
+        "type",
+        &[
+            ("customers.csv", CUSTOMERS),
+            (
+                "invoices.csv",
+                "document_id,customer_id,issue_date,amount,type\nF1,C1,2024-01-10,10.00,facture\n",
+            ),
+        ],
+    );
+    assert!(
+        e.contains("column type: expected invoice, credit_note or write_off, found \"facture\""),
+        "{e}"
+    );
+}
+
+#[test]
+fn non_utf8_input_is_refused_with_its_line() {
+    let dir = std::env::temp_dir().join(format!("arpilot-cli-latin1-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("customers.csv"),
+        b"customer_id,name\nC1,Soci\xe9t\xe9\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("invoices.csv"),
+        "document_id,customer_id,issue_date,amount\n",
+    )
+    .unwrap();
+    let out = arpilot(&[
+        "report",
+        "--data",
+        dir.to_str().unwrap(),
+        "--as-of",
+        "2024-03-31",
+    ]);
+    std::fs::remove_dir_all(&dir).ok();
+    let e = String::from_utf8(out.stderr).unwrap();
+    assert!(!out.status.success());
+    assert!(
+        e.contains("customers.csv, line 2: expected UTF-8 text"),
+        "{e}"
+    );
+}
+
+#[test]
+fn unknown_filter_dimension_lists_the_known_ones() {
+    let dir = fixture();
+    let out = arpilot(&[
+        "report",
+        "--data",
+        dir.to_str().unwrap(),
+        "--as-of",
+        "2024-03-31",
+        "--filter",
+        "colour=red",
+    ]);
+    assert!(!out.status.success());
+    let e = String::from_utf8(out.stderr).unwrap();
+    assert!(e.contains("unknown dimension \"colour\""), "{e}");
+    assert!(e.contains("region"), "{e}");
+}
