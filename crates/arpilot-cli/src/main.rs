@@ -58,6 +58,14 @@ enum Cmd {
         #[arg(long)]
         customers: Option<u64>,
     },
+    /// Forecast the cash to collect (rest of the month, M+1 … M+3, later), or back-test it.
+    #[command(args_conflicts_with_subcommands = true)]
+    Forecast {
+        #[command(subcommand)]
+        sub: Option<ForecastSub>,
+        #[command(flatten)]
+        args: Option<ForecastArgs>,
+    },
     /// Measure the engine on a ledger: load, aging, full report, trend, incremental append.
     Bench {
         #[arg(long)]
@@ -67,6 +75,44 @@ enum Cmd {
         /// Timed runs per figure (the median is printed).
         #[arg(long, default_value_t = 5)]
         runs: usize,
+    },
+}
+
+#[derive(clap::Args)]
+struct ForecastArgs {
+    #[arg(long)]
+    data: PathBuf,
+    #[arg(long)]
+    as_of: Option<Day>,
+    /// auto (arpilot's: the better of distribution and mean_delay on past months),
+    /// distribution, mean_delay or due_date.
+    #[arg(long, default_value = "auto")]
+    method: String,
+    /// Past months of collected cash to show.
+    #[arg(long, default_value_t = 6)]
+    past: usize,
+    #[arg(long = "filter", value_name = "NAME=VALUE")]
+    filters: Vec<String>,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    #[arg(long, value_enum, default_value_t = Locale::En)]
+    locale: Locale,
+}
+
+#[derive(Subcommand)]
+enum ForecastSub {
+    /// Run the forecast at each month end from --from to --to and measure its error (WAPE).
+    Backtest {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long)]
+        from: Day,
+        #[arg(long)]
+        to: Day,
+        #[arg(long = "filter", value_name = "NAME=VALUE")]
+        filters: Vec<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
     },
 }
 
@@ -181,6 +227,7 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Cmd::Bench { data, as_of, runs } => bench::run(&data, as_of, runs),
+        Cmd::Forecast { sub, args } => run_forecast(sub, args),
         Cmd::Demo {
             output,
             seed,
@@ -209,15 +256,60 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
-fn run_report(a: ReportArgs) -> Result<()> {
-    let snap = load(&a.data)?;
-    let as_of = a.as_of.unwrap_or_else(today);
-    let filters = a
-        .filters
+fn selection(snap: &Snapshot, filters: &[String]) -> Result<Selection> {
+    let filters = filters
         .iter()
         .map(|f| Filter::parse(f))
         .collect::<Result<Vec<_>, _>>()?;
-    let sel = Selection::resolve(&snap, &filters)?;
+    Ok(Selection::resolve(snap, &filters)?)
+}
+
+fn run_forecast(sub: Option<ForecastSub>, args: Option<ForecastArgs>) -> Result<()> {
+    use arpilot_core::forecast::{Method, backtest, forecast};
+    let out = std::io::stdout();
+    let mut w = out.lock();
+    match (sub, args) {
+        (
+            Some(ForecastSub::Backtest {
+                data,
+                from,
+                to,
+                filters,
+                format,
+            }),
+            _,
+        ) => {
+            if to < from {
+                bail!("--to {to} is before --from {from}");
+            }
+            let snap = load(&data)?;
+            let sel = selection(&snap, &filters)?;
+            let bt = backtest(&snap, &sel, from, to);
+            output::write_backtest(&mut w, &bt, format)?;
+        }
+        (None, Some(a)) => {
+            let method = Method::parse(&a.method).with_context(|| {
+                format!(
+                    "--method: expected auto, distribution, mean_delay or due_date, found {:?}",
+                    a.method
+                )
+            })?;
+            let snap = load(&a.data)?;
+            let sel = selection(&snap, &a.filters)?;
+            let f = forecast(&snap, &sel, a.as_of.unwrap_or_else(today), method, a.past);
+            output::write_forecast(&mut w, &f, a.format, a.locale)?;
+        }
+        (None, None) => {
+            bail!("expected --data (or the backtest subcommand); see arpilot forecast --help")
+        }
+    }
+    Ok(())
+}
+
+fn run_report(a: ReportArgs) -> Result<()> {
+    let snap = load(&a.data)?;
+    let as_of = a.as_of.unwrap_or_else(today);
+    let sel = selection(&snap, &a.filters)?;
     let basis = match a.basis {
         BasisArg::Due => Basis::Due,
         BasisArg::Issue => Basis::Issue,

@@ -2,6 +2,7 @@
 
 use anyhow::Result;
 use arpilot_core::customers::CustomerRow;
+use arpilot_core::forecast::{Backtest, Forecast};
 use arpilot_core::invoices::InvoiceRow;
 use arpilot_core::money::{Money, format_minor_grouped};
 use arpilot_core::report::Report;
@@ -578,6 +579,87 @@ pub fn write_invoices(w: &mut impl Write, rows: &[InvoiceRow], f: Format, l: Loc
                 ]);
             }
             write!(w, "{}", t.render())?;
+        }
+    }
+    Ok(())
+}
+
+pub fn write_forecast(w: &mut impl Write, f: &Forecast, fmt: Format, l: Locale) -> Result<()> {
+    match fmt {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *w, f)?;
+            writeln!(w)?;
+        }
+        Format::Csv => {
+            let mut c = csv::Writer::from_writer(w);
+            c.write_record(["period", "kind", "amount"])?;
+            for p in &f.past {
+                c.write_record([p.month.clone(), "collected".into(), p.collected.to_string()])?;
+            }
+            for p in &f.future {
+                c.write_record([p.period.clone(), "expected".into(), p.expected.to_string()])?;
+            }
+            c.flush()?;
+        }
+        Format::Table => {
+            let method = serde_json::to_value(f.method_used)?;
+            writeln!(
+                w,
+                "{} {} ({} {})\n",
+                l.t("Collections forecast as of", "Prévision d'encaissements au"),
+                f.as_of,
+                l.t("method", "méthode"),
+                method.as_str().unwrap_or("")
+            )?;
+            let mut t = Table::new(&[
+                (l.t("Period", "Période"), false),
+                (l.t("Collected", "Encaissé"), true),
+                (l.t("Expected", "Prévu"), true),
+            ]);
+            for p in &f.past {
+                t.rows
+                    .push(vec![p.month.clone(), l.money(p.collected), String::new()]);
+            }
+            for p in &f.future {
+                t.rows
+                    .push(vec![p.period.clone(), String::new(), l.money(p.expected)]);
+            }
+            write!(w, "{}", t.render())?;
+        }
+    }
+    Ok(())
+}
+
+pub fn write_backtest(w: &mut impl Write, b: &Backtest, fmt: Format) -> Result<()> {
+    match fmt {
+        Format::Table => {
+            writeln!(
+                w,
+                "Forecast back-test, {} month ends from {} to {}: WAPE (%) per horizon\n",
+                b.month_ends.len(),
+                b.from,
+                b.to
+            )?;
+            let mut cols: Vec<(&str, bool)> = vec![("method", false)];
+            cols.extend(b.horizons.iter().map(|h| (*h, true)));
+            cols.extend(b.horizons.iter().map(|_| ("", true)));
+            let mut t = Table::new(&cols);
+            for (k, h) in b.horizons.iter().enumerate() {
+                t.head[1 + b.horizons.len() + k] = format!("{h} by customer");
+            }
+            for m in &b.methods {
+                let name = serde_json::to_value(m.method)?;
+                let mut row = vec![name.as_str().unwrap_or("").to_string()];
+                let f = |x: &Option<f64>| x.map_or("–".to_string(), |v| format!("{v:.2}"));
+                row.extend(m.wape.iter().map(f));
+                row.extend(m.wape_by_customer.iter().map(f));
+                t.rows.push(row);
+            }
+            write!(w, "{}", t.render())?;
+        }
+        _ => {
+            serde_json::to_writer_pretty(&mut *w, b)?;
+            writeln!(w)?;
         }
     }
     Ok(())

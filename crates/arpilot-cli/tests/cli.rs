@@ -393,3 +393,59 @@ fn unknown_filter_dimension_lists_the_known_ones() {
     assert!(e.contains("unknown dimension \"colour\""), "{e}");
     assert!(e.contains("region"), "{e}");
 }
+
+#[test]
+fn forecast_and_backtest_commands() {
+    let dir = fixture();
+    let d = dir.to_str().unwrap();
+    let out = arpilot(&[
+        "forecast",
+        "--data",
+        d,
+        "--as-of",
+        "2024-03-31",
+        "--format",
+        "json",
+        "--method",
+        "mean_delay",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let future = v["future"].as_array().unwrap();
+    assert_eq!(future.len(), 5);
+    // Open at 31 March: F3 1 500 (disputed "prix", no resolved "prix" dispute, so the average
+    // of all reasons: F4's 10 days from 1 March → already past → April), F5 3 000 (1 500
+    // promised for 15 April, the rest past due → April), F6 50 (due 19 May; C3 has no history,
+    // the portfolio's mean delay is −3.25 days: F1 3 days late, F2 on time, F4 19 days early → May).
+    assert_eq!(future[1]["period"], "2024-04");
+    assert_eq!(future[1]["expected"], "4500.00");
+    assert_eq!(future[2]["expected"], "50.00");
+    insta::assert_json_snapshot!("forecast_small", v);
+    let out = arpilot(&[
+        "forecast",
+        "backtest",
+        "--data",
+        d,
+        "--from",
+        "2024-01-31",
+        "--to",
+        "2024-02-29",
+        "--format",
+        "json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["methods"].as_array().unwrap().len(), 4);
+    assert_eq!(v["methods"][0]["method"], "auto");
+    let out = arpilot(&["forecast", "--data", d, "--method", "magic"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--method: expected auto"));
+}

@@ -9,6 +9,7 @@ pub mod customers;
 pub mod daily;
 pub mod date;
 pub mod dso;
+pub mod forecast;
 pub mod invoices;
 pub mod ledger;
 pub mod money;

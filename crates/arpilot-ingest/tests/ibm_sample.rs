@@ -139,3 +139,36 @@ fn days_late_match_the_sample_and_the_ledger_ends_at_zero() {
     );
     std::fs::remove_dir_all(&out).ok();
 }
+
+/// Back-test of the collections forecast on the sample, month ends 2012-06-30 … 2013-10-31:
+/// arpilot's forecast of next month's cash must at least halve the naive forecast's error.
+#[test]
+fn forecast_backtest_beats_the_naive_forecast() {
+    use arpilot_core::forecast::{Method, backtest};
+    let Some(data) = shared_data() else { return };
+    let src = data.join("ibm_watson_accounts_receivable/WA_Fn-UseC_-Accounts-Receivable.csv");
+    let out = std::env::temp_dir().join(format!("arpilot-ibm-bt-{}", std::process::id()));
+    convert(&src, &out);
+    let snap = arpilot_ingest::ledger_csv::load_dir(&out).unwrap();
+    let bt = backtest(
+        &snap,
+        &Selection::all(),
+        Day::parse_iso("2012-06-30").unwrap(),
+        Day::parse_iso("2013-10-31").unwrap(),
+    );
+    std::fs::remove_dir_all(&out).ok();
+    assert_eq!(bt.month_ends.len(), 17);
+    let score = |m: Method| bt.methods.iter().find(|s| s.method == m).unwrap().clone();
+    let (ours, naive) = (score(Method::Auto), score(Method::DueDate));
+    eprintln!("{}", serde_json::to_string(&bt.methods).unwrap());
+    let m1 = |s: &arpilot_core::forecast::MethodScore| s.wape[0].unwrap();
+    assert!(
+        m1(&ours) <= m1(&naive) / 2.0,
+        "M+1 WAPE {} vs naive {}",
+        m1(&ours),
+        m1(&naive)
+    );
+    // Every month end's actual cash is the payments of the invoices then open: the sample is
+    // fully settled, so M+1 … M+3 add up to what was open (less any credit).
+    assert!(bt.detail.iter().all(|m| m.actual[0].minor > 0));
+}

@@ -131,3 +131,32 @@ impl L {
         Snapshot::build(Currency::EUR, self.ev.clone()).unwrap()
     }
 }
+
+impl L {
+    pub fn dispute(
+        mut self,
+        inv: &str,
+        opened: &str,
+        resolved: Option<&str>,
+        reason: &str,
+    ) -> Self {
+        self.ev.push(Event::Dispute(DisputeRec {
+            invoice_id: inv.into(),
+            opened_on: day(opened),
+            resolved_on: resolved.map(day),
+            reason: Some(reason.into()),
+            amount: None,
+        }));
+        self
+    }
+
+    pub fn promise(mut self, inv: &str, promised_on: &str, due_on: &str, units: i64) -> Self {
+        self.ev.push(Event::Promise(PromiseRec {
+            invoice_id: inv.into(),
+            promised_on: day(promised_on),
+            due_on: day(due_on),
+            amount: units * 100,
+        }));
+        self
+    }
+}
