@@ -132,7 +132,7 @@ enum Kind {
 struct ReportArgs {
     #[arg(value_enum, default_value_t = Kind::Summary)]
     kind: Kind,
-    /// Folder holding the CSV ledger set.
+    /// Folder holding the CSV ledger set, or an FEC file.
     #[arg(long)]
     data: PathBuf,
     /// Date of the report (default: today).
@@ -188,8 +188,26 @@ fn today() -> Day {
     Day((secs / 86_400) as i32)
 }
 
-fn load(dir: &Path) -> Result<Snapshot> {
-    arpilot_ingest::ledger_csv::load_dir(dir).map_err(|e| anyhow::anyhow!(e))
+/// A ledger from a folder (the CSV ledger set) or a file whose content says what it is (FEC).
+fn load(path: &Path) -> Result<Snapshot> {
+    use arpilot_ingest::fec;
+    if path.is_file() {
+        let mut head = vec![0u8; 4096];
+        let n = std::io::Read::read(
+            &mut std::fs::File::open(path).with_context(|| path.display().to_string())?,
+            &mut head,
+        )?;
+        if fec::looks_like_fec(&head[..n]) {
+            let (snap, _) =
+                fec::load(path, &fec::FecOptions::default()).map_err(|e| anyhow::anyhow!(e))?;
+            return Ok(snap);
+        }
+        bail!(
+            "{}: not a format arpilot reads (expected a folder holding the CSV ledger set, or an FEC file)",
+            path.display()
+        );
+    }
+    arpilot_ingest::ledger_csv::load_dir(path).map_err(|e| anyhow::anyhow!(e))
 }
 
 fn run(cli: Cli) -> Result<()> {

@@ -449,3 +449,46 @@ fn forecast_and_backtest_commands() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--method: expected auto"));
 }
+
+#[test]
+fn fec_files_are_read_by_content() {
+    let dir = std::env::temp_dir().join(format!("arpilot-cli-fec-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fec = dir.join("123456789FEC20231231.txt");
+    std::fs::write(
+        &fec,
+        "JournalCode\tJournalLib\tEcritureNum\tEcritureDate\tCompteNum\tCompteLib\tCompAuxNum\tCompAuxLib\tPieceRef\tPieceDate\tEcritureLib\tDebit\tCredit\tEcritureLet\tDateLet\tValidDate\tMontantdevise\tIdevise\n\
+VE\tVentes\t1\t20231110\t41100000\tClients\tC1\tAlpha\tF1\t20231110\tFacture\t1200,00\t0,00\t\t\t\t\t\n\
+VE\tVentes\t1\t20231110\t70600000\tPrestations\t\t\tF1\t20231110\tFacture\t0,00\t1200,00\t\t\t\t\t\n",
+    )
+    .unwrap();
+    let out = arpilot(&[
+        "report",
+        "--data",
+        fec.to_str().unwrap(),
+        "--as-of",
+        "2023-12-31",
+        "--format",
+        "json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["totals"]["overdue"], "1200.00");
+    assert_eq!(v["top_overdue_invoices"][0]["days_overdue"], 21);
+    let other = dir.join("notes.txt");
+    std::fs::write(&other, "hello").unwrap();
+    let out = arpilot(&[
+        "report",
+        "--data",
+        other.to_str().unwrap(),
+        "--as-of",
+        "2023-12-31",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a format arpilot reads"));
+    std::fs::remove_dir_all(&dir).ok();
+}

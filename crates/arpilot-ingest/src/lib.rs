@@ -2,7 +2,9 @@
 //!
 //! Every error names the file, the line and the column at fault and what was expected.
 
+pub mod fec;
 pub mod ledger_csv;
+pub mod text;
 
 use std::path::PathBuf;
 
