@@ -83,6 +83,8 @@ struct ForecastArgs {
     #[arg(long)]
     data: PathBuf,
     #[arg(long)]
+    mapping: Option<PathBuf>,
+    #[arg(long)]
     as_of: Option<Day>,
     /// auto (arpilot's: the better of distribution and mean_delay on past months),
     /// distribution, mean_delay or due_date.
@@ -105,6 +107,8 @@ enum ForecastSub {
     Backtest {
         #[arg(long)]
         data: PathBuf,
+        #[arg(long)]
+        mapping: Option<PathBuf>,
         #[arg(long)]
         from: Day,
         #[arg(long)]
@@ -132,9 +136,12 @@ enum Kind {
 struct ReportArgs {
     #[arg(value_enum, default_value_t = Kind::Summary)]
     kind: Kind,
-    /// Folder holding the CSV ledger set, or an FEC file.
+    /// Folder holding the CSV ledger set, or an FEC file, or any CSV with --mapping.
     #[arg(long)]
     data: PathBuf,
+    /// Mapping (TOML) from the columns of a CSV export to arpilot's.
+    #[arg(long)]
+    mapping: Option<PathBuf>,
     /// Date of the report (default: today).
     #[arg(long)]
     as_of: Option<Day>,
@@ -188,7 +195,18 @@ fn today() -> Day {
     Day((secs / 86_400) as i32)
 }
 
-/// A ledger from a folder (the CSV ledger set) or a file whose content says what it is (FEC).
+/// A ledger from a folder (the CSV ledger set), a file with a mapping, or a file whose content
+/// says what it is (FEC).
+fn load_mapped(path: &Path, mapping: Option<&Path>) -> Result<Snapshot> {
+    match mapping {
+        Some(m) => {
+            let m = arpilot_ingest::mapped::Mapping::load(m).map_err(|e| anyhow::anyhow!(e))?;
+            arpilot_ingest::mapped::load(path, &m).map_err(|e| anyhow::anyhow!(e))
+        }
+        None => load(path),
+    }
+}
+
 fn load(path: &Path) -> Result<Snapshot> {
     use arpilot_ingest::fec;
     if path.is_file() {
@@ -203,7 +221,7 @@ fn load(path: &Path) -> Result<Snapshot> {
             return Ok(snap);
         }
         bail!(
-            "{}: not a format arpilot reads (expected a folder holding the CSV ledger set, or an FEC file)",
+            "{}: not a format arpilot reads by itself (expected a folder holding the CSV ledger set, an FEC file, or --mapping FILE.toml)",
             path.display()
         );
     }
@@ -290,6 +308,7 @@ fn run_forecast(sub: Option<ForecastSub>, args: Option<ForecastArgs>) -> Result<
         (
             Some(ForecastSub::Backtest {
                 data,
+                mapping,
                 from,
                 to,
                 filters,
@@ -300,7 +319,7 @@ fn run_forecast(sub: Option<ForecastSub>, args: Option<ForecastArgs>) -> Result<
             if to < from {
                 bail!("--to {to} is before --from {from}");
             }
-            let snap = load(&data)?;
+            let snap = load_mapped(&data, mapping.as_deref())?;
             let sel = selection(&snap, &filters)?;
             let bt = backtest(&snap, &sel, from, to);
             output::write_backtest(&mut w, &bt, format)?;
@@ -312,7 +331,7 @@ fn run_forecast(sub: Option<ForecastSub>, args: Option<ForecastArgs>) -> Result<
                     a.method
                 )
             })?;
-            let snap = load(&a.data)?;
+            let snap = load_mapped(&a.data, a.mapping.as_deref())?;
             let sel = selection(&snap, &a.filters)?;
             let f = forecast(&snap, &sel, a.as_of.unwrap_or_else(today), method, a.past);
             output::write_forecast(&mut w, &f, a.format, a.locale)?;
@@ -325,7 +344,7 @@ fn run_forecast(sub: Option<ForecastSub>, args: Option<ForecastArgs>) -> Result<
 }
 
 fn run_report(a: ReportArgs) -> Result<()> {
-    let snap = load(&a.data)?;
+    let snap = load_mapped(&a.data, a.mapping.as_deref())?;
     let as_of = a.as_of.unwrap_or_else(today);
     let sel = selection(&snap, &a.filters)?;
     let basis = match a.basis {

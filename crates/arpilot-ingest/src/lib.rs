@@ -4,6 +4,7 @@
 
 pub mod fec;
 pub mod ledger_csv;
+pub mod mapped;
 pub mod text;
 
 use std::path::PathBuf;
