@@ -116,6 +116,12 @@ impl Table {
     }
 }
 
+fn write_json<T: serde::Serialize + ?Sized>(w: &mut impl Write, v: &T) -> Result<()> {
+    serde_json::to_writer_pretty(&mut *w, v)?;
+    writeln!(w)?;
+    Ok(())
+}
+
 /// Neutralises text that a spreadsheet would run as a formula.
 pub fn safe_cell(s: &str) -> String {
     match s.chars().next() {
@@ -313,8 +319,7 @@ fn groups_table(r: &Report, l: Locale) -> String {
 pub fn write_summary(w: &mut impl Write, r: &Report, f: Format, l: Locale) -> Result<()> {
     match f {
         Format::Json => {
-            serde_json::to_writer_pretty(&mut *w, r)?;
-            writeln!(w)?;
+            write_json(w, r)?;
         }
         Format::Table => write!(w, "{}", summary_table(r, l))?,
         Format::Csv => {
@@ -371,8 +376,7 @@ pub fn write_customers(
 ) -> Result<()> {
     match f {
         Format::Json => {
-            serde_json::to_writer_pretty(&mut *w, rows)?;
-            writeln!(w)?;
+            write_json(w, rows)?;
         }
         Format::Csv => {
             let mut c = csv::Writer::from_writer(w);
@@ -455,8 +459,7 @@ pub fn write_customers(
 pub fn write_trend(w: &mut impl Write, pts: &[TrendPoint], f: Format, l: Locale) -> Result<()> {
     match f {
         Format::Json => {
-            serde_json::to_writer_pretty(&mut *w, pts)?;
-            writeln!(w)?;
+            write_json(w, pts)?;
         }
         Format::Csv => {
             let mut c = csv::Writer::from_writer(w);
@@ -522,8 +525,7 @@ pub fn write_trend(w: &mut impl Write, pts: &[TrendPoint], f: Format, l: Locale)
 pub fn write_invoices(w: &mut impl Write, rows: &[InvoiceRow], f: Format, l: Locale) -> Result<()> {
     match f {
         Format::Json => {
-            serde_json::to_writer_pretty(&mut *w, rows)?;
-            writeln!(w)?;
+            write_json(w, rows)?;
         }
         Format::Csv => {
             let mut c = csv::Writer::from_writer(w);
@@ -587,8 +589,7 @@ pub fn write_invoices(w: &mut impl Write, rows: &[InvoiceRow], f: Format, l: Loc
 pub fn write_forecast(w: &mut impl Write, f: &Forecast, fmt: Format, l: Locale) -> Result<()> {
     match fmt {
         Format::Json => {
-            serde_json::to_writer_pretty(&mut *w, f)?;
-            writeln!(w)?;
+            write_json(w, f)?;
         }
         Format::Csv => {
             let mut c = csv::Writer::from_writer(w);
@@ -658,8 +659,7 @@ pub fn write_backtest(w: &mut impl Write, b: &Backtest, fmt: Format) -> Result<(
             write!(w, "{}", t.render())?;
         }
         _ => {
-            serde_json::to_writer_pretty(&mut *w, b)?;
-            writeln!(w)?;
+            write_json(w, b)?;
         }
     }
     Ok(())

@@ -208,142 +208,103 @@ fn error_of(name: &str, files: &[(&str, &str)]) -> String {
 
 const CUSTOMERS: &str = "customer_id,name\nC1,Alpha\n";
 
+const INVOICES_HEAD: &str = "document_id,customer_id,issue_date,amount\n";
+
+/// An error case: name, rows of invoices.csv, files added or replaced, expected message.
+type Case<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)], &'a str);
+
 #[test]
 fn errors_name_file_line_column_and_expectation() {
-    let e = error_of(
-        "date",
-        &[
-            ("customers.csv", CUSTOMERS),
-            (
-                "invoices.csv",
-                "document_id,customer_id,issue_date,amount\nF1,C1,2024-01-10,10.00\nF2,C1,2024-13-01,10.00\n",
-            ),
-        ],
-    );
-    assert!(e.contains("invoices.csv, line 3, column issue_date: expected a date as YYYY-MM-DD, found \"2024-13-01\""), "{e}");
-    let e = error_of(
-        "amount",
-        &[
-            ("customers.csv", CUSTOMERS),
-            (
-                "invoices.csv",
-                "document_id,customer_id,issue_date,amount\nF1,C1,2024-01-10,\"1,5\"\n",
-            ),
-        ],
-    );
-    assert!(
-        e.contains("invoices.csv, line 2, column amount: expected a positive decimal amount"),
-        "{e}"
-    );
-    let e = error_of(
-        "customer",
-        &[
-            ("customers.csv", CUSTOMERS),
-            (
-                "invoices.csv",
-                "document_id,customer_id,issue_date,amount\nF1,C1,2024-01-10,10.00\nF2,C9,2024-01-11,10.00\n",
-            ),
-        ],
-    );
-    assert!(
-        e.contains("invoices.csv, line 3, column customer_id: unknown customer \"C9\""),
-        "{e}"
-    );
-    let e = error_of(
-        "dup",
-        &[
-            ("customers.csv", CUSTOMERS),
-            (
-                "invoices.csv",
-                "document_id,customer_id,issue_date,amount\nF1,C1,2024-01-10,10.00\nF1,C1,2024-01-11,10.00\n",
-            ),
-        ],
-    );
-    assert!(
-        e.contains("invoices.csv, line 3: duplicate id \"F1\""),
-        "{e}"
-    );
-    let e = error_of(
-        "alloc",
-        &[
-            ("customers.csv", CUSTOMERS),
-            (
-                "invoices.csv",
-                "document_id,customer_id,issue_date,amount\nF1,C1,2024-01-10,10.00\n",
-            ),
-            (
-                "payments.csv",
-                "payment_id,customer_id,date,amount\nP1,C1,2024-01-20,10.00\n",
-            ),
-            (
-                "allocations.csv",
-                "source_id,invoice_id,date,amount\nP1,F1,2024-01-20,5.00\nP1,F7,2024-01-21,5.00\n",
-            ),
-        ],
-    );
-    assert!(
-        e.contains("allocations.csv, line 3, column invoice_id: unknown invoice \"F7\""),
-        "{e}"
-    );
-    let e = error_of(
-        "early",
-        &[
-            ("customers.csv", CUSTOMERS),
-            (
-                "invoices.csv",
-                "document_id,customer_id,issue_date,amount\nF1,C1,2024-01-10,10.00\n",
-            ),
-            (
+    // (case, invoices.csv rows, extra files, expected message)
+    let cases: [Case; 9] = [
+        (
+            "date",
+            "F1,C1,2024-01-10,10.00\nF2,C1,2024-13-01,10.00\n",
+            &[],
+            "invoices.csv, line 3, column issue_date: expected a date as YYYY-MM-DD, found \"2024-13-01\"",
+        ),
+        (
+            "amount",
+            "F1,C1,2024-01-10,\"1,5\"\n",
+            &[],
+            "invoices.csv, line 2, column amount: expected a positive decimal amount",
+        ),
+        (
+            "customer",
+            "F1,C1,2024-01-10,10.00\nF2,C9,2024-01-11,10.00\n",
+            &[],
+            "invoices.csv, line 3, column customer_id: unknown customer \"C9\"",
+        ),
+        (
+            "dup",
+            "F1,C1,2024-01-10,10.00\nF1,C1,2024-01-11,10.00\n",
+            &[],
+            "invoices.csv, line 3: duplicate id \"F1\"",
+        ),
+        (
+            "alloc",
+            "F1,C1,2024-01-10,10.00\n",
+            &[
+                (
+                    "payments.csv",
+                    "payment_id,customer_id,date,amount\nP1,C1,2024-01-20,10.00\n",
+                ),
+                (
+                    "allocations.csv",
+                    "source_id,invoice_id,date,amount\nP1,F1,2024-01-20,5.00\nP1,F7,2024-01-21,5.00\n",
+                ),
+            ],
+            "allocations.csv, line 3, column invoice_id: unknown invoice \"F7\"",
+        ),
+        (
+            "early",
+            "F1,C1,2024-01-10,10.00\n",
+            &[(
                 "payments.csv",
                 "payment_id,customer_id,date,amount,invoice_id\nP1,C1,2024-01-05,10.00,F1\n",
-            ),
-        ],
-    );
-    assert!(e.contains("payments.csv, line 2, column date: allocation dated 2024-01-05 is before invoice \"F1\" dated 2024-01-10"), "{e}");
-    let e = error_of(
-        "column",
-        &[
-            ("customers.csv", CUSTOMERS),
-            (
-                "invoices.csv",
-                "document_id,customer_id,amount\nF1,C1,10.00\n",
-            ),
-        ],
-    );
-    assert!(
-        e.contains("invoices.csv: missing required column \"issue_date\""),
-        "{e}"
-    );
-    let e = error_of(
-        "fields",
-        &[
-            ("customers.csv", CUSTOMERS),
-            (
-                "invoices.csv",
-                "document_id,customer_id,issue_date,amount\nF1,C1,2024-01-10\n",
-            ),
-        ],
-    );
-    assert!(
-        e.contains("invoices.csv, line 2: expected 4 fields like the header, found 3"),
-        "{e}"
-    );
-    let e = error_of("missing", &[("customers.csv", CUSTOMERS)]);
-    assert!(e.contains("invoices.csv: missing"), "{e}");
-    let e = error_of(
-        "type",
-        &[
-            ("customers.csv", CUSTOMERS),
-            (
+            )],
+            "payments.csv, line 2, column date: allocation dated 2024-01-05 is before invoice \"F1\" dated 2024-01-10",
+        ),
+        (
+            "fields",
+            "F1,C1,2024-01-10\n",
+            &[],
+            "invoices.csv, line 2: expected 4 fields like the header, found 3",
+        ),
+        (
+            "type",
+            "",
+            &[(
                 "invoices.csv",
                 "document_id,customer_id,issue_date,amount,type\nF1,C1,2024-01-10,10.00,facture\n",
-            ),
-        ],
-    );
-    assert!(
-        e.contains("column type: expected invoice, credit_note or write_off, found \"facture\""),
-        "{e}"
-    );
+            )],
+            "column type: expected invoice, credit_note or write_off, found \"facture\"",
+        ),
+        (
+            "column",
+            "",
+            &[(
+                "invoices.csv",
+                "document_id,customer_id,amount\nF1,C1,10.00\n",
+            )],
+            "invoices.csv: missing required column \"issue_date\"",
+        ),
+    ];
+    for (name, rows, extra, want) in cases {
+        let invoices = format!("{INVOICES_HEAD}{rows}");
+        let mut files = vec![
+            ("customers.csv", CUSTOMERS),
+            ("invoices.csv", invoices.as_str()),
+        ];
+        for (f, body) in extra {
+            files.retain(|(g, _)| g != f);
+            files.push((f, body));
+        }
+        let e = error_of(name, &files);
+        assert!(e.contains(want), "{name}: {e}");
+    }
+    let e = error_of("missing", &[("customers.csv", CUSTOMERS)]);
+    assert!(e.contains("invoices.csv: missing"), "{e}");
 }
 
 #[test]

@@ -2,31 +2,13 @@
 //! customer's balance equals the debit minus the credit of its 411 lines, computed here by a
 //! deliberately naive reading of the file.
 
+mod common;
 use arpilot_core::customers::{RatingThresholds, customers};
 use arpilot_core::{Day, Selection};
 use arpilot_ingest::fec::{self, FecOptions};
+use common::shared_data;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-
-fn shared_data() -> Option<PathBuf> {
-    let dir = std::env::var_os("ARPILOT_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    if dir.join("fec_samples_neolegal").is_dir() {
-        Some(dir)
-    } else if std::env::var_os("ARPILOT_REQUIRE_SHARED_DATA").is_some() {
-        panic!(
-            "shared data not found at {} (set ARPILOT_SHARED_DATA)",
-            dir.display()
-        );
-    } else {
-        eprintln!(
-            "skipped: shared data not found at {} (set ARPILOT_SHARED_DATA)",
-            dir.display()
-        );
-        None
-    }
-}
 
 /// Debit − credit of the 411 lines per customer (auxiliary account, else the account), in cents.
 fn naive_balances(bytes: &[u8]) -> BTreeMap<String, i64> {
@@ -71,7 +53,9 @@ fn naive_balances(bytes: &[u8]) -> BTreeMap<String, i64> {
 
 #[test]
 fn every_sample_imports_and_balances_match_the_411_lines() {
-    let Some(data) = shared_data() else { return };
+    let Some(data) = shared_data("fec_samples_neolegal") else {
+        return;
+    };
     let dir = data.join("fec_samples_neolegal");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
@@ -112,7 +96,9 @@ fn every_sample_imports_and_balances_match_the_411_lines() {
 
 #[test]
 fn lettering_matches_invoices_with_their_payments() {
-    let Some(data) = shared_data() else { return };
+    let Some(data) = shared_data("fec_samples_neolegal") else {
+        return;
+    };
     // Pipe-separated, fixed-width, zero-padded amounts, 117 of 151 customer lines lettered.
     let path = data.join("fec_samples_neolegal/111111111FEC20221231.TXT");
     let (snap, summary) = fec::load(&path, &FecOptions::default()).unwrap();

@@ -3,33 +3,14 @@
 //! date), the engine must find the same days late for every invoice and a zero balance once the
 //! last invoice is settled.
 
+mod common;
 use arpilot_core::invoices::invoices;
 use arpilot_core::report::{ReportParams, report};
 use arpilot_core::{Day, Selection};
+use common::shared_data;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
-
-/// The shared data folder, or `None` (with a note) when it is absent outside CI.
-fn shared_data() -> Option<PathBuf> {
-    let dir = std::env::var_os("ARPILOT_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    if dir.join("ibm_watson_accounts_receivable").is_dir() {
-        Some(dir)
-    } else if std::env::var_os("ARPILOT_REQUIRE_SHARED_DATA").is_some() {
-        panic!(
-            "shared data not found at {} (set ARPILOT_SHARED_DATA)",
-            dir.display()
-        );
-    } else {
-        eprintln!(
-            "skipped: shared data not found at {} (set ARPILOT_SHARED_DATA)",
-            dir.display()
-        );
-        None
-    }
-}
 
 fn mdy(s: &str) -> Day {
     let p: Vec<u32> = s.split('/').map(|x| x.parse().unwrap()).collect();
@@ -100,7 +81,9 @@ fn convert(src: &std::path::Path, out: &std::path::Path) -> Vec<Row> {
 
 #[test]
 fn days_late_match_the_sample_and_the_ledger_ends_at_zero() {
-    let Some(data) = shared_data() else { return };
+    let Some(data) = shared_data("ibm_watson_accounts_receivable") else {
+        return;
+    };
     let src = data.join("ibm_watson_accounts_receivable/WA_Fn-UseC_-Accounts-Receivable.csv");
     let out = std::env::temp_dir().join(format!("arpilot-ibm-{}", std::process::id()));
     let expected = convert(&src, &out);
@@ -145,7 +128,9 @@ fn days_late_match_the_sample_and_the_ledger_ends_at_zero() {
 #[test]
 fn forecast_backtest_beats_the_naive_forecast() {
     use arpilot_core::forecast::{Method, backtest};
-    let Some(data) = shared_data() else { return };
+    let Some(data) = shared_data("ibm_watson_accounts_receivable") else {
+        return;
+    };
     let src = data.join("ibm_watson_accounts_receivable/WA_Fn-UseC_-Accounts-Receivable.csv");
     let out = std::env::temp_dir().join(format!("arpilot-ibm-bt-{}", std::process::id()));
     convert(&src, &out);
@@ -178,7 +163,9 @@ fn forecast_backtest_beats_the_naive_forecast() {
 #[test]
 fn the_mapping_file_gives_the_same_report_as_the_csv_set() {
     use arpilot_ingest::mapped::{Mapping, load};
-    let Some(data) = shared_data() else { return };
+    let Some(data) = shared_data("ibm_watson_accounts_receivable") else {
+        return;
+    };
     let src = data.join("ibm_watson_accounts_receivable/WA_Fn-UseC_-Accounts-Receivable.csv");
     let out = std::env::temp_dir().join(format!("arpilot-ibm-map-{}", std::process::id()));
     convert(&src, &out);
