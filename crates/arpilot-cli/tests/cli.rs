@@ -15,6 +15,17 @@ fn arpilot(args: &[&str]) -> Output {
         .expect("runs")
 }
 
+/// Runs arpilot, expects success, parses its JSON output.
+fn run_json(args: &[&str]) -> serde_json::Value {
+    let out = arpilot(args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 fn report_json(extra: &[&str]) -> serde_json::Value {
     let dir = fixture();
     let mut args = vec![
@@ -27,13 +38,7 @@ fn report_json(extra: &[&str]) -> serde_json::Value {
         "json",
     ];
     args.extend_from_slice(extra);
-    let out = arpilot(&args);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    run_json(&args)
 }
 
 /// Hand-computed: invoices 8 290.50 − credit note 200 − write-off 100 − payments 3 550.
@@ -93,7 +98,7 @@ fn grouped_and_filtered_reports() {
 #[test]
 fn customers_and_trend_json() {
     let dir = fixture();
-    let out = arpilot(&[
+    let v = run_json(&[
         "report",
         "customers",
         "--data",
@@ -103,8 +108,6 @@ fn customers_and_trend_json() {
         "--format",
         "json",
     ]);
-    assert!(out.status.success());
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let c1 = v
         .as_array()
         .unwrap()
@@ -116,22 +119,20 @@ fn customers_and_trend_json() {
     assert_eq!(c1["avg_days_late"], 1.8);
     assert_eq!(c1["rating"], "B");
     insta::assert_json_snapshot!("customers_small", v);
-    let out = arpilot(&[
-        "report",
-        "trend",
-        "--months",
-        "3",
-        "--data",
-        dir.to_str().unwrap(),
-        "--as-of",
-        "2024-03-31",
-        "--format",
-        "json",
-    ]);
-    assert!(out.status.success());
     insta::assert_json_snapshot!(
         "trend_small",
-        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+        run_json(&[
+            "report",
+            "trend",
+            "--months",
+            "3",
+            "--data",
+            dir.to_str().unwrap(),
+            "--as-of",
+            "2024-03-31",
+            "--format",
+            "json",
+        ])
     );
 }
 
@@ -359,7 +360,7 @@ fn unknown_filter_dimension_lists_the_known_ones() {
 fn forecast_and_backtest_commands() {
     let dir = fixture();
     let d = dir.to_str().unwrap();
-    let out = arpilot(&[
+    let v = run_json(&[
         "forecast",
         "--data",
         d,
@@ -370,12 +371,6 @@ fn forecast_and_backtest_commands() {
         "--method",
         "mean_delay",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let future = v["future"].as_array().unwrap();
     assert_eq!(future.len(), 5);
     // Open at 31 March: F3 1 500 (disputed "prix", no resolved "prix" dispute, so the average
@@ -386,7 +381,7 @@ fn forecast_and_backtest_commands() {
     assert_eq!(future[1]["expected"], "4500.00");
     assert_eq!(future[2]["expected"], "50.00");
     insta::assert_json_snapshot!("forecast_small", v);
-    let out = arpilot(&[
+    let v = run_json(&[
         "forecast",
         "backtest",
         "--data",
@@ -398,12 +393,6 @@ fn forecast_and_backtest_commands() {
         "--format",
         "json",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["methods"].as_array().unwrap().len(), 4);
     assert_eq!(v["methods"][0]["method"], "auto");
     let out = arpilot(&["forecast", "--data", d, "--method", "magic"]);
@@ -423,7 +412,7 @@ VE\tVentes\t1\t20231110\t41100000\tClients\tC1\tAlpha\tF1\t20231110\tFacture\t12
 VE\tVentes\t1\t20231110\t70600000\tPrestations\t\t\tF1\t20231110\tFacture\t0,00\t1200,00\t\t\t\t\t\n",
     )
     .unwrap();
-    let out = arpilot(&[
+    let v = run_json(&[
         "report",
         "--data",
         fec.to_str().unwrap(),
@@ -432,12 +421,6 @@ VE\tVentes\t1\t20231110\t70600000\tPrestations\t\t\tF1\t20231110\tFacture\t0,00\
         "--format",
         "json",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["totals"]["overdue"], "1200.00");
     assert_eq!(v["top_overdue_invoices"][0]["days_overdue"], 21);
     let other = dir.join("notes.txt");
