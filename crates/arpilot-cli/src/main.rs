@@ -78,8 +78,35 @@ enum Cmd {
     },
 }
 
+/// Where a ledger comes from.
+#[derive(clap::Args)]
+struct Source {
+    /// Folder holding the CSV ledger set, or an FEC file, or any CSV with --mapping.
+    #[arg(long)]
+    data: PathBuf,
+    /// Mapping (TOML) from the columns of a CSV export to arpilot's.
+    #[arg(long)]
+    mapping: Option<PathBuf>,
+}
+
+impl Source {
+    /// A ledger from a folder (the CSV ledger set), a file with a mapping, or a file whose
+    /// content says what it is (FEC).
+    fn load(&self) -> Result<Snapshot> {
+        match &self.mapping {
+            Some(m) => {
+                let m = arpilot_ingest::mapped::Mapping::load(m).map_err(|e| anyhow::anyhow!(e))?;
+                arpilot_ingest::mapped::load(&self.data, &m).map_err(|e| anyhow::anyhow!(e))
+            }
+            None => load(&self.data),
+        }
+    }
+}
+
 #[derive(clap::Args)]
 struct ForecastArgs {
+    // Plain fields, not a flattened `Source`: clap tells whether the optional group is present
+    // from its own arguments only.
     #[arg(long)]
     data: PathBuf,
     #[arg(long)]
@@ -105,10 +132,8 @@ struct ForecastArgs {
 enum ForecastSub {
     /// Run the forecast at each month end from --from to --to and measure its error (WAPE).
     Backtest {
-        #[arg(long)]
-        data: PathBuf,
-        #[arg(long)]
-        mapping: Option<PathBuf>,
+        #[command(flatten)]
+        source: Source,
         #[arg(long)]
         from: Day,
         #[arg(long)]
@@ -136,12 +161,8 @@ enum Kind {
 struct ReportArgs {
     #[arg(value_enum, default_value_t = Kind::Summary)]
     kind: Kind,
-    /// Folder holding the CSV ledger set, or an FEC file, or any CSV with --mapping.
-    #[arg(long)]
-    data: PathBuf,
-    /// Mapping (TOML) from the columns of a CSV export to arpilot's.
-    #[arg(long)]
-    mapping: Option<PathBuf>,
+    #[command(flatten)]
+    source: Source,
     /// Date of the report (default: today).
     #[arg(long)]
     as_of: Option<Day>,
@@ -195,18 +216,7 @@ fn today() -> Day {
     Day((secs / 86_400) as i32)
 }
 
-/// A ledger from a folder (the CSV ledger set), a file with a mapping, or a file whose content
-/// says what it is (FEC).
-fn load_mapped(path: &Path, mapping: Option<&Path>) -> Result<Snapshot> {
-    match mapping {
-        Some(m) => {
-            let m = arpilot_ingest::mapped::Mapping::load(m).map_err(|e| anyhow::anyhow!(e))?;
-            arpilot_ingest::mapped::load(path, &m).map_err(|e| anyhow::anyhow!(e))
-        }
-        None => load(path),
-    }
-}
-
+/// A ledger from a folder (the CSV ledger set) or a file whose content says what it is (FEC).
 fn load(path: &Path) -> Result<Snapshot> {
     use arpilot_ingest::fec;
     if path.is_file() {
@@ -307,8 +317,7 @@ fn run_forecast(sub: Option<ForecastSub>, args: Option<ForecastArgs>) -> Result<
     match (sub, args) {
         (
             Some(ForecastSub::Backtest {
-                data,
-                mapping,
+                source,
                 from,
                 to,
                 filters,
@@ -319,7 +328,7 @@ fn run_forecast(sub: Option<ForecastSub>, args: Option<ForecastArgs>) -> Result<
             if to < from {
                 bail!("--to {to} is before --from {from}");
             }
-            let snap = load_mapped(&data, mapping.as_deref())?;
+            let snap = source.load()?;
             let sel = selection(&snap, &filters)?;
             let bt = backtest(&snap, &sel, from, to);
             output::write_backtest(&mut w, &bt, format)?;
@@ -331,7 +340,11 @@ fn run_forecast(sub: Option<ForecastSub>, args: Option<ForecastArgs>) -> Result<
                     a.method
                 )
             })?;
-            let snap = load_mapped(&a.data, a.mapping.as_deref())?;
+            let snap = Source {
+                data: a.data,
+                mapping: a.mapping,
+            }
+            .load()?;
             let sel = selection(&snap, &a.filters)?;
             let f = forecast(&snap, &sel, a.as_of.unwrap_or_else(today), method, a.past);
             output::write_forecast(&mut w, &f, a.format, a.locale)?;
@@ -344,7 +357,7 @@ fn run_forecast(sub: Option<ForecastSub>, args: Option<ForecastArgs>) -> Result<
 }
 
 fn run_report(a: ReportArgs) -> Result<()> {
-    let snap = load_mapped(&a.data, a.mapping.as_deref())?;
+    let snap = a.source.load()?;
     let as_of = a.as_of.unwrap_or_else(today);
     let sel = selection(&snap, &a.filters)?;
     let basis = match a.basis {

@@ -520,14 +520,7 @@ fn to_events(
 /// Reads an FEC file into a snapshot.
 pub fn load(path: &Path, opts: &FecOptions) -> Result<(Snapshot, FecSummary), IngestError> {
     let (events, summary) = read(path, opts)?;
-    let lines: Vec<u64> = events.iter().map(|e| e.0).collect();
-    let snap = Snapshot::build(opts.currency, events.into_iter().map(|e| e.1)).map_err(|e| {
-        IngestError::Row {
-            file: path.to_path_buf(),
-            line: lines[e.index],
-            message: e.error.to_string(),
-        }
-    })?;
+    let snap = crate::build_with_lines(path, opts.currency, events)?;
     Ok((snap, summary))
 }
 

@@ -35,3 +35,20 @@ pub enum IngestError {
     #[error("{file}: {message}")]
     File { file: PathBuf, message: String },
 }
+
+/// Builds a snapshot from events that each carry the line they were read from, so that a
+/// refused event is reported at its line.
+pub fn build_with_lines(
+    file: &std::path::Path,
+    currency: arpilot_core::Currency,
+    events: Vec<(u64, arpilot_core::Event)>,
+) -> Result<arpilot_core::Snapshot, IngestError> {
+    let lines: Vec<u64> = events.iter().map(|e| e.0).collect();
+    arpilot_core::Snapshot::build(currency, events.into_iter().map(|e| e.1)).map_err(|e| {
+        IngestError::Row {
+            file: file.to_path_buf(),
+            line: lines[e.index],
+            message: e.error.to_string(),
+        }
+    })
+}

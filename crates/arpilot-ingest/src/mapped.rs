@@ -481,12 +481,7 @@ pub fn read(path: &Path, m: &Mapping) -> Result<(Vec<(u64, Event)>, Currency), I
 /// Reads a mapped file into a snapshot.
 pub fn load(path: &Path, m: &Mapping) -> Result<Snapshot, IngestError> {
     let (events, currency) = read(path, m)?;
-    let lines: Vec<u64> = events.iter().map(|e| e.0).collect();
-    Snapshot::build(currency, events.into_iter().map(|e| e.1)).map_err(|e| IngestError::Row {
-        file: path.to_path_buf(),
-        line: lines[e.index],
-        message: e.error.to_string(),
-    })
+    crate::build_with_lines(path, currency, events)
 }
 
 #[cfg(test)]
