@@ -117,6 +117,26 @@ pub struct RateRec {
     pub rate_e9: i64,
 }
 
+/// A correction learned after the fact. It takes effect on `effective`: reports as of an earlier
+/// date ignore it, so history is never rewritten.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AmendRec {
+    pub effective: Day,
+    pub change: Change,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Change {
+    /// The invoice's due date becomes `due`.
+    DueDate { document_id: String, due: Day },
+    /// The invoice goes to (or leaves) legal collection.
+    InLegal { document_id: String, in_legal: bool },
+    /// The invoice's open disputes are resolved on `resolved_on`.
+    DisputeResolved { invoice_id: String, resolved_on: Day },
+    /// The customer's master data (name, limit, terms, attributes) becomes this record.
+    Customer(CustomerRec),
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
     Customer(CustomerRec),
@@ -127,6 +147,7 @@ pub enum Event {
     Promise(PromiseRec),
     Action(ActionRec),
     Rate(RateRec),
+    Amend(AmendRec),
 }
 
 /// Why an event cannot enter the ledger. The importer adds file, line and column.

@@ -4,6 +4,7 @@
 //! [`snapshot::Snapshot`] keeps them as columns, and the kernels in [`report`], [`customers`]
 //! and [`trend`] compute every figure of the KPI specification as of any date.
 
+pub mod codec;
 pub mod columns;
 pub mod customers;
 pub mod daily;
@@ -17,7 +18,9 @@ pub mod par;
 pub mod report;
 pub mod select;
 pub mod snapshot;
+pub mod sync;
 pub mod trend;
+pub mod view;
 
 pub use date::Day;
 pub use ledger::{DocKind, Event, LedgerError};

@@ -412,6 +412,15 @@ impl Snapshot {
         IxCursor::new(&self.dispute_ix, from)
     }
 
+    /// Rows of the disputes of invoice `inv`.
+    pub fn disputes_of(&self, inv: u32) -> impl Iterator<Item = usize> + '_ {
+        let start = self.dispute_ix.partition_point(|&(i, _)| i < inv);
+        self.dispute_ix[start..]
+            .iter()
+            .take_while(move |&&(i, _)| i == inv)
+            .map(|&(_, r)| r as usize)
+    }
+
     /// A cursor over the promises of increasing invoices, starting at invoice `from`.
     pub fn promise_cursor(&self, from: u32) -> IxCursor<'_> {
         IxCursor::new(&self.promise_ix, from)
@@ -734,6 +743,17 @@ impl Snapshot {
                 later.push((index, ev));
                 Ok(())
             }
+            Event::Amend(AmendRec {
+                change: Change::Customer(c),
+                ..
+            }) => {
+                self.customer_row(&c.id)?;
+                self.ingest_customer(c, undo)
+            }
+            Event::Amend(_) => {
+                later.push((index, ev));
+                Ok(())
+            }
         }
     }
 
@@ -889,6 +909,32 @@ impl Snapshot {
                     Resolved::Action(cust, inv, a.clone())
                 }
                 Event::Rate(r) => Resolved::Rate(r.clone()),
+                Event::Amend(a) => match &a.change {
+                    Change::DueDate { document_id, due } => {
+                        Resolved::Due(self.invoice_row(document_id).map_err(err)?, due.0)
+                    }
+                    Change::InLegal {
+                        document_id,
+                        in_legal,
+                    } => Resolved::Legal(self.invoice_row(document_id).map_err(err)?, *in_legal),
+                    Change::DisputeResolved {
+                        invoice_id,
+                        resolved_on,
+                    } => {
+                        let inv = self.invoice_row(invoice_id).map_err(err)?;
+                        let open = self.disputes_of(inv).any(|r| {
+                            let d = &self.disputes[r];
+                            d.resolved == i32::MAX && d.opened <= resolved_on.0
+                        });
+                        if !open {
+                            return Err(err(LedgerError::Invalid(format!(
+                                "invoice {invoice_id:?} has no dispute open on {resolved_on} (expected an open dispute to resolve)"
+                            ))));
+                        }
+                        Resolved::Resolve(inv, resolved_on.0)
+                    }
+                    Change::Customer(_) => unreachable!("applied when ingested"),
+                },
                 _ => unreachable!("only deferred kinds are queued"),
             };
             others.push(r);
@@ -1140,6 +1186,24 @@ impl Snapshot {
                     });
                 }
                 Resolved::Rate(r) => self.rates.push(r),
+                Resolved::Due(inv, due) => {
+                    self.invoices.due[inv as usize] = due;
+                    // Per-day due totals moved: rebuilt on demand.
+                    self.daily = std::sync::OnceLock::new();
+                }
+                Resolved::Legal(inv, on) => {
+                    let f = &mut self.invoices.flags[inv as usize];
+                    *f = if on { *f | F_LEGAL } else { *f & !F_LEGAL };
+                }
+                Resolved::Resolve(inv, day) => {
+                    let rows: Vec<usize> = self.disputes_of(inv).collect();
+                    for r in rows {
+                        let d = &mut self.disputes[r];
+                        if d.resolved == i32::MAX && d.opened <= day {
+                            d.resolved = day;
+                        }
+                    }
+                }
             }
         }
         if self.disputes.len() != nd {
@@ -1181,6 +1245,9 @@ impl Snapshot {
 }
 
 enum Resolved {
+    Due(u32, i32),
+    Legal(u32, bool),
+    Resolve(u32, i32),
     Dispute(u32, DisputeRec),
     Promise(u32, PromiseRec),
     Action(u32, Option<u32>, ActionRec),

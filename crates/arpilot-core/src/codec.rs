@@ -1,0 +1,533 @@
+//! The stored form of an event: a kind number and one line of tab-separated fields.
+//!
+//! Dates are ISO, amounts integer minor units, text escaped (`\\`, `\t`, `\n`, `\r`), an absent
+//! optional value an empty field, attributes trailing name/value pairs. The form is canonical:
+//! equal events encode to equal text, which is what import synchronisation compares.
+
+use crate::date::Day;
+use crate::ledger::*;
+use crate::money::Currency;
+use std::fmt::Write;
+
+pub const CUSTOMER: i16 = 1;
+pub const DOCUMENT: i16 = 2;
+pub const PAYMENT: i16 = 3;
+pub const ALLOCATION: i16 = 4;
+pub const DISPUTE: i16 = 5;
+pub const PROMISE: i16 = 6;
+pub const ACTION: i16 = 7;
+pub const RATE: i16 = 8;
+pub const AMEND: i16 = 9;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("stored event of kind {kind} is malformed: {message}")]
+pub struct CodecError {
+    pub kind: i16,
+    pub message: String,
+}
+
+pub fn kind_of(ev: &Event) -> i16 {
+    match ev {
+        Event::Customer(_) => CUSTOMER,
+        Event::Document(_) => DOCUMENT,
+        Event::Payment(_) => PAYMENT,
+        Event::Allocation(_) => ALLOCATION,
+        Event::Dispute(_) => DISPUTE,
+        Event::Promise(_) => PROMISE,
+        Event::Action(_) => ACTION,
+        Event::Rate(_) => RATE,
+        Event::Amend(_) => AMEND,
+    }
+}
+
+struct Out(String);
+
+impl Out {
+    fn sep(&mut self) {
+        if !self.0.is_empty() {
+            self.0.push('\t');
+        }
+    }
+    fn text(&mut self, s: &str) -> &mut Self {
+        self.sep();
+        for c in s.chars() {
+            match c {
+                '\\' => self.0.push_str("\\\\"),
+                '\t' => self.0.push_str("\\t"),
+                '\n' => self.0.push_str("\\n"),
+                '\r' => self.0.push_str("\\r"),
+                c => self.0.push(c),
+            }
+        }
+        self
+    }
+    fn opt(&mut self, s: Option<&str>) -> &mut Self {
+        self.text(s.unwrap_or(""))
+    }
+    fn int(&mut self, v: i64) -> &mut Self {
+        self.sep();
+        let _ = write!(self.0, "{v}");
+        self
+    }
+    fn opt_int(&mut self, v: Option<i64>) -> &mut Self {
+        self.sep();
+        if let Some(v) = v {
+            let _ = write!(self.0, "{v}");
+        }
+        self
+    }
+    fn day(&mut self, d: Day) -> &mut Self {
+        self.sep();
+        let _ = write!(self.0, "{d}");
+        self
+    }
+    fn opt_day(&mut self, d: Option<Day>) -> &mut Self {
+        self.sep();
+        if let Some(d) = d {
+            let _ = write!(self.0, "{d}");
+        }
+        self
+    }
+    fn cur(&mut self, c: Option<Currency>) -> &mut Self {
+        self.opt(c.as_ref().map(|c| c.code()))
+    }
+    fn flag(&mut self, b: bool) -> &mut Self {
+        self.text(if b { "1" } else { "0" })
+    }
+    fn attrs(&mut self, attrs: &[(String, String)]) -> &mut Self {
+        for (k, v) in attrs {
+            self.text(k).text(v);
+        }
+        self
+    }
+}
+
+fn customer(o: &mut Out, c: &CustomerRec) {
+    o.text(&c.id)
+        .text(&c.name)
+        .opt_int(c.credit_limit)
+        .opt_int(c.payment_terms_days.map(i64::from))
+        .attrs(&c.attrs);
+}
+
+/// The kind number and payload of an event.
+pub fn encode(ev: &Event) -> (i16, String) {
+    let mut o = Out(String::with_capacity(96));
+    match ev {
+        Event::Customer(c) => customer(&mut o, c),
+        Event::Document(d) => {
+            o.text(&d.id)
+                .text(&d.customer_id)
+                .text(match d.kind {
+                    DocKind::Invoice => "invoice",
+                    DocKind::CreditNote => "credit_note",
+                    DocKind::WriteOff => "write_off",
+                })
+                .day(d.issue)
+                .opt_day(d.due)
+                .int(d.amount)
+                .cur(d.currency)
+                .opt(d.original_invoice_id.as_deref())
+                .flag(d.disputed)
+                .opt(d.dispute_reason.as_deref())
+                .flag(d.in_legal)
+                .attrs(&d.attrs);
+        }
+        Event::Payment(p) => {
+            o.text(&p.id)
+                .text(&p.customer_id)
+                .day(p.date)
+                .int(p.amount)
+                .cur(p.currency)
+                .opt(p.invoice_id.as_deref())
+                .opt(p.reference.as_deref());
+        }
+        Event::Allocation(a) => {
+            o.text(&a.source_id)
+                .text(&a.invoice_id)
+                .day(a.date)
+                .int(a.amount);
+        }
+        Event::Dispute(d) => {
+            o.text(&d.invoice_id)
+                .day(d.opened_on)
+                .opt_day(d.resolved_on)
+                .opt(d.reason.as_deref())
+                .opt_int(d.amount);
+        }
+        Event::Promise(p) => {
+            o.text(&p.invoice_id)
+                .day(p.promised_on)
+                .day(p.due_on)
+                .int(p.amount);
+        }
+        Event::Action(a) => {
+            o.text(&a.customer_id)
+                .day(a.date)
+                .text(&a.kind)
+                .opt(a.invoice_id.as_deref())
+                .opt(a.agent.as_deref())
+                .opt(a.note.as_deref());
+        }
+        Event::Rate(r) => {
+            o.day(r.date).cur(Some(r.currency)).int(r.rate_e9);
+        }
+        Event::Amend(a) => {
+            o.day(a.effective);
+            match &a.change {
+                Change::DueDate { document_id, due } => {
+                    o.text("due_date").text(document_id).day(*due);
+                }
+                Change::InLegal {
+                    document_id,
+                    in_legal,
+                } => {
+                    o.text("in_legal").text(document_id).flag(*in_legal);
+                }
+                Change::DisputeResolved {
+                    invoice_id,
+                    resolved_on,
+                } => {
+                    o.text("dispute_resolved").text(invoice_id).day(*resolved_on);
+                }
+                Change::Customer(c) => {
+                    o.text("customer");
+                    customer(&mut o, c);
+                }
+            }
+        }
+    }
+    (kind_of(ev), o.0)
+}
+
+struct In<'a> {
+    kind: i16,
+    fields: std::str::Split<'a, char>,
+}
+
+impl<'a> In<'a> {
+    fn err(&self, message: impl Into<String>) -> CodecError {
+        CodecError {
+            kind: self.kind,
+            message: message.into(),
+        }
+    }
+    fn raw(&mut self) -> Result<&'a str, CodecError> {
+        let k = self.kind;
+        self.fields.next().ok_or(CodecError {
+            kind: k,
+            message: "missing field".into(),
+        })
+    }
+    fn text(&mut self) -> Result<String, CodecError> {
+        let r = self.raw()?;
+        Ok(unescape(r))
+    }
+    fn opt(&mut self) -> Result<Option<String>, CodecError> {
+        let r = self.raw()?;
+        Ok((!r.is_empty()).then(|| unescape(r)))
+    }
+    fn int(&mut self) -> Result<i64, CodecError> {
+        let r = self.raw()?;
+        r.parse().map_err(|_| self.err(format!("bad number {r:?}")))
+    }
+    fn opt_int(&mut self) -> Result<Option<i64>, CodecError> {
+        let r = self.raw()?;
+        if r.is_empty() {
+            return Ok(None);
+        }
+        r.parse()
+            .map(Some)
+            .map_err(|_| self.err(format!("bad number {r:?}")))
+    }
+    fn day(&mut self) -> Result<Day, CodecError> {
+        let r = self.raw()?;
+        Day::parse_iso(r).map_err(|e| self.err(e.to_string()))
+    }
+    fn opt_day(&mut self) -> Result<Option<Day>, CodecError> {
+        let r = self.raw()?;
+        if r.is_empty() {
+            return Ok(None);
+        }
+        Day::parse_iso(r)
+            .map(Some)
+            .map_err(|e| self.err(e.to_string()))
+    }
+    fn cur(&mut self) -> Result<Option<Currency>, CodecError> {
+        let r = self.raw()?;
+        if r.is_empty() {
+            return Ok(None);
+        }
+        Currency::parse(r)
+            .map(Some)
+            .map_err(|e| self.err(e.to_string()))
+    }
+    fn flag(&mut self) -> Result<bool, CodecError> {
+        Ok(self.raw()? == "1")
+    }
+    fn attrs(&mut self) -> Result<Vec<(String, String)>, CodecError> {
+        let mut v = Vec::new();
+        while let Some(k) = self.fields.next() {
+            let val = self.raw()?;
+            v.push((unescape(k), unescape(val)));
+        }
+        Ok(v)
+    }
+    fn customer(&mut self) -> Result<CustomerRec, CodecError> {
+        Ok(CustomerRec {
+            id: self.text()?,
+            name: self.text()?,
+            credit_limit: self.opt_int()?,
+            payment_terms_days: self.opt_int()?.map(|v| v as i32),
+            attrs: self.attrs()?,
+        })
+    }
+}
+
+fn unescape(s: &str) -> String {
+    if !s.contains('\\') {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut it = s.chars();
+    while let Some(c) = it.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match it.next() {
+            Some('t') => out.push('\t'),
+            Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
+            Some(c) => out.push(c),
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+/// The event stored as `kind` and `payload`.
+pub fn decode(kind: i16, payload: &str) -> Result<Event, CodecError> {
+    let mut i = In {
+        kind,
+        fields: payload.split('\t'),
+    };
+    Ok(match kind {
+        CUSTOMER => Event::Customer(i.customer()?),
+        DOCUMENT => Event::Document(DocumentRec {
+            id: i.text()?,
+            customer_id: i.text()?,
+            kind: {
+                let k = i.raw()?;
+                DocKind::parse(k).ok_or_else(|| i.err(format!("bad document type {k:?}")))?
+            },
+            issue: i.day()?,
+            due: i.opt_day()?,
+            amount: i.int()?,
+            currency: i.cur()?,
+            original_invoice_id: i.opt()?,
+            disputed: i.flag()?,
+            dispute_reason: i.opt()?,
+            in_legal: i.flag()?,
+            attrs: i.attrs()?,
+        }),
+        PAYMENT => Event::Payment(PaymentRec {
+            id: i.text()?,
+            customer_id: i.text()?,
+            date: i.day()?,
+            amount: i.int()?,
+            currency: i.cur()?,
+            invoice_id: i.opt()?,
+            reference: i.opt()?,
+        }),
+        ALLOCATION => Event::Allocation(AllocationRec {
+            source_id: i.text()?,
+            invoice_id: i.text()?,
+            date: i.day()?,
+            amount: i.int()?,
+        }),
+        DISPUTE => Event::Dispute(DisputeRec {
+            invoice_id: i.text()?,
+            opened_on: i.day()?,
+            resolved_on: i.opt_day()?,
+            reason: i.opt()?,
+            amount: i.opt_int()?,
+        }),
+        PROMISE => Event::Promise(PromiseRec {
+            invoice_id: i.text()?,
+            promised_on: i.day()?,
+            due_on: i.day()?,
+            amount: i.int()?,
+        }),
+        ACTION => Event::Action(ActionRec {
+            customer_id: i.text()?,
+            date: i.day()?,
+            kind: i.text()?,
+            invoice_id: i.opt()?,
+            agent: i.opt()?,
+            note: i.opt()?,
+        }),
+        RATE => Event::Rate(RateRec {
+            date: i.day()?,
+            currency: i.cur()?.ok_or_else(|| i.err("missing currency"))?,
+            rate_e9: i.int()?,
+        }),
+        AMEND => {
+            let effective = i.day()?;
+            let tag = i.raw()?.to_string();
+            let change = match tag.as_str() {
+                "due_date" => Change::DueDate {
+                    document_id: i.text()?,
+                    due: i.day()?,
+                },
+                "in_legal" => Change::InLegal {
+                    document_id: i.text()?,
+                    in_legal: i.flag()?,
+                },
+                "dispute_resolved" => Change::DisputeResolved {
+                    invoice_id: i.text()?,
+                    resolved_on: i.day()?,
+                },
+                "customer" => Change::Customer(i.customer()?),
+                other => return Err(i.err(format!("unknown amendment {other:?}"))),
+            };
+            Event::Amend(AmendRec { effective, change })
+        }
+        other => return Err(i.err(format!("unknown kind {other}"))),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn text() -> impl Strategy<Value = String> {
+        "[a-zA-Z0-9 \\t\\n\\\\éà=+-]{1,12}"
+    }
+
+    fn day() -> impl Strategy<Value = Day> {
+        (0i32..30_000).prop_map(Day)
+    }
+
+    fn attrs() -> impl Strategy<Value = Vec<(String, String)>> {
+        proptest::collection::vec((text(), text()), 0..3)
+    }
+
+    fn event() -> impl Strategy<Value = Event> {
+        prop_oneof![
+            (
+                text(),
+                text(),
+                proptest::option::of(1i64..1_000_000),
+                proptest::option::of(0i32..120),
+                attrs()
+            )
+                .prop_map(|(id, name, credit_limit, payment_terms_days, attrs)| {
+                    Event::Customer(CustomerRec {
+                        id,
+                        name,
+                        credit_limit,
+                        payment_terms_days,
+                        attrs,
+                    })
+                }),
+            (
+                text(),
+                text(),
+                0usize..3,
+                day(),
+                proptest::option::of(day()),
+                1i64..1_000_000_000,
+                proptest::option::of(text()),
+                any::<bool>(),
+                any::<bool>(),
+                attrs()
+            )
+                .prop_map(
+                    |(id, customer_id, k, issue, due, amount, orig, disputed, in_legal, attrs)| {
+                        Event::Document(DocumentRec {
+                            id,
+                            customer_id,
+                            kind: [DocKind::Invoice, DocKind::CreditNote, DocKind::WriteOff][k],
+                            issue,
+                            due,
+                            amount,
+                            currency: Some(Currency::parse("USD").unwrap()),
+                            original_invoice_id: orig,
+                            disputed,
+                            dispute_reason: disputed.then(|| "prix".to_string()),
+                            in_legal,
+                            attrs,
+                        })
+                    }
+                ),
+            (text(), text(), day(), 1i64..1_000_000, proptest::option::of(text())).prop_map(
+                |(id, customer_id, date, amount, invoice_id)| Event::Payment(PaymentRec {
+                    id,
+                    customer_id,
+                    date,
+                    amount,
+                    currency: None,
+                    invoice_id,
+                    reference: Some("VIR".into()),
+                })
+            ),
+            (text(), day(), proptest::option::of(day()), proptest::option::of(1i64..99)).prop_map(
+                |(invoice_id, opened_on, resolved_on, amount)| Event::Dispute(DisputeRec {
+                    invoice_id,
+                    opened_on,
+                    resolved_on,
+                    reason: None,
+                    amount,
+                })
+            ),
+            (text(), day(), text()).prop_map(|(customer_id, date, kind)| Event::Action(
+                ActionRec {
+                    customer_id,
+                    date,
+                    kind,
+                    invoice_id: None,
+                    agent: Some("Léa".into()),
+                    note: Some("a\tb".into()),
+                }
+            )),
+            (day(), text(), day()).prop_map(|(effective, document_id, due)| Event::Amend(
+                AmendRec {
+                    effective,
+                    change: Change::DueDate { document_id, due },
+                }
+            )),
+            (day(), text(), text()).prop_map(|(effective, id, name)| Event::Amend(AmendRec {
+                effective,
+                change: Change::Customer(CustomerRec {
+                    id,
+                    name,
+                    credit_limit: None,
+                    payment_terms_days: Some(45),
+                    attrs: vec![("region".into(), "Nord".into())],
+                }),
+            })),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn round_trips(ev in event()) {
+            let (k, p) = encode(&ev);
+            prop_assert!(!p.contains('\n'));
+            prop_assert_eq!(decode(k, &p).unwrap(), ev);
+        }
+    }
+
+    #[test]
+    fn fixed_layout() {
+        let ev = Event::Allocation(AllocationRec {
+            source_id: "P1".into(),
+            invoice_id: "F\t1".into(),
+            date: Day::parse_iso("2024-03-01").unwrap(),
+            amount: 12_345,
+        });
+        assert_eq!(encode(&ev), (ALLOCATION, "P1\tF\\t1\t2024-03-01\t12345".into()));
+    }
+}
