@@ -1,0 +1,248 @@
+//! The append-only ledger: import batches and their events, on SQLite (one file, the default) or
+//! PostgreSQL, behind one trait.
+//!
+//! Events are stored in their canonical form ([`arpilot_core::codec`]) in the order they were
+//! appended; the engine's snapshot is rebuilt from them. The databases themselves refuse to
+//! update or delete anything (triggers), and every batch is one transaction: an import that fails
+//! or is killed leaves the ledger as it was.
+
+/// A `batches` row of either backend.
+macro_rules! batch_of {
+    ($r:expr) => {{
+        let r = $r;
+        Ok::<_, crate::StoreError>(crate::Batch {
+            id: r.try_get("id")?,
+            source: r.try_get("source")?,
+            sha256: r.try_get("sha256")?,
+            format: r.try_get("format")?,
+            entity: r.try_get::<Option<String>, _>("entity")?,
+            imported_by: r.try_get("imported_by")?,
+            imported_at: r.try_get("imported_at")?,
+            effective: r.try_get("effective")?,
+            counts: crate::Counts {
+                rows_read: r.try_get("rows_read")?,
+                appended: r.try_get("appended")?,
+                unchanged: r.try_get("unchanged")?,
+                amended: r.try_get("amended")?,
+                documents: r.try_get("documents")?,
+                payments: r.try_get("payments")?,
+                allocations: r.try_get("allocations")?,
+                customers: r.try_get("customers")?,
+            },
+            warnings: r.try_get("warnings")?,
+        })
+    }};
+}
+
+mod migrate;
+mod postgres;
+mod sqlite;
+pub mod testing;
+
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+
+use arpilot_core::Event;
+use arpilot_core::codec::{self, CodecError};
+
+/// Why the store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("event #{seq}: {source}")]
+    Codec {
+        seq: i64,
+        #[source]
+        source: CodecError,
+    },
+    #[error("migration {version} ({name}): {source}")]
+    Migration {
+        version: i64,
+        name: &'static str,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error(
+        "the database holds schema version {found}, newer than this arpilot knows ({known}): upgrade arpilot"
+    )]
+    TooNew { found: i64, known: i64 },
+    #[error(
+        "the ledger changed while this import was prepared (another import ran); run the import again"
+    )]
+    Concurrent,
+    #[error("{0}")]
+    Target(String),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// A batch about to be appended: where its events come from and what the import found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NewBatch {
+    pub source: String,
+    pub sha256: String,
+    pub format: String,
+    pub entity: Option<String>,
+    pub imported_by: String,
+    /// RFC 3339 time of the import.
+    pub imported_at: String,
+    /// ISO date on which the batch's amendments take effect.
+    pub effective: String,
+    pub counts: Counts,
+    /// Warnings, with the line they are about when there is one.
+    pub warnings: Vec<(Option<i64>, String)>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub rows_read: i64,
+    pub appended: i64,
+    pub unchanged: i64,
+    pub amended: i64,
+    pub documents: i64,
+    pub payments: i64,
+    pub allocations: i64,
+    pub customers: i64,
+}
+
+/// A stored batch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Batch {
+    pub id: i64,
+    pub source: String,
+    pub sha256: String,
+    pub format: String,
+    pub entity: Option<String>,
+    pub imported_by: String,
+    pub imported_at: String,
+    pub effective: String,
+    pub counts: Counts,
+    pub warnings: i64,
+}
+
+/// The stored ledger: its events in order, and the position the next append must follow.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub events: Vec<Event>,
+    /// Sequence number of the last event (0 when empty).
+    pub last_seq: i64,
+}
+
+/// What both backends do. Appends are all-or-nothing; `expected_last_seq` makes an append fail
+/// with [`StoreError::Concurrent`] when another batch landed since the ledger was loaded.
+#[allow(async_fn_in_trait)]
+pub trait LedgerStore {
+    /// A ledger setting (set once, never changed), e.g. `currency`.
+    async fn meta(&self, key: &str) -> Result<Option<String>>;
+    async fn load(&self) -> Result<Loaded>;
+    async fn append(
+        &self,
+        batch: &NewBatch,
+        meta: &[(&str, &str)],
+        events: &[Event],
+        expected_last_seq: i64,
+        progress: &(dyn Fn(usize) + Sync),
+    ) -> Result<i64>;
+    async fn batches(&self) -> Result<Vec<Batch>>;
+    async fn event_count(&self) -> Result<i64>;
+}
+
+/// Where the ledger lives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    Sqlite(std::path::PathBuf),
+    Postgres(String),
+}
+
+impl Target {
+    /// `postgres://…` or `postgresql://…` is PostgreSQL, anything else a SQLite file path.
+    pub fn parse(s: &str) -> Target {
+        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            Target::Postgres(s.to_string())
+        } else {
+            Target::Sqlite(s.trim_start_matches("sqlite://").into())
+        }
+    }
+}
+
+/// Either backend, chosen at run time.
+pub enum Store {
+    Sqlite(SqliteStore),
+    Postgres(PgStore),
+}
+
+impl Store {
+    /// Opens (creating when needed) and migrates the ledger.
+    pub async fn open(target: &Target) -> Result<Store> {
+        Ok(match target {
+            Target::Sqlite(p) => Store::Sqlite(SqliteStore::open(p).await?),
+            Target::Postgres(url) => Store::Postgres(PgStore::open(url).await?),
+        })
+    }
+
+    /// Opens an existing ledger without creating it.
+    pub async fn open_existing(target: &Target) -> Result<Store> {
+        if let Target::Sqlite(p) = target
+            && !p.is_file()
+        {
+            return Err(StoreError::Target(format!(
+                "{}: no such ledger (expected a database made by `arpilot import`)",
+                p.display()
+            )));
+        }
+        Store::open(target).await
+    }
+
+    pub async fn close(self) {
+        match self {
+            Store::Sqlite(s) => s.close().await,
+            Store::Postgres(s) => s.close().await,
+        }
+    }
+}
+
+macro_rules! delegate {
+    ($self:ident, $s:ident => $e:expr) => {
+        match $self {
+            Store::Sqlite($s) => $e,
+            Store::Postgres($s) => $e,
+        }
+    };
+}
+
+impl LedgerStore for Store {
+    async fn meta(&self, key: &str) -> Result<Option<String>> {
+        delegate!(self, s => s.meta(key).await)
+    }
+    async fn load(&self) -> Result<Loaded> {
+        delegate!(self, s => s.load().await)
+    }
+    async fn append(
+        &self,
+        batch: &NewBatch,
+        meta: &[(&str, &str)],
+        events: &[Event],
+        expected_last_seq: i64,
+        progress: &(dyn Fn(usize) + Sync),
+    ) -> Result<i64> {
+        delegate!(self, s => s.append(batch, meta, events, expected_last_seq, progress).await)
+    }
+    async fn batches(&self) -> Result<Vec<Batch>> {
+        delegate!(self, s => s.batches().await)
+    }
+    async fn event_count(&self) -> Result<i64> {
+        delegate!(self, s => s.event_count().await)
+    }
+}
+
+/// Events per insert statement.
+const CHUNK: usize = 2000;
+
+fn decode(seq: i64, kind: i16, payload: &str) -> Result<Event> {
+    codec::decode(kind, payload).map_err(|source| StoreError::Codec { seq, source })
+}
+
+fn encode_all(events: &[Event]) -> (Vec<i16>, Vec<String>) {
+    events.iter().map(codec::encode).unzip()
+}

@@ -1,0 +1,222 @@
+//! One behaviour suite, run against SQLite and PostgreSQL.
+
+use arpilot_core::ledger::*;
+use arpilot_core::{Currency, Day};
+use arpilot_store::{Counts, LedgerStore, NewBatch, Store, StoreError, Target, testing};
+use sqlx::Connection;
+
+fn d(s: &str) -> Day {
+    Day::parse_iso(s).unwrap()
+}
+
+fn events() -> Vec<Event> {
+    vec![
+        Event::Customer(CustomerRec {
+            id: "C1".into(),
+            name: "Durand\tfils & Cie".into(),
+            credit_limit: Some(500_000),
+            payment_terms_days: Some(30),
+            attrs: vec![("region".into(), "Nord".into())],
+        }),
+        Event::Document(DocumentRec {
+            id: "F1".into(),
+            customer_id: "C1".into(),
+            kind: DocKind::Invoice,
+            issue: d("2024-01-10"),
+            due: None,
+            amount: 120_000,
+            currency: Some(Currency::EUR),
+            original_invoice_id: None,
+            disputed: true,
+            dispute_reason: Some("prix".into()),
+            in_legal: false,
+            attrs: vec![("division".into(), "Est".into())],
+        }),
+        Event::Payment(PaymentRec {
+            id: "P1".into(),
+            customer_id: "C1".into(),
+            date: d("2024-02-01"),
+            amount: 20_000,
+            currency: None,
+            invoice_id: Some("F1".into()),
+            reference: Some("VIR 001\nligne".into()),
+        }),
+        Event::Amend(AmendRec {
+            effective: d("2024-03-01"),
+            change: Change::DueDate {
+                document_id: "F1".into(),
+                due: d("2024-03-31"),
+            },
+        }),
+    ]
+}
+
+fn batch(name: &str) -> NewBatch {
+    NewBatch {
+        source: name.into(),
+        sha256: "ab".repeat(32),
+        format: "ledger".into(),
+        entity: Some("FR".into()),
+        imported_by: "test".into(),
+        imported_at: "2026-11-23T10:00:00Z".into(),
+        effective: "2026-11-23".into(),
+        counts: Counts {
+            rows_read: 4,
+            appended: 4,
+            documents: 1,
+            payments: 1,
+            customers: 1,
+            amended: 1,
+            ..Counts::default()
+        },
+        warnings: vec![(Some(3), "a warning".into())],
+    }
+}
+
+async fn suite(store: Store, raw: impl AsyncFn(&str) -> Result<(), String>) {
+    // Empty ledger.
+    let l = store.load().await.unwrap();
+    assert!(l.events.is_empty());
+    assert_eq!(l.last_seq, 0);
+    assert_eq!(store.meta("currency").await.unwrap(), None);
+
+    // One batch: events come back in order and equal.
+    let evs = events();
+    let seen = std::sync::Mutex::new(Vec::new());
+    let id = store
+        .append(&batch("a.csv"), &[("currency", "EUR")], &evs, 0, &|n| {
+            seen.lock().unwrap().push(n)
+        })
+        .await
+        .unwrap();
+    assert_eq!(*seen.lock().unwrap(), vec![4]);
+    let l = store.load().await.unwrap();
+    assert_eq!(l.events, evs);
+    assert_eq!(store.event_count().await.unwrap(), 4);
+    assert_eq!(store.meta("currency").await.unwrap().as_deref(), Some("EUR"));
+
+    // A stale position is refused and changes nothing.
+    let e = store
+        .append(&batch("b.csv"), &[], &evs[..1], 0, &|_| {})
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Concurrent), "{e}");
+    assert_eq!(store.event_count().await.unwrap(), 4);
+
+    // Settings are set once; a second batch follows the first.
+    let id2 = store
+        .append(
+            &batch("b.csv"),
+            &[("currency", "USD")],
+            &evs[2..3],
+            l.last_seq,
+            &|_| {},
+        )
+        .await
+        .unwrap();
+    assert!(id2 > id);
+    assert_eq!(store.meta("currency").await.unwrap().as_deref(), Some("EUR"));
+    let l2 = store.load().await.unwrap();
+    assert_eq!(l2.events.len(), 5);
+    assert_eq!(l2.events[4], evs[2]);
+
+    let b = store.batches().await.unwrap();
+    assert_eq!(b.len(), 2);
+    assert_eq!(b[0].id, id);
+    assert_eq!(b[0].source, "a.csv");
+    assert_eq!(b[0].entity.as_deref(), Some("FR"));
+    assert_eq!(b[0].counts, batch("a.csv").counts);
+    assert_eq!(b[0].warnings, 1);
+
+    // Many events: chunked inserts keep the order.
+    let many: Vec<Event> = (0..12_345)
+        .map(|i| {
+            Event::Action(ActionRec {
+                customer_id: "C1".into(),
+                date: Day(19_000 + i % 300),
+                kind: format!("call {i}"),
+                invoice_id: None,
+                agent: None,
+                note: None,
+            })
+        })
+        .collect();
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    store
+        .append(&batch("many.csv"), &[], &many, l2.last_seq, &|n| {
+            done.store(n, std::sync::atomic::Ordering::Relaxed)
+        })
+        .await
+        .unwrap();
+    assert_eq!(done.into_inner(), many.len());
+    let l3 = store.load().await.unwrap();
+    assert_eq!(&l3.events[5..], &many[..]);
+
+    // The database itself refuses to rewrite history.
+    for sql in [
+        "UPDATE events SET payload = 'x'",
+        "DELETE FROM events",
+        "UPDATE batches SET source = 'x'",
+        "DELETE FROM batches",
+        "DELETE FROM batch_warnings",
+        "UPDATE ledger_meta SET value = 'USD'",
+    ] {
+        let err = raw(sql).await.expect_err(sql);
+        assert!(err.contains("append-only"), "{sql}: {err}");
+    }
+    assert_eq!(store.load().await.unwrap().events, l3.events);
+    store.close().await;
+}
+
+#[tokio::test]
+async fn sqlite_behaves() {
+    let dir = std::env::temp_dir().join(format!("arpilot-store-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("ledger.db");
+    let _ = std::fs::remove_file(&path);
+    let target = Target::parse(path.to_str().unwrap());
+    let store = Store::open(&target).await.unwrap();
+    let p = path.clone();
+    suite(store, async move |sql: &str| {
+        let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}", p.display()))
+            .await
+            .map_err(|e| e.to_string())?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+            .execute(&mut c)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    })
+    .await;
+    // Reopening runs no migration twice and keeps the ledger.
+    let store = Store::open_existing(&target).await.unwrap();
+    assert_eq!(store.event_count().await.unwrap(), 4 + 1 + 12_345);
+    store.close().await;
+    let missing = Target::parse(dir.join("none.db").to_str().unwrap());
+    assert!(Store::open_existing(&missing).await.is_err());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn postgres_behaves() {
+    let Some(url) = testing::fresh_postgres().await else {
+        return;
+    };
+    let target = Target::parse(&url);
+    let store = Store::open(&target).await.unwrap();
+    let u = url.clone();
+    suite(store, async move |sql: &str| {
+        let mut c = sqlx::PgConnection::connect(&u)
+            .await
+            .map_err(|e| e.to_string())?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+            .execute(&mut c)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    })
+    .await;
+    let store = Store::open(&target).await.unwrap();
+    assert_eq!(store.event_count().await.unwrap(), 4 + 1 + 12_345);
+    store.close().await;
+}
