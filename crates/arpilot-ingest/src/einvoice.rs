@@ -67,6 +67,8 @@ struct Raw {
     /// (basis, rate, calculated) of the header VAT breakdown.
     vat: Vec<[Option<String>; 3]>,
     has_lines: bool,
+    /// The seller names a contact (required by XRechnung, BR-DE-2).
+    seller_contact: bool,
     /// Per invoice line: billed quantity, net price and its basis quantity, line total, and
     /// whether allowances or charges change the line total.
     lines: Vec<LineRaw>,
@@ -119,6 +121,26 @@ pub fn read(path: &Path) -> Result<EInvoice, IngestError> {
         file: path.to_path_buf(),
         source,
     })?;
+    if bytes.starts_with(b"%PDF") {
+        // The XML the metadata names comes first; another embedded invoice XML (a PDF carrying
+        // both generations) is read when the first is refused, with a warning saying so.
+        let xmls = crate::pdf::invoice_xmls(&bytes).map_err(err)?;
+        let mut first_error = None;
+        for (name, xml) in &xmls {
+            match parse(xml) {
+                Ok(mut inv) => {
+                    if let Some(e) = first_error {
+                        inv.warnings.push(format!("{e}; read {name} instead"));
+                    }
+                    return Ok(inv);
+                }
+                Err(m) => {
+                    first_error.get_or_insert(format!("embedded {name}: {m}"));
+                }
+            }
+        }
+        return Err(err(first_error.expect("at least one embedded XML")));
+    }
     parse(&bytes).map_err(err)
 }
 
@@ -172,6 +194,14 @@ fn scan(bytes: &[u8]) -> Result<Raw, String> {
                     && let Some(l) = raw.lines.last_mut()
                 {
                     l.adjusted = true;
+                }
+                if (name == "DefinedTradeContact"
+                    && stack.last().is_some_and(|s| s == "SellerTradeParty"))
+                    || (name == "Contact"
+                        && stack.len() >= 2
+                        && stack[stack.len() - 2] == "AccountingSupplierParty")
+                {
+                    raw.seller_contact = true;
                 }
                 if name == "ApplicableTradeTax"
                     && !in_line(&stack)
@@ -420,6 +450,16 @@ fn check(raw: Raw) -> Result<EInvoice, String> {
         if profile.contains(":compliant:") || profile.contains(":conformant:") {
             return Err(format!(
                 "malformed profile {profile:?}: extensions follow '#' ({p_profile})"
+            ));
+        }
+        if profile.contains("xrechnung") && !raw.seller_contact {
+            let path = if syntax == Syntax::Ubl {
+                "cac:AccountingSupplierParty/cac:Party/cac:Contact"
+            } else {
+                "ram:SellerTradeParty/ram:DefinedTradeContact"
+            };
+            return Err(format!(
+                "an XRechnung invoice must name the seller's contact (BR-DE-2: {path} missing)"
             ));
         }
     }

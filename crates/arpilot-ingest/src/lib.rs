@@ -6,9 +6,14 @@ pub mod einvoice;
 pub mod fec;
 pub mod ledger_csv;
 pub mod mapped;
+pub mod pdf;
+pub mod sheet;
 pub mod text;
 
 use std::path::PathBuf;
+
+/// Most columns a CSV or sheet may have: beyond it, the file is not a ledger export.
+pub const MAX_COLUMNS: usize = 1000;
 
 /// Why an input was refused.
 #[derive(Debug, thiserror::Error)]

@@ -53,6 +53,8 @@ pub struct Format {
     /// `YYYY-MM-DD`, `YYYYMMDD`, `DD/MM/YYYY`, `M/D/YYYY` (`/`, `-` or `.` between the parts).
     pub date: Option<String>,
     pub currency: Option<String>,
+    /// Spreadsheets: the sheet to read (default the first).
+    pub sheet: Option<String>,
 }
 
 const INVOICE_FIELDS: [&str; 12] = [
@@ -234,8 +236,18 @@ fn parse_amount(v: &str, comma: bool, decimals: u8) -> Option<i64> {
     Some(if neg { -v } else { v })
 }
 
-/// Reads a mapped CSV file into ledger events, each with its line.
+/// Reads a mapped CSV or spreadsheet (XLSX, XLS, ODS) into ledger events, each with its line.
 pub fn read(path: &Path, m: &Mapping) -> Result<(Vec<(u64, Event)>, Currency), IngestError> {
+    let (headers, rows) = match crate::sheet::kind(path)? {
+        Some(_) => crate::sheet::rows(path, m.format.sheet.as_deref())?,
+        None => csv_rows(path, m)?,
+    };
+    from_rows(path, m, headers, rows)
+}
+
+type Rows = (Vec<String>, Vec<(u64, csv::StringRecord)>);
+
+fn csv_rows(path: &Path, m: &Mapping) -> Result<Rows, IngestError> {
     let bytes = std::fs::read(path).map_err(|source| IngestError::Io {
         file: path.to_path_buf(),
         source,
@@ -270,6 +282,24 @@ pub fn read(path: &Path, m: &Mapping) -> Result<(Vec<(u64, Event)>, Currency), I
         .iter()
         .map(|h| h.trim().to_string())
         .collect();
+    let mut rows: Vec<(u64, csv::StringRecord)> = Vec::new();
+    for r in rdr.records() {
+        let r = r.map_err(|e| IngestError::Row {
+            file: path.to_path_buf(),
+            line: e.position().map_or(0, |p| p.line()),
+            message: e.to_string(),
+        })?;
+        rows.push((r.position().map_or(0, |p| p.line()), r));
+    }
+    Ok((headers, rows))
+}
+
+fn from_rows(
+    path: &Path,
+    m: &Mapping,
+    headers: Vec<String>,
+    rows: Vec<(u64, csv::StringRecord)>,
+) -> Result<(Vec<(u64, Event)>, Currency), IngestError> {
     let col = |theirs: &str| headers.iter().position(|h| h == theirs);
     let mut ix: HashMap<&str, usize> = HashMap::new();
     for (ours, theirs) in m.columns.iter().chain(m.attributes.iter()) {
@@ -281,15 +311,6 @@ pub fn read(path: &Path, m: &Mapping) -> Result<(Vec<(u64, Event)>, Currency), I
             ),
         })?;
         ix.insert(ours.as_str(), c);
-    }
-    let mut rows: Vec<(u64, csv::StringRecord)> = Vec::new();
-    for r in rdr.records() {
-        let r = r.map_err(|e| IngestError::Row {
-            file: path.to_path_buf(),
-            line: e.position().map_or(0, |p| p.line()),
-            message: e.to_string(),
-        })?;
-        rows.push((r.position().map_or(0, |p| p.line()), r));
     }
     let sample = |field: &str| -> Vec<&str> {
         ix.get(field)

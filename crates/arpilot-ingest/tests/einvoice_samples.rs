@@ -140,3 +140,63 @@ fn invalid_samples_are_refused_with_their_reason() {
         ["line 1: quantity 2 × net price 160 = 320.00, not 160.00 (ram:LineTotalAmount)"]
     );
 }
+
+/// Factur-X/ZUGFeRD PDFs of the samples with their number, issue date, due date and amount due
+/// (minor units) as the shared data's README lists them.
+const PDFS: [(&str, &str, &str, Option<&str>, i64); 16] = [
+    ("einvoice_akretion_facturx_fixtures/invoice_EN16931.pdf", "F20260023", "2026-01-31", Some("2026-03-02"), 10_490),
+    ("einvoice_mustang_zugferd_facturx/pdf/103767-Invoice-2026-03-24-1.pdf", "103767", "2026-02-17", Some("2026-03-03"), 68_187),
+    ("einvoice_mustang_zugferd_facturx/pdf/EN16931_1_Teilrechnung.pdf", "471102", "2018-06-05", None, 14_765),
+    ("einvoice_mustang_zugferd_facturx/pdf/EN16931_Einfach.pdf", "471102", "2024-11-15", None, 52_987),
+    ("einvoice_mustang_zugferd_facturx/pdf/EXTENDED_Fremdwaehrung_wdis_fx-pdfa4.pdf", "47110815", "2025-12-01", Some("2025-12-31"), 52_191),
+    ("einvoice_mustang_zugferd_facturx/pdf/Facture_F20180027.pdf", "F20180027", "2018-12-31", Some("2019-01-30"), 10_000),
+    ("einvoice_mustang_zugferd_facturx/pdf/MustangBeispiel20221026.pdf", "RE1001", "2022-10-26", None, 96_311),
+    ("einvoice_mustang_zugferd_facturx/pdf/MustangGnuaccountingBeispielRE-20170509_505.pdf", "RE-20170509/505", "2017-05-09", Some("2017-05-30"), 57_104),
+    ("einvoice_mustang_zugferd_facturx/pdf/ZTESTZUGFERD_1_INVDSS_012015738820PDF-1.pdf", "2015738820", "2024-11-01", None, 44_788),
+    ("einvoice_mustang_zugferd_facturx/pdf/attributeBasedXMP_zugferd_2p0_EN16931_Einfach.pdf", "471102", "2018-03-05", None, 52_987),
+    ("einvoice_mustang_zugferd_facturx/pdf/validAvoir_FR_type380_BASICWL.pdf", "AV-2017-0005", "2017-11-16", Some("2017-11-16"), -23_347),
+    ("einvoice_mustang_zugferd_facturx/pdf/validV1WithAdditionalData.pdf", "R87654321012345", "2013-08-06", None, 51_899),
+    ("einvoice_mustang_zugferd_facturx/pdf/validV2PDF.pdf", "RE-20171118/506", "2017-11-18", Some("2017-12-09"), 57_104),
+    ("einvoice_mustang_zugferd_facturx/pdf/validXRechnung.pdf", "RE-20190610/507", "2019-06-10", Some("2019-07-01"), 57_104),
+    ("einvoice_mustang_zugferd_facturx/pdf/zugferd_2p1_EXTENDED_PDFA-3A.pdf", "R87654321012345", "2018-08-06", None, 51_899),
+    ("einvoice_mustang_zugferd_facturx/pdf/zugferd_invoice.pdf", "2014-03", "2014-07-11", None, 100_555),
+];
+
+#[test]
+fn factur_x_pdfs_read_with_their_totals() {
+    let Some(data) = shared_data("einvoice_mustang_zugferd_facturx") else {
+        return;
+    };
+    let listed = std::fs::read_dir(data.join("einvoice_mustang_zugferd_facturx/pdf"))
+        .unwrap()
+        .count();
+    assert_eq!(listed + 1, PDFS.len(), "every sample PDF is listed");
+    for (file, number, issue, due, amount) in PDFS {
+        let inv = einvoice::read(&data.join(file)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(inv.number, number, "{file}");
+        assert_eq!(inv.issue, Day::parse_iso(issue).unwrap(), "{file}");
+        assert_eq!(inv.due, due.map(|d| Day::parse_iso(d).unwrap()), "{file}");
+        assert_eq!(inv.amount_due, amount, "{file}");
+    }
+}
+
+#[test]
+fn bad_pdfs_are_refused_with_their_reason() {
+    let Some(data) = shared_data("einvoice_mustang_zugferd_facturx") else {
+        return;
+    };
+    let dir = data.join("einvoice_mustang_zugferd_facturx/pdf_invalid");
+    for (file, reason) in [
+        ("corrupt-factur-x-waytoosmall.pdf", "not a readable PDF"),
+        ("corruptedV2PDF.pdf", "page tree is broken"),
+        ("invalidXMP.pdf", "conformance level \"no thing\""),
+        ("invalidXMP-ParseError.pdf", "XMP metadata is not well-formed"),
+        ("XMLinvalidV2PDF.pdf", "malformed profile"),
+        ("invalidXRechnung.pdf", "BR-DE-2"),
+    ] {
+        let e = einvoice::read(&dir.join(file)).expect_err(file).to_string();
+        assert!(e.contains(reason), "{file}: {e}");
+        assert!(e.contains(file), "the message names the file: {e}");
+    }
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 6);
+}
