@@ -1,6 +1,7 @@
 //! `arpilot`: the command line of the receivables cockpit.
 
 mod bench;
+mod import;
 mod output;
 
 use anyhow::{Context, Result, bail};
@@ -40,6 +41,16 @@ enum Cmd {
     },
     /// Compute the receivables report as of a date.
     Report(ReportArgs),
+    /// Import exports into the ledger (SQLite file or PostgreSQL), synchronising with what is
+    /// already there.
+    Import(import::ImportArgs),
+    /// List the import batches of a ledger.
+    Batches {
+        #[command(flatten)]
+        db: import::DbArgs,
+        #[arg(long)]
+        json: bool,
+    },
     /// Write a synthetic ledger (CSV set) for demos and benchmarks.
     Generate {
         #[arg(long)]
@@ -78,29 +89,62 @@ enum Cmd {
     },
 }
 
-/// Where a ledger comes from.
+/// Where a ledger comes from: files read directly, or an imported database.
 #[derive(clap::Args)]
 struct Source {
     /// Folder holding the CSV ledger set, or an FEC file, or any CSV with --mapping.
-    #[arg(long)]
-    data: PathBuf,
+    #[arg(long, conflicts_with_all = ["db", "database_url"])]
+    data: Option<PathBuf>,
     /// Mapping (TOML) from the columns of a CSV export to arpilot's.
-    #[arg(long)]
+    #[arg(long, requires = "data")]
     mapping: Option<PathBuf>,
+    #[command(flatten)]
+    store: import::DbArgs,
+    /// Only the documents and payments in this currency, unconverted (default: every amount
+    /// converted to the ledger's currency at the as-of date's rate).
+    #[arg(long)]
+    currency: Option<String>,
 }
 
 impl Source {
-    /// A ledger from a folder (the CSV ledger set), a file with a mapping, or a file whose
-    /// content says what it is (FEC).
-    fn load(&self) -> Result<Snapshot> {
+    /// The ledger as seen on `as_of`: from a database (amendments effective later left out,
+    /// currencies converted), a folder (the CSV ledger set), a file with a mapping, or a file
+    /// whose content says what it is (FEC).
+    fn load(&self, as_of: Option<Day>) -> Result<Snapshot> {
+        if self.store.given() {
+            let only = match &self.currency {
+                Some(c) => Some(arpilot_core::Currency::parse(c).map_err(|e| anyhow::anyhow!("--currency: {e}"))?),
+                None => None,
+            };
+            let target = self.store.target();
+            return runtime()?.block_on(async {
+                let store = arpilot_store::Store::open_existing(&target).await?;
+                let snap = arpilot_store::import::snapshot(&store, as_of, only).await;
+                store.close().await;
+                snap
+            }).map_err(|e| anyhow::anyhow!(e));
+        }
+        if self.currency.is_some() {
+            bail!("--currency applies to an imported ledger (--db or --database-url)");
+        }
+        let Some(data) = &self.data else {
+            bail!("expected --data (files) or --db / --database-url (an imported ledger)");
+        };
         match &self.mapping {
             Some(m) => {
                 let m = arpilot_ingest::mapped::Mapping::load(m).map_err(|e| anyhow::anyhow!(e))?;
-                arpilot_ingest::mapped::load(&self.data, &m).map_err(|e| anyhow::anyhow!(e))
+                arpilot_ingest::mapped::load(data, &m).map_err(|e| anyhow::anyhow!(e))
             }
-            None => load(&self.data),
+            None => load(data),
         }
     }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
 }
 
 #[derive(clap::Args)]
@@ -108,9 +152,15 @@ struct ForecastArgs {
     // Plain fields, not a flattened `Source`: clap tells whether the optional group is present
     // from its own arguments only.
     #[arg(long)]
-    data: PathBuf,
+    data: Option<PathBuf>,
     #[arg(long)]
     mapping: Option<PathBuf>,
+    #[arg(long)]
+    db: Option<PathBuf>,
+    #[arg(long)]
+    database_url: Option<String>,
+    #[arg(long)]
+    currency: Option<String>,
     #[arg(long)]
     as_of: Option<Day>,
     /// auto (arpilot's: the better of distribution and mean_delay on past months),
@@ -209,7 +259,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn today() -> Day {
+pub(crate) fn today() -> Day {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -241,6 +291,8 @@ fn load(path: &Path) -> Result<Snapshot> {
 fn run(cli: Cli) -> Result<()> {
     match cli.cmd {
         Cmd::Report(a) => run_report(a),
+        Cmd::Import(a) => import::run(a, &runtime()?),
+        Cmd::Batches { db, json } => import::list_batches(&db, json, &runtime()?),
         Cmd::Generate {
             invoices,
             output,
@@ -328,7 +380,7 @@ fn run_forecast(sub: Option<ForecastSub>, args: Option<ForecastArgs>) -> Result<
             if to < from {
                 bail!("--to {to} is before --from {from}");
             }
-            let snap = source.load()?;
+            let snap = source.load(None)?;
             let sel = selection(&snap, &filters)?;
             let bt = backtest(&snap, &sel, from, to);
             output::write_backtest(&mut w, &bt, format)?;
@@ -340,13 +392,19 @@ fn run_forecast(sub: Option<ForecastSub>, args: Option<ForecastArgs>) -> Result<
                     a.method
                 )
             })?;
+            let as_of = a.as_of.unwrap_or_else(today);
             let snap = Source {
                 data: a.data,
                 mapping: a.mapping,
+                store: import::DbArgs {
+                    db: a.db,
+                    database_url: a.database_url,
+                },
+                currency: a.currency,
             }
-            .load()?;
+            .load(Some(as_of))?;
             let sel = selection(&snap, &a.filters)?;
-            let f = forecast(&snap, &sel, a.as_of.unwrap_or_else(today), method, a.past);
+            let f = forecast(&snap, &sel, as_of, method, a.past);
             output::write_forecast(&mut w, &f, a.format, a.locale)?;
         }
         (None, None) => {
@@ -357,8 +415,8 @@ fn run_forecast(sub: Option<ForecastSub>, args: Option<ForecastArgs>) -> Result<
 }
 
 fn run_report(a: ReportArgs) -> Result<()> {
-    let snap = a.source.load()?;
     let as_of = a.as_of.unwrap_or_else(today);
+    let snap = a.source.load(Some(as_of))?;
     let sel = selection(&snap, &a.filters)?;
     let basis = match a.basis {
         BasisArg::Due => Basis::Due,

@@ -110,6 +110,87 @@ pub fn load_dir(dir: &Path) -> Result<Snapshot, IngestError> {
     })
 }
 
+/// A ledger set read into events, for an import.
+pub struct LedgerSet {
+    pub files: Vec<PathBuf>,
+    pub currency: Currency,
+    pub events: Vec<Event>,
+    /// File (index into `files`) and line of every event.
+    pub origins: Vec<(u32, u64)>,
+}
+
+/// Reads the ledger set files of a folder, or the given files (named like the set's).
+pub fn read_set(paths: &[PathBuf]) -> Result<LedgerSet, IngestError> {
+    let files: Vec<PathBuf> = if let [dir] = paths
+        && dir.is_dir()
+    {
+        if !dir.join("customers.csv").is_file() {
+            return Err(IngestError::File {
+                file: dir.join("customers.csv"),
+                message: "missing: a ledger set needs customers.csv".into(),
+            });
+        }
+        FILES
+            .iter()
+            .map(|f| dir.join(f))
+            .filter(|p| p.is_file())
+            .collect()
+    } else {
+        // In the set's order, whatever the order given.
+        let mut v: Vec<PathBuf> = paths.to_vec();
+        v.sort_by_key(|p| FILES.iter().position(|f| p.file_name().is_some_and(|n| n == *f)));
+        v
+    };
+    for f in &files {
+        if !FILES.iter().any(|n| f.file_name().is_some_and(|x| x == *n)) {
+            return Err(IngestError::File {
+                file: f.clone(),
+                message: format!("not a file of the ledger set (expected one of {})", FILES.join(", ")),
+            });
+        }
+        crate::check_size(f, crate::MAX_FILE_BYTES)?;
+    }
+    let currency = detect_currency_in(&files)?;
+    let state = RefCell::new(ReadState {
+        lines: Some(Vec::new()),
+        ..ReadState::default()
+    });
+    let events: Vec<Event> = EventStream::new(&files, currency, &state).collect();
+    let st = state.into_inner();
+    if let Some(e) = st.error {
+        return Err(e);
+    }
+    let lines = st.lines.clone().unwrap_or_default();
+    let origins = (0..events.len())
+        .map(|i| (st.locate(i).0 as u32, lines[i]))
+        .collect();
+    Ok(LedgerSet {
+        files,
+        currency,
+        events,
+        origins,
+    })
+}
+
+fn detect_currency_in(files: &[PathBuf]) -> Result<Currency, IngestError> {
+    for f in files {
+        if f.file_name().is_some_and(|n| n == "customers.csv" || n == "invoices.csv") {
+            let mut t = Table::open(f)?;
+            let Some(col) = t.col("currency") else {
+                continue;
+            };
+            let mut rec = csv::StringRecord::new();
+            while t.next(&mut rec)? {
+                let v = rec.get(col).unwrap_or("").trim();
+                if !v.is_empty() {
+                    return Currency::parse(v).map_err(|e| t.field_err(&rec, "currency", e));
+                }
+            }
+        }
+    }
+    Ok(Currency::EUR)
+}
+
 /// The reporting currency: the first currency named in customers.csv, else in the first
 /// invoice row, else EUR.
 fn detect_currency(dir: &Path) -> Result<Currency, IngestError> {
@@ -135,6 +216,8 @@ struct ReadState {
     /// Event index at which each file's events start, and the record number of every event
     /// that does not map one-to-one to records (none today: one row, one event).
     file_starts: Vec<usize>,
+    /// Line of every event, when asked for (imports report warnings by line).
+    lines: Option<Vec<u64>>,
 }
 
 impl ReadState {
@@ -183,6 +266,17 @@ impl Table {
             .iter()
             .map(|h| h.trim_start_matches('\u{feff}').trim().to_ascii_lowercase())
             .collect();
+        if headers.len() > crate::MAX_COLUMNS {
+            return Err(IngestError::Row {
+                file: path.to_path_buf(),
+                line: 1,
+                message: format!(
+                    "{} columns (expected at most {}: is this a ledger file?)",
+                    headers.len(),
+                    crate::MAX_COLUMNS
+                ),
+            });
+        }
         let mut cols = HashMap::new();
         for (i, h) in headers.iter().enumerate() {
             if cols.insert(h.clone(), i).is_some() {
@@ -415,6 +509,9 @@ impl<'a> EventStream<'a> {
             let (t, name) = (&*t, *name);
             let row = Row { t, rec: &self.rec };
             let ev = to_event(&row, name, self.currency, &mut self.seen_customers)?;
+            if let Some(lines) = &mut self.state.borrow_mut().lines {
+                lines.push(self.rec.position().map_or(0, |p| p.line()));
+            }
             self.emitted += 1;
             return Ok(Some(ev));
         }

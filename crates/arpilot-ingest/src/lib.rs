@@ -7,10 +7,31 @@ pub mod fec;
 pub mod ledger_csv;
 pub mod mapped;
 pub mod pdf;
+pub mod source;
 pub mod sheet;
 pub mod text;
 
 use std::path::PathBuf;
+
+/// Largest file an import reads (1 GiB): a ledger export beyond it is split by period.
+pub const MAX_FILE_BYTES: u64 = 1 << 30;
+
+/// Refuses a file larger than `max` bytes before reading it.
+pub fn check_size(path: &std::path::Path, max: u64) -> Result<u64, IngestError> {
+    let len = std::fs::metadata(path)
+        .map_err(|source| IngestError::Io {
+            file: path.to_path_buf(),
+            source,
+        })?
+        .len();
+    if len > max {
+        return Err(IngestError::File {
+            file: path.to_path_buf(),
+            message: format!("{len} bytes: larger than the {max} bytes an import accepts"),
+        });
+    }
+    Ok(len)
+}
 
 /// Most columns a CSV or sheet may have: beyond it, the file is not a ledger export.
 pub const MAX_COLUMNS: usize = 1000;

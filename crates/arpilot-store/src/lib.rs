@@ -34,6 +34,7 @@ macro_rules! batch_of {
     }};
 }
 
+pub mod import;
 mod migrate;
 mod postgres;
 mod sqlite;

@@ -1,0 +1,343 @@
+//! One entry point for every format: detect what a file is from its content, read it into
+//! ledger events with the file and line each came from, and qualify ids by entity.
+
+use crate::{IngestError, einvoice, fec, ledger_csv, mapped, sheet};
+use arpilot_core::ledger::*;
+use arpilot_core::{Currency, LedgerError};
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// The default CSV ledger set (a folder, or its files).
+    Ledger,
+    /// Any CSV with a mapping file.
+    Csv,
+    /// XLSX, XLS or ODS with a mapping file.
+    Xlsx,
+    Fec,
+    /// Factur-X / ZUGFeRD PDF.
+    Facturx,
+    Ubl,
+    Cii,
+}
+
+impl Format {
+    pub fn parse(s: &str) -> Option<Format> {
+        Some(match s {
+            "ledger" => Format::Ledger,
+            "csv" => Format::Csv,
+            "xlsx" | "xls" | "ods" => Format::Xlsx,
+            "fec" => Format::Fec,
+            "facturx" | "factur-x" | "zugferd" => Format::Facturx,
+            "ubl" => Format::Ubl,
+            "cii" => Format::Cii,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Ledger => "ledger",
+            Format::Csv => "csv",
+            Format::Xlsx => "xlsx",
+            Format::Fec => "fec",
+            Format::Facturx => "facturx",
+            Format::Ubl => "ubl",
+            Format::Cii => "cii",
+        }
+    }
+
+    fn is_einvoice(self) -> bool {
+        matches!(self, Format::Facturx | Format::Ubl | Format::Cii)
+    }
+}
+
+/// What a file is, from its content (and, for the ledger set, its name).
+pub fn detect(path: &Path) -> Result<Format, IngestError> {
+    let file_err = |message: String| IngestError::File {
+        file: path.to_path_buf(),
+        message,
+    };
+    if path.is_dir() {
+        return Ok(Format::Ledger);
+    }
+    if path
+        .file_name()
+        .is_some_and(|n| ledger_csv::FILES.iter().any(|f| n == *f))
+    {
+        return Ok(Format::Ledger);
+    }
+    let len = crate::check_size(path, crate::MAX_FILE_BYTES)?;
+    if len == 0 {
+        return Err(file_err("empty file (expected an export to import)".into()));
+    }
+    let mut head = vec![0u8; 4096.min(len as usize)];
+    {
+        use std::io::Read;
+        let mut f = std::fs::File::open(path).map_err(|source| IngestError::Io {
+            file: path.to_path_buf(),
+            source,
+        })?;
+        f.read_exact(&mut head).map_err(|source| IngestError::Io {
+            file: path.to_path_buf(),
+            source,
+        })?;
+    }
+    if head.starts_with(b"%PDF") {
+        return Ok(Format::Facturx);
+    }
+    if sheet::kind_of(&head).is_some() {
+        return Ok(Format::Xlsx);
+    }
+    let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&head);
+    let trimmed = text.trim_ascii_start();
+    if trimmed.starts_with(b"<") {
+        let s = String::from_utf8_lossy(trimmed);
+        // The root element: the first tag that is not a declaration or a comment.
+        let root = s
+            .split('<')
+            .skip(1)
+            .find(|t| !t.starts_with('?') && !t.starts_with('!'))
+            .map(|t| {
+                let name: String = t
+                    .chars()
+                    .take_while(|c| !c.is_whitespace() && *c != '>' && *c != '/')
+                    .collect();
+                name.rsplit(':').next().unwrap_or("").to_string()
+            })
+            .unwrap_or_default();
+        return match root.as_str() {
+            "CrossIndustryInvoice" | "CrossIndustryDocument" => Ok(Format::Cii),
+            "Invoice" | "CreditNote" => Ok(Format::Ubl),
+            other => Err(file_err(format!(
+                "XML with root element {other:?} (expected a CII or UBL invoice)"
+            ))),
+        };
+    }
+    if fec::looks_like_fec(&head) {
+        return Ok(Format::Fec);
+    }
+    Ok(Format::Csv)
+}
+
+/// A file read into events.
+#[derive(Debug)]
+pub struct Parsed {
+    pub format: Format,
+    /// What the user named: a file or a folder.
+    pub source: PathBuf,
+    pub files: Vec<PathBuf>,
+    /// The currency the file's amounts are in when it does not say per row.
+    pub currency: Currency,
+    pub events: Vec<Event>,
+    /// File (index into `files`) and line of every event; line 0 when there is none (XML).
+    pub origins: Vec<(u32, u64)>,
+    pub warnings: Vec<String>,
+    /// Data rows (or invoices) read.
+    pub rows: u64,
+}
+
+impl Parsed {
+    /// The error for event `index`, at its file and line.
+    pub fn error_at(&self, index: usize, error: &LedgerError) -> IngestError {
+        let (f, line) = self.origins.get(index).copied().unwrap_or((0, 0));
+        let file = self.files.get(f as usize).cloned().unwrap_or(self.source.clone());
+        match (line, error.column()) {
+            (0, _) => IngestError::File {
+                file,
+                message: error.to_string(),
+            },
+            (line, Some(column)) => IngestError::Field {
+                file,
+                line,
+                column: column.to_string(),
+                message: error.to_string(),
+            },
+            (line, None) => IngestError::Row {
+                file,
+                line,
+                message: error.to_string(),
+            },
+        }
+    }
+
+    /// `file, line N` of event `index`, for warnings.
+    pub fn place(&self, index: usize) -> String {
+        let (f, line) = self.origins.get(index).copied().unwrap_or((0, 0));
+        let file = self.files.get(f as usize).unwrap_or(&self.source);
+        if line == 0 {
+            file.display().to_string()
+        } else {
+            format!("{}, line {line}", file.display())
+        }
+    }
+}
+
+/// Options of a read.
+#[derive(Default)]
+pub struct ReadOptions<'a> {
+    pub format: Option<Format>,
+    pub mapping: Option<&'a mapped::Mapping>,
+    pub fec: fec::FecOptions,
+}
+
+/// Reads one source (a file, a ledger-set folder, or the files of a ledger set).
+pub fn read(paths: &[PathBuf], opts: &ReadOptions) -> Result<Parsed, IngestError> {
+    let first = paths.first().ok_or_else(|| IngestError::File {
+        file: PathBuf::new(),
+        message: "no file to import".into(),
+    })?;
+    let format = match opts.format {
+        Some(f) => f,
+        None => detect(first)?,
+    };
+    let source = first.clone();
+    if format == Format::Ledger {
+        let set = ledger_csv::read_set(paths)?;
+        let rows = set.events.len() as u64;
+        return Ok(Parsed {
+            format,
+            source,
+            files: set.files,
+            currency: set.currency,
+            events: set.events,
+            origins: set.origins,
+            warnings: Vec::new(),
+            rows,
+        });
+    }
+    if let Some(extra) = paths.get(1) {
+        return Err(IngestError::File {
+            file: extra.clone(),
+            message: "only files of a ledger set are read together (import other files one by one)"
+                .into(),
+        });
+    }
+    crate::check_size(first, crate::MAX_FILE_BYTES)?;
+    let one = |events: Vec<(u64, Event)>, currency, warnings, rows| Parsed {
+        format,
+        source: source.clone(),
+        files: vec![source.clone()],
+        currency,
+        origins: events.iter().map(|e| (0, e.0)).collect(),
+        events: events.into_iter().map(|e| e.1).collect(),
+        warnings,
+        rows,
+    };
+    match format {
+        Format::Csv | Format::Xlsx => {
+            let m = opts.mapping.ok_or_else(|| IngestError::File {
+                file: source.clone(),
+                message: format!(
+                    "a {} file needs a mapping from its columns to arpilot's (--mapping FILE)",
+                    if format == Format::Csv { "CSV" } else { "spreadsheet" }
+                ),
+            })?;
+            let (events, currency) = mapped::read(first, m)?;
+            let rows = events.len() as u64;
+            Ok(one(events, currency, Vec::new(), rows))
+        }
+        Format::Fec => {
+            let (events, summary) = fec::read(first, &opts.fec)?;
+            Ok(one(events, opts.fec.currency, Vec::new(), summary.lines))
+        }
+        f => {
+            debug_assert!(f.is_einvoice());
+            let inv = einvoice::read(first)?;
+            let found = match inv.syntax {
+                einvoice::Syntax::Ubl => Format::Ubl,
+                _ if f == Format::Facturx => Format::Facturx,
+                _ => Format::Cii,
+            };
+            if opts.format.is_some() && found != f {
+                return Err(IngestError::File {
+                    file: source.clone(),
+                    message: format!(
+                        "this is a {} invoice, not {} as --format says",
+                        found.name(),
+                        f.name()
+                    ),
+                });
+            }
+            let events = inv.events().into_iter().map(|e| (0, e)).collect();
+            Ok(one(events, inv.currency, inv.warnings.clone(), 1))
+        }
+    }
+}
+
+/// Qualifies every id with `entity` (`ENTITY:id`) and sets the customers' `entity`, so that the
+/// ledgers of several companies live side by side.
+pub fn qualify(events: &mut [Event], entity: &str) {
+    let q = |id: &mut String| *id = format!("{entity}:{id}");
+    let qo = |id: &mut Option<String>| {
+        if let Some(i) = id {
+            *i = format!("{entity}:{i}");
+        }
+    };
+    let customer = |c: &mut CustomerRec| {
+        c.id = format!("{entity}:{}", c.id);
+        c.attrs.retain(|(k, _)| k != "entity");
+        c.attrs.push(("entity".into(), entity.into()));
+    };
+    for ev in events {
+        match ev {
+            Event::Customer(c) => customer(c),
+            Event::Document(d) => {
+                q(&mut d.id);
+                q(&mut d.customer_id);
+                qo(&mut d.original_invoice_id);
+            }
+            Event::Payment(p) => {
+                q(&mut p.id);
+                q(&mut p.customer_id);
+                qo(&mut p.invoice_id);
+            }
+            Event::Allocation(a) => {
+                q(&mut a.source_id);
+                q(&mut a.invoice_id);
+            }
+            Event::Dispute(d) => q(&mut d.invoice_id),
+            Event::Promise(p) => q(&mut p.invoice_id),
+            Event::Action(a) => {
+                q(&mut a.customer_id);
+                qo(&mut a.invoice_id);
+            }
+            Event::Rate(_) => {}
+            Event::Amend(a) => match &mut a.change {
+                Change::DueDate { document_id, .. } | Change::InLegal { document_id, .. } => {
+                    q(document_id)
+                }
+                Change::DisputeResolved { invoice_id, .. } => q(invoice_id),
+                Change::Customer(c) => customer(c),
+            },
+        }
+    }
+}
+
+/// SHA-256 of a file, or of the files' hashes in order for a set.
+pub fn sha256(files: &[PathBuf]) -> Result<String, IngestError> {
+    use sha2::{Digest, Sha256};
+    let hash_file = |f: &PathBuf| -> Result<[u8; 32], IngestError> {
+        let mut h = Sha256::new();
+        let mut file = std::fs::File::open(f).map_err(|source| IngestError::Io {
+            file: f.clone(),
+            source,
+        })?;
+        std::io::copy(&mut file, &mut h).map_err(|source| IngestError::Io {
+            file: f.clone(),
+            source,
+        })?;
+        Ok(h.finalize().into())
+    };
+    let digest: [u8; 32] = match files {
+        [one] => hash_file(one)?,
+        many => {
+            let mut h = Sha256::new();
+            for f in many {
+                h.update(hash_file(f)?);
+            }
+            h.finalize().into()
+        }
+    };
+    Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
+}
