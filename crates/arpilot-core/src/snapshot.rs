@@ -922,9 +922,13 @@ impl Snapshot {
                         resolved_on,
                     } => {
                         let inv = self.invoice_row(invoice_id).map_err(err)?;
+                        // Open before this batch, or opened earlier in it.
                         let open = self.disputes_of(inv).any(|r| {
                             let d = &self.disputes[r];
                             d.resolved == i32::MAX && d.opened <= resolved_on.0
+                        }) || others.iter().any(|o| {
+                            matches!(o, Resolved::Dispute(i, d)
+                                if *i == inv && d.resolved_on.is_none() && d.opened_on <= *resolved_on)
                         });
                         if !open {
                             return Err(err(LedgerError::Invalid(format!(
@@ -1152,6 +1156,7 @@ impl Snapshot {
 
     fn apply_others(&mut self, others: Vec<Resolved>) {
         let (nd, np, na) = (self.disputes.len(), self.promises.len(), self.actions.len());
+        let mut resolves = Vec::new();
         for r in others {
             match r {
                 Resolved::Dispute(inv, d) => {
@@ -1195,19 +1200,21 @@ impl Snapshot {
                     let f = &mut self.invoices.flags[inv as usize];
                     *f = if on { *f | F_LEGAL } else { *f & !F_LEGAL };
                 }
-                Resolved::Resolve(inv, day) => {
-                    let rows: Vec<usize> = self.disputes_of(inv).collect();
-                    for r in rows {
-                        let d = &mut self.disputes[r];
-                        if d.resolved == i32::MAX && d.opened <= day {
-                            d.resolved = day;
-                        }
-                    }
-                }
+                // After the batch's new disputes are indexed.
+                Resolved::Resolve(inv, day) => resolves.push((inv, day)),
             }
         }
         if self.disputes.len() != nd {
             self.dispute_ix = order_by_invoice(self.disputes.iter().map(|d| d.invoice));
+        }
+        for (inv, day) in resolves {
+            let rows: Vec<usize> = self.disputes_of(inv).collect();
+            for r in rows {
+                let d = &mut self.disputes[r];
+                if d.resolved == i32::MAX && d.opened <= day {
+                    d.resolved = day;
+                }
+            }
         }
         if self.promises.len() != np {
             self.promise_ix = order_by_invoice(self.promises.iter().map(|p| p.invoice));

@@ -64,7 +64,7 @@ impl Rates {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ViewError {
     #[error(
-        "no rate for {currency} on or before {as_of} (expected a line of rates.csv converting it to {reporting})"
+        "no rate for {currency} on or before {as_of} (expected a rate converting it to {reporting}: import a rates.csv with date,currency,rate, or report in one currency with --currency)"
     )]
     NoRate {
         currency: Currency,

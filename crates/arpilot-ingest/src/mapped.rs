@@ -282,6 +282,17 @@ fn csv_rows(path: &Path, m: &Mapping) -> Result<Rows, IngestError> {
         .iter()
         .map(|h| h.trim().to_string())
         .collect();
+    if headers.len() > crate::MAX_COLUMNS {
+        return Err(IngestError::Row {
+            file: path.to_path_buf(),
+            line: 1,
+            message: format!(
+                "{} columns (expected at most {}: is this an export of invoices, payments or customers?)",
+                headers.len(),
+                crate::MAX_COLUMNS
+            ),
+        });
+    }
     let mut rows: Vec<(u64, csv::StringRecord)> = Vec::new();
     for r in rdr.records() {
         let r = r.map_err(|e| IngestError::Row {
