@@ -164,6 +164,7 @@ pub fn run(a: ImportArgs, rt: &tokio::runtime::Runtime) -> Result<()> {
         bail!("--entity: expected a name without ':', found {e:?}");
     }
     // Every file is read and checked before anything is written.
+    let started = std::time::Instant::now();
     let mut parsed: Vec<(Parsed, String)> = Vec::new();
     for group in sources(&a.files)? {
         let pb = spinner(format!("reading {}", group[0].display()));
@@ -235,7 +236,16 @@ pub fn run(a: ImportArgs, rt: &tokio::runtime::Runtime) -> Result<()> {
         store.close().await;
         Ok::<_, anyhow::Error>(outcomes)
     })?;
-    print_summary(&outcomes, &target, a.json)
+    print_summary(&outcomes, &target, a.json)?;
+    if !a.json {
+        let rows: u64 = outcomes.iter().map(|(p, _)| p.rows).sum();
+        let secs = started.elapsed().as_secs_f64();
+        eprintln!(
+            "imported {rows} rows in {secs:.2} s ({:.0} rows/s)",
+            rows as f64 / secs.max(1e-9)
+        );
+    }
+    Ok(())
 }
 
 fn print_summary(outcomes: &[(Parsed, Outcome)], target: &Target, json: bool) -> Result<()> {

@@ -184,9 +184,19 @@ pub async fn snapshot(
         Some(c) => CurrencyMode::Only(c),
         None => CurrencyMode::Convert(ledger),
     };
+    let t = std::time::Instant::now();
     let mut events = store.load().await?.events;
+    let t_load = t.elapsed();
     prepare(&mut events, as_of, mode).map_err(|e| StoreError::Target(e.to_string()))?;
-    Snapshot::build(mode.currency(), events).map_err(|e| {
+    let r = Snapshot::build(mode.currency(), events);
+    if std::env::var_os("ARPILOT_TIMING").is_some() {
+        eprintln!(
+            "ledger read in {:.2} s, snapshot built in {:.2} s",
+            t_load.as_secs_f64(),
+            t.elapsed().as_secs_f64()
+        );
+    }
+    r.map_err(|e| {
         StoreError::Target(format!(
             "the stored ledger is inconsistent at event {}: {}",
             e.index + 1,

@@ -237,13 +237,60 @@ impl LedgerStore for Store {
     }
 }
 
-/// Events per insert statement.
-const CHUNK: usize = 2000;
+/// Events per stored block.
+const BLOCK: usize = 4096;
 
-fn decode(seq: i64, kind: i16, payload: &str) -> Result<Event> {
-    codec::decode(kind, payload).map_err(|source| StoreError::Codec { seq, source })
+/// The blocks of `events`: lines of `kind<TAB>payload`.
+fn encode_blocks(events: &[Event]) -> Vec<(usize, String)> {
+    events
+        .chunks(BLOCK)
+        .map(|c| {
+            let mut s = String::with_capacity(c.len() * 80);
+            for ev in c {
+                let (k, p) = codec::encode(ev);
+                if !s.is_empty() {
+                    s.push('\n');
+                }
+                s.push_str(&k.to_string());
+                s.push('\t');
+                s.push_str(&p);
+            }
+            (c.len(), s)
+        })
+        .collect()
 }
 
-fn encode_all(events: &[Event]) -> (Vec<i16>, Vec<String>) {
-    events.iter().map(codec::encode).unzip()
+fn decode_block(seq: i64, block: &str, out: &mut Vec<Event>) -> Result<()> {
+    for line in block.split('\n') {
+        let (k, p) = line.split_once('\t').unwrap_or((line, ""));
+        let kind: i16 = k.parse().map_err(|_| StoreError::Codec {
+            seq,
+            source: CodecError {
+                kind: 0,
+                message: format!("bad kind {k:?}"),
+            },
+        })?;
+        out.push(codec::decode(kind, p).map_err(|source| StoreError::Codec { seq, source })?);
+    }
+    Ok(())
+}
+
+/// Decodes blocks `(seq, payload)` in order, on two threads.
+fn decode_blocks(blocks: Vec<(i64, String)>) -> Result<Vec<Event>> {
+    let half = blocks.len().div_ceil(2);
+    let (a, b) = blocks.split_at(half);
+    let run = |part: &[(i64, String)]| -> Result<Vec<Event>> {
+        let mut v = Vec::with_capacity(part.len() * BLOCK);
+        for (seq, p) in part {
+            decode_block(*seq, p, &mut v)?;
+        }
+        Ok(v)
+    };
+    let (ra, rb) = std::thread::scope(|s| {
+        let h = s.spawn(|| run(b));
+        (run(a), h.join().expect("decoder thread"))
+    });
+    let mut v = ra?;
+    v.extend(rb?);
+    Ok(v)
 }

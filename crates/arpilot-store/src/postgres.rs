@@ -1,7 +1,9 @@
 //! The ledger in PostgreSQL, for teams.
 
 use crate::migrate::{self, CREATE_TABLE};
-use crate::{Batch, CHUNK, LedgerStore, Loaded, NewBatch, Result, StoreError, decode, encode_all};
+use crate::{
+    Batch, LedgerStore, Loaded, NewBatch, Result, StoreError, decode_blocks, encode_blocks,
+};
 use arpilot_core::Event;
 use futures_util::TryStreamExt;
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -81,17 +83,16 @@ impl LedgerStore for PgStore {
     }
 
     async fn load(&self) -> Result<Loaded> {
-        let mut rows = sqlx::query("SELECT seq, kind, payload FROM events ORDER BY seq")
-            .fetch(&self.pool);
-        let mut out = Loaded::default();
+        let mut rows = sqlx::query("SELECT seq, payload FROM events ORDER BY seq").fetch(&self.pool);
+        let mut blocks = Vec::new();
         while let Some(row) = rows.try_next().await? {
-            let seq: i64 = row.try_get(0)?;
-            let kind: i16 = row.try_get(1)?;
-            let payload: &str = row.try_get(2)?;
-            out.events.push(decode(seq, kind, payload)?);
-            out.last_seq = seq;
+            blocks.push((row.try_get::<i64, _>(0)?, row.try_get::<String, _>(1)?));
         }
-        Ok(out)
+        let last_seq = blocks.last().map_or(0, |b| b.0);
+        Ok(Loaded {
+            events: decode_blocks(blocks)?,
+            last_seq,
+        })
     }
 
     async fn append(
@@ -102,7 +103,7 @@ impl LedgerStore for PgStore {
         expected_last_seq: i64,
         progress: &(dyn Fn(usize) + Sync),
     ) -> Result<i64> {
-        let (kinds, payloads) = encode_all(events);
+        let blocks = encode_blocks(events);
         let mut tx = self.pool.begin().await?;
         // One writer at a time, so that sequence numbers follow commit order.
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
@@ -157,18 +158,17 @@ impl LedgerStore for PgStore {
                 .await?;
         }
         let mut done = 0;
-        // Arrays bound whole: one statement per chunk, rows kept in array order.
-        for (ks, ps) in kinds.chunks(CHUNK * 5).zip(payloads.chunks(CHUNK * 5)) {
+        for (n, payload) in &blocks {
             sqlx::query(
-                "INSERT INTO events (batch_id, kind, payload) \
-                 SELECT $1, k, p FROM UNNEST($2::int2[], $3::text[]) WITH ORDINALITY AS t(k, p, n) ORDER BY n",
+                "INSERT INTO events (batch_id, first_event, count, payload) VALUES ($1, $2, $3, $4)",
             )
             .bind(id)
-            .bind(ks)
-            .bind(ps)
+            .bind(done as i64)
+            .bind(*n as i64)
+            .bind(payload.as_str())
             .execute(&mut *tx)
             .await?;
-            done += ks.len();
+            done += n;
             progress(done);
         }
         tx.commit().await?;
@@ -187,7 +187,7 @@ impl LedgerStore for PgStore {
     }
 
     async fn event_count(&self) -> Result<i64> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM events")
+        Ok(sqlx::query_scalar("SELECT CAST(COALESCE(SUM(count), 0) AS BIGINT) FROM events")
             .fetch_one(&self.pool)
             .await?)
     }

@@ -2,35 +2,17 @@
 
 use crate::migrate::{self, CREATE_TABLE};
 use crate::{
-    Batch, CHUNK, LedgerStore, Loaded, NewBatch, Result, StoreError, decode, encode_all,
+    Batch, LedgerStore, Loaded, NewBatch, Result, StoreError, decode_blocks, encode_blocks,
 };
 use arpilot_core::Event;
 use futures_util::TryStreamExt;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{AssertSqlSafe, Row, SqlitePool};
+use sqlx::{Row, SqlitePool};
 use std::path::Path;
-use std::sync::OnceLock;
 use std::time::Duration;
 
 pub struct SqliteStore {
     pool: SqlitePool,
-}
-
-/// `INSERT … VALUES (?,?,?),…` for `n` rows; built from fixed text and a count only.
-fn insert_sql(n: usize) -> String {
-    let mut s = String::from("INSERT INTO events (batch_id, kind, payload) VALUES ");
-    for i in 0..n {
-        if i > 0 {
-            s.push(',');
-        }
-        s.push_str("(?,?,?)");
-    }
-    s
-}
-
-fn full_chunk_sql() -> &'static str {
-    static SQL: OnceLock<String> = OnceLock::new();
-    SQL.get_or_init(|| insert_sql(CHUNK))
 }
 
 impl SqliteStore {
@@ -98,17 +80,16 @@ impl LedgerStore for SqliteStore {
     }
 
     async fn load(&self) -> Result<Loaded> {
-        let mut rows = sqlx::query("SELECT seq, kind, payload FROM events ORDER BY seq")
-            .fetch(&self.pool);
-        let mut out = Loaded::default();
+        let mut rows = sqlx::query("SELECT seq, payload FROM events ORDER BY seq").fetch(&self.pool);
+        let mut blocks = Vec::new();
         while let Some(row) = rows.try_next().await? {
-            let seq: i64 = row.try_get(0)?;
-            let kind: i16 = row.try_get(1)?;
-            let payload: &str = row.try_get(2)?;
-            out.events.push(decode(seq, kind, payload)?);
-            out.last_seq = seq;
+            blocks.push((row.try_get::<i64, _>(0)?, row.try_get::<String, _>(1)?));
         }
-        Ok(out)
+        let last_seq = blocks.last().map_or(0, |b| b.0);
+        Ok(Loaded {
+            events: decode_blocks(blocks)?,
+            last_seq,
+        })
     }
 
     async fn append(
@@ -119,7 +100,7 @@ impl LedgerStore for SqliteStore {
         expected_last_seq: i64,
         progress: &(dyn Fn(usize) + Sync),
     ) -> Result<i64> {
-        let (kinds, payloads) = encode_all(events);
+        let blocks = encode_blocks(events);
         // IMMEDIATE takes the write lock now, so the check below cannot go stale.
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM events")
@@ -168,18 +149,17 @@ impl LedgerStore for SqliteStore {
                 .await?;
         }
         let mut done = 0;
-        for (ks, ps) in kinds.chunks(CHUNK).zip(payloads.chunks(CHUNK)) {
-            let mut q = if ks.len() == CHUNK {
-                sqlx::query(full_chunk_sql())
-            } else {
-                // Placeholders only: the statement holds no data.
-                sqlx::query(AssertSqlSafe(insert_sql(ks.len())))
-            };
-            for (k, p) in ks.iter().zip(ps) {
-                q = q.bind(id).bind(*k).bind(p.as_str());
-            }
-            q.execute(&mut *tx).await?;
-            done += ks.len();
+        for (n, payload) in &blocks {
+            sqlx::query(
+                "INSERT INTO events (batch_id, first_event, count, payload) VALUES (?, ?, ?, ?)",
+            )
+            .bind(id)
+            .bind(done as i64)
+            .bind(*n as i64)
+            .bind(payload.as_str())
+            .execute(&mut *tx)
+            .await?;
+            done += n;
             progress(done);
         }
         tx.commit().await?;
@@ -198,7 +178,7 @@ impl LedgerStore for SqliteStore {
     }
 
     async fn event_count(&self) -> Result<i64> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM events")
+        Ok(sqlx::query_scalar("SELECT CAST(COALESCE(SUM(count), 0) AS BIGINT) FROM events")
             .fetch_one(&self.pool)
             .await?)
     }

@@ -32,11 +32,15 @@ CREATE TABLE batch_warnings (
     message  TEXT   NOT NULL
 );
 
+-- Events are stored in blocks of consecutive events of one batch: one line per event,
+-- "kind<TAB>fields", in the canonical form of arpilot_core::codec. Blocks load fast, and
+-- are as immutable as single events.
 CREATE TABLE events (
-    seq      BIGSERIAL PRIMARY KEY,
-    batch_id BIGINT   NOT NULL REFERENCES batches (id),
-    kind     SMALLINT NOT NULL,
-    payload  TEXT     NOT NULL
+    seq         BIGSERIAL PRIMARY KEY,
+    batch_id    BIGINT NOT NULL REFERENCES batches (id),
+    first_event BIGINT NOT NULL,
+    count       BIGINT NOT NULL,
+    payload     TEXT   NOT NULL
 );
 
 CREATE FUNCTION arpilot_append_only() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -32,11 +32,15 @@ CREATE TABLE batch_warnings (
     message  TEXT    NOT NULL
 );
 
+-- Events are stored in blocks of consecutive events of one batch: one line per event,
+-- "kind<TAB>fields", in the canonical form of arpilot_core::codec. Blocks load fast, and
+-- are as immutable as single events.
 CREATE TABLE events (
-    seq      INTEGER PRIMARY KEY,
-    batch_id INTEGER NOT NULL REFERENCES batches (id),
-    kind     INTEGER NOT NULL,
-    payload  TEXT    NOT NULL
+    seq         INTEGER PRIMARY KEY,
+    batch_id    INTEGER NOT NULL REFERENCES batches (id),
+    first_event INTEGER NOT NULL,
+    count       INTEGER NOT NULL,
+    payload     TEXT    NOT NULL
 );
 
 CREATE TRIGGER events_no_update BEFORE UPDATE ON events
