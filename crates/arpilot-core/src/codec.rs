@@ -40,13 +40,15 @@ pub fn kind_of(ev: &Event) -> i16 {
     }
 }
 
-struct Out(String);
+struct Out(String, bool);
 
 impl Out {
     fn sep(&mut self) {
-        if !self.0.is_empty() {
+        // Every field after the first is preceded by a tab, empty first fields included.
+        if self.1 {
             self.0.push('\t');
         }
+        self.1 = true;
     }
     fn text(&mut self, s: &str) -> &mut Self {
         self.sep();
@@ -112,7 +114,7 @@ fn customer(o: &mut Out, c: &CustomerRec) {
 
 /// The kind number and payload of an event.
 pub fn encode(ev: &Event) -> (i16, String) {
-    let mut o = Out(String::with_capacity(96));
+    let mut o = Out(String::with_capacity(96), false);
     match ev {
         Event::Customer(c) => customer(&mut o, c),
         Event::Document(d) => {
@@ -518,6 +520,20 @@ mod tests {
             prop_assert!(!p.contains('\n'));
             prop_assert_eq!(decode(k, &p).unwrap(), ev);
         }
+    }
+
+    #[test]
+    fn empty_first_field_keeps_its_place() {
+        let ev = Event::Customer(CustomerRec {
+            id: String::new(),
+            name: "IR".into(),
+            credit_limit: None,
+            payment_terms_days: None,
+            attrs: vec![],
+        });
+        let (k, p) = encode(&ev);
+        assert_eq!(p, "\tIR\t\t");
+        assert_eq!(decode(k, &p).unwrap(), ev);
     }
 
     #[test]

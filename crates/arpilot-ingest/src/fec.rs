@@ -134,7 +134,8 @@ pub fn read(
     parse(path, &bytes, opts)
 }
 
-fn parse(
+/// Parses FEC content read from `path` (named in errors).
+pub fn parse(
     path: &Path,
     bytes: &[u8],
     opts: &FecOptions,
