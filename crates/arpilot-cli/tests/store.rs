@@ -425,3 +425,37 @@ fn ibm_sample_through_its_mapping_reports_like_the_file() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_spreadsheet_imports_like_the_same_rows_in_csv() {
+    let fx = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sheet");
+    let mapping =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/examples/ibm-mapping.toml");
+    let dir = tmp("sheet");
+    let (a, b) = (dir.join("xlsx.db"), dir.join("csv.db"));
+    let x = json(&[
+        "import",
+        s(&fx.join("erp-invoices.xlsx")),
+        "--mapping",
+        s(&mapping),
+        "--db",
+        s(&a),
+        "--json",
+    ]);
+    assert_eq!(x[0]["format"], "xlsx");
+    assert_eq!(x[0]["documents"], 4);
+    ok(&[
+        "import",
+        s(&fx.join("erp-invoices.csv")),
+        "--mapping",
+        s(&mapping),
+        "--db",
+        s(&b),
+    ]);
+    let ra = reports(&["--db", s(&a)], "2013-03-31");
+    assert_eq!(ra, reports(&["--db", s(&b)], "2013-03-31"));
+    let summary: serde_json::Value = serde_json::from_str(&ra[0]).unwrap();
+    // Open on 2013-03-31: 611400 (1 234.50) and 9002300 (80.00).
+    assert_eq!(summary["totals"]["balance"], "1314.50");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
