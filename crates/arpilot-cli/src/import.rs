@@ -76,22 +76,40 @@ fn sources(files: &[PathBuf]) -> Result<Vec<Vec<PathBuf>>> {
         if !f.exists() {
             bail!("{}: no such file or folder", f.display());
         }
-        let set_file = f.file_name().is_some_and(|n| {
-            arpilot_ingest::ledger_csv::FILES
-                .iter()
-                .any(|x| n == *x)
-        });
+        let set_file = f
+            .file_name()
+            .is_some_and(|n| arpilot_ingest::ledger_csv::FILES.iter().any(|x| n == *x));
         if set_file {
             set.push(f.clone());
         } else if f.is_dir() && !f.join("customers.csv").is_file() {
-            let mut inner: Vec<PathBuf> = std::fs::read_dir(f)
+            // A folder of e-invoices: its PDF and XML files; anything else is named and skipped.
+            let (mut inner, other): (Vec<PathBuf>, Vec<PathBuf>) = std::fs::read_dir(f)
                 .with_context(|| f.display().to_string())?
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| p.is_file())
-                .collect();
+                .partition(|p| {
+                    p.extension().is_some_and(|e| {
+                        e.eq_ignore_ascii_case("pdf") || e.eq_ignore_ascii_case("xml")
+                    })
+                });
             inner.sort();
+            if !other.is_empty() {
+                eprintln!(
+                    "{}: skipped {} files that are not PDF or XML invoices ({})",
+                    f.display(),
+                    other.len(),
+                    other
+                        .iter()
+                        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
             if inner.is_empty() {
-                bail!("{}: empty folder (expected files to import)", f.display());
+                bail!(
+                    "{}: no ledger set (customers.csv) and no PDF or XML invoice in this folder",
+                    f.display()
+                );
             }
             out.extend(inner.into_iter().map(|p| vec![p]));
         } else {
@@ -131,19 +149,16 @@ pub fn now_rfc3339() -> String {
         .map_or(0, |d| d.as_secs() as i64);
     let day = Day(secs.div_euclid(86_400) as i32);
     let s = secs.rem_euclid(86_400);
-    format!(
-        "{day}T{:02}:{:02}:{:02}Z",
-        s / 3600,
-        (s / 60) % 60,
-        s % 60
-    )
+    format!("{day}T{:02}:{:02}:{:02}Z", s / 3600, (s / 60) % 60, s % 60)
 }
 
 pub fn run(a: ImportArgs, rt: &tokio::runtime::Runtime) -> Result<()> {
     let format = match a.format.as_str() {
         "auto" => None,
         f => Some(Format::parse(f).ok_or_else(|| {
-            anyhow!("--format: expected auto, ledger, csv, xlsx, fec, facturx, ubl or cii, found {f:?}")
+            anyhow!(
+                "--format: expected auto, ledger, csv, xlsx, fec, facturx, ubl or cii, found {f:?}"
+            )
         })?),
     };
     let mapping = match &a.mapping {
@@ -220,10 +235,7 @@ pub fn run(a: ImportArgs, rt: &tokio::runtime::Runtime) -> Result<()> {
                     store.close().await;
                     let mut e = anyhow!(p.error_at(index, &error));
                     if !done.is_empty() {
-                        e = e.context(format!(
-                            "imported before this file: {}",
-                            done.join(", ")
-                        ));
+                        e = e.context(format!("imported before this file: {}", done.join(", ")));
                     }
                     return Err(e);
                 }

@@ -113,16 +113,21 @@ impl Source {
     fn load(&self, as_of: Option<Day>) -> Result<Snapshot> {
         if self.store.given() {
             let only = match &self.currency {
-                Some(c) => Some(arpilot_core::Currency::parse(c).map_err(|e| anyhow::anyhow!("--currency: {e}"))?),
+                Some(c) => Some(
+                    arpilot_core::Currency::parse(c)
+                        .map_err(|e| anyhow::anyhow!("--currency: {e}"))?,
+                ),
                 None => None,
             };
             let target = self.store.target();
-            return runtime()?.block_on(async {
-                let store = arpilot_store::Store::open_existing(&target).await?;
-                let snap = arpilot_store::import::snapshot(&store, as_of, only).await;
-                store.close().await;
-                snap
-            }).map_err(|e| anyhow::anyhow!(e));
+            return runtime()?
+                .block_on(async {
+                    let store = arpilot_store::Store::open_existing(&target).await?;
+                    let snap = arpilot_store::import::snapshot(&store, as_of, only).await;
+                    store.close().await;
+                    snap
+                })
+                .map_err(|e| anyhow::anyhow!(e));
         }
         if self.currency.is_some() {
             bail!("--currency applies to an imported ledger (--db or --database-url)");

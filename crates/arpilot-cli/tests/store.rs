@@ -126,7 +126,14 @@ fn a_newer_export_appends_only_what_changed_and_keeps_the_past() {
     let db = dir.join("ledger.db");
     let v1 = dir.join("v1");
     copy_dir(&fixture(), &v1);
-    ok(&["import", s(&v1), "--db", s(&db), "--effective", "2024-04-01"]);
+    ok(&[
+        "import",
+        s(&v1),
+        "--db",
+        s(&db),
+        "--effective",
+        "2024-04-01",
+    ]);
     let before = reports(&["--db", s(&db)], "2024-03-31");
 
     // The next month's export: a new invoice and payment, F4's due date moved, C2 moved
@@ -170,30 +177,71 @@ fn a_newer_export_appends_only_what_changed_and_keeps_the_past() {
     let warnings = r["warnings"].as_array().unwrap();
     assert_eq!(warnings.len(), 1, "{r}");
     let w = warnings[0].as_str().unwrap();
-    assert!(w.contains("invoices.csv, line 6") && w.contains("amount changed"), "{w}");
+    assert!(
+        w.contains("invoices.csv, line 6") && w.contains("amount changed"),
+        "{w}"
+    );
 
     // Reports as of dates before the amendments are unchanged, byte for byte.
     assert_eq!(reports(&["--db", s(&db)], "2024-03-31"), before);
     let early = json(&[
-        "report", "invoices", "--db", s(&db), "--as-of", "2024-04-14", "--format", "json",
+        "report",
+        "invoices",
+        "--db",
+        s(&db),
+        "--as-of",
+        "2024-04-14",
+        "--format",
+        "json",
     ]);
-    let f4 = early.as_array().unwrap().iter().find(|r| r["document_id"] == "F4").unwrap();
+    let f4 = early
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["document_id"] == "F4")
+        .unwrap();
     assert_eq!(f4["due_date"], "2024-04-19");
     // From the effective date on, they see the new due date, region and resolved dispute.
     let late = json(&[
-        "report", "invoices", "--db", s(&db), "--as-of", "2024-04-30", "--format", "json",
+        "report",
+        "invoices",
+        "--db",
+        s(&db),
+        "--as-of",
+        "2024-04-30",
+        "--format",
+        "json",
     ]);
-    let f4 = late.as_array().unwrap().iter().find(|r| r["document_id"] == "F4").unwrap();
+    let f4 = late
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["document_id"] == "F4")
+        .unwrap();
     assert_eq!(f4["due_date"], "2024-06-30");
     let summary = json(&[
-        "report", "--db", s(&db), "--as-of", "2024-04-30", "--format", "json", "--filter",
+        "report",
+        "--db",
+        s(&db),
+        "--as-of",
+        "2024-04-30",
+        "--format",
+        "json",
+        "--filter",
         "region=Est",
     ]);
     // C2: F3 2 500 + F4 640.50 − P2 1 000 − P3 700.
     assert_eq!(summary["totals"]["balance"], "1440.50");
     assert_eq!(summary["totals"]["disputed"], "0.00");
     let summary = json(&[
-        "report", "--db", s(&db), "--as-of", "2024-04-14", "--format", "json", "--filter",
+        "report",
+        "--db",
+        s(&db),
+        "--as-of",
+        "2024-04-14",
+        "--format",
+        "json",
+        "--filter",
         "region=Est",
     ]);
     assert_eq!(summary["totals"]["balance"], "0.00");
@@ -209,7 +257,10 @@ fn amounts_in_other_currencies_convert_at_the_as_of_rate() {
     let set = dir.join("set");
     std::fs::create_dir_all(&set).unwrap();
     let w = |f: &str, t: &str| std::fs::write(set.join(f), t).unwrap();
-    w("customers.csv", "customer_id,name,currency\nC1,Alpha,EUR\nU1,Union Inc,USD\n");
+    w(
+        "customers.csv",
+        "customer_id,name,currency\nC1,Alpha,EUR\nU1,Union Inc,USD\n",
+    );
     w(
         "invoices.csv",
         "document_id,customer_id,issue_date,due_date,amount,currency\n\
@@ -221,7 +272,10 @@ fn amounts_in_other_currencies_convert_at_the_as_of_rate() {
         "payments.csv",
         "payment_id,customer_id,date,amount,invoice_id,currency\nUP1,U1,2024-02-01,400.00,I2,USD\n",
     );
-    w("rates.csv", "date,currency,rate\n2024-01-01,USD,0.90\n2024-03-01,USD,0.95\n");
+    w(
+        "rates.csv",
+        "date,currency,rate\n2024-01-01,USD,0.90\n2024-03-01,USD,0.95\n",
+    );
     let db = dir.join("fx.db");
     ok(&["import", s(&set), "--db", s(&db)]);
     let at = |d: &str, extra: &[&str]| {
@@ -286,7 +340,13 @@ fn a_refused_import_names_the_line_and_changes_nothing() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(msg) && err.contains(file), "{file}: {err}");
     }
-    assert_eq!(json(&["batches", "--db", s(&db), "--json"]).as_array().unwrap().len(), 1);
+    assert_eq!(
+        json(&["batches", "--db", s(&db), "--json"])
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -314,7 +374,10 @@ fn killing_an_import_leaves_the_ledger_as_before() {
         if let Some(status) = child.try_wait().unwrap() {
             panic!("the import ended before it could be killed: {status}");
         }
-        assert!(start.elapsed().as_secs() < 300, "the import never started writing");
+        assert!(
+            start.elapsed().as_secs() < 300,
+            "the import never started writing"
+        );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     child.kill().unwrap();
@@ -344,16 +407,37 @@ fn fec_files_import_and_reimport_without_change() {
         let first = json(&["import", s(f), "--db", s(&db), "--json"]);
         assert_eq!(first[0]["format"], "fec");
         let direct = ok(&[
-            "report", "customers", "--data", s(f), "--as-of", "2099-12-31", "--format", "json",
+            "report",
+            "customers",
+            "--data",
+            s(f),
+            "--as-of",
+            "2099-12-31",
+            "--format",
+            "json",
         ]);
         let stored = ok(&[
-            "report", "customers", "--db", s(&db), "--as-of", "2099-12-31", "--format", "json",
+            "report",
+            "customers",
+            "--db",
+            s(&db),
+            "--as-of",
+            "2099-12-31",
+            "--format",
+            "json",
         ]);
         assert_eq!(stored, direct, "{}", f.display());
         let again = json(&["import", s(f), "--db", s(&db), "--json"]);
         assert_eq!(again[0]["appended"], 0, "{}", f.display());
         let after = ok(&[
-            "report", "customers", "--db", s(&db), "--as-of", "2099-12-31", "--format", "json",
+            "report",
+            "customers",
+            "--db",
+            s(&db),
+            "--as-of",
+            "2099-12-31",
+            "--format",
+            "json",
         ]);
         assert_eq!(after, direct);
     }
@@ -376,14 +460,43 @@ fn einvoices_import_from_a_folder_with_their_totals_and_due_dates() {
     let rates = dir.join("rates.csv");
     std::fs::write(&rates, "date,currency,rate\n2025-01-01,GBP,1.17\n").unwrap();
     ok(&["import", s(&rates), "--db", s(&db)]);
-    assert!(out.as_array().unwrap().iter().all(|o| o["format"] == "facturx"));
+    assert!(
+        out.as_array()
+            .unwrap()
+            .iter()
+            .all(|o| o["format"] == "facturx")
+    );
     let ubl = data.join("einvoice_en16931_examples/ubl/ubl-tc434-example1.xml");
     if ubl.is_file() {
         let u = json(&["import", s(&ubl), "--db", s(&db), "--json"]);
         assert_eq!(u[0]["format"], "ubl");
     }
+    // Folders of XML invoices (CII, ZUGFeRD 1, UBL; the French samples too); the licence
+    // files beside them are skipped.
+    for sub in [
+        "einvoice_mustang_zugferd_facturx/cii",
+        "einvoice_mustang_zugferd_facturx/ubl",
+        "einvoice_en16931_examples/ubl",
+        "einvoice_akretion_facturx_fixtures",
+    ] {
+        let out = json(&["import", s(&data.join(sub)), "--db", s(&db), "--json"]);
+        assert!(!out.as_array().unwrap().is_empty(), "{sub}");
+    }
+    std::fs::write(
+        &rates,
+        "date,currency,rate\n2025-01-01,CHF,1.06\n2025-01-01,DKK,0.134\n2025-01-01,NOK,0.085\n2025-01-01,SEK,0.087\n",
+    )
+    .unwrap();
+    ok(&["import", s(&rates), "--db", s(&db)]);
     let inv = json(&[
-        "report", "invoices", "--db", s(&db), "--as-of", "2026-11-23", "--format", "json",
+        "report",
+        "invoices",
+        "--db",
+        s(&db),
+        "--as-of",
+        "2026-11-23",
+        "--format",
+        "json",
     ]);
     let find = |id: &str| {
         inv.as_array()
@@ -417,7 +530,8 @@ fn ibm_sample_through_its_mapping_reports_like_the_file() {
     let dir = tmp("ibm");
     let db = dir.join("ibm.db");
     let csv = data.join("ibm_watson_accounts_receivable/WA_Fn-UseC_-Accounts-Receivable.csv");
-    let mapping = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/examples/ibm-mapping.toml");
+    let mapping =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/examples/ibm-mapping.toml");
     ok(&["import", s(&csv), "--mapping", s(&mapping), "--db", s(&db)]);
     for as_of in ["2012-12-31", "2013-06-30"] {
         let direct = reports(&["--data", s(&csv), "--mapping", s(&mapping)], as_of);

@@ -190,7 +190,9 @@ pub fn encode(ev: &Event) -> (i16, String) {
                     invoice_id,
                     resolved_on,
                 } => {
-                    o.text("dispute_resolved").text(invoice_id).day(*resolved_on);
+                    o.text("dispute_resolved")
+                        .text(invoice_id)
+                        .day(*resolved_on);
                 }
                 Change::Customer(c) => {
                     o.text("customer");
@@ -464,26 +466,39 @@ mod tests {
                         })
                     }
                 ),
-            (text(), text(), day(), 1i64..1_000_000, proptest::option::of(text())).prop_map(
-                |(id, customer_id, date, amount, invoice_id)| Event::Payment(PaymentRec {
-                    id,
-                    customer_id,
-                    date,
-                    amount,
-                    currency: None,
-                    invoice_id,
-                    reference: Some("VIR".into()),
-                })
-            ),
-            (text(), day(), proptest::option::of(day()), proptest::option::of(1i64..99)).prop_map(
-                |(invoice_id, opened_on, resolved_on, amount)| Event::Dispute(DisputeRec {
-                    invoice_id,
-                    opened_on,
-                    resolved_on,
-                    reason: None,
-                    amount,
-                })
-            ),
+            (
+                text(),
+                text(),
+                day(),
+                1i64..1_000_000,
+                proptest::option::of(text())
+            )
+                .prop_map(
+                    |(id, customer_id, date, amount, invoice_id)| Event::Payment(PaymentRec {
+                        id,
+                        customer_id,
+                        date,
+                        amount,
+                        currency: None,
+                        invoice_id,
+                        reference: Some("VIR".into()),
+                    })
+                ),
+            (
+                text(),
+                day(),
+                proptest::option::of(day()),
+                proptest::option::of(1i64..99)
+            )
+                .prop_map(|(invoice_id, opened_on, resolved_on, amount)| {
+                    Event::Dispute(DisputeRec {
+                        invoice_id,
+                        opened_on,
+                        resolved_on,
+                        reason: None,
+                        amount,
+                    })
+                }),
             (text(), day(), text()).prop_map(|(customer_id, date, kind)| Event::Action(
                 ActionRec {
                     customer_id,
@@ -544,6 +559,9 @@ mod tests {
             date: Day::parse_iso("2024-03-01").unwrap(),
             amount: 12_345,
         });
-        assert_eq!(encode(&ev), (ALLOCATION, "P1\tF\\t1\t2024-03-01\t12345".into()));
+        assert_eq!(
+            encode(&ev),
+            (ALLOCATION, "P1\tF\\t1\t2024-03-01\t12345".into())
+        );
     }
 }

@@ -132,7 +132,10 @@ pub enum Change {
     /// The invoice goes to (or leaves) legal collection.
     InLegal { document_id: String, in_legal: bool },
     /// The invoice's open disputes are resolved on `resolved_on`.
-    DisputeResolved { invoice_id: String, resolved_on: Day },
+    DisputeResolved {
+        invoice_id: String,
+        resolved_on: Day,
+    },
     /// The customer's master data (name, limit, terms, attributes) becomes this record.
     Customer(CustomerRec),
 }

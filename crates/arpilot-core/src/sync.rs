@@ -38,7 +38,9 @@ fn content_hash(ev: &Event) -> u128 {
     let mut b: u64 = 0x6c62_272e_07bb_0142;
     for &x in k.to_le_bytes().iter().chain(payload.as_bytes()) {
         a = (a ^ x as u64).wrapping_mul(0x0000_0100_0000_01b3);
-        b = (b ^ x as u64).wrapping_mul(0x0000_0001_0000_0193).rotate_left(5);
+        b = (b ^ x as u64)
+            .wrapping_mul(0x0000_0001_0000_0193)
+            .rotate_left(5);
     }
     ((a as u128) << 64) | b as u128
 }
@@ -181,7 +183,8 @@ pub fn plan(ledger: &mut Ledger, incoming: Vec<Event>, effective: Day) -> Plan {
         }
         let before = p.append.len();
         let amend = |change: Change, p: &mut Plan| {
-            p.append.push((i, Event::Amend(AmendRec { effective, change })));
+            p.append
+                .push((i, Event::Amend(AmendRec { effective, change })));
         };
         match (&old, &ev) {
             (Event::Customer(_), Event::Customer(n)) => amend(Change::Customer(n.clone()), &mut p),
@@ -192,7 +195,10 @@ pub fn plan(ledger: &mut Ledger, incoming: Vec<Event>, effective: Day) -> Plan {
                     ("issue_date", o.issue != n.issue),
                     ("amount", o.amount != n.amount),
                     ("currency", o.currency != n.currency),
-                    ("original_invoice_id", o.original_invoice_id != n.original_invoice_id),
+                    (
+                        "original_invoice_id",
+                        o.original_invoice_id != n.original_invoice_id,
+                    ),
                     ("attributes", o.attrs != n.attrs),
                 ];
                 for (what, changed) in fixed {
@@ -206,9 +212,11 @@ pub fn plan(ledger: &mut Ledger, incoming: Vec<Event>, effective: Day) -> Plan {
                         ));
                     }
                 }
+                // Amendments apply to an invoice that stays one.
+                let invoice = n.kind == DocKind::Invoice && o.kind == DocKind::Invoice;
                 if let Some(due) = n.due
                     && n.due != o.due
-                    && n.kind == DocKind::Invoice
+                    && invoice
                 {
                     amend(
                         Change::DueDate {
@@ -218,7 +226,7 @@ pub fn plan(ledger: &mut Ledger, incoming: Vec<Event>, effective: Day) -> Plan {
                         &mut p,
                     );
                 }
-                if n.in_legal != o.in_legal && n.kind == DocKind::Invoice {
+                if n.in_legal != o.in_legal && invoice {
                     amend(
                         Change::InLegal {
                             document_id: n.id.clone(),
@@ -227,7 +235,7 @@ pub fn plan(ledger: &mut Ledger, incoming: Vec<Event>, effective: Day) -> Plan {
                         &mut p,
                     );
                 }
-                if n.disputed != o.disputed && n.kind == DocKind::Invoice {
+                if n.disputed != o.disputed && invoice {
                     if n.disputed {
                         p.append.push((
                             i,
@@ -368,7 +376,11 @@ mod tests {
         );
         assert_eq!((p.unchanged, p.amended), (1, 1));
         assert_eq!(p.warnings.len(), 1);
-        assert!(p.warnings[0].1.contains("amount changed"), "{:?}", p.warnings);
+        assert!(
+            p.warnings[0].1.contains("amount changed"),
+            "{:?}",
+            p.warnings
+        );
     }
 
     #[test]

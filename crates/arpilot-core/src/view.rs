@@ -276,14 +276,21 @@ impl Converter {
                 Event::Promise(p)
             }
             Event::Action(mut a) => {
-                if a.invoice_id.as_ref().is_some_and(|i| self.dropped.contains(i)) {
+                if a.invoice_id
+                    .as_ref()
+                    .is_some_and(|i| self.dropped.contains(i))
+                {
                     a.invoice_id = None;
                 }
                 Event::Action(a)
             }
             Event::Amend(a) => match &a.change {
-                Change::DueDate { document_id: id, .. }
-                | Change::InLegal { document_id: id, .. }
+                Change::DueDate {
+                    document_id: id, ..
+                }
+                | Change::InLegal {
+                    document_id: id, ..
+                }
                 | Change::DisputeResolved { invoice_id: id, .. }
                     if self.dropped.contains(id) =>
                 {

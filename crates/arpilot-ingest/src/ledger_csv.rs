@@ -138,14 +138,21 @@ pub fn read_set(paths: &[PathBuf]) -> Result<LedgerSet, IngestError> {
     } else {
         // In the set's order, whatever the order given.
         let mut v: Vec<PathBuf> = paths.to_vec();
-        v.sort_by_key(|p| FILES.iter().position(|f| p.file_name().is_some_and(|n| n == *f)));
+        v.sort_by_key(|p| {
+            FILES
+                .iter()
+                .position(|f| p.file_name().is_some_and(|n| n == *f))
+        });
         v
     };
     for f in &files {
         if !FILES.iter().any(|n| f.file_name().is_some_and(|x| x == *n)) {
             return Err(IngestError::File {
                 file: f.clone(),
-                message: format!("not a file of the ledger set (expected one of {})", FILES.join(", ")),
+                message: format!(
+                    "not a file of the ledger set (expected one of {})",
+                    FILES.join(", ")
+                ),
             });
         }
         crate::check_size(f, crate::MAX_FILE_BYTES)?;
@@ -174,7 +181,9 @@ pub fn read_set(paths: &[PathBuf]) -> Result<LedgerSet, IngestError> {
 
 fn detect_currency_in(files: &[PathBuf]) -> Result<Currency, IngestError> {
     for f in files {
-        if f.file_name().is_some_and(|n| n == "customers.csv" || n == "invoices.csv") {
+        if f.file_name()
+            .is_some_and(|n| n == "customers.csv" || n == "invoices.csv")
+        {
             let mut t = Table::open(f)?;
             let Some(col) = t.col("currency") else {
                 continue;

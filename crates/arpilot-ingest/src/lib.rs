@@ -7,8 +7,8 @@ pub mod fec;
 pub mod ledger_csv;
 pub mod mapped;
 pub mod pdf;
-pub mod source;
 pub mod sheet;
+pub mod source;
 pub mod text;
 
 use std::path::PathBuf;

@@ -245,7 +245,8 @@ pub fn read(path: &Path, m: &Mapping) -> Result<(Vec<(u64, Event)>, Currency), I
     from_rows(path, m, headers, rows)
 }
 
-type Rows = (Vec<String>, Vec<(u64, csv::StringRecord)>);
+/// A header and the data rows with their line (or sheet row) numbers.
+pub type Rows = (Vec<String>, Vec<(u64, csv::StringRecord)>);
 
 fn csv_rows(path: &Path, m: &Mapping) -> Result<Rows, IngestError> {
     let bytes = std::fs::read(path).map_err(|source| IngestError::Io {

@@ -92,7 +92,11 @@ pub fn invoice_xmls(bytes: &[u8]) -> Result<Vec<(String, Vec<u8>)>, String> {
         return Err(format!(
             "XMP metadata names {} but the PDF embeds {} (expected the same file)",
             named.join(", "),
-            found.iter().map(|f| f.1.as_str()).collect::<Vec<_>>().join(", ")
+            found
+                .iter()
+                .map(|f| f.1.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     }
     found.sort_by_key(|f| (!named.iter().any(|n| n.eq_ignore_ascii_case(&f.1)), f.0));
@@ -114,7 +118,9 @@ fn check_pages(doc: &Document) -> Result<(), String> {
             .is_some_and(|t| t == b"Pages")
     });
     if !is_pages || doc.get_pages().is_empty() {
-        return Err("the PDF's page tree is broken (expected a catalog pointing to its pages)".into());
+        return Err(
+            "the PDF's page tree is broken (expected a catalog pointing to its pages)".into(),
+        );
     }
     Ok(())
 }

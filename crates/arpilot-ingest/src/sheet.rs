@@ -40,7 +40,7 @@ pub fn kind_of(head: &[u8]) -> Option<SheetKind> {
 pub fn rows(
     path: &Path,
     sheet: Option<&str>,
-) -> Result<(Vec<String>, Vec<(u64, csv::StringRecord)>), IngestError> {
+) -> Result<crate::mapped::Rows, IngestError> {
     let err = |message: String| IngestError::File {
         file: path.to_path_buf(),
         message,
@@ -101,7 +101,11 @@ fn cell(c: &Data) -> String {
         Data::Float(f) => {
             // Shortest text that reads back as the same value, never with an exponent.
             let s = format!("{f}");
-            if s.contains('e') { format!("{f:.6}") } else { s }
+            if s.contains('e') {
+                format!("{f:.6}")
+            } else {
+                s
+            }
         }
         Data::Bool(b) => b.to_string(),
         Data::DateTime(d) => {

@@ -92,20 +92,17 @@ pub fn detect(path: &Path) -> Result<Format, IngestError> {
     let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&head);
     let trimmed = text.trim_ascii_start();
     if trimmed.starts_with(b"<") {
-        let s = String::from_utf8_lossy(trimmed);
-        // The root element: the first tag that is not a declaration or a comment.
-        let root = s
-            .split('<')
-            .skip(1)
-            .find(|t| !t.starts_with('?') && !t.starts_with('!'))
-            .map(|t| {
-                let name: String = t
-                    .chars()
-                    .take_while(|c| !c.is_whitespace() && *c != '>' && *c != '/')
-                    .collect();
-                name.rsplit(':').next().unwrap_or("").to_string()
-            })
-            .unwrap_or_default();
+        // The root element may come after a long comment: read the file (e-invoices are small).
+        let bytes = if len as usize > head.len() {
+            crate::check_size(path, einvoice::MAX_BYTES)?;
+            std::fs::read(path).map_err(|source| IngestError::Io {
+                file: path.to_path_buf(),
+                source,
+            })?
+        } else {
+            head.clone()
+        };
+        let root = root_element(&bytes).unwrap_or_default();
         return match root.as_str() {
             "CrossIndustryInvoice" | "CrossIndustryDocument" => Ok(Format::Cii),
             "Invoice" | "CreditNote" => Ok(Format::Ubl),
@@ -118,6 +115,21 @@ pub fn detect(path: &Path) -> Result<Format, IngestError> {
         return Ok(Format::Fec);
     }
     Ok(Format::Csv)
+}
+
+/// Local name of the first element of an XML document.
+fn root_element(bytes: &[u8]) -> Option<String> {
+    let mut r = quick_xml::Reader::from_reader(bytes);
+    let mut buf = Vec::new();
+    loop {
+        match r.read_event_into(&mut buf).ok()? {
+            quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e) => {
+                return Some(e.local_name().as_ref().to_string());
+            }
+            quick_xml::events::Event::Eof => return None,
+            _ => buf.clear(),
+        }
+    }
 }
 
 /// A file read into events.
@@ -141,7 +153,11 @@ impl Parsed {
     /// The error for event `index`, at its file and line.
     pub fn error_at(&self, index: usize, error: &LedgerError) -> IngestError {
         let (f, line) = self.origins.get(index).copied().unwrap_or((0, 0));
-        let file = self.files.get(f as usize).cloned().unwrap_or(self.source.clone());
+        let file = self
+            .files
+            .get(f as usize)
+            .cloned()
+            .unwrap_or(self.source.clone());
         match (line, error.column()) {
             (0, _) => IngestError::File {
                 file,
@@ -230,7 +246,11 @@ pub fn read(paths: &[PathBuf], opts: &ReadOptions) -> Result<Parsed, IngestError
                 file: source.clone(),
                 message: format!(
                     "a {} file needs a mapping from its columns to arpilot's (--mapping FILE)",
-                    if format == Format::Csv { "CSV" } else { "spreadsheet" }
+                    if format == Format::Csv {
+                        "CSV"
+                    } else {
+                        "spreadsheet"
+                    }
                 ),
             })?;
             let (events, currency) = mapped::read(first, m)?;

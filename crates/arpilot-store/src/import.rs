@@ -90,8 +90,8 @@ pub fn prepare(
     };
     // References, ids, dates and amounts are checked on a snapshot of the whole ledger;
     // currencies are checked when a report converts them.
-    let mut snap = Snapshot::build(ledger_currency, stored.iter().map(without_currency))
-        .map_err(|e| {
+    let mut snap =
+        Snapshot::build(ledger_currency, stored.iter().map(without_currency)).map_err(|e| {
             ImportError::Store(StoreError::Target(format!(
                 "the stored ledger is inconsistent at event {}: {}",
                 e.index + 1,

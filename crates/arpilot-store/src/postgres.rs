@@ -14,7 +14,7 @@ pub struct PgStore {
 }
 
 /// Key of the advisory lock that serialises migrations and appends across processes.
-const LOCK: i64 = 0x6172_7069_6c6f_74;
+const LOCK: i64 = 0x0061_7270_696c_6f74;
 
 impl PgStore {
     pub async fn open(url: &str) -> Result<PgStore> {
@@ -54,10 +54,7 @@ impl PgStore {
                 name: m.name,
                 source,
             };
-            sqlx::raw_sql(m.sql)
-                .execute(&mut *tx)
-                .await
-                .map_err(fail)?;
+            sqlx::raw_sql(m.sql).execute(&mut *tx).await.map_err(fail)?;
             sqlx::query(
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, now()::text)",
             )
@@ -83,7 +80,8 @@ impl LedgerStore for PgStore {
     }
 
     async fn load(&self) -> Result<Loaded> {
-        let mut rows = sqlx::query("SELECT seq, payload FROM events ORDER BY seq").fetch(&self.pool);
+        let mut rows =
+            sqlx::query("SELECT seq, payload FROM events ORDER BY seq").fetch(&self.pool);
         let mut blocks = Vec::new();
         while let Some(row) = rows.try_next().await? {
             blocks.push((row.try_get::<i64, _>(0)?, row.try_get::<String, _>(1)?));
@@ -187,8 +185,10 @@ impl LedgerStore for PgStore {
     }
 
     async fn event_count(&self) -> Result<i64> {
-        Ok(sqlx::query_scalar("SELECT CAST(COALESCE(SUM(count), 0) AS BIGINT) FROM events")
-            .fetch_one(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT CAST(COALESCE(SUM(count), 0) AS BIGINT) FROM events")
+                .fetch_one(&self.pool)
+                .await?,
+        )
     }
 }

@@ -51,10 +51,7 @@ impl SqliteStore {
                 source,
             };
             let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-            sqlx::raw_sql(m.sql)
-                .execute(&mut *tx)
-                .await
-                .map_err(fail)?;
+            sqlx::raw_sql(m.sql).execute(&mut *tx).await.map_err(fail)?;
             sqlx::query(
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, datetime('now'))",
             )
@@ -80,7 +77,8 @@ impl LedgerStore for SqliteStore {
     }
 
     async fn load(&self) -> Result<Loaded> {
-        let mut rows = sqlx::query("SELECT seq, payload FROM events ORDER BY seq").fetch(&self.pool);
+        let mut rows =
+            sqlx::query("SELECT seq, payload FROM events ORDER BY seq").fetch(&self.pool);
         let mut blocks = Vec::new();
         while let Some(row) = rows.try_next().await? {
             blocks.push((row.try_get::<i64, _>(0)?, row.try_get::<String, _>(1)?));
@@ -110,11 +108,13 @@ impl LedgerStore for SqliteStore {
             return Err(StoreError::Concurrent);
         }
         for (k, v) in meta {
-            sqlx::query("INSERT INTO ledger_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING")
-                .bind(*k)
-                .bind(*v)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO ledger_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+            )
+            .bind(*k)
+            .bind(*v)
+            .execute(&mut *tx)
+            .await?;
         }
         let c = &batch.counts;
         let id: i64 = sqlx::query_scalar(
@@ -178,8 +178,10 @@ impl LedgerStore for SqliteStore {
     }
 
     async fn event_count(&self) -> Result<i64> {
-        Ok(sqlx::query_scalar("SELECT CAST(COALESCE(SUM(count), 0) AS BIGINT) FROM events")
-            .fetch_one(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT CAST(COALESCE(SUM(count), 0) AS BIGINT) FROM events")
+                .fetch_one(&self.pool)
+                .await?,
+        )
     }
 }

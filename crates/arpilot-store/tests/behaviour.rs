@@ -93,7 +93,10 @@ async fn suite(store: Store, raw: impl AsyncFn(&str) -> Result<(), String>) {
     let l = store.load().await.unwrap();
     assert_eq!(l.events, evs);
     assert_eq!(store.event_count().await.unwrap(), 4);
-    assert_eq!(store.meta("currency").await.unwrap().as_deref(), Some("EUR"));
+    assert_eq!(
+        store.meta("currency").await.unwrap().as_deref(),
+        Some("EUR")
+    );
 
     // A stale position is refused and changes nothing.
     let e = store
@@ -115,7 +118,10 @@ async fn suite(store: Store, raw: impl AsyncFn(&str) -> Result<(), String>) {
         .await
         .unwrap();
     assert!(id2 > id);
-    assert_eq!(store.meta("currency").await.unwrap().as_deref(), Some("EUR"));
+    assert_eq!(
+        store.meta("currency").await.unwrap().as_deref(),
+        Some("EUR")
+    );
     let l2 = store.load().await.unwrap();
     assert_eq!(l2.events.len(), 5);
     assert_eq!(l2.events[4], evs[2]);
