@@ -106,17 +106,7 @@ pub fn read(path: &Path) -> Result<EInvoice, IngestError> {
         file: path.to_path_buf(),
         message,
     };
-    let len = std::fs::metadata(path)
-        .map_err(|source| IngestError::Io {
-            file: path.to_path_buf(),
-            source,
-        })?
-        .len();
-    if len > MAX_BYTES {
-        return Err(err(format!(
-            "{len} bytes: larger than the {MAX_BYTES} bytes an e-invoice may have"
-        )));
-    }
+    crate::check_size(path, MAX_BYTES)?;
     let bytes = std::fs::read(path).map_err(|source| IngestError::Io {
         file: path.to_path_buf(),
         source,

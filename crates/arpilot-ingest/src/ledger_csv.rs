@@ -203,20 +203,7 @@ fn detect_currency_in(files: &[PathBuf]) -> Result<Currency, IngestError> {
 /// The reporting currency: the first currency named in customers.csv, else in the first
 /// invoice row, else EUR.
 fn detect_currency(dir: &Path) -> Result<Currency, IngestError> {
-    for f in ["customers.csv", "invoices.csv"] {
-        let mut t = Table::open(&dir.join(f))?;
-        let Some(col) = t.col("currency") else {
-            continue;
-        };
-        let mut rec = csv::StringRecord::new();
-        while t.next(&mut rec)? {
-            let v = rec.get(col).unwrap_or("").trim();
-            if !v.is_empty() {
-                return Currency::parse(v).map_err(|e| t.field_err(&rec, "currency", e));
-            }
-        }
-    }
-    Ok(Currency::EUR)
+    detect_currency_in(&[dir.join("customers.csv"), dir.join("invoices.csv")])
 }
 
 #[derive(Default)]

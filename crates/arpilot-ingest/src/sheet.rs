@@ -37,10 +37,7 @@ pub fn kind_of(head: &[u8]) -> Option<SheetKind> {
 }
 
 /// Header and rows (with their 1-based row number) of a sheet, the first one by default.
-pub fn rows(
-    path: &Path,
-    sheet: Option<&str>,
-) -> Result<crate::mapped::Rows, IngestError> {
+pub fn rows(path: &Path, sheet: Option<&str>) -> Result<crate::mapped::Rows, IngestError> {
     let err = |message: String| IngestError::File {
         file: path.to_path_buf(),
         message,

@@ -6,32 +6,144 @@
 //! update or delete anything (triggers), and every batch is one transaction: an import that fails
 //! or is killed leaves the ledger as it was.
 
-/// A `batches` row of either backend.
-macro_rules! batch_of {
-    ($r:expr) => {{
-        let r = $r;
-        Ok::<_, crate::StoreError>(crate::Batch {
-            id: r.try_get("id")?,
-            source: r.try_get("source")?,
-            sha256: r.try_get("sha256")?,
-            format: r.try_get("format")?,
-            entity: r.try_get::<Option<String>, _>("entity")?,
-            imported_by: r.try_get("imported_by")?,
-            imported_at: r.try_get("imported_at")?,
-            effective: r.try_get("effective")?,
-            counts: crate::Counts {
-                rows_read: r.try_get("rows_read")?,
-                appended: r.try_get("appended")?,
-                unchanged: r.try_get("unchanged")?,
-                amended: r.try_get("amended")?,
-                documents: r.try_get("documents")?,
-                payments: r.try_get("payments")?,
-                allocations: r.try_get("allocations")?,
-                customers: r.try_get("customers")?,
-            },
-            warnings: r.try_get("warnings")?,
-        })
-    }};
+/// The `LedgerStore` methods both backends share, written once over each backend's SQL (module
+/// `sql` beside the store type) and its way of opening a writing transaction (`begin_append`).
+macro_rules! ledger_store_impl {
+    ($store:ty) => {
+        impl crate::LedgerStore for $store {
+            async fn meta(&self, key: &str) -> crate::Result<Option<String>> {
+                Ok(sqlx::query_scalar(sql::META_GET)
+                    .bind(key)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn load(&self) -> crate::Result<crate::Loaded> {
+                use futures_util::TryStreamExt;
+                use sqlx::Row;
+                let mut rows =
+                    sqlx::query("SELECT seq, payload FROM events ORDER BY seq").fetch(&self.pool);
+                let mut blocks = Vec::new();
+                while let Some(row) = rows.try_next().await? {
+                    blocks.push((row.try_get::<i64, _>(0)?, row.try_get::<String, _>(1)?));
+                }
+                let last_seq = blocks.last().map_or(0, |b| b.0);
+                Ok(crate::Loaded {
+                    events: crate::decode_blocks(blocks)?,
+                    last_seq,
+                })
+            }
+
+            async fn append(
+                &self,
+                batch: &crate::NewBatch,
+                meta: &[(&str, &str)],
+                events: &[arpilot_core::Event],
+                expected_last_seq: i64,
+                progress: &(dyn Fn(usize) + Sync),
+            ) -> crate::Result<i64> {
+                let blocks = crate::encode_blocks(events);
+                let mut tx = self.begin_append().await?;
+                let last: i64 = sqlx::query_scalar(sql::LAST_SEQ).fetch_one(&mut *tx).await?;
+                if last != expected_last_seq {
+                    return Err(crate::StoreError::Concurrent);
+                }
+                for (k, v) in meta {
+                    sqlx::query(sql::META_PUT)
+                        .bind(*k)
+                        .bind(*v)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let c = &batch.counts;
+                let id: i64 = sqlx::query_scalar(sql::BATCH_PUT)
+                    .bind(&batch.source)
+                    .bind(&batch.sha256)
+                    .bind(&batch.format)
+                    .bind(&batch.entity)
+                    .bind(&batch.imported_by)
+                    .bind(&batch.imported_at)
+                    .bind(&batch.effective)
+                    .bind(c.rows_read)
+                    .bind(c.appended)
+                    .bind(c.unchanged)
+                    .bind(c.amended)
+                    .bind(c.documents)
+                    .bind(c.payments)
+                    .bind(c.allocations)
+                    .bind(c.customers)
+                    .bind(batch.warnings.len() as i64)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                for (line, message) in &batch.warnings {
+                    sqlx::query(sql::WARNING_PUT)
+                        .bind(id)
+                        .bind(line)
+                        .bind(message)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let mut done = 0;
+                for (n, payload) in &blocks {
+                    sqlx::query(sql::BLOCK_PUT)
+                        .bind(id)
+                        .bind(done as i64)
+                        .bind(*n as i64)
+                        .bind(payload.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                    done += n;
+                    progress(done);
+                }
+                tx.commit().await?;
+                Ok(id)
+            }
+
+            async fn batches(&self) -> crate::Result<Vec<crate::Batch>> {
+                use sqlx::Row;
+                let rows = sqlx::query(
+                    "SELECT id, source, sha256, format, entity, imported_by, imported_at, effective, \
+                     rows_read, appended, unchanged, amended, documents, payments, allocations, \
+                     customers, warnings FROM batches ORDER BY id",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(crate::Batch {
+                            id: r.try_get("id")?,
+                            source: r.try_get("source")?,
+                            sha256: r.try_get("sha256")?,
+                            format: r.try_get("format")?,
+                            entity: r.try_get::<Option<String>, _>("entity")?,
+                            imported_by: r.try_get("imported_by")?,
+                            imported_at: r.try_get("imported_at")?,
+                            effective: r.try_get("effective")?,
+                            counts: crate::Counts {
+                                rows_read: r.try_get("rows_read")?,
+                                appended: r.try_get("appended")?,
+                                unchanged: r.try_get("unchanged")?,
+                                amended: r.try_get("amended")?,
+                                documents: r.try_get("documents")?,
+                                payments: r.try_get("payments")?,
+                                allocations: r.try_get("allocations")?,
+                                customers: r.try_get("customers")?,
+                            },
+                            warnings: r.try_get("warnings")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn event_count(&self) -> crate::Result<i64> {
+                Ok(sqlx::query_scalar(
+                    "SELECT CAST(COALESCE(SUM(count), 0) AS BIGINT) FROM events",
+                )
+                .fetch_one(&self.pool)
+                .await?)
+            }
+        }
+    };
 }
 
 pub mod import;
