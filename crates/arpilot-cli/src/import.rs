@@ -59,6 +59,10 @@ pub struct ImportArgs {
     /// FEC: payment terms in days when the file has no due date.
     #[arg(long, default_value_t = 30)]
     pub payment_terms: i32,
+    /// FEC: payment terms per customer, a CSV with columns customer_id,payment_terms_days
+    /// (the customer's CompAuxNum).
+    #[arg(long, value_name = "FILE.csv")]
+    pub customer_terms: Option<PathBuf>,
     /// Who imports (default: $USER).
     #[arg(long)]
     pub user: Option<String>,
@@ -122,6 +126,33 @@ fn sources(files: &[PathBuf]) -> Result<Vec<Vec<PathBuf>>> {
     Ok(out)
 }
 
+/// `customer_id,payment_terms_days` rows.
+fn customer_terms(path: &std::path::Path) -> Result<std::collections::HashMap<String, i32>> {
+    let mut r = csv::Reader::from_path(path).with_context(|| path.display().to_string())?;
+    let headers = r.headers()?.clone();
+    let col = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h.trim() == name)
+            .ok_or_else(|| anyhow!("{}: missing column {name:?}", path.display()))
+    };
+    let (c, t) = (col("customer_id")?, col("payment_terms_days")?);
+    let mut out = std::collections::HashMap::new();
+    for rec in r.records() {
+        let rec = rec.with_context(|| path.display().to_string())?;
+        let line = rec.position().map_or(0, |p| p.line());
+        let v = rec.get(t).unwrap_or("").trim();
+        let days: i32 = v.parse().ok().filter(|d| (0..=3650).contains(d)).ok_or_else(|| {
+            anyhow!(
+                "{}, line {line}, column payment_terms_days: expected 0 to 3650 days, found {v:?}",
+                path.display()
+            )
+        })?;
+        out.insert(rec.get(c).unwrap_or("").trim().to_string(), days);
+    }
+    Ok(out)
+}
+
 fn progress_shown() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("CI").is_none()
 }
@@ -165,11 +196,21 @@ pub fn run(a: ImportArgs, rt: &tokio::runtime::Runtime) -> Result<()> {
         Some(m) => Some(mapped::Mapping::load(m).map_err(|e| anyhow!(e))?),
         None => None,
     };
+    if !(0..=3650).contains(&a.payment_terms) {
+        bail!(
+            "--payment-terms: expected 0 to 3650 days, found {}",
+            a.payment_terms
+        );
+    }
     let opts = ReadOptions {
         format,
         mapping: mapping.as_ref(),
         fec: fec::FecOptions {
             default_terms_days: a.payment_terms,
+            terms: match &a.customer_terms {
+                Some(f) => customer_terms(f)?,
+                None => Default::default(),
+            },
             ..fec::FecOptions::default()
         },
     };

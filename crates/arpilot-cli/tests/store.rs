@@ -340,13 +340,71 @@ fn a_refused_import_names_the_line_and_changes_nothing() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(msg) && err.contains(file), "{file}: {err}");
     }
-    assert_eq!(
-        json(&["batches", "--db", s(&db), "--json"])
-            .as_array()
-            .unwrap()
-            .len(),
-        1
+    // A 2 GB file is refused before it is read (sparse: no disk used).
+    let huge = dir.join("huge.txt");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(2 << 30)
+        .unwrap();
+    let out = arpilot(&["import", s(&huge), "--db", s(&db)]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("larger than"),
+        "{err}"
     );
+    let batches = json(&["batches", "--db", s(&db), "--json"]);
+    assert_eq!(batches.as_array().unwrap().len(), 1);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn fec_due_dates_follow_each_customers_terms() {
+    let Some(data) = shared_data("fec_samples_neolegal") else {
+        return;
+    };
+    let dir = tmp("terms");
+    let fec = data.join("fec_samples_neolegal/123456789FEC20500930.txt");
+    let invoices = |db: &Path| {
+        json(&[
+            "report",
+            "invoices",
+            "--db",
+            s(db),
+            "--as-of",
+            "2099-12-31",
+            "--format",
+            "json",
+        ])
+    };
+    let days = |r: &serde_json::Value| {
+        let d = |k: &str| {
+            arpilot_core::Day::parse_iso(r[k].as_str().unwrap())
+                .unwrap()
+                .0
+        };
+        d("due_date") - d("issue_date")
+    };
+    let db = dir.join("t.db");
+    ok(&["import", s(&fec), "--db", s(&db)]);
+    let inv = invoices(&db);
+    assert_eq!(days(&inv[0]), 30, "{}", inv[0]);
+    let customer = inv[0]["customer_id"].as_str().unwrap().to_string();
+    let terms = dir.join("terms.csv");
+    std::fs::write(
+        &terms,
+        format!("customer_id,payment_terms_days\n{customer},45\n"),
+    )
+    .unwrap();
+    let db2 = dir.join("t2.db");
+    ok(&[
+        "import",
+        s(&fec),
+        "--db",
+        s(&db2),
+        "--customer-terms",
+        s(&terms),
+    ]);
+    assert_eq!(days(&invoices(&db2)[0]), 45);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
