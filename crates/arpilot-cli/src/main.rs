@@ -210,6 +210,15 @@ enum Kind {
     Trend,
     /// One row per invoice: open amount, settlement, days late.
     Invoices,
+    /// Invoices by issue month: share collected within 30/60/90/120 days (--months, default 12).
+    Cohorts,
+    /// KPIs per collector: portfolio balance and overdue, collection rate of the month, days to
+    /// collect, disputes, actions.
+    Team,
+    /// Promises due in the last 90 days that were not kept.
+    BrokenPromises,
+    /// A customer's payer rating at each month end (--customer ID, --months).
+    Rating,
 }
 
 #[derive(clap::Args)]
@@ -245,6 +254,9 @@ struct ReportArgs {
     provisions: Option<String>,
     #[arg(long, value_enum, default_value_t = Locale::En)]
     locale: Locale,
+    /// The customer of `report rating`.
+    #[arg(long)]
+    customer: Option<String>,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
@@ -419,6 +431,192 @@ fn run_forecast(sub: Option<ForecastSub>, args: Option<ForecastArgs>) -> Result<
     Ok(())
 }
 
+fn analytics_report(
+    w: &mut impl std::io::Write,
+    a: &ReportArgs,
+    snap: &Snapshot,
+    sel: &Selection,
+    params: &ReportParams,
+) -> Result<()> {
+    use arpilot_core::analytics::{broken_promises, cohorts, rating_history, team};
+    use output::{money_cell as m, num};
+    let (l, f, as_of) = (a.locale, a.format, params.as_of);
+    match a.kind {
+        Kind::Cohorts => {
+            let c = cohorts(snap, sel, as_of, a.months);
+            let rows: Vec<_> = c
+                .iter()
+                .map(|r| {
+                    let mut csv = vec![
+                        r.month.clone(),
+                        r.invoices.to_string(),
+                        r.amount.to_string(),
+                    ];
+                    let mut tab = vec![r.month.clone(), r.invoices.to_string(), m(l, r.amount)];
+                    for p in r.collected_pct {
+                        csv.push(p.map_or(String::new(), |x| x.to_string()));
+                        tab.push(num(l, p));
+                    }
+                    csv.push(r.open.to_string());
+                    tab.push(m(l, r.open));
+                    (csv, tab)
+                })
+                .collect();
+            output::write_listing(
+                w,
+                f,
+                l,
+                &[
+                    ("Month", "Mois", false),
+                    ("Invoices", "Factures", true),
+                    ("Amount", "Montant", true),
+                    ("Pct 30 days", "% 30 jours", true),
+                    ("Pct 60 days", "% 60 jours", true),
+                    ("Pct 90 days", "% 90 jours", true),
+                    ("Pct 120 days", "% 120 jours", true),
+                    ("Open", "Restant dû", true),
+                ],
+                &c,
+                &rows,
+            )
+        }
+        Kind::Team => {
+            let filters = a
+                .filters
+                .iter()
+                .map(|f| Filter::parse(f))
+                .collect::<Result<Vec<_>, _>>()?;
+            let t = team(snap, &filters, params)?;
+            let rows: Vec<_> = t
+                .iter()
+                .map(|r| {
+                    let actions: u64 = r.actions_month.values().sum();
+                    (
+                        vec![
+                            r.collector.clone(),
+                            r.customers.to_string(),
+                            r.balance.to_string(),
+                            r.overdue.to_string(),
+                            r.collection_rate.map_or(String::new(), |x| x.to_string()),
+                            r.remaining.to_string(),
+                            r.days_to_collect.map_or(String::new(), |x| x.to_string()),
+                            r.disputes_open.to_string(),
+                            r.disputes_resolved_90_days.to_string(),
+                            actions.to_string(),
+                        ],
+                        vec![
+                            r.collector.clone(),
+                            r.customers.to_string(),
+                            m(l, r.balance),
+                            m(l, r.overdue),
+                            num(l, r.collection_rate),
+                            m(l, r.remaining),
+                            num(l, r.days_to_collect),
+                            r.disputes_open.to_string(),
+                            r.disputes_resolved_90_days.to_string(),
+                            actions.to_string(),
+                        ],
+                    )
+                })
+                .collect();
+            output::write_listing(
+                w,
+                f,
+                l,
+                &[
+                    ("Collector", "Recouvreur", false),
+                    ("Customers", "Clients", true),
+                    ("Balance", "Solde", true),
+                    ("Overdue", "Échu", true),
+                    ("Collection rate", "Taux de recouvrement", true),
+                    ("Remaining", "Reste à recouvrer", true),
+                    ("Days to collect", "Délai d'encaissement", true),
+                    ("Open disputes", "Litiges ouverts", true),
+                    ("Resolved 90 days", "Résolus 90 jours", true),
+                    ("Actions month", "Actions du mois", true),
+                ],
+                &t,
+                &rows,
+            )
+        }
+        Kind::BrokenPromises => {
+            let b = broken_promises(snap, sel, as_of);
+            let rows: Vec<_> = b
+                .iter()
+                .map(|r| {
+                    let base = vec![
+                        r.document_id.clone(),
+                        r.customer_id.clone(),
+                        r.promised_on.to_string(),
+                        r.due_on.to_string(),
+                    ];
+                    let mut csv = base.clone();
+                    csv.extend([r.amount.to_string(), r.paid_by_due.to_string()]);
+                    let mut tab = base;
+                    tab.extend([m(l, r.amount), m(l, r.paid_by_due)]);
+                    (csv, tab)
+                })
+                .collect();
+            output::write_listing(
+                w,
+                f,
+                l,
+                &[
+                    ("Invoice", "Facture", false),
+                    ("Customer", "Client", false),
+                    ("Promised on", "Promis le", false),
+                    ("Due on", "Pour le", false),
+                    ("Amount", "Montant", true),
+                    ("Paid by due", "Payé à date", true),
+                ],
+                &b,
+                &rows,
+            )
+        }
+        _ => {
+            let id = a
+                .customer
+                .as_deref()
+                .context("report rating needs --customer ID")?;
+            let h = rating_history(snap, sel, id, as_of, a.months, &RatingThresholds::default())
+                .with_context(|| format!("--customer: no customer {id:?} in the ledger"))?;
+            let rows: Vec<_> = h
+                .iter()
+                .map(|p| {
+                    let r = p.rating.unwrap_or("").to_string();
+                    (
+                        vec![
+                            p.date.to_string(),
+                            r.clone(),
+                            p.avg_days_late.map_or(String::new(), |x| x.to_string()),
+                            p.percentile.map_or(String::new(), |x| x.to_string()),
+                        ],
+                        vec![
+                            p.date.to_string(),
+                            r,
+                            num(l, p.avg_days_late),
+                            num(l, p.percentile),
+                        ],
+                    )
+                })
+                .collect();
+            output::write_listing(
+                w,
+                f,
+                l,
+                &[
+                    ("Date", "Date", false),
+                    ("Rating", "Cotation", false),
+                    ("Avg days late", "Retard moyen", true),
+                    ("Percentile", "Centile", true),
+                ],
+                &h,
+                &rows,
+            )
+        }
+    }
+}
+
 fn run_report(a: ReportArgs) -> Result<()> {
     let as_of = a.as_of.unwrap_or_else(today);
     let snap = a.source.load(Some(as_of))?;
@@ -467,6 +665,9 @@ fn run_report(a: ReportArgs) -> Result<()> {
         Kind::Invoices => {
             let rows = invoices(&snap, &sel, as_of);
             output::write_invoices(&mut w, &rows, a.format, a.locale)?;
+        }
+        Kind::Cohorts | Kind::Team | Kind::BrokenPromises | Kind::Rating => {
+            analytics_report(&mut w, &a, &snap, &sel, &params)?;
         }
     }
     Ok(())

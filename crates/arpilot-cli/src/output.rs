@@ -664,3 +664,52 @@ pub fn write_backtest(w: &mut impl Write, b: &Backtest, fmt: Format) -> Result<(
     }
     Ok(())
 }
+
+/// One column of a listing: English and French headers, right-aligned or not.
+pub type Col = (&'static str, &'static str, bool);
+
+/// A listing as JSON (`json`), CSV (machine values, formula-like text neutralised) or an aligned
+/// table (locale values): `rows` yields, per row, the CSV cells and the table cells.
+pub fn write_listing<T: serde::Serialize + ?Sized>(
+    w: &mut impl Write,
+    f: Format,
+    l: Locale,
+    cols: &[Col],
+    json: &T,
+    rows: &[(Vec<String>, Vec<String>)],
+) -> Result<()> {
+    match f {
+        Format::Json => write_json(w, json)?,
+        Format::Csv => {
+            let mut c = csv::Writer::from_writer(w);
+            c.write_record(
+                cols.iter()
+                    .map(|c| c.0.to_ascii_lowercase().replace(' ', "_")),
+            )?;
+            for (cells, _) in rows {
+                c.write_record(cells.iter().map(|s| safe_cell(s)))?;
+            }
+            c.flush()?;
+        }
+        Format::Table => {
+            let heads: Vec<(&str, bool)> = cols.iter().map(|c| (l.t(c.0, c.1), c.2)).collect();
+            let mut t = Table::new(&heads);
+            t.rows = rows.iter().map(|r| r.1.clone()).collect();
+            write!(w, "{}", t.render())?;
+        }
+    }
+    Ok(())
+}
+
+/// A figure for a table, in the locale's decimal mark.
+pub fn num(l: Locale, x: Option<f64>) -> String {
+    match (l, x) {
+        (_, None) => String::new(),
+        (Locale::En, Some(v)) => format!("{v:.2}"),
+        (Locale::Fr, Some(v)) => format!("{v:.2}").replace('.', ","),
+    }
+}
+
+pub fn money_cell(l: Locale, m: Money) -> String {
+    l.money(m)
+}

@@ -436,3 +436,72 @@ VE\tVentes\t1\t20231110\t70600000\tPrestations\t\t\tF1\t20231110\tFacture\t0,00\
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a format arpilot reads"));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Team, cohorts, broken promises and rating history on the example ledger.
+#[test]
+fn behaviour_and_team_reports() {
+    let dir = fixture();
+    let d = dir.to_str().unwrap();
+    let team = run_json(&[
+        "report",
+        "team",
+        "--data",
+        d,
+        "--as-of",
+        "2024-03-31",
+        "--format",
+        "json",
+    ]);
+    // Camille follows C1 (−50.00: 600 open, 650 unapplied) and C3 (3 050.00); Hugo follows C2.
+    assert_eq!(team[0]["collector"], "Camille");
+    assert_eq!(team[0]["balance"], "3000.00");
+    assert_eq!(team[1]["collector"], "Hugo");
+    assert_eq!(team[1]["balance"], "1440.50");
+    let cohorts = run_json(&[
+        "report",
+        "cohorts",
+        "--data",
+        d,
+        "--as-of",
+        "2024-06-30",
+        "--months",
+        "6",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(cohorts.as_array().unwrap().len(), 6);
+    assert_eq!(cohorts[0]["month"], "2024-01");
+    let broken = run_json(&[
+        "report",
+        "broken-promises",
+        "--data",
+        d,
+        "--as-of",
+        "2024-06-30",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(broken[0]["document_id"], "F5");
+    let out = arpilot(&["report", "rating", "--data", d, "--as-of", "2024-06-30"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--customer"));
+    let rating = run_json(&[
+        "report",
+        "rating",
+        "--customer",
+        "C2",
+        "--data",
+        d,
+        "--as-of",
+        "2024-06-30",
+        "--months",
+        "3",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(rating.as_array().unwrap().len(), 4);
+    assert_eq!(rating[0]["date"], "2024-03-31");
+    assert_eq!(rating[0]["rating"], "A");
+    // Nothing of C2's settled in the 90 days to 2024-06-30: no rating then.
+    assert_eq!(rating[3]["rating"], serde_json::Value::Null);
+}

@@ -4,6 +4,7 @@
 //! [`snapshot::Snapshot`] keeps them as columns, and the kernels in [`report`], [`customers`]
 //! and [`trend`] compute every figure of the KPI specification as of any date.
 
+pub mod analytics;
 pub mod codec;
 pub mod columns;
 pub mod customers;
