@@ -146,6 +146,8 @@ macro_rules! ledger_store_impl {
     };
 }
 
+#[macro_use]
+pub mod users;
 pub mod import;
 mod migrate;
 mod postgres;
@@ -154,6 +156,7 @@ pub mod testing;
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
+pub use users::{UserField, UserRow, UserStore};
 
 use arpilot_core::Event;
 use arpilot_core::codec::{self, CodecError};
@@ -346,6 +349,43 @@ impl LedgerStore for Store {
     }
     async fn event_count(&self) -> Result<i64> {
         delegate!(self, s => s.event_count().await)
+    }
+}
+
+/// Now, as stored in text columns (RFC 3339, UTC).
+pub fn now_text() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let day = arpilot_core::Day(secs.div_euclid(86_400) as i32);
+    let s = secs.rem_euclid(86_400);
+    format!("{day}T{:02}:{:02}:{:02}Z", s / 3600, (s / 60) % 60, s % 60)
+}
+
+impl UserStore for Store {
+    async fn add_user(
+        &self,
+        login: &str,
+        password_hash: &str,
+        role: &str,
+        portfolio: &str,
+    ) -> Result<Option<i64>> {
+        delegate!(self, s => s.add_user(login, password_hash, role, portfolio).await)
+    }
+    async fn users(&self) -> Result<Vec<UserRow>> {
+        delegate!(self, s => s.users().await)
+    }
+    async fn user(&self, login: &str) -> Result<Option<UserRow>> {
+        delegate!(self, s => s.user(login).await)
+    }
+    async fn set_user(&self, login: &str, field: UserField, value: &str) -> Result<bool> {
+        delegate!(self, s => s.set_user(login, field, value).await)
+    }
+    async fn add_token(&self, login: &str, name: &str, token_sha256: &str) -> Result<bool> {
+        delegate!(self, s => s.add_token(login, name, token_sha256).await)
+    }
+    async fn token_user(&self, token_sha256: &str) -> Result<Option<UserRow>> {
+        delegate!(self, s => s.token_user(token_sha256).await)
     }
 }
 

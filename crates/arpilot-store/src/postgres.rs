@@ -79,6 +79,18 @@ mod sql {
         "INSERT INTO batch_warnings (batch_id, line, message) VALUES ($1, $2, $3)";
     pub const BLOCK_PUT: &str =
         "INSERT INTO events (batch_id, first_event, count, payload) VALUES ($1, $2, $3, $4)";
+    pub const USER_ADD: &str = "INSERT INTO users (login, password_hash, role, portfolio, created_at) \
+        VALUES ($1, $2, $3, $4, $5) ON CONFLICT (login) DO NOTHING RETURNING id";
+    pub const USER_GET: &str =
+        "SELECT id, login, password_hash, role, portfolio, locale FROM users WHERE login = $1";
+    pub const USER_SET_ROLE: &str = "UPDATE users SET role = $1 WHERE login = $2";
+    pub const USER_SET_PORTFOLIO: &str = "UPDATE users SET portfolio = $1 WHERE login = $2";
+    pub const USER_SET_LOCALE: &str = "UPDATE users SET locale = $1 WHERE login = $2";
+    pub const USER_SET_PASSWORD: &str = "UPDATE users SET password_hash = $1 WHERE login = $2";
+    pub const TOKEN_ADD: &str = "INSERT INTO api_tokens (token_sha256, user_id, name, created_at) \
+        SELECT $1, id, $2, $3 FROM users WHERE login = $4";
+    pub const TOKEN_USER: &str = "SELECT u.id, u.login, u.password_hash, u.role, u.portfolio, u.locale \
+        FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_sha256 = $1";
 }
 
 impl PgStore {
@@ -94,3 +106,4 @@ impl PgStore {
 }
 
 ledger_store_impl!(PgStore);
+user_store_impl!(PgStore);

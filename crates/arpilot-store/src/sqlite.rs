@@ -76,6 +76,18 @@ mod sql {
         "INSERT INTO batch_warnings (batch_id, line, message) VALUES (?, ?, ?)";
     pub const BLOCK_PUT: &str =
         "INSERT INTO events (batch_id, first_event, count, payload) VALUES (?, ?, ?, ?)";
+    pub const USER_ADD: &str = "INSERT INTO users (login, password_hash, role, portfolio, created_at) \
+        VALUES (?, ?, ?, ?, ?) ON CONFLICT (login) DO NOTHING RETURNING id";
+    pub const USER_GET: &str =
+        "SELECT id, login, password_hash, role, portfolio, locale FROM users WHERE login = ?";
+    pub const USER_SET_ROLE: &str = "UPDATE users SET role = ? WHERE login = ?";
+    pub const USER_SET_PORTFOLIO: &str = "UPDATE users SET portfolio = ? WHERE login = ?";
+    pub const USER_SET_LOCALE: &str = "UPDATE users SET locale = ? WHERE login = ?";
+    pub const USER_SET_PASSWORD: &str = "UPDATE users SET password_hash = ? WHERE login = ?";
+    pub const TOKEN_ADD: &str = "INSERT INTO api_tokens (token_sha256, user_id, name, created_at) \
+        SELECT ?, id, ?, ? FROM users WHERE login = ?";
+    pub const TOKEN_USER: &str = "SELECT u.id, u.login, u.password_hash, u.role, u.portfolio, u.locale \
+        FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_sha256 = ?";
 }
 
 impl SqliteStore {
@@ -86,3 +98,4 @@ impl SqliteStore {
 }
 
 ledger_store_impl!(SqliteStore);
+user_store_impl!(SqliteStore);

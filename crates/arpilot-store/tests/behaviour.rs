@@ -2,7 +2,9 @@
 
 use arpilot_core::ledger::*;
 use arpilot_core::{Currency, Day};
-use arpilot_store::{Counts, LedgerStore, NewBatch, Store, StoreError, Target, testing};
+use arpilot_store::{
+    Counts, LedgerStore, NewBatch, Store, StoreError, Target, UserField, UserStore, testing,
+};
 use sqlx::Connection;
 
 fn d(s: &str) -> Day {
@@ -171,6 +173,43 @@ async fn suite(store: Store, raw: impl AsyncFn(&str) -> Result<(), String>) {
         assert!(err.contains("append-only"), "{sql}: {err}");
     }
     assert_eq!(store.load().await.unwrap().events, l3.events);
+
+    // Users: unique logins, changeable roles and portfolios, tokens kept by hash.
+    let id = store
+        .add_user("lea", "h1", "collector", "collector=Léa")
+        .await
+        .unwrap();
+    assert!(id.is_some());
+    assert_eq!(
+        store.add_user("lea", "h2", "admin", "").await.unwrap(),
+        None
+    );
+    assert!(
+        store
+            .set_user("lea", UserField::Role, "viewer")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .set_user("nobody", UserField::Role, "viewer")
+            .await
+            .unwrap()
+    );
+    let u = store.user("lea").await.unwrap().unwrap();
+    assert_eq!(
+        (
+            u.role.as_str(),
+            u.portfolio.as_str(),
+            u.password_hash.as_str()
+        ),
+        ("viewer", "collector=Léa", "h1")
+    );
+    assert!(store.add_token("lea", "script", "abc").await.unwrap());
+    assert!(!store.add_token("nobody", "script", "def").await.unwrap());
+    assert_eq!(store.token_user("abc").await.unwrap().unwrap().login, "lea");
+    assert_eq!(store.token_user("def").await.unwrap(), None);
+    assert_eq!(store.users().await.unwrap().len(), 1);
     store.close().await;
 }
 
