@@ -3,6 +3,7 @@
 mod bench;
 mod import;
 mod output;
+mod web;
 
 use anyhow::{Context, Result, bail};
 use arpilot_core::customers::{RatingThresholds, customers};
@@ -29,15 +30,32 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Generate a demo company and print its receivables cockpit.
+    /// Build a demo company in a fresh database, serve its dashboard and print the logins.
     Demo {
-        /// Folder for the demo ledger (CSV set).
-        #[arg(long, default_value = "arpilot-demo")]
-        output: PathBuf,
+        /// The demo's SQLite file (replaced).
+        #[arg(long, default_value = "arpilot-demo.db")]
+        db: PathBuf,
         #[arg(long, default_value_t = 7)]
         seed: u64,
-        #[arg(long, value_enum, default_value_t = Locale::Fr)]
-        locale: Locale,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Build the database only.
+        #[arg(long)]
+        no_serve: bool,
+    },
+    /// Serve the dashboard and JSON API of a ledger.
+    Serve {
+        #[command(flatten)]
+        db: import::DbArgs,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+    },
+    /// Manage the users of the dashboard and API.
+    Users {
+        #[command(flatten)]
+        db: import::DbArgs,
+        #[command(subcommand)]
+        cmd: web::UsersCmd,
     },
     /// Compute the receivables report as of a date.
     Report(ReportArgs),
@@ -344,30 +362,13 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Bench { data, as_of, runs } => bench::run(&data, as_of, runs),
         Cmd::Forecast { sub, args } => run_forecast(sub, args),
         Cmd::Demo {
-            output,
+            db,
             seed,
-            locale,
-        } => {
-            let p = arpilot_synth::Params::new(40_000, seed);
-            let s = arpilot_synth::generate(&p, &output)?;
-            let snap = load(&output)?;
-            let params = ReportParams::new(p.end);
-            let r = report(&snap, &Selection::all(), &params)?;
-            println!(
-                "Demo company: {} customers, {} invoices, {} payments in {}\n",
-                s.customers,
-                s.invoices,
-                s.payments,
-                output.display()
-            );
-            print!("{}", output::summary_table(&r, locale));
-            println!(
-                "\nTry: arpilot report --data {} --as-of {} --by region",
-                output.display(),
-                p.end
-            );
-            Ok(())
-        }
+            listen,
+            no_serve,
+        } => web::demo(&db, seed, &listen, !no_serve, &runtime()?),
+        Cmd::Serve { db, listen } => web::serve(&db, &listen, &runtime()?),
+        Cmd::Users { db, cmd } => web::users(&db, cmd, &runtime()?),
     }
 }
 

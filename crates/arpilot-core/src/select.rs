@@ -52,6 +52,30 @@ impl Selection {
         Selection::default()
     }
 
+    /// Rows selected by both: unlike repeated filters on one name (any of the values), this
+    /// can only narrow, which is what a portfolio restriction needs.
+    pub fn and(mut self, other: Selection) -> Selection {
+        self.cust = match (self.cust, other.cust) {
+            (None, x) | (x, None) => x,
+            (Some(mut a), Some(b)) => {
+                a.iter_mut().zip(b).for_each(|(x, y)| *x &= y);
+                Some(a)
+            }
+        };
+        self.inv.extend(other.inv);
+        self.src.extend(other.src);
+        self.doc_level |= other.doc_level;
+        self
+    }
+
+    /// No row at all.
+    pub fn none(snap: &Snapshot) -> Selection {
+        Selection {
+            cust: Some(vec![false; snap.customers.names.len()]),
+            ..Selection::default()
+        }
+    }
+
     pub fn is_all(&self) -> bool {
         self.cust.is_none() && !self.doc_level
     }

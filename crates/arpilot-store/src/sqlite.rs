@@ -47,6 +47,14 @@ impl SqliteStore {
                 source,
             };
             let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+            // Another process may have applied it while this one waited for the lock.
+            let now: i64 =
+                sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if now >= m.version {
+                continue;
+            }
             sqlx::raw_sql(m.sql).execute(&mut *tx).await.map_err(fail)?;
             sqlx::query(
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, datetime('now'))",

@@ -1,0 +1,368 @@
+//! The web dashboard and JSON API of arpilot (axum). Server-rendered HTML with SVG charts drawn
+//! here; a small script refreshes open pages when the ledger changes (server-sent events).
+//!
+//! Every handler reads customer data through the caller's [`auth::Scope`].
+
+pub mod auth;
+pub mod charts;
+pub mod html;
+mod pages;
+
+use arpilot_core::select::Filter;
+use arpilot_core::{Day, Snapshot};
+use arpilot_store::{Store, StoreError, UserRow, UserStore};
+use auth::{Role, SESSION_COOKIE, Scope, Sessions};
+use axum::extract::{FromRequestParts, RawQuery, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use html::Lang;
+use std::sync::{Arc, RwLock};
+use tokio::sync::broadcast;
+
+/// What the server holds: the store, the ledger's snapshot, sessions, the live channel.
+pub struct AppState {
+    pub store: Store,
+    snapshot: RwLock<Arc<Snapshot>>,
+    pub sessions: Sessions,
+    pub live: broadcast::Sender<u64>,
+}
+
+impl AppState {
+    pub async fn new(store: Store) -> Result<Arc<AppState>, StoreError> {
+        let snap = arpilot_store::import::snapshot(&store, None, None).await?;
+        Ok(Arc::new(AppState {
+            store,
+            snapshot: RwLock::new(Arc::new(snap)),
+            sessions: Sessions::default(),
+            live: broadcast::channel(16).0,
+        }))
+    }
+
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.snapshot.read().expect("snapshot lock").clone()
+    }
+
+    /// Reloads the ledger after an import and tells every open page.
+    pub async fn reload(&self) -> Result<(), StoreError> {
+        let snap = arpilot_store::import::snapshot(&self.store, None, None).await?;
+        *self.snapshot.write().expect("snapshot lock") = Arc::new(snap);
+        let _ = self.live.send(0);
+        Ok(())
+    }
+}
+
+pub type Shared = Arc<AppState>;
+
+pub fn router(state: Shared) -> Router {
+    Router::new()
+        .route("/", get(pages::dashboard))
+        .route("/aging", get(pages::aging))
+        .route("/customers", get(pages::customers))
+        .route("/customers/{id}", get(pages::customer))
+        .route("/login", get(pages::login_form).post(login))
+        .route("/logout", post(logout))
+        .route("/events", get(pages::events))
+        .route(
+            "/static/app.css",
+            get(|| async { static_file("text/css", html::CSS) }),
+        )
+        .route(
+            "/static/live.js",
+            get(|| async { static_file("text/javascript", html::LIVE_JS) }),
+        )
+        .route("/api/report", get(pages::api_report))
+        .route("/api/aging", get(pages::api_aging))
+        .route("/api/customers", get(pages::api_customers))
+        .route("/api/customers/{id}", get(pages::api_customer))
+        .route("/api/invoices", get(pages::api_invoices))
+        .route(
+            "/api/openapi.json",
+            get(|| async { Json(pages::openapi()) }),
+        )
+        .layer(axum::middleware::from_fn(security_headers))
+        .with_state(state)
+}
+
+fn static_file(kind: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, kind),
+            (header::CACHE_CONTROL, "max-age=3600"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn security_headers(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let mut r = next.run(req).await;
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'",
+        ),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    r
+}
+
+/// The authenticated caller: a browser session or an API token.
+pub struct Caller {
+    pub user: UserRow,
+    pub role: Role,
+    pub scope: Scope,
+    /// The session's CSRF token (none for API tokens, which browsers do not send by themselves).
+    pub csrf: Option<String>,
+    pub lang: Lang,
+}
+
+pub enum Denied {
+    Page,
+    Api,
+}
+
+impl IntoResponse for Denied {
+    fn into_response(self) -> Response {
+        match self {
+            Denied::Page => Redirect::to("/login").into_response(),
+            Denied::Api => (
+                StatusCode::UNAUTHORIZED,
+                Json(serde_json::json!({"error": "sign in or send Authorization: Bearer <token>"})),
+            )
+                .into_response(),
+        }
+    }
+}
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+impl FromRequestParts<Shared> for Caller {
+    type Rejection = Denied;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, Denied> {
+        let api = parts.uri.path().starts_with("/api/");
+        let denied = || if api { Denied::Api } else { Denied::Page };
+        let accept = parts
+            .headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok());
+        let (user, csrf) = if let Some(token) = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+        {
+            let user = state
+                .store
+                .token_user(&auth::sha256_hex(token.trim()))
+                .await
+                .ok()
+                .flatten()
+                .ok_or_else(denied)?;
+            (user, None)
+        } else {
+            let s = cookie(&parts.headers, SESSION_COOKIE)
+                .and_then(|t| state.sessions.get(&t))
+                .ok_or_else(denied)?;
+            (s.user, Some(s.csrf))
+        };
+        let role = Role::parse(&user.role).ok_or_else(denied)?;
+        Ok(Caller {
+            scope: Scope::of(&user),
+            lang: Lang::pick(&user.locale, accept),
+            user,
+            role,
+            csrf,
+        })
+    }
+}
+
+/// Query parameters shared by pages and API: `as_of`, repeated `filter=NAME=VALUE`, and others.
+#[derive(Debug, Default, Clone)]
+pub struct Params {
+    pub as_of: Option<Day>,
+    pub filters: Vec<Filter>,
+    pub by: Option<String>,
+    pub bucket: Option<usize>,
+    pub sort: Option<String>,
+    /// The raw query, to carry into links.
+    pub raw: String,
+}
+
+impl Params {
+    pub fn parse(raw: Option<String>) -> Result<Params, String> {
+        let raw = raw.unwrap_or_default();
+        let mut p = Params::default();
+        let mut keep = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in form_urlencoded::parse(raw.as_bytes()) {
+            match k.as_ref() {
+                "as_of" if !v.is_empty() => {
+                    p.as_of = Some(Day::parse_iso(&v).map_err(|e| format!("as_of: {e}"))?);
+                    keep.append_pair("as_of", &v);
+                }
+                "filter" if !v.is_empty() => {
+                    p.filters
+                        .push(Filter::parse(&v).map_err(|e| format!("filter: {e}"))?);
+                    keep.append_pair("filter", &v);
+                }
+                "by" => p.by = Some(v.into_owned()),
+                "bucket" => p.bucket = v.parse().ok(),
+                "sort" => p.sort = Some(v.into_owned()),
+                _ => {}
+            }
+        }
+        p.raw = keep.finish();
+        Ok(p)
+    }
+
+    /// The as-of date, by default the ledger's last document or payment date.
+    pub fn date(&self, snap: &Snapshot) -> Day {
+        self.as_of.unwrap_or_else(|| last_day(snap))
+    }
+}
+
+/// The latest date in the ledger (today's reports of a demo ledger end there).
+pub fn last_day(snap: &Snapshot) -> Day {
+    let a = snap.invoices.issue.iter().max().copied().unwrap_or(0);
+    let b = snap.sources.day.iter().max().copied().unwrap_or(0);
+    Day(a.max(b))
+}
+
+#[derive(serde::Deserialize)]
+pub struct LoginForm {
+    login: String,
+    password: String,
+}
+
+async fn login(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> Response {
+    if !same_origin(&headers) {
+        return (StatusCode::FORBIDDEN, "cross-site request refused").into_response();
+    }
+    let user = state.store.user(&f.login).await.ok().flatten();
+    let ok = user
+        .as_ref()
+        .is_some_and(|u| auth::verify_password(&f.password, &u.password_hash));
+    match (ok, user) {
+        (true, Some(u)) => {
+            let token = state.sessions.open(u);
+            (
+                [(
+                    header::SET_COOKIE,
+                    format!(
+                        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=43200"
+                    ),
+                )],
+                Redirect::to("/"),
+            )
+                .into_response()
+        }
+        _ => {
+            let lang = Lang::pick(
+                "",
+                headers
+                    .get(header::ACCEPT_LANGUAGE)
+                    .and_then(|v| v.to_str().ok()),
+            );
+            (
+                StatusCode::UNAUTHORIZED,
+                axum::response::Html(pages::login_page(
+                    lang,
+                    Some(lang.t(
+                        "Unknown login or wrong password.",
+                        "Identifiant ou mot de passe incorrect.",
+                    )),
+                )),
+            )
+                .into_response()
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+async fn logout(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    caller: Caller,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    if !csrf_ok(&caller, &f.csrf) || !same_origin(&headers) {
+        return (StatusCode::FORBIDDEN, "invalid CSRF token").into_response();
+    }
+    if let Some(t) = cookie(&headers, SESSION_COOKIE) {
+        state.sessions.close(&t);
+    }
+    (
+        [(
+            header::SET_COOKIE,
+            format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+        )],
+        Redirect::to("/login"),
+    )
+        .into_response()
+}
+
+/// A form's CSRF token must be the session's.
+pub fn csrf_ok(caller: &Caller, sent: &str) -> bool {
+    caller
+        .csrf
+        .as_deref()
+        .is_some_and(|c| c.len() == sent.len() && c.bytes().zip(sent.bytes()).all(|(a, b)| a == b))
+}
+
+/// Browsers send Origin on POST: it must name this host.
+pub fn same_origin(headers: &HeaderMap) -> bool {
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    match (
+        headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()),
+        host,
+    ) {
+        (None, _) => true,
+        (Some(o), Some(h)) => o.split("://").nth(1) == Some(h),
+        (Some(_), None) => false,
+    }
+}
+
+pub(crate) fn bad_request(msg: String) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Json(serde_json::json!({"error": msg})),
+    )
+        .into_response()
+}
+
+pub(crate) fn raw(q: RawQuery) -> Option<String> {
+    q.0
+}
+
+/// Serves until the process ends.
+pub async fn serve(listener: tokio::net::TcpListener, state: Shared) -> std::io::Result<()> {
+    axum::serve(listener, router(state)).await
+}

@@ -1,0 +1,757 @@
+//! Pages and API handlers. Each reads the snapshot through the caller's scope.
+
+use crate::charts::{self, Bar, Series};
+use crate::html::{self, Lang, Nav, esc, page};
+use crate::{Caller, Params, Shared, bad_request, raw};
+use arpilot_core::customers::{CustomerRow, RatingThresholds, customers as customer_rows};
+use arpilot_core::invoices::invoices;
+use arpilot_core::report::{GroupBy, Report, ReportParams, report};
+use arpilot_core::trend::trend;
+use arpilot_core::{Money, Selection, Snapshot};
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{Html, IntoResponse, Response};
+use futures_util::StreamExt;
+use std::fmt::Write;
+
+/// Snapshot, parameters and the caller's selection, or the response explaining why not.
+fn context(
+    state: &Shared,
+    caller: &Caller,
+    query: RawQuery,
+) -> Result<(std::sync::Arc<Snapshot>, Params, Selection), Box<Response>> {
+    let p = Params::parse(raw(query)).map_err(|e| Box::new(bad_request(e)))?;
+    let snap = state.snapshot();
+    let sel = caller
+        .scope
+        .selection(&snap, &p.filters)
+        .map_err(|e| Box::new(bad_request(e.to_string())))?;
+    Ok((snap, p, sel))
+}
+
+fn nav<'a>(c: &'a Caller, p: &'a Params, active: &'static str) -> Nav<'a> {
+    Nav {
+        login: &c.user.login,
+        role: c.role.name(),
+        csrf: c.csrf.as_deref().unwrap_or(""),
+        query: &p.raw,
+        active,
+    }
+}
+
+fn the_report(snap: &Snapshot, sel: &Selection, p: &Params) -> Result<Report, Box<Response>> {
+    let mut params = ReportParams::new(p.date(snap));
+    params.by = p.by.as_deref().map(GroupBy::parse);
+    report(snap, sel, &params).map_err(|e| Box::new(bad_request(e.to_string())))
+}
+
+/// The as-of date and filter form at the top of every page.
+fn toolbar(lang: Lang, action: &str, p: &Params, as_of: arpilot_core::Day) -> String {
+    let filters: Vec<String> = p
+        .filters
+        .iter()
+        .map(|f| format!("{}={}", f.name, f.value))
+        .collect();
+    format!(
+        r#"<form class="bar-form" method="get" action="{action}"><label>{a}<input type="date" name="as_of" value="{as_of}"></label><label>{f}<input name="filter" placeholder="region=Nord" value="{fv}"></label><button class="primary">{go}</button></form>"#,
+        a = lang.t("As of", "Au"),
+        f = lang.t("Filter (dimension=value)", "Filtre (dimension=valeur)"),
+        fv = esc(&filters.join(" ")),
+        go = lang.t("Show", "Afficher"),
+    )
+}
+
+fn bucket_label(lang: Lang, b: &str) -> String {
+    if b == "not_due" {
+        lang.t("not due", "non échu").to_string()
+    } else {
+        format!("{b} {}", lang.t("d", "j"))
+    }
+}
+
+pub async fn dashboard(State(state): State<Shared>, caller: Caller, query: RawQuery) -> Response {
+    let (snap, p, sel) = match context(&state, &caller, query) {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    let r = match the_report(&snap, &sel, &p) {
+        Ok(r) => r,
+        Err(e) => return *e,
+    };
+    let l = caller.lang;
+    let m = |x: Money| l.money(x);
+    let t = &r.totals;
+    let mut b = String::new();
+    let _ = write!(
+        b,
+        "<h1>{} {}</h1>{}",
+        l.t("Receivables as of", "Encours clients au"),
+        r.as_of,
+        toolbar(l, "/", &p, r.as_of)
+    );
+    let kpi = |label: &str, value: String, late: bool| {
+        format!(
+            r#"<div class="kpi{}"><span>{}</span><b>{}</b></div>"#,
+            if late { " late" } else { "" },
+            esc(label),
+            esc(&value)
+        )
+    };
+    let _ = write!(
+        b,
+        r#"<section class="kpis">{}{}{}{}{}{}</section>"#,
+        kpi(l.t("Balance", "Encours"), m(t.balance), false),
+        kpi(l.t("Overdue", "Échu"), m(t.overdue), true),
+        kpi(
+            l.t("DSO (count-back)", "DSO (épuisement)"),
+            l.num(Some(r.dso.countback), l.t(" d", " j")),
+            false
+        ),
+        kpi(
+            l.t("DBT", "Retard moyen (DBT)"),
+            l.num(r.dbt, l.t(" d", " j")),
+            false
+        ),
+        kpi(
+            l.t("CEI, month", "CEI du mois"),
+            l.num(r.cei.month, " %"),
+            false
+        ),
+        kpi(
+            l.t("Collection rate", "Taux de recouvrement"),
+            l.num(r.collection_rate.rate, " %"),
+            false
+        ),
+    );
+    // Balance composition.
+    let f = |x: Money| x.minor as f64;
+    let composition = charts::stack(
+        l.t("Balance composition", "Composition de l'encours"),
+        &[
+            (
+                l.t("Not due", "Non échu").into(),
+                f(t.not_due),
+                m(t.not_due),
+                charts::GREEN,
+            ),
+            (
+                l.t("Overdue", "Échu").into(),
+                f(t.overdue) - f(t.disputed).min(f(t.overdue)),
+                m(t.overdue),
+                charts::RED,
+            ),
+            (
+                l.t("Disputed", "En litige").into(),
+                f(t.disputed),
+                m(t.disputed),
+                charts::AMBER,
+            ),
+            (
+                l.t("In legal", "Contentieux").into(),
+                f(t.in_legal),
+                m(t.in_legal),
+                charts::PURPLE,
+            ),
+            (
+                l.t("Promised", "Promis").into(),
+                f(t.promised),
+                m(t.promised),
+                charts::BLUE,
+            ),
+            (
+                l.t("Unapplied", "Non lettré").into(),
+                -f(t.unapplied),
+                m(t.unapplied),
+                charts::GREY,
+            ),
+        ],
+    );
+    // Aged balance: a click lists that bucket's customers.
+    let bars: Vec<Bar> = r
+        .aging
+        .iter()
+        .enumerate()
+        .map(|(i, a)| Bar {
+            label: bucket_label(l, &a.bucket),
+            value: a.amount.minor as f64,
+            text: l.money(a.amount),
+            color: if i == 0 {
+                charts::GREEN
+            } else if i < 3 {
+                charts::AMBER
+            } else {
+                charts::RED
+            },
+            href: Some(format!("/aging?{}&bucket={i}", p.raw)),
+        })
+        .collect();
+    let aging = charts::bars(l.t("Aged balance", "Balance âgée"), &bars);
+    // DSO trend over 12 months.
+    let pts = trend(&snap, &sel, r.as_of, 12);
+    let labels: Vec<String> = pts.iter().map(|p| p.date.month_label()).collect();
+    let dso = charts::lines(
+        l.t("DSO over 12 months", "DSO sur 12 mois"),
+        &labels,
+        &[
+            Series {
+                name: l.t("Count-back", "Épuisement").into(),
+                color: charts::BLUE,
+                points: pts.iter().map(|p| Some(p.dso_countback)).collect(),
+            },
+            Series {
+                name: l.t("Standard", "Standard").into(),
+                color: charts::GREY,
+                points: pts.iter().map(|p| p.dso_standard).collect(),
+            },
+            Series {
+                name: l.t("Best possible", "Meilleur possible").into(),
+                color: charts::GREEN,
+                points: pts.iter().map(|p| p.dso_best_possible).collect(),
+            },
+            Series {
+                name: l.t("Delinquent", "Retard").into(),
+                color: charts::RED,
+                points: pts.iter().map(|p| p.dso_delinquent).collect(),
+            },
+        ],
+        "",
+    );
+    let cei = charts::lines(
+        l.t("CEI and DBT", "CEI et DBT"),
+        &labels,
+        &[
+            Series {
+                name: l.t("CEI month %", "CEI du mois %").into(),
+                color: charts::BLUE,
+                points: pts.iter().map(|p| p.cei_month).collect(),
+            },
+            Series {
+                name: l.t("DBT days", "DBT jours").into(),
+                color: charts::RED,
+                points: pts.iter().map(|p| p.dbt).collect(),
+            },
+        ],
+        "",
+    );
+    let cr = &r.collection_rate;
+    let mut top = String::new();
+    for d in &r.top_debtors {
+        let _ = write!(
+            top,
+            r#"<tr><td><a href="/customers/{}?{}">{}</a></td><td class="n">{}</td><td class="n">{}</td></tr>"#,
+            html::q(&d.customer_id),
+            esc(&p.raw),
+            esc(&d.name),
+            m(d.balance),
+            m(d.overdue)
+        );
+    }
+    let mut late = String::new();
+    for i in &r.top_overdue_invoices {
+        let _ = write!(
+            late,
+            r#"<tr><td>{}</td><td><a href="/customers/{}?{}">{}</a></td><td class="n">{}</td><td class="n">{}</td></tr>"#,
+            esc(&i.document_id),
+            html::q(&i.customer_id),
+            esc(&p.raw),
+            esc(&i.customer_id),
+            m(i.open_amount),
+            i.days_overdue
+        );
+    }
+    let mut maturity = String::new();
+    for row in &r.maturity {
+        let _ = write!(
+            maturity,
+            r#"<tr><td>{}</td><td class="n">{}</td><td class="n">{}</td></tr>"#,
+            esc(match row.period.as_str() {
+                "overdue" => l.t("Overdue", "Échu"),
+                "rest_of_month" => l.t("Rest of the month", "Reste du mois"),
+                other => other,
+            }),
+            m(row.amount),
+            row.count
+        );
+    }
+    let _ = write!(
+        b,
+        r#"<div class="grid"><section class="card"><h2>{h1}</h2>{composition}</section><section class="card"><h2>{h2}</h2>{aging}</section><section class="card"><h2>{h3}</h2>{dso}</section><section class="card"><h2>{h4}</h2>{cei}</section>
+<section class="card"><h2>{h5}</h2><table><tr><th>{to}</th><td class="n">{tov}</td></tr><tr><th>{co}</th><td class="n">{cov}</td></tr><tr><th>{cre}</th><td class="n">{crev}</td></tr><tr><th>{re}</th><td class="n">{rev}</td></tr><tr><th>{ra}</th><td class="n">{rav}</td></tr></table></section>
+<section class="card"><h2>{h6}</h2><table><thead><tr><th>{cu}</th><th class="n">{ba}</th><th class="n">{ov}</th></tr></thead><tbody>{top}</tbody></table></section>
+<section class="card"><h2>{h7}</h2><table><thead><tr><th>{inv}</th><th>{cu}</th><th class="n">{op}</th><th class="n">{dl}</th></tr></thead><tbody>{late}</tbody></table></section>
+<section class="card"><h2>{h8}</h2><table><thead><tr><th>{pe}</th><th class="n">{am}</th><th class="n">{nb}</th></tr></thead><tbody>{maturity}</tbody></table></section></div>"#,
+        h1 = l.t("Balance composition", "Composition de l'encours"),
+        h2 = l.t("Aged balance", "Balance âgée"),
+        h3 = l.t("DSO", "DSO"),
+        h4 = l.t("CEI and DBT", "CEI et DBT"),
+        h5 = l.t("Collection of the month", "Recouvrement du mois"),
+        to = l.t("To collect", "À recouvrer"),
+        tov = m(cr.to_collect),
+        co = l.t("Collected", "Encaissé"),
+        cov = m(cr.collected),
+        cre = l.t("Credited", "Avoirs"),
+        crev = m(cr.credited),
+        re = l.t("Remaining", "Reste à recouvrer"),
+        rev = m(cr.remaining),
+        ra = l.t("Rate", "Taux"),
+        rav = l.num(cr.rate, " %"),
+        h6 = l.t("Top debtors", "Principaux débiteurs"),
+        cu = l.t("Customer", "Client"),
+        ba = l.t("Balance", "Encours"),
+        ov = l.t("Overdue", "Échu"),
+        h7 = l.t("Top overdue invoices", "Factures les plus en retard"),
+        inv = l.t("Invoice", "Facture"),
+        op = l.t("Open", "Restant dû"),
+        dl = l.t("Days late", "Jours de retard"),
+        h8 = l.t("Maturity schedule", "Échéancier"),
+        pe = l.t("Period", "Période"),
+        am = l.t("Amount", "Montant"),
+        nb = l.t("Invoices", "Factures"),
+    );
+    Html(page(
+        l,
+        l.t("Dashboard", "Tableau de bord"),
+        &nav(&caller, &p, "dashboard"),
+        &b,
+    ))
+    .into_response()
+}
+
+pub async fn aging(State(state): State<Shared>, caller: Caller, query: RawQuery) -> Response {
+    let (snap, mut p, sel) = match context(&state, &caller, query) {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    if p.by.is_none() {
+        p.by = Some("customer".into());
+    }
+    let r = match the_report(&snap, &sel, &p) {
+        Ok(r) => r,
+        Err(e) => return *e,
+    };
+    let l = caller.lang;
+    let Some(g) = &r.groups else {
+        return bad_request("no grouping".into());
+    };
+    let mut b = format!(
+        "<h1>{} {}</h1>{}",
+        l.t("Aged balance as of", "Balance âgée au"),
+        r.as_of,
+        toolbar(l, "/aging", &p, r.as_of)
+    );
+    if let Some(k) = p.bucket.filter(|k| *k < g.buckets.len()) {
+        let _ = write!(
+            b,
+            r#"<p class="muted">{} <b>{}</b></p>"#,
+            l.t("Customers with amounts in", "Clients ayant un montant en"),
+            esc(&bucket_label(l, &g.buckets[k]))
+        );
+    }
+    let _ = write!(
+        b,
+        r#"<section class="card"><table id="aging"><thead><tr><th>{}</th>"#,
+        l.t("Customer", "Client")
+    );
+    for k in &g.buckets {
+        let _ = write!(b, r#"<th class="n">{}</th>"#, esc(&bucket_label(l, k)));
+    }
+    let _ = write!(
+        b,
+        r#"<th class="n">{}</th></tr></thead><tbody>"#,
+        l.t("Balance", "Encours")
+    );
+    for row in &g.rows {
+        if let Some(k) = p.bucket
+            && row.amounts.get(k).is_none_or(|a| a.minor == 0)
+        {
+            continue;
+        }
+        let name = row.name.as_deref().unwrap_or(&row.key);
+        let cell = match &row.customer_id {
+            Some(id) => format!(
+                r#"<a href="/customers/{}?{}">{}</a>"#,
+                html::q(id),
+                esc(&p.raw),
+                esc(name)
+            ),
+            None => esc(name),
+        };
+        let _ = write!(b, "<tr><td>{cell}</td>");
+        for a in &row.amounts {
+            let _ = write!(b, r#"<td class="n">{}</td>"#, l.money(*a));
+        }
+        let _ = write!(b, r#"<td class="n">{}</td></tr>"#, l.money(row.balance));
+    }
+    b.push_str("</tbody></table></section>");
+    Html(page(
+        l,
+        l.t("Aged balance", "Balance âgée"),
+        &nav(&caller, &p, "aging"),
+        &b,
+    ))
+    .into_response()
+}
+
+fn sort_rows(rows: &mut [CustomerRow], key: Option<&str>) {
+    match key {
+        Some("overdue") => rows.sort_by_key(|r| std::cmp::Reverse(r.overdue.minor)),
+        Some("late") => rows.sort_by(|a, b| {
+            b.avg_days_late
+                .unwrap_or(f64::MIN)
+                .total_cmp(&a.avg_days_late.unwrap_or(f64::MIN))
+        }),
+        Some("name") => rows.sort_by(|a, b| a.name.cmp(&b.name)),
+        _ => {}
+    }
+}
+
+pub async fn customers(State(state): State<Shared>, caller: Caller, query: RawQuery) -> Response {
+    let (snap, p, sel) = match context(&state, &caller, query) {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    let as_of = p.date(&snap);
+    let mut rows = customer_rows(&snap, &sel, as_of, &RatingThresholds::default());
+    sort_rows(&mut rows, p.sort.as_deref());
+    let l = caller.lang;
+    let mut b = format!(
+        "<h1>{} {as_of}</h1>{}",
+        l.t("Customers as of", "Clients au"),
+        toolbar(l, "/customers", &p, as_of)
+    );
+    let sort = |key: &str, label: &str| {
+        format!(
+            r#"<a href="/customers?{}&sort={key}">{}</a>"#,
+            esc(&p.raw),
+            esc(label)
+        )
+    };
+    let _ = write!(
+        b,
+        r#"<section class="card"><table id="customers"><thead><tr><th>{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">DSO</th><th>{}</th><th class="n">{}</th><th class="n">{}</th></tr></thead><tbody>"#,
+        sort("name", l.t("Customer", "Client")),
+        l.t("Balance", "Encours"),
+        sort("overdue", l.t("Overdue", "Échu")),
+        sort("late", l.t("Avg days late", "Retard moyen")),
+        l.t("Rating", "Cotation"),
+        l.t("Revenue %", "Poids CA %"),
+        l.t("Credit use %", "Utilisation limite %"),
+    );
+    for r in &rows {
+        let _ = write!(
+            b,
+            r#"<tr><td><a href="/customers/{}?{}">{}</a></td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td>{}</td><td class="n">{}</td><td class="n">{}{}</td></tr>"#,
+            html::q(&r.customer_id),
+            esc(&p.raw),
+            esc(&r.name),
+            l.money(r.balance),
+            l.money(r.overdue),
+            l.num(r.avg_days_late, ""),
+            l.num(Some(r.dso_countback), ""),
+            r.rating.unwrap_or("—"),
+            l.num(r.revenue_share_ytd, ""),
+            l.num(r.credit_use, ""),
+            if r.over_limit { " ⚠" } else { "" },
+        );
+    }
+    b.push_str("</tbody></table></section>");
+    Html(page(
+        l,
+        l.t("Customers", "Clients"),
+        &nav(&caller, &p, "customers"),
+        &b,
+    ))
+    .into_response()
+}
+
+/// The caller's row for customer `id`, or `None` when it is unknown or outside their scope (the
+/// two are indistinguishable on purpose).
+fn customer_in_scope(
+    snap: &Snapshot,
+    sel: &Selection,
+    id: &str,
+    p: &Params,
+) -> Option<CustomerRow> {
+    let c = snap.customers.ids.find(id)?;
+    if !sel.customer(c) {
+        return None;
+    }
+    customer_rows(snap, sel, p.date(snap), &RatingThresholds::default())
+        .into_iter()
+        .find(|r| r.customer_id == id)
+}
+
+pub async fn customer(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+    query: RawQuery,
+) -> Response {
+    let (snap, p, sel) = match context(&state, &caller, query) {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    let l = caller.lang;
+    let Some(row) = customer_in_scope(&snap, &sel, &id, &p) else {
+        return (
+            StatusCode::NOT_FOUND,
+            Html(page(
+                l,
+                "404",
+                &nav(&caller, &p, ""),
+                l.t("<h1>No such customer</h1>", "<h1>Client introuvable</h1>"),
+            )),
+        )
+            .into_response();
+    };
+    let as_of = p.date(&snap);
+    let one = Selection::resolve(
+        &snap,
+        &[arpilot_core::Filter {
+            name: "customer_id".into(),
+            value: id.clone(),
+        }],
+    )
+    .map(|s| s.and(sel.clone()))
+    .unwrap_or_else(|_| Selection::none(&snap));
+    let r = match the_report(&snap, &one, &p) {
+        Ok(r) => r,
+        Err(e) => return *e,
+    };
+    let mut b = format!(
+        "<h1>{}</h1>{}",
+        esc(&row.name),
+        toolbar(l, &format!("/customers/{}", html::q(&id)), &p, as_of)
+    );
+    let _ = write!(
+        b,
+        r#"<section class="kpis"><div class="kpi"><span>{}</span><b>{}</b></div><div class="kpi late"><span>{}</span><b>{}</b></div><div class="kpi"><span>{}</span><b>{} ({})</b></div><div class="kpi"><span>{}</span><b>{}</b></div><div class="kpi"><span>{}</span><b>{}</b></div><div class="kpi"><span>{}</span><b>{}</b></div></section>"#,
+        l.t("Balance", "Encours"),
+        l.money(row.balance),
+        l.t("Overdue", "Échu"),
+        l.money(row.overdue),
+        l.t("Rating", "Cotation"),
+        row.rating.unwrap_or("—"),
+        l.num(row.rating_percentile, " %"),
+        l.t("Avg days late", "Retard moyen"),
+        l.num(row.avg_days_late, l.t(" d", " j")),
+        l.t("Revenue weight", "Poids dans le CA"),
+        l.num(row.revenue_share_ytd, " %"),
+        l.t("Credit available", "Crédit disponible"),
+        row.credit_limit.map_or("—".into(), |c| l
+            .money(Money::new(c.minor - row.balance.minor, c.currency))),
+    );
+    let bars: Vec<Bar> = r
+        .aging
+        .iter()
+        .enumerate()
+        .map(|(i, a)| Bar {
+            label: bucket_label(l, &a.bucket),
+            value: a.amount.minor as f64,
+            text: l.money(a.amount),
+            color: if i == 0 { charts::GREEN } else { charts::RED },
+            href: None,
+        })
+        .collect();
+    let _ = write!(
+        b,
+        r#"<div class="grid"><section class="card"><h2>{}</h2>{}</section>"#,
+        l.t("Aged balance", "Balance âgée"),
+        charts::bars(l.t("Aged balance", "Balance âgée"), &bars)
+    );
+    let mut inv = String::new();
+    for i in invoices(&snap, &one, as_of)
+        .iter()
+        .filter(|i| i.open_amount.minor > 0)
+    {
+        let _ = write!(
+            inv,
+            r#"<tr><td>{}</td><td>{}</td><td>{}</td><td class="n">{}</td><td class="n">{}</td></tr>"#,
+            esc(&i.document_id),
+            i.issue_date,
+            i.due_date,
+            l.money(i.open_amount),
+            i.days_overdue
+                .filter(|d| *d > 0)
+                .map_or(String::new(), |d| d.to_string())
+        );
+    }
+    let _ = write!(
+        b,
+        r#"<section class="card"><h2>{}</h2><table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th class="n">{}</th><th class="n">{}</th></tr></thead><tbody>{inv}</tbody></table></section></div>"#,
+        l.t("Open invoices", "Factures ouvertes"),
+        l.t("Invoice", "Facture"),
+        l.t("Issued", "Émise"),
+        l.t("Due", "Échéance"),
+        l.t("Open", "Restant dû"),
+        l.t("Days late", "Jours de retard"),
+    );
+    Html(page(l, &row.name, &nav(&caller, &p, "customers"), &b)).into_response()
+}
+
+pub fn login_page(lang: Lang, error: Option<&str>) -> String {
+    format!(
+        r#"<!doctype html><html lang="{}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>arpilot</title><link rel="stylesheet" href="/static/app.css"></head><body><form class="login" method="post" action="/login"><h1>arpilot</h1>{}<label for="login">{}</label><input id="login" name="login" autocomplete="username" required autofocus><label for="password">{}</label><input id="password" name="password" type="password" autocomplete="current-password" required><button class="primary">{}</button></form></body></html>"#,
+        lang.code(),
+        error.map_or(String::new(), |e| format!(
+            r#"<p class="err">{}</p>"#,
+            esc(e)
+        )),
+        lang.t("Login", "Identifiant"),
+        lang.t("Password", "Mot de passe"),
+        lang.t("Sign in", "Se connecter"),
+    )
+}
+
+pub async fn login_form(headers: axum::http::HeaderMap) -> Html<String> {
+    let lang = Lang::pick(
+        "",
+        headers
+            .get(axum::http::header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    );
+    Html(login_page(lang, None))
+}
+
+/// Server-sent events: `ledger` each time the ledger changes. Signed-in callers only; the event
+/// carries no data, each page refetches itself through its own scope.
+pub async fn events(State(state): State<Shared>, _caller: Caller) -> impl IntoResponse {
+    let rx = tokio_stream::wrappers::BroadcastStream::new(state.live.subscribe());
+    let stream = rx.map(|_| {
+        Ok::<_, std::convert::Infallible>(Event::default().event("ledger").data("changed"))
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+pub async fn api_report(State(state): State<Shared>, caller: Caller, query: RawQuery) -> Response {
+    let (snap, p, sel) = match context(&state, &caller, query) {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    match the_report(&snap, &sel, &p) {
+        Ok(r) => Json(r).into_response(),
+        Err(e) => *e,
+    }
+}
+
+pub async fn api_aging(State(state): State<Shared>, caller: Caller, query: RawQuery) -> Response {
+    let (snap, mut p, sel) = match context(&state, &caller, query) {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    if p.by.is_none() {
+        p.by = Some("customer".into());
+    }
+    match the_report(&snap, &sel, &p) {
+        Ok(r) => Json(serde_json::json!({
+            "as_of": r.as_of, "currency": r.currency, "aging": r.aging, "groups": r.groups,
+        }))
+        .into_response(),
+        Err(e) => *e,
+    }
+}
+
+pub async fn api_customers(
+    State(state): State<Shared>,
+    caller: Caller,
+    query: RawQuery,
+) -> Response {
+    let (snap, p, sel) = match context(&state, &caller, query) {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    Json(customer_rows(
+        &snap,
+        &sel,
+        p.date(&snap),
+        &RatingThresholds::default(),
+    ))
+    .into_response()
+}
+
+pub async fn api_customer(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+    query: RawQuery,
+) -> Response {
+    let (snap, p, sel) = match context(&state, &caller, query) {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    match customer_in_scope(&snap, &sel, &id, &p) {
+        Some(row) => {
+            let one = Selection::resolve(
+                &snap,
+                &[arpilot_core::Filter {
+                    name: "customer_id".into(),
+                    value: id,
+                }],
+            )
+            .map(|s| s.and(sel))
+            .unwrap_or_else(|_| Selection::none(&snap));
+            let open: Vec<_> = invoices(&snap, &one, p.date(&snap))
+                .into_iter()
+                .filter(|i| i.open_amount.minor > 0)
+                .collect();
+            Json(serde_json::json!({"customer": row, "open_invoices": open})).into_response()
+        }
+        None => (
+            StatusCode::NOT_FOUND,
+            Json(serde_json::json!({"error": "no such customer"})),
+        )
+            .into_response(),
+    }
+}
+
+pub async fn api_invoices(
+    State(state): State<Shared>,
+    caller: Caller,
+    query: RawQuery,
+) -> Response {
+    let (snap, p, sel) = match context(&state, &caller, query) {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    Json(invoices(&snap, &sel, p.date(&snap))).into_response()
+}
+
+/// The OpenAPI 3.1 description of the JSON API.
+pub fn openapi() -> serde_json::Value {
+    let common = serde_json::json!([
+        {"name": "as_of", "in": "query", "schema": {"type": "string", "format": "date"},
+         "description": "Date of the figures (default: the ledger's last date)."},
+        {"name": "filter", "in": "query", "schema": {"type": "array", "items": {"type": "string"}},
+         "style": "form", "explode": true,
+         "description": "NAME=VALUE on any dimension or custom field, repeatable; always within the caller's portfolio."}
+    ]);
+    let op = |summary: &str, extra: serde_json::Value| {
+        let mut params = common.as_array().cloned().unwrap_or_default();
+        params.extend(extra.as_array().cloned().unwrap_or_default());
+        serde_json::json!({"get": {"summary": summary, "parameters": params,
+            "security": [{"bearer": []}, {"session": []}],
+            "responses": {"200": {"description": "OK", "content": {"application/json": {}}},
+                          "400": {"description": "A parameter is refused"},
+                          "401": {"description": "Not signed in"}}}})
+    };
+    serde_json::json!({
+        "openapi": "3.1.0",
+        "info": {"title": "arpilot", "version": env!("CARGO_PKG_VERSION"),
+                 "description": "Receivables figures as of any date, restricted to the caller's portfolio. Amounts are decimal strings in the ledger's currency."},
+        "components": {"securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer", "description": "An API token from `arpilot users token`."},
+            "session": {"type": "apiKey", "in": "cookie", "name": "arpilot_session"}}},
+        "paths": {
+            "/api/report": op("The report: the same JSON as `arpilot report --format json`.", serde_json::json!([
+                {"name": "by", "in": "query", "schema": {"type": "string"}, "description": "Group the aged balance by customer, invoice or a dimension."}])),
+            "/api/aging": op("The aged balance grouped by customer or `by`.", serde_json::json!([
+                {"name": "by", "in": "query", "schema": {"type": "string"}}])),
+            "/api/customers": op("One row per customer: balance, overdue, days late, DSO, rating, revenue share, credit use.", serde_json::json!([])),
+            "/api/customers/{id}": op("A customer's file: its row and open invoices (404 outside the caller's portfolio).", serde_json::json!([
+                {"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}])),
+            "/api/invoices": op("Every invoice issued by the date with its open amount and days late.", serde_json::json!([])),
+        }
+    })
+}

@@ -1,0 +1,365 @@
+//! The app on 127.0.0.1:0 with a fresh ledger: a collector or viewer never receives a customer
+//! outside their portfolio, from any page or endpoint; sessions, CSRF and tokens behave.
+
+use arpilot_core::ledger::*;
+use arpilot_core::{Currency, Day};
+use arpilot_server::auth;
+use arpilot_store::import::{Incoming, import};
+use arpilot_store::{NewBatch, Store, Target, UserStore};
+use std::sync::Arc;
+
+fn d(s: &str) -> Day {
+    Day::parse_iso(s).unwrap()
+}
+
+fn events() -> Vec<Event> {
+    let mut v = Vec::new();
+    for (id, collector, region) in [
+        ("C-NORD-1", "Léa", "Nord"),
+        ("C-NORD-2", "Marc", "Nord"),
+        ("C-SUD-1", "Marc", "Sud"),
+    ] {
+        v.push(Event::Customer(CustomerRec {
+            id: id.into(),
+            name: format!("Client {id}"),
+            credit_limit: Some(1_000_000),
+            payment_terms_days: Some(30),
+            attrs: vec![
+                ("collector".into(), collector.into()),
+                ("region".into(), region.into()),
+            ],
+        }));
+        for k in 0..3 {
+            v.push(Event::Document(DocumentRec {
+                id: format!("{id}-F{k}"),
+                customer_id: id.into(),
+                kind: DocKind::Invoice,
+                issue: d("2024-01-10").add_days(20 * k),
+                due: None,
+                amount: 10_000 * (k as i64 + 1),
+                currency: None,
+                original_invoice_id: None,
+                disputed: false,
+                dispute_reason: None,
+                in_legal: false,
+                attrs: vec![],
+            }));
+        }
+    }
+    v
+}
+
+struct App {
+    base: String,
+    client: Client,
+    db: std::path::PathBuf,
+}
+
+static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// A tiny HTTP/1.1 client over TcpStream: enough for GET/POST with cookies and headers.
+#[derive(Clone, Default)]
+struct Client {
+    cookie: Option<String>,
+    bearer: Option<String>,
+}
+
+struct Resp {
+    status: u16,
+    headers: String,
+    body: String,
+}
+
+impl Client {
+    async fn send(
+        &self,
+        base: &str,
+        method: &str,
+        path: &str,
+        body: &str,
+        extra: &[(&str, &str)],
+    ) -> Resp {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let host = base.trim_start_matches("http://").trim_end_matches('/');
+        let mut s = tokio::net::TcpStream::connect(host).await.unwrap();
+        let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
+        if let Some(c) = &self.cookie {
+            req += &format!("Cookie: {c}\r\n");
+        }
+        if let Some(t) = &self.bearer {
+            req += &format!("Authorization: Bearer {t}\r\n");
+        }
+        for (k, v) in extra {
+            req += &format!("{k}: {v}\r\n");
+        }
+        if method == "POST" {
+            req += &format!(
+                "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
+                body.len()
+            );
+        }
+        req += "\r\n";
+        req += body;
+        s.write_all(req.as_bytes()).await.unwrap();
+        let mut out = Vec::new();
+        s.read_to_end(&mut out).await.unwrap();
+        let text = String::from_utf8_lossy(&out).to_string();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+        // Bodies come chunked: keep only the chunks' data.
+        let body = if head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked")
+        {
+            let mut rest = body;
+            let mut b = String::new();
+            while let Some((len, tail)) = rest.split_once("\r\n") {
+                let n = usize::from_str_radix(len.trim(), 16).unwrap_or(0);
+                if n == 0 {
+                    break;
+                }
+                b.push_str(&tail[..n]);
+                rest = &tail[n + 2..];
+            }
+            b
+        } else {
+            body.to_string()
+        };
+        Resp {
+            status,
+            headers: head.to_string(),
+            body,
+        }
+    }
+}
+
+impl App {
+    async fn start() -> App {
+        let path = std::env::temp_dir().join(format!(
+            "arpilot-server-{}-{}.db",
+            std::process::id(),
+            N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        for s in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{s}", path.display()));
+        }
+        let store = Store::open(&Target::Sqlite(path.clone())).await.unwrap();
+        import(
+            &store,
+            Incoming {
+                events: events(),
+                currency: Currency::EUR,
+                batch: NewBatch {
+                    source: "test".into(),
+                    ..NewBatch::default()
+                },
+                effective: d("2024-06-30"),
+                warnings: vec![],
+            },
+            &|_| {},
+        )
+        .await
+        .unwrap();
+        for (login, role, portfolio) in [
+            ("admin", "admin", ""),
+            ("lea", "collector", "collector=Léa"),
+            ("nord", "viewer", "region=Nord"),
+            ("nobody", "collector", ""),
+        ] {
+            store
+                .add_user(
+                    login,
+                    &auth::hash_password(&format!("pw-{login}")),
+                    role,
+                    portfolio,
+                )
+                .await
+                .unwrap();
+        }
+        let state = arpilot_server::AppState::new(store).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(arpilot_server::serve(listener, Arc::clone(&state)));
+        App {
+            base,
+            client: Client::default(),
+            db: path,
+        }
+    }
+
+    async fn login(&self, login: &str) -> Client {
+        let r = self
+            .client
+            .send(
+                &self.base,
+                "POST",
+                "/login",
+                &format!("login={login}&password=pw-{login}"),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, 303, "{login}: {}", r.headers);
+        let cookie = r
+            .headers
+            .lines()
+            .find_map(|l| l.strip_prefix("set-cookie: "))
+            .and_then(|c| c.split(';').next())
+            .unwrap()
+            .to_string();
+        Client {
+            cookie: Some(cookie),
+            bearer: None,
+        }
+    }
+
+    async fn get(&self, c: &Client, path: &str) -> Resp {
+        c.send(&self.base, "GET", path, "", &[]).await
+    }
+}
+
+const ALL: [&str; 3] = ["C-NORD-1", "C-NORD-2", "C-SUD-1"];
+
+/// Every customer-bearing endpoint and page, as of a date where everything is open.
+const PATHS: [&str; 9] = [
+    "/?as_of=2024-06-30",
+    "/aging?as_of=2024-06-30",
+    "/customers?as_of=2024-06-30",
+    "/api/report?as_of=2024-06-30&by=customer",
+    "/api/aging?as_of=2024-06-30",
+    "/api/customers?as_of=2024-06-30",
+    "/api/invoices?as_of=2024-06-30",
+    // A filter naming another portfolio narrows; it never widens.
+    "/api/customers?as_of=2024-06-30&filter=collector%3DMarc",
+    "/api/report?as_of=2024-06-30&by=customer&filter=region%3DSud",
+];
+
+async fn seen(app: &App, c: &Client) -> Vec<&'static str> {
+    let mut v = Vec::new();
+    for path in PATHS {
+        let r = app.get(c, path).await;
+        assert_eq!(r.status, 200, "{path}");
+        for id in ALL {
+            if r.body.contains(id) && !v.contains(&id) {
+                v.push(id);
+            }
+        }
+    }
+    for id in ALL {
+        for path in [
+            format!("/customers/{id}?as_of=2024-06-30"),
+            format!("/api/customers/{id}?as_of=2024-06-30"),
+        ] {
+            let r = app.get(c, &path).await;
+            match r.status {
+                200 => {
+                    assert!(r.body.contains(id) || r.body.contains(&format!("Client {id}")));
+                    if !v.contains(&id) {
+                        v.push(id);
+                    }
+                }
+                404 => assert!(!r.body.contains(id), "{path}"),
+                s => panic!("{path}: {s}"),
+            }
+        }
+    }
+    v.sort();
+    v
+}
+
+#[tokio::test]
+async fn every_page_and_endpoint_keeps_to_the_portfolio() {
+    let app = App::start().await;
+    let admin = app.login("admin").await;
+    assert_eq!(seen(&app, &admin).await, ALL);
+    let lea = app.login("lea").await;
+    assert_eq!(seen(&app, &lea).await, ["C-NORD-1"]);
+    let nord = app.login("nord").await;
+    assert_eq!(seen(&app, &nord).await, ["C-NORD-1", "C-NORD-2"]);
+    // A restricted role without a portfolio sees nothing.
+    let nobody = app.login("nobody").await;
+    assert!(seen(&app, &nobody).await.is_empty());
+    // Figures are the portfolio's: Léa's balance is her customer's three invoices.
+    let r = app.get(&lea, "/api/report?as_of=2024-06-30").await;
+    let j: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(j["totals"]["balance"], "600.00");
+}
+
+#[tokio::test]
+async fn sessions_tokens_and_csrf() {
+    let app = App::start().await;
+    // Not signed in: pages redirect, the API answers 401.
+    let anon = Client::default();
+    assert_eq!(app.get(&anon, "/").await.status, 303);
+    assert_eq!(app.get(&anon, "/api/report").await.status, 401);
+    // A wrong password is refused.
+    let r = anon
+        .send(&app.base, "POST", "/login", "login=lea&password=nope", &[])
+        .await;
+    assert_eq!(r.status, 401);
+    // A token acts as its user.
+    let store_token = {
+        let store = Store::open(&Target::Sqlite(app.db.clone())).await.unwrap();
+        let t = auth::random_token();
+        assert!(
+            store
+                .add_token("lea", "test", &auth::sha256_hex(&t))
+                .await
+                .unwrap()
+        );
+        store.close().await;
+        t
+    };
+    let bot = Client {
+        cookie: None,
+        bearer: Some(store_token),
+    };
+    let r = app.get(&bot, "/api/customers?as_of=2024-06-30").await;
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains("C-NORD-1") && !r.body.contains("C-SUD-1"));
+    let bad = Client {
+        cookie: None,
+        bearer: Some("0".repeat(64)),
+    };
+    assert_eq!(app.get(&bad, "/api/customers").await.status, 401);
+    // Logging out needs the session's CSRF token.
+    let lea = app.login("lea").await;
+    let r = lea
+        .send(&app.base, "POST", "/logout", "csrf=forged", &[])
+        .await;
+    assert_eq!(r.status, 403);
+    let page = app.get(&lea, "/").await.body;
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .to_string();
+    let r = lea
+        .send(
+            &app.base,
+            "POST",
+            "/logout",
+            &format!("csrf={csrf}"),
+            &[("Origin", "http://evil.example")],
+        )
+        .await;
+    assert_eq!(r.status, 403, "cross-site");
+    let r = lea
+        .send(&app.base, "POST", "/logout", &format!("csrf={csrf}"), &[])
+        .await;
+    assert_eq!(r.status, 303);
+    assert_eq!(
+        app.get(&lea, "/").await.status,
+        303,
+        "the session is closed"
+    );
+    // The OpenAPI document is served.
+    let r = app.get(&anon, "/api/openapi.json").await;
+    assert!(r.body.contains("\"openapi\":\"3.1.0\""));
+    // Security headers on every response.
+    assert!(
+        r.headers
+            .to_ascii_lowercase()
+            .contains("content-security-policy")
+    );
+}
