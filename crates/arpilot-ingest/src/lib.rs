@@ -4,6 +4,7 @@
 
 pub mod einvoice;
 pub mod fec;
+pub mod json;
 pub mod ledger_csv;
 pub mod mapped;
 pub mod pdf;

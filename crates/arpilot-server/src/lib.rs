@@ -79,6 +79,10 @@ pub fn router(state: Shared) -> Router {
         .route("/api/customers/{id}", get(pages::api_customer))
         .route("/api/invoices", get(pages::api_invoices))
         .route(
+            "/api/events",
+            post(push_events).layer(axum::extract::DefaultBodyLimit::max(64 << 20)),
+        )
+        .route(
             "/api/openapi.json",
             get(|| async { Json(pages::openapi()) }),
         )
@@ -360,6 +364,91 @@ pub(crate) fn bad_request(msg: String) -> Response {
 
 pub(crate) fn raw(q: RawQuery) -> Option<String> {
     q.0
+}
+
+/// `POST /api/events`: appends pushed events (idempotent: what is already in the ledger is
+/// skipped, changed attributes become amendments), then every open dashboard refreshes.
+async fn push_events(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    caller: Caller,
+    Json(body): Json<serde_json::Value>,
+) -> Response {
+    if !caller.role.sees_all() {
+        return (
+            StatusCode::FORBIDDEN,
+            Json(serde_json::json!({"error": "pushing events needs the admin or manager role"})),
+        )
+            .into_response();
+    }
+    // A browser session must prove the request comes from our pages.
+    if caller.csrf.is_some() {
+        let sent = headers
+            .get("x-csrf-token")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !csrf_ok(&caller, sent) {
+            return (StatusCode::FORBIDDEN, "invalid CSRF token").into_response();
+        }
+    }
+    let currency = state.snapshot().currency;
+    let events = match arpilot_ingest::json::read(&body, currency) {
+        Ok(e) => e,
+        Err(e) => return bad_request(e.to_string()),
+    };
+    let today = {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Day((secs / 86_400) as i32)
+    };
+    let source = body
+        .get("source")
+        .and_then(|s| s.as_str())
+        .unwrap_or("api")
+        .to_string();
+    let incoming = arpilot_store::import::Incoming {
+        events,
+        currency,
+        batch: arpilot_store::NewBatch {
+            source,
+            format: "json".into(),
+            imported_by: caller.user.login.clone(),
+            imported_at: arpilot_store::now_text(),
+            effective: today.to_string(),
+            ..arpilot_store::NewBatch::default()
+        },
+        effective: today,
+        warnings: vec![],
+    };
+    match arpilot_store::import::import(&state.store, incoming, &|_| {}).await {
+        Ok(o) => {
+            if o.batch_id.is_some()
+                && let Err(e) = state.reload().await
+            {
+                return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response();
+            }
+            let c = o.counts;
+            Json(serde_json::json!({
+                "batch": o.batch_id, "appended": c.appended, "unchanged": c.unchanged,
+                "amended": c.amended, "documents": c.documents, "payments": c.payments,
+                "allocations": c.allocations, "customers": c.customers,
+                "warnings": o.warnings.iter().map(|(i, w)| match i {
+                    Some(i) => format!("events[{i}]: {w}"),
+                    None => w.clone(),
+                }).collect::<Vec<_>>(),
+            }))
+            .into_response()
+        }
+        Err(arpilot_store::import::ImportError::Refused { index, error }) => {
+            bad_request(format!("events[{index}]: {error}"))
+        }
+        Err(e) => (
+            StatusCode::CONFLICT,
+            Json(serde_json::json!({"error": e.to_string()})),
+        )
+            .into_response(),
+    }
 }
 
 /// Serves until the process ends.

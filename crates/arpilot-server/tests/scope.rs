@@ -363,3 +363,87 @@ async fn sessions_tokens_and_csrf() {
             .contains("content-security-policy")
     );
 }
+
+#[tokio::test]
+async fn pushed_events_are_idempotent_and_reach_open_dashboards() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = App::start().await;
+    let token = {
+        let store = Store::open(&Target::Sqlite(app.db.clone())).await.unwrap();
+        let t = auth::random_token();
+        assert!(
+            store
+                .add_token("admin", "erp", &auth::sha256_hex(&t))
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .add_token("lea", "erp", &auth::sha256_hex("lea-token"))
+                .await
+                .unwrap()
+        );
+        store.close().await;
+        t
+    };
+    // An open dashboard listens for changes.
+    let lea = app.login("lea").await;
+    let host = app.base.trim_start_matches("http://").to_string();
+    let mut sse = tokio::net::TcpStream::connect(&host).await.unwrap();
+    sse.write_all(
+        format!(
+            "GET /events HTTP/1.1\r\nHost: {host}\r\nCookie: {}\r\nAccept: text/event-stream\r\n\r\n",
+            lea.cookie.as_deref().unwrap()
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = sse.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).contains("200 OK"));
+
+    let body = r#"{"source": "erp", "events": [{"type": "payment", "payment_id": "P-API-1", "customer_id": "C-NORD-1", "date": "2024-06-15", "amount": "100.00", "invoice_id": "C-NORD-1-F0"}]}"#;
+    let push = |bearer: &str| Client {
+        cookie: None,
+        bearer: Some(bearer.to_string()),
+    };
+    let json = [("Content-Type", "application/json")];
+    let post_json = |c: Client| {
+        let base = app.base.clone();
+        async move {
+            let host = base.trim_start_matches("http://").to_string();
+            let mut s = tokio::net::TcpStream::connect(&host).await.unwrap();
+            let req = format!(
+                "POST /api/events HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nAuthorization: Bearer {}\r\n{}: {}\r\nContent-Length: {}\r\n\r\n{body}",
+                c.bearer.unwrap(),
+                json[0].0,
+                json[0].1,
+                body.len()
+            );
+            s.write_all(req.as_bytes()).await.unwrap();
+            let mut out = String::new();
+            s.read_to_string(&mut out).await.unwrap();
+            out
+        }
+    };
+    let first = post_json(push(&token)).await;
+    assert!(first.starts_with("HTTP/1.1 200"), "{first}");
+    assert!(first.contains("\"payments\":1"), "{first}");
+    // The open dashboard is told, within a second.
+    let n = tokio::time::timeout(std::time::Duration::from_secs(1), sse.read(&mut buf))
+        .await
+        .expect("an event within a second")
+        .unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).contains("event: ledger"));
+    // And its figures now include the payment.
+    let r = app.get(&lea, "/api/report?as_of=2024-06-30").await;
+    let j: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(j["totals"]["balance"], "500.00");
+    // The same push again changes nothing.
+    let again = post_json(push(&token)).await;
+    assert!(again.contains("\"appended\":0"), "{again}");
+    // A collector may not push.
+    let denied = post_json(push("lea-token")).await;
+    assert!(denied.starts_with("HTTP/1.1 403"), "{denied}");
+}
