@@ -50,6 +50,25 @@ enum Cmd {
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
     },
+    /// Export the aged balance, the customers or the invoices to .xlsx or .csv.
+    Export {
+        #[arg(value_enum)]
+        kind: ExportKind,
+        #[command(flatten)]
+        source: Source,
+        #[arg(long)]
+        as_of: Option<Day>,
+        /// The file to write; its extension (.xlsx or .csv) chooses the format.
+        #[arg(long)]
+        output: PathBuf,
+        /// Group the aged balance by customer (default), invoice or a dimension.
+        #[arg(long)]
+        by: Option<String>,
+        #[arg(long = "filter", value_name = "NAME=VALUE")]
+        filters: Vec<String>,
+        #[arg(long, value_enum, default_value_t = Locale::En)]
+        locale: Locale,
+    },
     /// Manage the users of the dashboard and API.
     Users {
         #[command(flatten)]
@@ -278,6 +297,13 @@ struct ReportArgs {
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
+enum ExportKind {
+    Aging,
+    Customers,
+    Invoices,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
 enum BasisArg {
     Due,
     Issue,
@@ -369,6 +395,44 @@ fn run(cli: Cli) -> Result<()> {
         } => web::demo(&db, seed, &listen, !no_serve, &runtime()?),
         Cmd::Serve { db, listen } => web::serve(&db, &listen, &runtime()?),
         Cmd::Users { db, cmd } => web::users(&db, cmd, &runtime()?),
+        Cmd::Export {
+            kind,
+            source,
+            as_of,
+            output,
+            by,
+            filters,
+            locale,
+        } => {
+            use arpilot_server::export;
+            let as_of = as_of.unwrap_or_else(today);
+            let snap = source.load(Some(as_of))?;
+            let sel = selection(&snap, &filters)?;
+            let lang = match locale {
+                Locale::En => arpilot_server::html::Lang::En,
+                Locale::Fr => arpilot_server::html::Lang::Fr,
+            };
+            let sheet = match kind {
+                ExportKind::Aging => {
+                    let mut params = ReportParams::new(as_of);
+                    params.by = Some(GroupBy::parse(by.as_deref().unwrap_or("customer")));
+                    export::aging_sheet(&report(&snap, &sel, &params)?, lang)
+                }
+                ExportKind::Customers => export::customers_sheet(
+                    &customers(&snap, &sel, as_of, &RatingThresholds::default()),
+                    lang,
+                ),
+                ExportKind::Invoices => export::invoices_sheet(&invoices(&snap, &sel, as_of), lang),
+            };
+            let bytes = match output.extension().and_then(|e| e.to_str()) {
+                Some("xlsx") => export::xlsx(&sheet)?,
+                Some("csv") => export::csv(&sheet, lang).into_bytes(),
+                _ => bail!("--output: expected a file name ending in .xlsx or .csv"),
+            };
+            std::fs::write(&output, bytes).with_context(|| output.display().to_string())?;
+            eprintln!("wrote {}", output.display());
+            Ok(())
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod charts;
+pub mod export;
 pub mod html;
 mod pages;
 
@@ -62,6 +63,7 @@ pub fn router(state: Shared) -> Router {
         .route("/aging", get(pages::aging))
         .route("/customers", get(pages::customers))
         .route("/customers/{id}", get(pages::customer))
+        .route("/export/{file}", get(pages::export))
         .route("/login", get(pages::login_form).post(login))
         .route("/logout", post(logout))
         .route("/events", get(pages::events))

@@ -369,7 +369,12 @@ pub async fn aging(State(state): State<Shared>, caller: Caller, query: RawQuery)
             continue;
         }
         let name = row.name.as_deref().unwrap_or(&row.key);
-        let cell = match &row.customer_id {
+        // Grouped by customer, the key is the customer's id.
+        let id = row
+            .customer_id
+            .as_ref()
+            .or((g.by == "customer").then_some(&row.key));
+        let cell = match id {
             Some(id) => format!(
                 r#"<a href="/customers/{}?{}">{}</a>"#,
                 html::q(id),
@@ -385,6 +390,7 @@ pub async fn aging(State(state): State<Shared>, caller: Caller, query: RawQuery)
         let _ = write!(b, r#"<td class="n">{}</td></tr>"#, l.money(row.balance));
     }
     b.push_str("</tbody></table></section>");
+    b.push_str(&downloads(l, "aging", &p));
     Html(page(
         l,
         l.t("Aged balance", "Balance âgée"),
@@ -457,6 +463,7 @@ pub async fn customers(State(state): State<Shared>, caller: Caller, query: RawQu
         );
     }
     b.push_str("</tbody></table></section>");
+    b.push_str(&downloads(l, "customers", &p));
     Html(page(
         l,
         l.t("Customers", "Clients"),
@@ -716,6 +723,85 @@ pub async fn api_invoices(
         Err(r) => return *r,
     };
     Json(invoices(&snap, &sel, p.date(&snap))).into_response()
+}
+
+/// `/export/{aging|customers|invoices}.{xlsx|csv}`: the page's data as a file, in scope.
+pub async fn export(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(file): Path<String>,
+    query: RawQuery,
+) -> Response {
+    let (snap, mut p, sel) = match context(&state, &caller, query) {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    let Some((kind, ext)) = file.rsplit_once('.') else {
+        return bad_request("expected aging, customers or invoices with .xlsx or .csv".into());
+    };
+    let l = caller.lang;
+    let as_of = p.date(&snap);
+    let sheet = match kind {
+        "aging" => {
+            if p.by.is_none() {
+                p.by = Some("customer".into());
+            }
+            match the_report(&snap, &sel, &p) {
+                Ok(r) => crate::export::aging_sheet(&r, l),
+                Err(e) => return *e,
+            }
+        }
+        "customers" => crate::export::customers_sheet(
+            &customer_rows(&snap, &sel, as_of, &RatingThresholds::default()),
+            l,
+        ),
+        "invoices" => crate::export::invoices_sheet(&invoices(&snap, &sel, as_of), l),
+        _ => {
+            return bad_request(format!(
+                "no export named {kind:?} (expected aging, customers or invoices)"
+            ));
+        }
+    };
+    let name = format!("arpilot-{kind}-{as_of}.{ext}");
+    let disposition = format!("attachment; filename=\"{name}\"");
+    match ext {
+        "xlsx" => match crate::export::xlsx(&sheet) {
+            Ok(bytes) => (
+                [
+                    (
+                        axum::http::header::CONTENT_TYPE,
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+                            .to_string(),
+                    ),
+                    (axum::http::header::CONTENT_DISPOSITION, disposition),
+                ],
+                bytes,
+            )
+                .into_response(),
+            Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+        },
+        "csv" => (
+            [
+                (
+                    axum::http::header::CONTENT_TYPE,
+                    "text/csv; charset=utf-8".to_string(),
+                ),
+                (axum::http::header::CONTENT_DISPOSITION, disposition),
+            ],
+            crate::export::csv(&sheet, l),
+        )
+            .into_response(),
+        other => bad_request(format!("export format {other:?}: expected xlsx or csv")),
+    }
+}
+
+/// Download links of a page's data.
+fn downloads(lang: Lang, kind: &str, p: &Params) -> String {
+    format!(
+        r#"<p class="downloads">{} <a href="/export/{kind}.xlsx?{q}" download>Excel</a> · <a href="/export/{kind}.csv?{q}" download>CSV</a></p>"#,
+        lang.t("Download:", "Télécharger :"),
+        q = esc(&p.raw)
+    )
 }
 
 /// The OpenAPI 3.1 description of the JSON API.

@@ -220,7 +220,10 @@ impl App {
 const ALL: [&str; 3] = ["C-NORD-1", "C-NORD-2", "C-SUD-1"];
 
 /// Every customer-bearing endpoint and page, as of a date where everything is open.
-const PATHS: [&str; 9] = [
+const PATHS: [&str; 12] = [
+    "/export/aging.csv?as_of=2024-06-30",
+    "/export/customers.csv?as_of=2024-06-30",
+    "/export/invoices.csv?as_of=2024-06-30",
     "/?as_of=2024-06-30",
     "/aging?as_of=2024-06-30",
     "/customers?as_of=2024-06-30",
@@ -446,4 +449,56 @@ async fn pushed_events_are_idempotent_and_reach_open_dashboards() {
     // A collector may not push.
     let denied = post_json(push("lea-token")).await;
     assert!(denied.starts_with("HTTP/1.1 403"), "{denied}");
+}
+
+/// The aged balance exported as xlsx opens with openpyxl, and its totals row equals the report.
+#[tokio::test]
+async fn the_aging_xlsx_totals_equal_the_report() {
+    use arpilot_core::report::{GroupBy, ReportParams, report};
+    let app = App::start().await;
+    let store = Store::open(&Target::Sqlite(app.db.clone())).await.unwrap();
+    let snap = arpilot_store::import::snapshot(&store, None, None)
+        .await
+        .unwrap();
+    store.close().await;
+    let mut params = ReportParams::new(d("2024-03-31"));
+    params.by = Some(GroupBy::parse("customer"));
+    let r = report(&snap, &arpilot_core::Selection::all(), &params).unwrap();
+    let sheet = arpilot_server::export::aging_sheet(&r, arpilot_server::html::Lang::En);
+    let bytes = arpilot_server::export::xlsx(&sheet).unwrap();
+    assert!(bytes.starts_with(b"PK"));
+    // The endpoint serves the same kind of file.
+    let admin = app.login("admin").await;
+    let resp = app.get(&admin, "/export/aging.xlsx?as_of=2024-03-31").await;
+    assert_eq!(resp.status, 200);
+    assert!(resp.headers.contains("spreadsheetml"));
+    let path = app.db.with_extension("xlsx");
+    std::fs::write(&path, &bytes).unwrap();
+    let expected: Vec<String> = r
+        .aging
+        .iter()
+        .map(|b| b.amount.to_string())
+        .chain([r.totals.unapplied.to_string(), r.totals.balance.to_string()])
+        .collect();
+    let script = format!(
+        "import openpyxl\nws = openpyxl.load_workbook({:?}).active\nrow = list(ws.iter_rows(values_only=True))[-1]\nassert ws.freeze_panes == 'A2', ws.freeze_panes\nassert ws.auto_filter.ref, 'autofilter'\nprint(row[0], ' '.join('%.2f' % v for v in row[2:]))",
+        path.display().to_string()
+    );
+    match std::process::Command::new("python3")
+        .args(["-c", &script])
+        .output()
+    {
+        Ok(out) if out.status.success() => {
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert_eq!(text.trim(), format!("Total {}", expected.join(" ")));
+        }
+        Ok(out) if !String::from_utf8_lossy(&out.stderr).contains("No module named") => {
+            panic!("{}", String::from_utf8_lossy(&out.stderr));
+        }
+        _ if std::env::var_os("ARPILOT_REQUIRE_OPENPYXL").is_some() => {
+            panic!("openpyxl required (pip install openpyxl)")
+        }
+        _ => eprintln!("skipped: python3 with openpyxl not found"),
+    }
+    let _ = std::fs::remove_file(&path);
 }
