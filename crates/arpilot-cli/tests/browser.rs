@@ -16,7 +16,10 @@ fn ready(dir: &Path) -> Result<(), String> {
         return Err("node not found".into());
     }
     if !chromium().is_file() {
-        return Err(format!("{} not found (apt install chromium)", chromium().display()));
+        return Err(format!(
+            "{} not found (apt install chromium)",
+            chromium().display()
+        ));
     }
     if !dir.join("node_modules/playwright-core").is_dir() {
         return Err(format!("run npm ci in {}", dir.display()));
@@ -46,7 +49,15 @@ fn dashboard_in_chromium() {
         .unwrap();
     assert!(st.success());
     let out = Command::new(exe)
-        .args(["users", "--db", db, "token", "dupont", "--name", "browser-test"])
+        .args([
+            "users",
+            "--db",
+            db,
+            "token",
+            "dupont",
+            "--name",
+            "browser-test",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -83,8 +94,18 @@ fn dashboard_in_chromium() {
         String::from_utf8_lossy(&run.stderr),
         shots.canonicalize().unwrap_or(shots.clone()).display()
     );
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-    for page in ["dashboard", "aging", "customers", "customer", "dashboard-after-push"] {
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    for page in [
+        "dashboard",
+        "aging",
+        "customers",
+        "customer",
+        "dashboard-after-push",
+    ] {
         assert!(shots.join(format!("{page}.png")).is_file(), "{page}.png");
     }
 }

@@ -29,7 +29,14 @@ pub struct AppState {
     snapshot: RwLock<Arc<Snapshot>>,
     pub sessions: Sessions,
     pub live: broadcast::Sender<u64>,
+    /// Dashboard figures by scope and parameters; emptied whenever the ledger changes. Each
+    /// entry is computed once: concurrent requests for it wait for the first.
+    figures: std::sync::Mutex<std::collections::HashMap<String, Slot>>,
+    /// Computations at once: one per core, so cached pages are not starved.
+    pub(crate) compute: tokio::sync::Semaphore,
 }
+
+type Slot = Arc<std::sync::Mutex<Option<Arc<pages::Figures>>>>;
 
 impl AppState {
     pub async fn new(store: Store) -> Result<Arc<AppState>, StoreError> {
@@ -39,7 +46,48 @@ impl AppState {
             snapshot: RwLock::new(Arc::new(snap)),
             sessions: Sessions::default(),
             live: broadcast::channel(16).0,
+            figures: Default::default(),
+            compute: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            ),
         }))
+    }
+
+    /// The cached figures for `key`, if computed.
+    pub(crate) fn cached(&self, key: &str) -> Option<Arc<pages::Figures>> {
+        let slot = self
+            .figures
+            .lock()
+            .expect("figures lock")
+            .get(key)
+            .cloned()?;
+        // Being computed: do not wait here, on an async worker.
+        let guard = slot.try_lock().ok()?;
+        guard.clone()
+    }
+
+    /// The figures for `key`, computed by `make` on a miss (once, however many ask at the same
+    /// time). The snapshot only changes through `reload`, which empties the cache, so a hit is
+    /// always current.
+    pub(crate) fn figures<E>(
+        &self,
+        key: String,
+        make: impl FnOnce() -> Result<pages::Figures, E>,
+    ) -> Result<Arc<pages::Figures>, E> {
+        let slot = {
+            let mut map = self.figures.lock().expect("figures lock");
+            if map.len() >= 512 {
+                map.clear();
+            }
+            map.entry(key).or_default().clone()
+        };
+        let mut guard = slot.lock().expect("slot lock");
+        if let Some(f) = guard.as_ref() {
+            return Ok(f.clone());
+        }
+        let f = Arc::new(make()?);
+        *guard = Some(f.clone());
+        Ok(f)
     }
 
     pub fn snapshot(&self) -> Arc<Snapshot> {
@@ -50,6 +98,7 @@ impl AppState {
     pub async fn reload(&self) -> Result<(), StoreError> {
         let snap = arpilot_store::import::snapshot(&self.store, None, None).await?;
         *self.snapshot.write().expect("snapshot lock") = Arc::new(snap);
+        self.figures.lock().expect("figures lock").clear();
         let _ = self.live.send(0);
         Ok(())
     }

@@ -71,15 +71,40 @@ fn bucket_label(lang: Lang, b: &str) -> String {
     }
 }
 
+/// What the dashboard shows, computed once per scope, parameters and ledger state.
+pub struct Figures {
+    pub report: Report,
+    pub trend: Vec<arpilot_core::trend::TrendPoint>,
+}
+
 pub async fn dashboard(State(state): State<Shared>, caller: Caller, query: RawQuery) -> Response {
     let (snap, p, sel) = match context(&state, &caller, query) {
         Ok(x) => x,
         Err(r) => return *r,
     };
-    let r = match the_report(&snap, &sel, &p) {
-        Ok(r) => r,
-        Err(e) => return *e,
+    let key = format!("dashboard|{:?}|{}", caller.scope, p.raw);
+    // Computing takes tens of milliseconds on a large ledger: off the async workers, so that
+    // cached pages keep being served meanwhile.
+    let figures = if let Some(f) = state.cached(&key) {
+        Ok(Ok(f))
+    } else {
+        let _permit = state.compute.acquire().await;
+        let (state, snap, p) = (state.clone(), snap.clone(), p.clone());
+        tokio::task::spawn_blocking(move || {
+            state.figures(key, || {
+                let report = the_report(&snap, &sel, &p)?;
+                let trend = trend(&snap, &sel, report.as_of, 12);
+                Ok::<_, Box<Response>>(Figures { report, trend })
+            })
+        })
+        .await
     };
+    let figures = match figures {
+        Ok(Ok(f)) => f,
+        Ok(Err(e)) => return *e,
+        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    };
+    let r = &figures.report;
     let l = caller.lang;
     let m = |x: Money| l.money(x);
     let t = &r.totals;
@@ -189,7 +214,7 @@ pub async fn dashboard(State(state): State<Shared>, caller: Caller, query: RawQu
         .collect();
     let aging = charts::bars(l.t("Aged balance", "Balance âgée"), &bars);
     // DSO trend over 12 months.
-    let pts = trend(&snap, &sel, r.as_of, 12);
+    let pts = &figures.trend;
     let labels: Vec<String> = pts.iter().map(|p| p.date.month_label()).collect();
     let dso = charts::lines(
         l.t("DSO over 12 months", "DSO sur 12 mois"),
