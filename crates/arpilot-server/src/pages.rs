@@ -16,6 +16,16 @@ use axum::response::{Html, IntoResponse, Response};
 use futures_util::StreamExt;
 use std::fmt::Write;
 
+/// The value, or return the response that explains why not.
+macro_rules! try_page {
+    ($e:expr) => {
+        match $e {
+            Ok(x) => x,
+            Err(r) => return *r,
+        }
+    };
+}
+
 /// Snapshot, parameters and the caller's selection, or the response explaining why not.
 fn context(
     state: &Shared,
@@ -78,10 +88,7 @@ pub struct Figures {
 }
 
 pub async fn dashboard(State(state): State<Shared>, caller: Caller, query: RawQuery) -> Response {
-    let (snap, p, sel) = match context(&state, &caller, query) {
-        Ok(x) => x,
-        Err(r) => return *r,
-    };
+    let (snap, p, sel) = try_page!(context(&state, &caller, query));
     let key = format!("dashboard|{:?}|{}", caller.scope, p.raw);
     // Computing takes tens of milliseconds on a large ledger: off the async workers, so that
     // cached pages keep being served meanwhile.
@@ -345,17 +352,11 @@ pub async fn dashboard(State(state): State<Shared>, caller: Caller, query: RawQu
 }
 
 pub async fn aging(State(state): State<Shared>, caller: Caller, query: RawQuery) -> Response {
-    let (snap, mut p, sel) = match context(&state, &caller, query) {
-        Ok(x) => x,
-        Err(r) => return *r,
-    };
+    let (snap, mut p, sel) = try_page!(context(&state, &caller, query));
     if p.by.is_none() {
         p.by = Some("customer".into());
     }
-    let r = match the_report(&snap, &sel, &p) {
-        Ok(r) => r,
-        Err(e) => return *e,
-    };
+    let r = try_page!(the_report(&snap, &sel, &p));
     let l = caller.lang;
     let Some(g) = &r.groups else {
         return bad_request("no grouping".into());
@@ -439,10 +440,7 @@ fn sort_rows(rows: &mut [CustomerRow], key: Option<&str>) {
 }
 
 pub async fn customers(State(state): State<Shared>, caller: Caller, query: RawQuery) -> Response {
-    let (snap, p, sel) = match context(&state, &caller, query) {
-        Ok(x) => x,
-        Err(r) => return *r,
-    };
+    let (snap, p, sel) = try_page!(context(&state, &caller, query));
     let as_of = p.date(&snap);
     let mut rows = customer_rows(&snap, &sel, as_of, &RatingThresholds::default());
     sort_rows(&mut rows, p.sort.as_deref());
@@ -521,10 +519,7 @@ pub async fn customer(
     Path(id): Path<String>,
     query: RawQuery,
 ) -> Response {
-    let (snap, p, sel) = match context(&state, &caller, query) {
-        Ok(x) => x,
-        Err(r) => return *r,
-    };
+    let (snap, p, sel) = try_page!(context(&state, &caller, query));
     let l = caller.lang;
     let Some(row) = customer_in_scope(&snap, &sel, &id, &p) else {
         return (
@@ -548,10 +543,7 @@ pub async fn customer(
     )
     .map(|s| s.and(sel.clone()))
     .unwrap_or_else(|_| Selection::none(&snap));
-    let r = match the_report(&snap, &one, &p) {
-        Ok(r) => r,
-        Err(e) => return *e,
-    };
+    let r = try_page!(the_report(&snap, &one, &p));
     let mut b = format!(
         "<h1>{}</h1>{}",
         esc(&row.name),
@@ -658,10 +650,7 @@ pub async fn events(State(state): State<Shared>, _caller: Caller) -> impl IntoRe
 }
 
 pub async fn api_report(State(state): State<Shared>, caller: Caller, query: RawQuery) -> Response {
-    let (snap, p, sel) = match context(&state, &caller, query) {
-        Ok(x) => x,
-        Err(r) => return *r,
-    };
+    let (snap, p, sel) = try_page!(context(&state, &caller, query));
     match the_report(&snap, &sel, &p) {
         Ok(r) => Json(r).into_response(),
         Err(e) => *e,
@@ -669,10 +658,7 @@ pub async fn api_report(State(state): State<Shared>, caller: Caller, query: RawQ
 }
 
 pub async fn api_aging(State(state): State<Shared>, caller: Caller, query: RawQuery) -> Response {
-    let (snap, mut p, sel) = match context(&state, &caller, query) {
-        Ok(x) => x,
-        Err(r) => return *r,
-    };
+    let (snap, mut p, sel) = try_page!(context(&state, &caller, query));
     if p.by.is_none() {
         p.by = Some("customer".into());
     }
@@ -690,10 +676,7 @@ pub async fn api_customers(
     caller: Caller,
     query: RawQuery,
 ) -> Response {
-    let (snap, p, sel) = match context(&state, &caller, query) {
-        Ok(x) => x,
-        Err(r) => return *r,
-    };
+    let (snap, p, sel) = try_page!(context(&state, &caller, query));
     Json(customer_rows(
         &snap,
         &sel,
@@ -709,10 +692,7 @@ pub async fn api_customer(
     Path(id): Path<String>,
     query: RawQuery,
 ) -> Response {
-    let (snap, p, sel) = match context(&state, &caller, query) {
-        Ok(x) => x,
-        Err(r) => return *r,
-    };
+    let (snap, p, sel) = try_page!(context(&state, &caller, query));
     match customer_in_scope(&snap, &sel, &id, &p) {
         Some(row) => {
             let one = Selection::resolve(
@@ -743,10 +723,7 @@ pub async fn api_invoices(
     caller: Caller,
     query: RawQuery,
 ) -> Response {
-    let (snap, p, sel) = match context(&state, &caller, query) {
-        Ok(x) => x,
-        Err(r) => return *r,
-    };
+    let (snap, p, sel) = try_page!(context(&state, &caller, query));
     Json(invoices(&snap, &sel, p.date(&snap))).into_response()
 }
 
@@ -757,10 +734,7 @@ pub async fn export(
     Path(file): Path<String>,
     query: RawQuery,
 ) -> Response {
-    let (snap, mut p, sel) = match context(&state, &caller, query) {
-        Ok(x) => x,
-        Err(r) => return *r,
-    };
+    let (snap, mut p, sel) = try_page!(context(&state, &caller, query));
     let Some((kind, ext)) = file.rsplit_once('.') else {
         return bad_request("expected aging, customers or invoices with .xlsx or .csv".into());
     };
