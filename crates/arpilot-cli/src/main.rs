@@ -546,12 +546,7 @@ fn analytics_report(
             )
         }
         Kind::Team => {
-            let filters = a
-                .filters
-                .iter()
-                .map(|f| Filter::parse(f))
-                .collect::<Result<Vec<_>, _>>()?;
-            let t = team(snap, &filters, params)?;
+            let t = team(snap, sel, params)?;
             let rows: Vec<_> = t
                 .iter()
                 .map(|r| {

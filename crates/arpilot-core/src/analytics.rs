@@ -110,10 +110,10 @@ pub enum TeamError {
     Config(#[from] ConfigError),
 }
 
-/// KPIs per collector (the customers' `collector` dimension), within `filters`.
+/// KPIs per collector (the customers' `collector` dimension), within `base`.
 pub fn team(
     snap: &Snapshot,
-    filters: &[Filter],
+    base: &Selection,
     params: &ReportParams,
 ) -> Result<Vec<TeamRow>, TeamError> {
     let Some(col) = snap.customers.dims.get("collector") else {
@@ -127,12 +127,17 @@ pub fn team(
     let month_start = as_of.month_start().0;
     let mut rows = Vec::new();
     for name in names {
-        let mut f = filters.to_vec();
-        f.push(Filter {
-            name: "collector".into(),
-            value: name.clone(),
-        });
-        let sel = Selection::resolve(snap, &f)?;
+        let sel = Selection::resolve(
+            snap,
+            &[Filter {
+                name: "collector".into(),
+                value: name.clone(),
+            }],
+        )?
+        .and(base.clone());
+        if !(0..nc).any(|c| sel.customer(c)) {
+            continue;
+        }
         let r = report(snap, &sel, params)?;
         let (mut weight, mut days) = (0i128, 0i128);
         let inv = &snap.invoices;

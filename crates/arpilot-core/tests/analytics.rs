@@ -146,7 +146,7 @@ fn cohorts_measure_cash_within_30_60_90_120_days_of_issue() {
 #[test]
 fn team_kpis_per_collector() {
     let s = ledger();
-    let rows = team(&s, &[], &ReportParams::new(d("2024-03-31"))).unwrap();
+    let rows = team(&s, &Selection::all(), &ReportParams::new(d("2024-03-31"))).unwrap();
     assert_eq!(rows.len(), 2);
     let lea = &rows[0];
     assert_eq!(lea.collector, "Léa");

@@ -72,6 +72,27 @@ impl Lang {
         }
     }
 
+    /// A short amount for chart labels: 46.5 M, 812 k, 950.
+    pub fn compact(self, m: Money) -> String {
+        let v = m.minor as f64 / 10f64.powi(m.currency.decimals() as i32);
+        let (x, unit) = match v.abs() {
+            a if a >= 1e6 => (v / 1e6, " M"),
+            a if a >= 1e3 => (v / 1e3, " k"),
+            _ => (v, ""),
+        };
+        let s = if unit.is_empty() {
+            format!("{x:.0}")
+        } else {
+            format!("{x:.1}")
+        };
+        let s = if self == Lang::Fr {
+            s.replace('.', ",")
+        } else {
+            s
+        };
+        format!("{s}{unit}")
+    }
+
     pub fn num(self, v: Option<f64>, unit: &str) -> String {
         match v {
             None => "—".into(),
@@ -111,12 +132,14 @@ pub fn page(lang: Lang, title: &str, nav: &Nav, body: &str) -> String {
         )
     };
     format!(
-        r#"<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{title} · arpilot</title><link rel="stylesheet" href="/static/app.css"></head><body><header><a class="brand" href="/">arpilot</a><nav>{d}{a}{c}</nav><form method="post" action="/logout" class="who"><span>{login} · {role}</span><input type="hidden" name="csrf" value="{csrf}"><button>{out}</button></form></header><main id="main" data-live="1">{body}</main><script src="/static/live.js" defer></script></body></html>"#,
+        r#"<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{title} · arpilot</title><link rel="stylesheet" href="/static/app.css"></head><body><header><a class="brand" href="/">arpilot</a><nav>{d}{a}{c}{t}{f}</nav><form method="post" action="/logout" class="who"><span>{login} · {role}</span><input type="hidden" name="csrf" value="{csrf}"><button>{out}</button></form></header><main id="main" data-live="1">{body}</main><script src="/static/live.js" defer></script></body></html>"#,
         lang = lang.code(),
         title = esc(title),
         d = link("/", "dashboard", lang.t("Dashboard", "Tableau de bord")),
         a = link("/aging", "aging", lang.t("Aged balance", "Balance âgée")),
         c = link("/customers", "customers", lang.t("Customers", "Clients")),
+        t = link("/team", "team", lang.t("Collection", "Recouvrement")),
+        f = link("/forecast", "forecast", lang.t("Forecast", "Prévisions")),
         login = esc(nav.login),
         role = esc(nav.role),
         csrf = esc(nav.csrf),
@@ -145,7 +168,7 @@ button.primary{background:var(--accent);color:#fff;border:0;border-radius:6px;pa
 table{width:100%;border-collapse:collapse;font-size:13px}th,td{padding:6px 8px;border-bottom:1px solid var(--line);text-align:left}
 th{color:var(--mute);font-weight:600;font-size:12px;text-transform:uppercase}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 tr:hover td{background:#f1f5f9}a{color:var(--accent)}
-.chart{width:100%;height:auto}.chart .v{font-size:11px;fill:#0f172a}.chart .l{font-size:11px;fill:#475569}.chart a.bar rect:hover{opacity:.8}
+.chart{width:100%;height:auto;max-height:300px}.chart .v{font-size:11px;fill:#0f172a}.chart .l{font-size:11px;fill:#475569}.chart a.bar rect:hover{opacity:.8}
 .login{max-width:360px;margin:80px auto;background:#fff;border:1px solid var(--line);border-radius:12px;padding:28px}
 .login label{display:block;margin:10px 0 4px;font-size:13px;color:var(--mute)}.login input{width:100%}.login button{margin-top:16px;width:100%}
 .err{color:var(--red)}.muted{color:var(--mute);font-size:13px}

@@ -36,7 +36,8 @@ pub struct AppState {
     pub(crate) compute: tokio::sync::Semaphore,
 }
 
-type Slot = Arc<std::sync::Mutex<Option<Arc<pages::Figures>>>>;
+type Cached = Arc<dyn std::any::Any + Send + Sync>;
+type Slot = Arc<std::sync::Mutex<Option<Cached>>>;
 
 impl AppState {
     pub async fn new(store: Store) -> Result<Arc<AppState>, StoreError> {
@@ -54,7 +55,7 @@ impl AppState {
     }
 
     /// The cached figures for `key`, if computed.
-    pub(crate) fn cached(&self, key: &str) -> Option<Arc<pages::Figures>> {
+    pub(crate) fn cached<T: Send + Sync + 'static>(&self, key: &str) -> Option<Arc<T>> {
         let slot = self
             .figures
             .lock()
@@ -63,17 +64,17 @@ impl AppState {
             .cloned()?;
         // Being computed: do not wait here, on an async worker.
         let guard = slot.try_lock().ok()?;
-        guard.clone()
+        guard.clone()?.downcast().ok()
     }
 
     /// The figures for `key`, computed by `make` on a miss (once, however many ask at the same
     /// time). The snapshot only changes through `reload`, which empties the cache, so a hit is
     /// always current.
-    pub(crate) fn figures<E>(
+    pub(crate) fn figures<T: Send + Sync + 'static, E>(
         &self,
         key: String,
-        make: impl FnOnce() -> Result<pages::Figures, E>,
-    ) -> Result<Arc<pages::Figures>, E> {
+        make: impl FnOnce() -> Result<T, E>,
+    ) -> Result<Arc<T>, E> {
         let slot = {
             let mut map = self.figures.lock().expect("figures lock");
             if map.len() >= 512 {
@@ -82,8 +83,8 @@ impl AppState {
             map.entry(key).or_default().clone()
         };
         let mut guard = slot.lock().expect("slot lock");
-        if let Some(f) = guard.as_ref() {
-            return Ok(f.clone());
+        if let Some(f) = guard.as_ref().and_then(|f| f.clone().downcast::<T>().ok()) {
+            return Ok(f);
         }
         let f = Arc::new(make()?);
         *guard = Some(f.clone());
@@ -112,6 +113,8 @@ pub fn router(state: Shared) -> Router {
         .route("/aging", get(pages::aging))
         .route("/customers", get(pages::customers))
         .route("/customers/{id}", get(pages::customer))
+        .route("/team", get(pages::team))
+        .route("/forecast", get(pages::forecast))
         .route("/export/{file}", get(pages::export))
         .route("/login", get(pages::login_form).post(login))
         .route("/logout", post(logout))

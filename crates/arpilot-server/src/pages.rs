@@ -81,6 +81,27 @@ fn bucket_label(lang: Lang, b: &str) -> String {
     }
 }
 
+/// Figures cached under `key`, computed by `make` off the async workers on a miss.
+async fn computed<T: Send + Sync + 'static>(
+    state: &Shared,
+    key: String,
+    make: impl FnOnce() -> Result<T, Box<Response>> + Send + 'static,
+) -> Result<std::sync::Arc<T>, Box<Response>> {
+    if let Some(f) = state.cached::<T>(&key) {
+        return Ok(f);
+    }
+    // Computing takes tens of milliseconds on a large ledger: one per core, so that cached
+    // pages keep being served meanwhile.
+    let _permit = state.compute.acquire().await;
+    let st = state.clone();
+    match tokio::task::spawn_blocking(move || st.figures(key, make)).await {
+        Ok(r) => r,
+        Err(e) => Err(Box::new(
+            (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+        )),
+    }
+}
+
 /// What the dashboard shows, computed once per scope, parameters and ledger state.
 pub struct Figures {
     pub report: Report,
@@ -90,27 +111,17 @@ pub struct Figures {
 pub async fn dashboard(State(state): State<Shared>, caller: Caller, query: RawQuery) -> Response {
     let (snap, p, sel) = try_page!(context(&state, &caller, query));
     let key = format!("dashboard|{:?}|{}", caller.scope, p.raw);
-    // Computing takes tens of milliseconds on a large ledger: off the async workers, so that
-    // cached pages keep being served meanwhile.
-    let figures = if let Some(f) = state.cached(&key) {
-        Ok(Ok(f))
-    } else {
-        let _permit = state.compute.acquire().await;
-        let (state, snap, p) = (state.clone(), snap.clone(), p.clone());
-        tokio::task::spawn_blocking(move || {
-            state.figures(key, || {
+    let figures = try_page!(
+        computed(&state, key, {
+            let (snap, p) = (snap.clone(), p.clone());
+            move || {
                 let report = the_report(&snap, &sel, &p)?;
                 let trend = trend(&snap, &sel, report.as_of, 12);
-                Ok::<_, Box<Response>>(Figures { report, trend })
-            })
+                Ok(Figures { report, trend })
+            }
         })
         .await
-    };
-    let figures = match figures {
-        Ok(Ok(f)) => f,
-        Ok(Err(e)) => return *e,
-        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
-    };
+    );
     let r = &figures.report;
     let l = caller.lang;
     let m = |x: Money| l.money(x);
@@ -208,7 +219,7 @@ pub async fn dashboard(State(state): State<Shared>, caller: Caller, query: RawQu
         .map(|(i, a)| Bar {
             label: bucket_label(l, &a.bucket),
             value: a.amount.minor as f64,
-            text: l.money(a.amount),
+            text: l.compact(a.amount),
             color: if i == 0 {
                 charts::GREEN
             } else if i < 3 {
@@ -574,7 +585,7 @@ pub async fn customer(
         .map(|(i, a)| Bar {
             label: bucket_label(l, &a.bucket),
             value: a.amount.minor as f64,
-            text: l.money(a.amount),
+            text: l.compact(a.amount),
             color: if i == 0 { charts::GREEN } else { charts::RED },
             href: None,
         })
@@ -792,6 +803,225 @@ pub async fn export(
             .into_response(),
         other => bad_request(format!("export format {other:?}: expected xlsx or csv")),
     }
+}
+
+/// KPIs per collector and the cash collected each day of the month.
+pub struct TeamFigures {
+    rows: Vec<arpilot_core::analytics::TeamRow>,
+    days: Vec<(arpilot_core::Day, Money)>,
+}
+
+pub async fn team(State(state): State<Shared>, caller: Caller, query: RawQuery) -> Response {
+    let (snap, p, sel) = try_page!(context(&state, &caller, query));
+    let as_of = p.date(&snap);
+    let key = format!("team|{:?}|{}", caller.scope, p.raw);
+    let f = try_page!(
+        computed(&state, key, {
+            let snap = snap.clone();
+            move || {
+                let params = ReportParams::new(as_of);
+                let rows = arpilot_core::analytics::team(&snap, &sel, &params)
+                    .map_err(|e| Box::new(bad_request(e.to_string())))?;
+                let cum = arpilot_core::daily::Daily::of(&snap, &sel).cumulative();
+                let days = (as_of.month_start().0..=as_of.0)
+                    .map(|d| {
+                        (
+                            arpilot_core::Day(d),
+                            Money::new(cum.payments(d - 1, d), snap.currency),
+                        )
+                    })
+                    .collect();
+                Ok(TeamFigures { rows, days })
+            }
+        })
+        .await
+    );
+    let l = caller.lang;
+    let mut b = format!(
+        "<h1>{} {as_of}</h1>{}",
+        l.t("Collection as of", "Recouvrement au"),
+        toolbar(l, "/team", &p, as_of)
+    );
+    let bars: Vec<Bar> = f
+        .days
+        .iter()
+        .map(|(d, m)| Bar {
+            label: d.ymd().2.to_string(),
+            value: m.minor as f64,
+            text: String::new(),
+            color: charts::BLUE,
+            href: None,
+        })
+        .collect();
+    let _ = write!(
+        b,
+        r#"<section class="card"><h2>{}</h2>{}</section><section class="card" style="margin-top:16px"><h2>{}</h2><table id="team"><thead><tr><th>{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th></tr></thead><tbody>"#,
+        l.t(
+            "Cash collected each day of the month",
+            "Encaissements de chaque jour du mois"
+        ),
+        charts::bars(
+            l.t("Cash collected per day", "Encaissements par jour"),
+            &bars
+        ),
+        l.t("By collector", "Par recouvreur"),
+        l.t("Collector", "Recouvreur"),
+        l.t("Customers", "Clients"),
+        l.t("Balance", "Encours"),
+        l.t("Overdue", "Échu"),
+        l.t("To collect", "À recouvrer"),
+        l.t("Collected", "Encaissé"),
+        l.t("Remaining", "Reste à recouvrer"),
+        l.t("Rate", "Taux"),
+        l.t("Days to collect", "Délai d'encaissement"),
+        l.t("Open disputes", "Litiges ouverts"),
+        l.t("Actions", "Actions"),
+    );
+    for r in &f.rows {
+        let _ = write!(
+            b,
+            r#"<tr><td>{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td></tr>"#,
+            esc(if r.collector.is_empty() {
+                "—"
+            } else {
+                &r.collector
+            }),
+            r.customers,
+            l.money(r.balance),
+            l.money(r.overdue),
+            l.money(r.to_collect),
+            l.money(r.collected),
+            l.money(r.remaining),
+            l.num(r.collection_rate, " %"),
+            l.num(r.days_to_collect, l.t(" d", " j")),
+            r.disputes_open,
+            r.actions_month.values().sum::<u64>(),
+        );
+    }
+    b.push_str("</tbody></table></section>");
+    Html(page(
+        l,
+        l.t("Collection", "Recouvrement"),
+        &nav(&caller, &p, "team"),
+        &b,
+    ))
+    .into_response()
+}
+
+/// Past months' cash and the forecast, with the forecast's measured accuracy.
+pub struct ForecastFigures {
+    forecast: arpilot_core::forecast::Forecast,
+    backtest: arpilot_core::forecast::Backtest,
+}
+
+pub async fn forecast(State(state): State<Shared>, caller: Caller, query: RawQuery) -> Response {
+    use arpilot_core::forecast::{Method, backtest, forecast};
+    let (snap, p, sel) = try_page!(context(&state, &caller, query));
+    let as_of = p.date(&snap);
+    let key = format!("forecast|{:?}|{}", caller.scope, p.raw);
+    let f = try_page!(
+        computed(&state, key, {
+            let snap = snap.clone();
+            move || {
+                let fc = forecast(&snap, &sel, as_of, Method::Auto, 6);
+                // Accuracy over the 12 month ends whose next three months are known.
+                let to = as_of.month_end_offset(-4);
+                let bt = backtest(&snap, &sel, to.month_end_offset(-11), to);
+                Ok(ForecastFigures {
+                    forecast: fc,
+                    backtest: bt,
+                })
+            }
+        })
+        .await
+    );
+    let l = caller.lang;
+    let mut bars: Vec<Bar> = f
+        .forecast
+        .past
+        .iter()
+        .map(|m| Bar {
+            label: m.month.clone(),
+            value: m.collected.minor as f64,
+            text: l.compact(m.collected),
+            color: charts::GREY,
+            href: None,
+        })
+        .collect();
+    bars.extend(f.forecast.future.iter().map(|m| Bar {
+        label: match m.period.as_str() {
+            "rest_of_month" => l.t("rest of month", "fin du mois").to_string(),
+            "later" => l.t("later", "au-delà").to_string(),
+            other => other.to_string(),
+        },
+        value: m.expected.minor as f64,
+        text: l.compact(m.expected),
+        color: charts::BLUE,
+        href: None,
+    }));
+    let mut b = format!(
+        "<h1>{} {as_of}</h1>{}",
+        l.t("Cash-in forecast as of", "Prévisions d'encaissement au"),
+        toolbar(l, "/forecast", &p, as_of)
+    );
+    let _ = write!(
+        b,
+        r#"<section class="card"><h2>{}</h2>{}<p class="muted">{}</p></section>"#,
+        l.t("Collected (grey) and expected (blue)", "Encaissé (gris) et attendu (bleu)"),
+        charts::bars(l.t("Cash-in forecast", "Prévisions d'encaissement"), &bars),
+        l.t(
+            "Expected from promises to pay, disputes' usual resolution times and each customer's payment habits.",
+            "Attendu d'après les promesses de paiement, la durée habituelle des litiges et les habitudes de paiement de chaque client."
+        ),
+    );
+    let _ = write!(
+        b,
+        r#"<section class="card" style="margin-top:16px"><h2>{}</h2><table id="accuracy"><thead><tr><th>{}</th>"#,
+        l.t(
+            "Measured accuracy (weighted absolute percentage error, lower is better)",
+            "Précision mesurée (erreur absolue pondérée, plus bas = mieux)"
+        ),
+        l.t("Method", "Méthode"),
+    );
+    for h in &f.backtest.horizons {
+        let _ = write!(b, r#"<th class="n">{h}</th>"#);
+    }
+    b.push_str("</tr></thead><tbody>");
+    for m in &f.backtest.methods {
+        let name = serde_json::to_value(m.method)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        let label = match name.as_str() {
+            "auto" => l.t("arpilot", "arpilot"),
+            "due_date" => l.t("Paid on due date (naive)", "Payé à l'échéance (naïf)"),
+            "mean_delay" => l.t("Mean delay", "Retard moyen"),
+            "distribution" => l.t("Days-late distribution", "Distribution des retards"),
+            _ => "",
+        };
+        let _ = write!(b, "<tr><td>{}</td>", esc(label));
+        for w in &m.wape {
+            let _ = write!(b, r#"<td class="n">{}</td>"#, l.num(*w, " %"));
+        }
+        b.push_str("</tr>");
+    }
+    let _ = write!(
+        b,
+        r#"</tbody></table><p class="muted">{} {} → {}</p></section>"#,
+        l.t(
+            "Forecasts made at each month end from",
+            "Prévisions faites à chaque fin de mois du"
+        ),
+        f.backtest.from,
+        f.backtest.to
+    );
+    Html(page(
+        l,
+        l.t("Forecast", "Prévisions"),
+        &nav(&caller, &p, "forecast"),
+        &b,
+    ))
+    .into_response()
 }
 
 /// Download links of a page's data.

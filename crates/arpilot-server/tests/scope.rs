@@ -220,7 +220,9 @@ impl App {
 const ALL: [&str; 3] = ["C-NORD-1", "C-NORD-2", "C-SUD-1"];
 
 /// Every customer-bearing endpoint and page, as of a date where everything is open.
-const PATHS: [&str; 12] = [
+const PATHS: [&str; 14] = [
+    "/team?as_of=2024-06-30",
+    "/forecast?as_of=2024-06-30",
     "/export/aging.csv?as_of=2024-06-30",
     "/export/customers.csv?as_of=2024-06-30",
     "/export/invoices.csv?as_of=2024-06-30",
@@ -281,6 +283,9 @@ async fn every_page_and_endpoint_keeps_to_the_portfolio() {
     // A restricted role without a portfolio sees nothing.
     let nobody = app.login("nobody").await;
     assert!(seen(&app, &nobody).await.is_empty());
+    // The collection page of a collector shows their own row only.
+    let team = app.get(&lea, "/team?as_of=2024-06-30").await.body;
+    assert!(team.contains("Léa") && !team.contains("Marc"));
     // Figures are the portfolio's: Léa's balance is her customer's three invoices.
     let r = app.get(&lea, "/api/report?as_of=2024-06-30").await;
     let j: serde_json::Value = serde_json::from_str(&r.body).unwrap();
