@@ -623,6 +623,134 @@ pub async fn customer(
         l.t("Open", "Restant dû"),
         l.t("Days late", "Jours de retard"),
     );
+    // Behaviour: rating and days late over 12 months (cached), payments, disputes, promises,
+    // actions.
+    let c = snap.customers.ids.find(&id).expect("in scope");
+    let key = format!("rating|{:?}|{}|{}", caller.scope, id, p.raw);
+    let history = try_page!(
+        computed(&state, key, {
+            let (snap, sel, id) = (snap.clone(), sel.clone(), id.clone());
+            move || {
+                Ok(arpilot_core::analytics::rating_history(
+                    &snap,
+                    &sel,
+                    &id,
+                    as_of,
+                    12,
+                    &RatingThresholds::default(),
+                )
+                .unwrap_or_default())
+            }
+        })
+        .await
+    );
+    let labels: Vec<String> = history.iter().map(|h| h.date.month_label()).collect();
+    let late = charts::lines(
+        l.t("Average days late", "Retard moyen"),
+        &labels,
+        &[Series {
+            name: l
+                .t("Average days late (90 days)", "Retard moyen (90 jours)")
+                .into(),
+            color: charts::RED,
+            points: history.iter().map(|h| h.avg_days_late).collect(),
+        }],
+        "",
+    );
+    let ratings: String = history
+        .iter()
+        .map(|h| format!("<td>{}</td>", h.rating.unwrap_or("—")))
+        .collect();
+    let months: String = history
+        .iter()
+        .map(|h| format!("<th>{}</th>", esc(&h.date.month_label()[2..])))
+        .collect();
+    let _ = write!(
+        b,
+        r#"<div class="grid" style="margin-top:16px"><section class="card"><h2>{}</h2>{late}<table><thead><tr>{months}</tr></thead><tbody><tr>{ratings}</tr></tbody></table></section>"#,
+        l.t("Payment behaviour", "Comportement de paiement"),
+    );
+    let src = &snap.sources;
+    let mut pays: Vec<usize> = (0..src.customer.len())
+        .filter(|&s| {
+            src.customer[s] == c
+                && src.kind[s] == arpilot_core::snapshot::SRC_PAYMENT
+                && src.day[s] <= as_of.0
+        })
+        .collect();
+    pays.sort_by_key(|&s| std::cmp::Reverse(src.day[s]));
+    let mut ph = String::new();
+    for &s in pays.iter().take(10) {
+        let _ = write!(
+            ph,
+            r#"<tr><td>{}</td><td>{}</td><td class="n">{}</td></tr>"#,
+            arpilot_core::Day(src.day[s]),
+            esc(src.ids.get(s as u32)),
+            l.money(Money::new(src.amount[s], snap.currency))
+        );
+    }
+    let mut events = String::new();
+    for d in snap
+        .disputes
+        .iter()
+        .filter(|d| snap.invoices.customer[d.invoice as usize] == c && d.opened <= as_of.0)
+    {
+        let _ = write!(
+            events,
+            r#"<tr><td>{}</td><td>{}</td><td>{} {}</td></tr>"#,
+            arpilot_core::Day(d.opened),
+            esc(snap.invoices.ids.get(d.invoice)),
+            l.t("dispute", "litige"),
+            esc(&if d.resolved <= as_of.0 {
+                format!(
+                    "{} {}",
+                    l.t("resolved", "résolu le"),
+                    arpilot_core::Day(d.resolved)
+                )
+            } else {
+                snap.reasons.value(d.reason).to_string()
+            })
+        );
+    }
+    for pr in snap
+        .promises
+        .iter()
+        .filter(|x| snap.invoices.customer[x.invoice as usize] == c && x.promised_on <= as_of.0)
+    {
+        let _ = write!(
+            events,
+            r#"<tr><td>{}</td><td>{}</td><td>{} {} → {}</td></tr>"#,
+            arpilot_core::Day(pr.promised_on),
+            esc(snap.invoices.ids.get(pr.invoice)),
+            l.t("promise", "promesse"),
+            l.money(Money::new(pr.amount, snap.currency)),
+            arpilot_core::Day(pr.due_on)
+        );
+    }
+    for a in snap
+        .actions
+        .iter()
+        .filter(|a| a.customer == c && a.day <= as_of.0)
+        .rev()
+        .take(15)
+    {
+        let _ = write!(
+            events,
+            r#"<tr><td>{}</td><td>{}</td><td>{}</td></tr>"#,
+            arpilot_core::Day(a.day),
+            esc(snap.agents.value(a.agent)),
+            esc(snap.action_kinds.value(a.kind))
+        );
+    }
+    let _ = write!(
+        b,
+        r#"<section class="card"><h2>{}</h2><table><tbody>{ph}</tbody></table></section><section class="card"><h2>{}</h2><table><tbody>{events}</tbody></table></section></div>"#,
+        l.t("Last payments", "Derniers paiements"),
+        l.t(
+            "Disputes, promises and actions",
+            "Litiges, promesses et actions"
+        ),
+    );
     Html(page(l, &row.name, &nav(&caller, &p, "customers"), &b)).into_response()
 }
 
@@ -914,27 +1042,34 @@ pub struct ForecastFigures {
     backtest: arpilot_core::forecast::Backtest,
 }
 
-pub async fn forecast(State(state): State<Shared>, caller: Caller, query: RawQuery) -> Response {
+/// The forecast as of `as_of` and its accuracy over the 12 month ends whose next three months
+/// are known, cached like the dashboard's figures.
+async fn forecast_figures(
+    state: &Shared,
+    caller: &Caller,
+    snap: std::sync::Arc<Snapshot>,
+    sel: Selection,
+    p: &Params,
+    as_of: arpilot_core::Day,
+) -> Result<std::sync::Arc<ForecastFigures>, Box<Response>> {
     use arpilot_core::forecast::{Method, backtest, forecast};
+    let key = format!("forecast|{:?}|{}", caller.scope, p.raw);
+    computed(state, key, move || {
+        let fc = forecast(&snap, &sel, as_of, Method::Auto, 6);
+        let to = as_of.month_end_offset(-4);
+        let bt = backtest(&snap, &sel, to.month_end_offset(-11), to);
+        Ok(ForecastFigures {
+            forecast: fc,
+            backtest: bt,
+        })
+    })
+    .await
+}
+
+pub async fn forecast(State(state): State<Shared>, caller: Caller, query: RawQuery) -> Response {
     let (snap, p, sel) = try_page!(context(&state, &caller, query));
     let as_of = p.date(&snap);
-    let key = format!("forecast|{:?}|{}", caller.scope, p.raw);
-    let f = try_page!(
-        computed(&state, key, {
-            let snap = snap.clone();
-            move || {
-                let fc = forecast(&snap, &sel, as_of, Method::Auto, 6);
-                // Accuracy over the 12 month ends whose next three months are known.
-                let to = as_of.month_end_offset(-4);
-                let bt = backtest(&snap, &sel, to.month_end_offset(-11), to);
-                Ok(ForecastFigures {
-                    forecast: fc,
-                    backtest: bt,
-                })
-            }
-        })
-        .await
-    );
+    let f = try_page!(forecast_figures(&state, &caller, snap.clone(), sel, &p, as_of).await);
     let l = caller.lang;
     let mut bars: Vec<Bar> = f
         .forecast
@@ -1020,6 +1155,180 @@ pub async fn forecast(State(state): State<Shared>, caller: Caller, query: RawQue
         l.t("Forecast", "Prévisions"),
         &nav(&caller, &p, "forecast"),
         &b,
+    ))
+    .into_response()
+}
+
+pub async fn disputes(State(state): State<Shared>, caller: Caller, query: RawQuery) -> Response {
+    let (snap, p, sel) = try_page!(context(&state, &caller, query));
+    let r = try_page!(the_report(&snap, &sel, &p));
+    let broken = arpilot_core::analytics::broken_promises(&snap, &sel, r.as_of);
+    let l = caller.lang;
+    let d = &r.disputes;
+    let pr = &r.promises;
+    let mut b = format!(
+        "<h1>{} {}</h1>{}",
+        l.t("Disputes and promises as of", "Litiges et promesses au"),
+        r.as_of,
+        toolbar(l, "/disputes", &p, r.as_of)
+    );
+    let kpi = |label: &str, value: String| {
+        format!(
+            r#"<div class="kpi"><span>{}</span><b>{}</b></div>"#,
+            esc(label),
+            esc(&value)
+        )
+    };
+    let _ = write!(
+        b,
+        r#"<section class="kpis">{}{}{}{}{}{}</section>"#,
+        kpi(
+            l.t("Open disputes", "Litiges ouverts"),
+            format!("{} · {}", d.open_count, l.money(d.open_amount))
+        ),
+        kpi(
+            l.t("Resolution rate, 90 days", "Taux de résolution, 90 j"),
+            l.num(d.resolution_rate_90_days, " %")
+        ),
+        kpi(
+            l.t("Average resolution", "Durée moyenne de résolution"),
+            l.num(d.avg_resolution_days_90_days, l.t(" d", " j"))
+        ),
+        kpi(
+            l.t("Dispute DSO", "DSO litiges"),
+            l.num(d.dispute_dso, l.t(" d", " j"))
+        ),
+        kpi(
+            l.t("Open promises", "Promesses en cours"),
+            format!("{} · {}", pr.open_count, l.money(pr.open_amount))
+        ),
+        kpi(
+            l.t("Promises kept, 90 days", "Promesses tenues, 90 j"),
+            l.num(pr.kept_rate_90_days, " %")
+        ),
+    );
+    let _ = write!(
+        b,
+        r#"<div class="grid"><section class="card"><h2>{}</h2><table id="reasons"><thead><tr><th>{}</th><th class="n">{}</th><th class="n">{}</th></tr></thead><tbody>"#,
+        l.t("Open disputes by reason", "Litiges ouverts par motif"),
+        l.t("Reason", "Motif"),
+        l.t("Count", "Nombre"),
+        l.t("Amount", "Montant"),
+    );
+    for row in &d.by_reason {
+        let _ = write!(
+            b,
+            r#"<tr><td>{}</td><td class="n">{}</td><td class="n">{}</td></tr>"#,
+            esc(if row.reason.is_empty() {
+                "—"
+            } else {
+                &row.reason
+            }),
+            row.count,
+            l.money(row.amount)
+        );
+    }
+    let _ = write!(
+        b,
+        r#"</tbody></table></section><section class="card"><h2>{}</h2><table id="broken"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th class="n">{}</th><th class="n">{}</th></tr></thead><tbody>"#,
+        l.t(
+            "Broken promises, last 90 days",
+            "Promesses non tenues, 90 derniers jours"
+        ),
+        l.t("Invoice", "Facture"),
+        l.t("Customer", "Client"),
+        l.t("Promised for", "Promis pour le"),
+        l.t("Amount", "Montant"),
+        l.t("Paid by then", "Payé à date"),
+    );
+    for x in &broken {
+        let _ = write!(
+            b,
+            r#"<tr><td>{}</td><td><a href="/customers/{}?{}">{}</a></td><td>{}</td><td class="n">{}</td><td class="n">{}</td></tr>"#,
+            esc(&x.document_id),
+            html::q(&x.customer_id),
+            esc(&p.raw),
+            esc(&x.customer_id),
+            x.due_on,
+            l.money(x.amount),
+            l.money(x.paid_by_due)
+        );
+    }
+    b.push_str("</tbody></table></section></div>");
+    Html(page(
+        l,
+        l.t("Disputes and promises", "Litiges et promesses"),
+        &nav(&caller, &p, "disputes"),
+        &b,
+    ))
+    .into_response()
+}
+
+pub async fn api_team(State(state): State<Shared>, caller: Caller, query: RawQuery) -> Response {
+    let (snap, p, sel) = try_page!(context(&state, &caller, query));
+    match arpilot_core::analytics::team(&snap, &sel, &ReportParams::new(p.date(&snap))) {
+        Ok(rows) => Json(rows).into_response(),
+        Err(e) => bad_request(e.to_string()),
+    }
+}
+
+pub async fn api_cohorts(State(state): State<Shared>, caller: Caller, query: RawQuery) -> Response {
+    let (snap, p, sel) = try_page!(context(&state, &caller, query));
+    Json(arpilot_core::analytics::cohorts(
+        &snap,
+        &sel,
+        p.date(&snap),
+        12,
+    ))
+    .into_response()
+}
+
+pub async fn api_broken_promises(
+    State(state): State<Shared>,
+    caller: Caller,
+    query: RawQuery,
+) -> Response {
+    let (snap, p, sel) = try_page!(context(&state, &caller, query));
+    Json(arpilot_core::analytics::broken_promises(
+        &snap,
+        &sel,
+        p.date(&snap),
+    ))
+    .into_response()
+}
+
+pub async fn api_forecast(
+    State(state): State<Shared>,
+    caller: Caller,
+    query: RawQuery,
+) -> Response {
+    let (snap, p, sel) = try_page!(context(&state, &caller, query));
+    let as_of = p.date(&snap);
+    let f = try_page!(forecast_figures(&state, &caller, snap.clone(), sel, &p, as_of).await);
+    Json(serde_json::json!({"forecast": f.forecast, "accuracy": f.backtest})).into_response()
+}
+
+pub async fn api_rating(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+    query: RawQuery,
+) -> Response {
+    let (snap, p, sel) = try_page!(context(&state, &caller, query));
+    if customer_in_scope(&snap, &sel, &id, &p).is_none() {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(serde_json::json!({"error": "no such customer"})),
+        )
+            .into_response();
+    }
+    Json(arpilot_core::analytics::rating_history(
+        &snap,
+        &sel,
+        &id,
+        p.date(&snap),
+        12,
+        &RatingThresholds::default(),
     ))
     .into_response()
 }
