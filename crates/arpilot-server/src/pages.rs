@@ -597,10 +597,12 @@ pub async fn customer(
         charts::bars(l.t("Aged balance", "Balance âgée"), &bars)
     );
     let mut inv = String::new();
-    for i in invoices(&snap, &one, as_of)
-        .iter()
+    let open: Vec<_> = invoices(&snap, &one, as_of)
+        .into_iter()
         .filter(|i| i.open_amount.minor > 0)
-    {
+        .collect();
+    // The 25 oldest: the rest is one click away in the invoices export.
+    for i in open.iter().take(25) {
         let _ = write!(
             inv,
             r#"<tr><td>{}</td><td>{}</td><td>{}</td><td class="n">{}</td><td class="n">{}</td></tr>"#,
@@ -689,59 +691,66 @@ pub async fn customer(
             l.money(Money::new(src.amount[s], snap.currency))
         );
     }
-    let mut events = String::new();
+    // The 20 latest of the customer's disputes, promises and actions.
+    let mut dated: Vec<(i32, String)> = Vec::new();
     for d in snap
         .disputes
         .iter()
         .filter(|d| snap.invoices.customer[d.invoice as usize] == c && d.opened <= as_of.0)
     {
-        let _ = write!(
-            events,
-            r#"<tr><td>{}</td><td>{}</td><td>{} {}</td></tr>"#,
-            arpilot_core::Day(d.opened),
-            esc(snap.invoices.ids.get(d.invoice)),
-            l.t("dispute", "litige"),
-            esc(&if d.resolved <= as_of.0 {
-                format!(
-                    "{} {}",
-                    l.t("resolved", "résolu le"),
-                    arpilot_core::Day(d.resolved)
-                )
-            } else {
-                snap.reasons.value(d.reason).to_string()
-            })
-        );
+        dated.push((
+            d.opened,
+            format!(
+                r#"<tr><td>{}</td><td>{}</td><td>{} {}</td></tr>"#,
+                arpilot_core::Day(d.opened),
+                esc(snap.invoices.ids.get(d.invoice)),
+                l.t("dispute", "litige"),
+                esc(&if d.resolved <= as_of.0 {
+                    format!(
+                        "{} {}",
+                        l.t("resolved", "résolu le"),
+                        arpilot_core::Day(d.resolved)
+                    )
+                } else {
+                    snap.reasons.value(d.reason).to_string()
+                })
+            ),
+        ));
     }
     for pr in snap
         .promises
         .iter()
         .filter(|x| snap.invoices.customer[x.invoice as usize] == c && x.promised_on <= as_of.0)
     {
-        let _ = write!(
-            events,
-            r#"<tr><td>{}</td><td>{}</td><td>{} {} → {}</td></tr>"#,
-            arpilot_core::Day(pr.promised_on),
-            esc(snap.invoices.ids.get(pr.invoice)),
-            l.t("promise", "promesse"),
-            l.money(Money::new(pr.amount, snap.currency)),
-            arpilot_core::Day(pr.due_on)
-        );
+        dated.push((
+            pr.promised_on,
+            format!(
+                r#"<tr><td>{}</td><td>{}</td><td>{} {} → {}</td></tr>"#,
+                arpilot_core::Day(pr.promised_on),
+                esc(snap.invoices.ids.get(pr.invoice)),
+                l.t("promise", "promesse"),
+                l.money(Money::new(pr.amount, snap.currency)),
+                arpilot_core::Day(pr.due_on)
+            ),
+        ));
     }
     for a in snap
         .actions
         .iter()
         .filter(|a| a.customer == c && a.day <= as_of.0)
-        .rev()
-        .take(15)
     {
-        let _ = write!(
-            events,
-            r#"<tr><td>{}</td><td>{}</td><td>{}</td></tr>"#,
-            arpilot_core::Day(a.day),
-            esc(snap.agents.value(a.agent)),
-            esc(snap.action_kinds.value(a.kind))
-        );
+        dated.push((
+            a.day,
+            format!(
+                r#"<tr><td>{}</td><td>{}</td><td>{}</td></tr>"#,
+                arpilot_core::Day(a.day),
+                esc(snap.agents.value(a.agent)),
+                esc(snap.action_kinds.value(a.kind))
+            ),
+        ));
     }
+    dated.sort_by_key(|e| std::cmp::Reverse(e.0));
+    let events: String = dated.into_iter().take(20).map(|e| e.1).collect();
     let _ = write!(
         b,
         r#"<section class="card"><h2>{}</h2><table><tbody>{ph}</tbody></table></section><section class="card"><h2>{}</h2><table><tbody>{events}</tbody></table></section></div>"#,
