@@ -221,3 +221,32 @@ fn broken_promises_are_the_ones_not_kept() {
     assert_eq!(b[0].due_on, d("2024-03-10"));
     assert_eq!(b[0].paid_by_due.minor, 0);
 }
+
+#[test]
+fn dispute_promise_and_provision_figures() {
+    use arpilot_core::report::report;
+    let s = ledger();
+    let mut p = ReportParams::new(d("2024-03-31"));
+    p.provisions.buckets = vec![0, 1_000, 2_500, 5_000, 7_500, 10_000];
+    p.provisions.disputed = Some(5_000);
+    let r = report(&s, &Selection::all(), &p).unwrap();
+    // Open on 03-31: I2 (500, due 02-19, 41 days late) and I4 (300, due 03-16, disputed since
+    // 03-20). I2's dispute ran from 02-25 to 03-15: 19 days.
+    let dsp = &r.disputes;
+    assert_eq!((dsp.open_count, dsp.open_amount.minor), (1, 30_000));
+    assert_eq!(dsp.by_reason.len(), 1);
+    assert_eq!(dsp.by_reason[0].reason, "livraison");
+    assert_eq!((dsp.opened_90_days, dsp.resolved_90_days), (2, 1));
+    assert_eq!(dsp.resolution_rate_90_days, Some(50.0));
+    assert_eq!(dsp.avg_resolution_days_90_days, Some(19.0));
+    let std = r.dso.standard.unwrap();
+    let expected = std * 30_000.0 / r.totals.balance.minor as f64;
+    assert!((dsp.dispute_dso.unwrap() - expected).abs() < 0.01);
+    // I1's promise (400 by 03-01) was kept, I2's (500 by 03-10) was not; none runs on 03-31.
+    let pr = &r.promises;
+    assert_eq!((pr.due_90_days, pr.kept_90_days), (2, 1));
+    assert_eq!(pr.kept_rate_90_days, Some(50.0));
+    assert_eq!((pr.open_count, pr.open_amount.minor), (0, 0));
+    // Provisions: I2 in 31–60 days at 25 % = 125.00; I4 disputed at its own 50 % = 150.00.
+    assert_eq!(r.provisions.total.minor, 27_500);
+}

@@ -304,6 +304,49 @@ pub async fn dashboard(State(state): State<Shared>, caller: Caller, query: RawQu
             i.days_overdue
         );
     }
+    // The forecast when it has been computed for these parameters (on its page: a back-test
+    // takes seconds on a large ledger), else a link to it.
+    let forecast_card = match state
+        .cached::<ForecastFigures>(&format!("forecast|{:?}|{}", caller.scope, p.raw))
+    {
+        Some(f) => {
+            let mut rows = String::new();
+            for x in f.forecast.future.iter() {
+                let _ = write!(
+                    rows,
+                    r#"<tr><td>{}</td><td class="n">{}</td></tr>"#,
+                    esc(&x.period),
+                    m(x.expected)
+                );
+            }
+            let wape = |name: &str| {
+                f.backtest
+                    .methods
+                    .iter()
+                    .find(|s| method_name(s.method) == name)
+                    .and_then(|s| s.wape.first().copied().flatten())
+            };
+            format!(
+                r#"<section class="card"><h2>{}</h2><table>{rows}</table><p class="muted">{} {} · {} {}</p><a href="/forecast?{}">{}</a></section>"#,
+                l.t("Cash-in forecast", "Prévisions d'encaissement"),
+                l.t("Error M+1: arpilot", "Erreur M+1 : arpilot"),
+                l.num(wape("auto"), " %"),
+                l.t("naive", "naïf"),
+                l.num(wape("due_date"), " %"),
+                esc(&p.raw),
+                l.t("Details", "Détails"),
+            )
+        }
+        None => format!(
+            r#"<section class="card"><h2>{}</h2><p><a href="/forecast?{}">{}</a></p></section>"#,
+            l.t("Cash-in forecast", "Prévisions d'encaissement"),
+            esc(&p.raw),
+            l.t(
+                "Compute the forecast and its accuracy",
+                "Calculer les prévisions et leur précision"
+            ),
+        ),
+    };
     let mut maturity = String::new();
     for row in &r.maturity {
         let _ = write!(
@@ -324,7 +367,7 @@ pub async fn dashboard(State(state): State<Shared>, caller: Caller, query: RawQu
 <section class="card"><h2>{h5}</h2><table><tr><th>{to}</th><td class="n">{tov}</td></tr><tr><th>{co}</th><td class="n">{cov}</td></tr><tr><th>{cre}</th><td class="n">{crev}</td></tr><tr><th>{re}</th><td class="n">{rev}</td></tr><tr><th>{ra}</th><td class="n">{rav}</td></tr></table></section>
 <section class="card"><h2>{h6}</h2><table><thead><tr><th>{cu}</th><th class="n">{ba}</th><th class="n">{ov}</th></tr></thead><tbody>{top}</tbody></table></section>
 <section class="card"><h2>{h7}</h2><table><thead><tr><th>{inv}</th><th>{cu}</th><th class="n">{op}</th><th class="n">{dl}</th></tr></thead><tbody>{late}</tbody></table></section>
-<section class="card"><h2>{h8}</h2><table><thead><tr><th>{pe}</th><th class="n">{am}</th><th class="n">{nb}</th></tr></thead><tbody>{maturity}</tbody></table></section></div>"#,
+<section class="card"><h2>{h8}</h2><table><thead><tr><th>{pe}</th><th class="n">{am}</th><th class="n">{nb}</th></tr></thead><tbody>{maturity}</tbody></table></section>{forecast_card}</div>"#,
         h1 = l.t("Balance composition", "Composition de l'encours"),
         h2 = l.t("Aged balance", "Balance âgée"),
         h3 = l.t("DSO", "DSO"),
@@ -1132,10 +1175,7 @@ pub async fn forecast(State(state): State<Shared>, caller: Caller, query: RawQue
     }
     b.push_str("</tr></thead><tbody>");
     for m in &f.backtest.methods {
-        let name = serde_json::to_value(m.method)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
+        let name = method_name(m.method);
         let label = match name.as_str() {
             "auto" => l.t("arpilot", "arpilot"),
             "due_date" => l.t("Paid on due date (naive)", "Payé à l'échéance (naïf)"),
@@ -1340,6 +1380,14 @@ pub async fn api_rating(
         &RatingThresholds::default(),
     ))
     .into_response()
+}
+
+/// A forecast method's name as the JSON and the CLI spell it.
+fn method_name(m: arpilot_core::forecast::Method) -> String {
+    serde_json::to_value(m)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 /// Download links of a page's data.
