@@ -132,7 +132,7 @@ pub fn page(lang: Lang, title: &str, nav: &Nav, body: &str) -> String {
         )
     };
     format!(
-        r#"<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{title} · arpilot</title><link rel="stylesheet" href="/static/app.css"></head><body><header><a class="brand" href="/">arpilot</a><nav>{d}{a}{c}{t}{x}{f}</nav><form method="post" action="/logout" class="who"><span>{login} · {role}</span><input type="hidden" name="csrf" value="{csrf}"><button>{out}</button></form></header><main id="main" data-live="1">{body}</main><script src="/static/live.js" defer></script></body></html>"#,
+        r#"<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{title} · arpilot</title><link rel="stylesheet" href="/static/app.css"></head><body><header><a class="brand" href="/">arpilot</a><nav>{d}{a}{c}{t}{x}{f}{i}</nav><form method="post" action="/logout" class="who"><span>{login} · {role}</span><input type="hidden" name="csrf" value="{csrf}"><button>{out}</button></form></header><main id="main" data-live="1">{body}</main><script src="/static/live.js" defer></script></body></html>"#,
         lang = lang.code(),
         title = esc(title),
         d = link("/", "dashboard", lang.t("Dashboard", "Tableau de bord")),
@@ -145,6 +145,7 @@ pub fn page(lang: Lang, title: &str, nav: &Nav, body: &str) -> String {
             "disputes",
             lang.t("Disputes & promises", "Litiges et promesses")
         ),
+        i = link("/imports", "imports", lang.t("Imports", "Imports")),
         login = esc(nav.login),
         role = esc(nav.role),
         csrf = esc(nav.csrf),
@@ -182,6 +183,18 @@ tr:hover td{background:#f1f5f9}a{color:var(--accent)}
 /// Progressive enhancement: when the ledger changes, refresh the page's content in place.
 pub const LIVE_JS: &str = r#"
 (function(){
+  // Upload progress on the imports page.
+  var up=document.getElementById('upload');
+  if(up&&window.XMLHttpRequest&&window.FormData){
+    up.addEventListener('submit',function(ev){
+      ev.preventDefault();
+      var bar=document.getElementById('progress');bar.hidden=false;
+      var x=new XMLHttpRequest();x.open('POST',up.action);
+      x.upload.onprogress=function(e){if(e.lengthComputable){bar.value=Math.round(e.loaded*100/e.total);}};
+      x.onload=function(){document.open();document.write(x.responseText);document.close();};
+      x.send(new FormData(up));
+    });
+  }
   if(!window.EventSource)return;
   var es=new EventSource('/events');
   es.addEventListener('ledger',function(){

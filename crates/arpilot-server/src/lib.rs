@@ -7,6 +7,7 @@ pub mod auth;
 pub mod charts;
 pub mod export;
 pub mod html;
+mod imports;
 mod pages;
 
 use arpilot_core::select::Filter;
@@ -113,6 +114,12 @@ pub fn router(state: Shared) -> Router {
         .route("/aging", get(pages::aging))
         .route("/customers", get(pages::customers))
         .route("/customers/{id}", get(pages::customer))
+        .route(
+            "/imports",
+            get(imports::imports_page)
+                .post(imports::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(imports::MAX_UPLOAD)),
+        )
         .route("/team", get(pages::team))
         .route("/disputes", get(pages::disputes))
         .route("/api/team", get(pages::api_team))

@@ -518,3 +518,96 @@ async fn the_aging_xlsx_totals_equal_the_report() {
     }
     let _ = std::fs::remove_file(&path);
 }
+
+fn multipart(csrf: &str, name: &str, content: &str) -> (String, String) {
+    let b = "----arpilotboundary";
+    let body = format!(
+        "--{b}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: text/csv\r\n\r\n{content}\r\n--{b}--\r\n"
+    );
+    (format!("multipart/form-data; boundary={b}"), body)
+}
+
+async fn post_multipart(app: &App, c: &Client, csrf: &str, name: &str, content: &str) -> Resp {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (ct, body) = multipart(csrf, name, content);
+    let host = app.base.trim_start_matches("http://").to_string();
+    let mut s = tokio::net::TcpStream::connect(&host).await.unwrap();
+    let req = format!(
+        "POST /imports HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nCookie: {}\r\nContent-Type: {ct}\r\nContent-Length: {}\r\n\r\n{body}",
+        c.cookie.as_deref().unwrap_or(""),
+        body.len()
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.unwrap();
+    let status = out.split(' ').nth(1).unwrap().parse().unwrap();
+    Resp {
+        status,
+        headers: String::new(),
+        body: out,
+    }
+}
+
+fn csrf_of(page: &str) -> String {
+    page.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn uploads_import_or_explain_why_not() {
+    let app = App::start().await;
+    let admin = app.login("admin").await;
+    let page = app.get(&admin, "/imports").await.body;
+    assert!(page.contains("id=\"upload\""));
+    let csrf = csrf_of(&page);
+    let good = "payment_id,customer_id,date,amount,invoice_id\nP-UP-1,C-NORD-1,2024-06-20,50.00,C-NORD-1-F0\n";
+    let r = post_multipart(&app, &admin, &csrf, "payments.csv", good).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("id=\"summary\"") && r.body.contains("1 payments"));
+    assert!(r.body.contains("payments.csv"));
+    let j: serde_json::Value =
+        serde_json::from_str(&app.get(&admin, "/api/report?as_of=2024-06-30").await.body).unwrap();
+    assert_eq!(j["totals"]["balance"], "1750.00");
+    // A refused file names its line and changes nothing.
+    let bad = "payment_id,customer_id,date,amount\nP-UP-2,C-NOBODY,2024-06-20,50.00\n";
+    let r = post_multipart(&app, &admin, &csrf, "payments.csv", bad).await;
+    assert_eq!(r.status, 422);
+    assert!(
+        r.body.contains("line 2") && r.body.contains("C-NOBODY"),
+        "{}",
+        r.body
+    );
+    let j: serde_json::Value =
+        serde_json::from_str(&app.get(&admin, "/api/report?as_of=2024-06-30").await.body).unwrap();
+    assert_eq!(j["totals"]["balance"], "1750.00");
+    // The history lists the batch; a forged token and a collector are refused.
+    assert!(
+        app.get(&admin, "/imports")
+            .await
+            .body
+            .contains("payments.csv")
+    );
+    assert_eq!(
+        post_multipart(&app, &admin, "forged", "payments.csv", good)
+            .await
+            .status,
+        403
+    );
+    let lea = app.login("lea").await;
+    let lea_csrf = csrf_of(&app.get(&lea, "/").await.body);
+    assert_eq!(
+        post_multipart(&app, &lea, &lea_csrf, "payments.csv", good)
+            .await
+            .status,
+        403
+    );
+    assert!(
+        !app.get(&lea, "/imports")
+            .await
+            .body
+            .contains("id=\"upload\"")
+    );
+}
