@@ -276,6 +276,9 @@ pub struct Params {
     pub by: Option<String>,
     pub bucket: Option<usize>,
     pub sort: Option<String>,
+    /// Upper bounds of the overdue buckets (`30,60,90,120` by default) and the aging basis.
+    pub buckets: Option<String>,
+    pub basis: Option<String>,
     /// The raw query, to carry into links.
     pub raw: String,
 }
@@ -299,6 +302,14 @@ impl Params {
                 "by" => p.by = Some(v.into_owned()),
                 "bucket" => p.bucket = v.parse().ok(),
                 "sort" => p.sort = Some(v.into_owned()),
+                "buckets" if !v.is_empty() => {
+                    p.buckets = Some(v.to_string());
+                    keep.append_pair("buckets", &v);
+                }
+                "basis" if v == "issue" || v == "due" => {
+                    p.basis = Some(v.to_string());
+                    keep.append_pair("basis", &v);
+                }
                 _ => {}
             }
         }

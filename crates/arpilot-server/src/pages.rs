@@ -52,8 +52,25 @@ fn nav<'a>(c: &'a Caller, p: &'a Params, active: &'static str) -> Nav<'a> {
 }
 
 fn the_report(snap: &Snapshot, sel: &Selection, p: &Params) -> Result<Report, Box<Response>> {
+    use arpilot_core::report::{AgingConfig, Basis, ProvisionRates};
     let mut params = ReportParams::new(p.date(snap));
     params.by = p.by.as_deref().map(GroupBy::parse);
+    if p.buckets.is_some() || p.basis.is_some() {
+        let bounds = match &p.buckets {
+            Some(b) => {
+                AgingConfig::parse_bounds(b).map_err(|e| Box::new(bad_request(e.to_string())))?
+            }
+            None => vec![30, 60, 90, 120],
+        };
+        let basis = if p.basis.as_deref() == Some("issue") {
+            Basis::Issue
+        } else {
+            Basis::Due
+        };
+        params.aging =
+            AgingConfig::new(bounds, basis).map_err(|e| Box::new(bad_request(e.to_string())))?;
+        params.provisions = ProvisionRates::default_for(&params.aging);
+    }
     report(snap, sel, &params).map_err(|e| Box::new(bad_request(e.to_string())))
 }
 
@@ -420,6 +437,39 @@ pub async fn aging(State(state): State<Shared>, caller: Caller, query: RawQuery)
         l.t("Aged balance as of", "Balance âgée au"),
         r.as_of,
         toolbar(l, "/aging", &p, r.as_of)
+    );
+    // Bucket set, basis and grouping, kept with the date and filters.
+    let hidden: String = form_urlencoded::parse(p.raw.as_bytes())
+        .filter(|(k, _)| k == "as_of" || k == "filter")
+        .map(|(k, v)| {
+            format!(
+                r#"<input type="hidden" name="{}" value="{}">"#,
+                esc(&k),
+                esc(&v)
+            )
+        })
+        .collect();
+    let _ = write!(
+        b,
+        r#"<form class="bar-form" method="get" action="/aging">{hidden}<label>{}<input name="buckets" value="{}" size="14"></label><label>{}<select name="basis"><option value="due"{}>{}</option><option value="issue"{}>{}</option></select></label><label>{}<input name="by" value="{}" size="12"></label><button class="primary">{}</button></form>"#,
+        l.t("Buckets (days)", "Tranches (jours)"),
+        esc(p.buckets.as_deref().unwrap_or("30,60,90,120")),
+        l.t("Basis", "Base"),
+        if p.basis.as_deref() == Some("issue") {
+            ""
+        } else {
+            " selected"
+        },
+        l.t("due date", "échéance"),
+        if p.basis.as_deref() == Some("issue") {
+            " selected"
+        } else {
+            ""
+        },
+        l.t("issue date", "date de facture"),
+        l.t("Group by", "Regrouper par"),
+        esc(p.by.as_deref().unwrap_or("customer")),
+        l.t("Apply", "Appliquer"),
     );
     if let Some(k) = p.bucket.filter(|k| *k < g.buckets.len()) {
         let _ = write!(

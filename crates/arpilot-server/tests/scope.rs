@@ -611,3 +611,29 @@ async fn uploads_import_or_explain_why_not() {
             .contains("id=\"upload\"")
     );
 }
+
+#[tokio::test]
+async fn buckets_and_basis_are_chosen_on_the_page() {
+    let app = App::start().await;
+    let admin = app.login("admin").await;
+    let r = app
+        .get(&admin, "/api/aging?as_of=2024-06-30&buckets=45,90&basis=issue")
+        .await;
+    let j: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    let labels: Vec<&str> = j["aging"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["bucket"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["not_due", "1-45", "46-90", "90+"]);
+    // On the issue basis as of 06-30 every invoice (issued 01-10 … 02-19) is over 90 days old.
+    assert_eq!(j["aging"][3]["amount"], "1800.00");
+    let page = app
+        .get(&admin, "/aging?as_of=2024-06-30&buckets=45,90&basis=issue")
+        .await
+        .body;
+    assert!(page.contains("value=\"45,90\"") && page.contains("46-90"));
+    let bad = app.get(&admin, "/api/aging?buckets=90,30").await;
+    assert_eq!(bad.status, 400);
+}
