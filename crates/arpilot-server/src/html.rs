@@ -132,7 +132,7 @@ pub fn page(lang: Lang, title: &str, nav: &Nav, body: &str) -> String {
         )
     };
     format!(
-        r#"<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{title} · arpilot</title><link rel="stylesheet" href="/static/app.css"></head><body><header><a class="brand" href="/">arpilot</a><nav>{d}{a}{c}{t}{x}{f}{i}</nav><form method="post" action="/logout" class="who"><span>{login} · {role}</span><input type="hidden" name="csrf" value="{csrf}"><button>{out}</button></form></header><main id="main" data-live="1">{body}</main><script src="/static/live.js" defer></script></body></html>"#,
+        r#"<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{title} · arpilot</title><link rel="stylesheet" href="/static/app.css"></head><body><header><a class="brand" href="/">arpilot</a><nav>{d}{a}{c}{t}{x}{f}{i}{s}</nav><form method="post" action="/logout" class="who"><span>{login} · {role}</span><input type="hidden" name="csrf" value="{csrf}"><button>{out}</button></form></header><main id="main" data-live="1">{body}</main><script src="/static/live.js" defer></script></body></html>"#,
         lang = lang.code(),
         title = esc(title),
         d = link("/", "dashboard", lang.t("Dashboard", "Tableau de bord")),
@@ -146,6 +146,7 @@ pub fn page(lang: Lang, title: &str, nav: &Nav, body: &str) -> String {
             lang.t("Disputes & promises", "Litiges et promesses")
         ),
         i = link("/imports", "imports", lang.t("Imports", "Imports")),
+        s = link("/settings", "settings", lang.t("Settings", "Réglages")),
         login = esc(nav.login),
         role = esc(nav.role),
         csrf = esc(nav.csrf),

@@ -9,6 +9,7 @@ pub mod export;
 pub mod html;
 mod imports;
 mod pages;
+mod settings;
 
 use arpilot_core::select::Filter;
 use arpilot_core::{Day, Snapshot};
@@ -120,6 +121,9 @@ pub fn router(state: Shared) -> Router {
                 .post(imports::upload)
                 .layer(axum::extract::DefaultBodyLimit::max(imports::MAX_UPLOAD)),
         )
+        .route("/settings", get(settings::page))
+        .route("/settings/users", post(settings::users))
+        .route("/settings/language", post(settings::language))
         .route("/team", get(pages::team))
         .route("/disputes", get(pages::disputes))
         .route("/api/team", get(pages::api_team))
@@ -255,7 +259,16 @@ impl FromRequestParts<Shared> for Caller {
             let s = cookie(&parts.headers, SESSION_COOKIE)
                 .and_then(|t| state.sessions.get(&t))
                 .ok_or_else(denied)?;
-            (s.user, Some(s.csrf))
+            // The user as stored now: a role or portfolio changed by an admin applies to open
+            // sessions at once, and a removed user is signed out.
+            let user = state
+                .store
+                .user(&s.user.login)
+                .await
+                .ok()
+                .flatten()
+                .ok_or_else(denied)?;
+            (user, Some(s.csrf))
         };
         let role = Role::parse(&user.role).ok_or_else(denied)?;
         Ok(Caller {

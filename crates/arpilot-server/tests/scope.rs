@@ -617,7 +617,10 @@ async fn buckets_and_basis_are_chosen_on_the_page() {
     let app = App::start().await;
     let admin = app.login("admin").await;
     let r = app
-        .get(&admin, "/api/aging?as_of=2024-06-30&buckets=45,90&basis=issue")
+        .get(
+            &admin,
+            "/api/aging?as_of=2024-06-30&buckets=45,90&basis=issue",
+        )
         .await;
     let j: serde_json::Value = serde_json::from_str(&r.body).unwrap();
     let labels: Vec<&str> = j["aging"]
@@ -636,4 +639,87 @@ async fn buckets_and_basis_are_chosen_on_the_page() {
     assert!(page.contains("value=\"45,90\"") && page.contains("46-90"));
     let bad = app.get(&admin, "/api/aging?buckets=90,30").await;
     assert_eq!(bad.status, 400);
+}
+
+#[tokio::test]
+async fn admins_manage_users_and_changes_apply_at_once() {
+    let app = App::start().await;
+    let admin = app.login("admin").await;
+    let lea = app.login("lea").await;
+    let csrf = csrf_of(&app.get(&admin, "/settings").await.body);
+    let form = |body: String| {
+        let c = admin.clone();
+        let base = app.base.clone();
+        async move { c.send(&base, "POST", "/settings/users", &body, &[]).await }
+    };
+    // Léa's portfolio moves to Marc's customers: her open session follows at once.
+    let r = form(format!(
+        "csrf={csrf}&action=update&login=lea&role=collector&portfolio=collector%3DMarc"
+    ))
+    .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let body = app.get(&lea, "/api/customers?as_of=2024-06-30").await.body;
+    assert!(
+        body.contains("C-SUD-1") && !body.contains("C-NORD-1"),
+        "{body}"
+    );
+    // A new user can sign in; a short password, an unknown role, a bad rule are refused.
+    let r = form(format!(
+        "csrf={csrf}&action=add&login=zoe&role=viewer&portfolio=region%3DSud&password=long-enough-1"
+    ))
+    .await;
+    assert_eq!(r.status, 303);
+    let zoe = app
+        .client
+        .send(
+            &app.base,
+            "POST",
+            "/login",
+            "login=zoe&password=long-enough-1",
+            &[],
+        )
+        .await;
+    assert_eq!(zoe.status, 303);
+    for bad in [
+        "action=add&login=x&role=viewer&password=short",
+        "action=add&login=x&role=boss&password=long-enough-1",
+        "action=update&login=lea&role=collector&portfolio=nonsense",
+        "action=update&login=admin&role=viewer&portfolio=",
+    ] {
+        assert_eq!(
+            form(format!("csrf={csrf}&{bad}")).await.status,
+            400,
+            "{bad}"
+        );
+    }
+    // Only admins manage users; the CSRF token is required.
+    let lea_csrf = csrf_of(&app.get(&lea, "/settings").await.body);
+    let r = lea
+        .send(
+            &app.base,
+            "POST",
+            "/settings/users",
+            &format!("csrf={lea_csrf}&action=update&login=lea&role=admin&portfolio="),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    assert_eq!(
+        form("csrf=forged&action=update&login=lea&role=admin&portfolio=".into())
+            .await
+            .status,
+        403
+    );
+    // Everyone sets their own language.
+    let r = lea
+        .send(
+            &app.base,
+            "POST",
+            "/settings/language",
+            &format!("csrf={lea_csrf}&locale=fr"),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    assert!(app.get(&lea, "/").await.body.contains("lang=\"fr\""));
 }

@@ -1,0 +1,212 @@
+//! Settings: each user's language; for admins, users, roles and portfolios.
+
+use crate::auth::{self, Role};
+use crate::html::{self, Lang, Nav, esc};
+use crate::{Caller, Shared, csrf_ok, same_origin};
+use arpilot_store::{UserField, UserStore};
+use axum::Form;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use std::fmt::Write;
+
+fn nav(c: &Caller) -> Nav<'_> {
+    Nav {
+        login: &c.user.login,
+        role: c.role.name(),
+        csrf: c.csrf.as_deref().unwrap_or(""),
+        query: "",
+        active: "settings",
+    }
+}
+
+const ROLES: [&str; 4] = ["admin", "manager", "collector", "viewer"];
+
+/// A role picker; `form` ties it to a form elsewhere in the row.
+fn role_select(l: Lang, current: &str, form: &str) -> String {
+    let mut s = if form.is_empty() {
+        String::from(r#"<select name="role">"#)
+    } else {
+        format!(r#"<select name="role" form="{form}">"#)
+    };
+    for r in ROLES {
+        let label = match r {
+            "admin" => l.t("admin", "administrateur"),
+            "manager" => l.t("credit manager", "credit manager"),
+            "collector" => l.t("collector", "recouvreur"),
+            _ => l.t("viewer (sales)", "lecteur (commercial)"),
+        };
+        let _ = write!(
+            s,
+            r#"<option value="{r}"{}>{label}</option>"#,
+            if r == current { " selected" } else { "" }
+        );
+    }
+    s + "</select>"
+}
+
+pub async fn page(State(state): State<Shared>, caller: Caller) -> Response {
+    let l = caller.lang;
+    let csrf = esc(caller.csrf.as_deref().unwrap_or(""));
+    let mut b = format!("<h1>{}</h1>", l.t("Settings", "Réglages"));
+    let _ = write!(
+        b,
+        r#"<section class="card"><h2>{}</h2><form class="bar-form" method="post" action="/settings/language"><input type="hidden" name="csrf" value="{csrf}"><label>{}<select name="locale"><option value="">{}</option><option value="fr"{}>Français</option><option value="en"{}>English</option></select></label><button class="primary">{}</button></form></section>"#,
+        l.t("My language", "Ma langue"),
+        l.t("Language", "Langue"),
+        l.t("the browser's", "celle du navigateur"),
+        if caller.user.locale == "fr" {
+            " selected"
+        } else {
+            ""
+        },
+        if caller.user.locale == "en" {
+            " selected"
+        } else {
+            ""
+        },
+        l.t("Save", "Enregistrer"),
+    );
+    if caller.role == Role::Admin {
+        let users = state.store.users().await.unwrap_or_default();
+        let _ = write!(
+            b,
+            r#"<section class="card" style="margin-top:16px"><h2>{}</h2><table id="users"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th></th></tr></thead><tbody>"#,
+            l.t("Users and portfolios", "Utilisateurs et portefeuilles"),
+            l.t("Login", "Identifiant"),
+            l.t("Role", "Rôle"),
+            l.t("Portfolio (NAME=VALUE;…)", "Portefeuille (NOM=VALEUR;…)"),
+        );
+        // Forms cannot sit across table cells: each row's fields name their form.
+        for (k, u) in users.iter().enumerate() {
+            let id = format!("user{k}");
+            let _ = write!(
+                b,
+                r#"<tr><td>{login}</td><td>{}</td><td><input name="portfolio" form="{id}" value="{}" size="32"></td><td><form id="{id}" method="post" action="/settings/users"><input type="hidden" name="login" value="{login}"><input type="hidden" name="action" value="update"><input type="hidden" name="csrf" value="{csrf}"><button>{}</button></form></td></tr>"#,
+                role_select(l, &u.role, &id),
+                esc(&u.portfolio),
+                l.t("Update", "Modifier"),
+                login = esc(&u.login),
+            );
+        }
+        let _ = write!(
+            b,
+            r#"</tbody></table><h2 style="margin-top:16px">{}</h2><form class="bar-form" method="post" action="/settings/users"><input type="hidden" name="action" value="add"><input type="hidden" name="csrf" value="{csrf}"><label>{}<input name="login" required></label><label>{}<input name="password" type="password" minlength="10" required></label><label>{}{}</label><label>{}<input name="portfolio" placeholder="collector=Camille Martin"></label><button class="primary">{}</button></form></section>"#,
+            l.t("Add a user", "Ajouter un utilisateur"),
+            l.t("Login", "Identifiant"),
+            l.t(
+                "Password (10+ characters)",
+                "Mot de passe (10 caractères ou plus)"
+            ),
+            l.t("Role", "Rôle"),
+            role_select(l, "collector", ""),
+            l.t("Portfolio", "Portefeuille"),
+            l.t("Add", "Ajouter"),
+        );
+    }
+    Html(html::page(
+        l,
+        l.t("Settings", "Réglages"),
+        &nav(&caller),
+        &b,
+    ))
+    .into_response()
+}
+
+#[derive(serde::Deserialize)]
+pub struct LanguageForm {
+    csrf: String,
+    locale: String,
+}
+
+pub async fn language(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    caller: Caller,
+    Form(f): Form<LanguageForm>,
+) -> Response {
+    if !csrf_ok(&caller, &f.csrf) || !same_origin(&headers) {
+        return (StatusCode::FORBIDDEN, "invalid CSRF token").into_response();
+    }
+    let locale = match f.locale.as_str() {
+        "fr" | "en" => f.locale.as_str(),
+        _ => "",
+    };
+    match state
+        .store
+        .set_user(&caller.user.login, UserField::Locale, locale)
+        .await
+    {
+        Ok(_) => Redirect::to("/settings").into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct UserForm {
+    csrf: String,
+    action: String,
+    login: String,
+    role: String,
+    #[serde(default)]
+    portfolio: String,
+    #[serde(default)]
+    password: String,
+}
+
+pub async fn users(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    caller: Caller,
+    Form(f): Form<UserForm>,
+) -> Response {
+    if caller.role != Role::Admin {
+        return (StatusCode::FORBIDDEN, "users are managed by admins").into_response();
+    }
+    if !csrf_ok(&caller, &f.csrf) || !same_origin(&headers) {
+        return (StatusCode::FORBIDDEN, "invalid CSRF token").into_response();
+    }
+    let bad = |m: String| (StatusCode::BAD_REQUEST, m).into_response();
+    if Role::parse(&f.role).is_none() {
+        return bad(format!("unknown role {:?}", f.role));
+    }
+    if let Err(e) = auth::parse_portfolio(&f.portfolio) {
+        return bad(e.to_string());
+    }
+    let login = f.login.trim();
+    let done = match f.action.as_str() {
+        "add" => {
+            if login.is_empty() || f.password.chars().count() < 10 {
+                return bad("expected a login and a password of 10 characters or more".into());
+            }
+            state
+                .store
+                .add_user(
+                    login,
+                    &auth::hash_password(&f.password),
+                    &f.role,
+                    &f.portfolio,
+                )
+                .await
+                .map(|id| id.is_some())
+        }
+        "update" => {
+            // An admin cannot take away their own admin role and lock everyone out.
+            if login == caller.user.login && f.role != "admin" {
+                return bad("you cannot remove your own admin role".into());
+            }
+            let a = state.store.set_user(login, UserField::Role, &f.role).await;
+            let b = state
+                .store
+                .set_user(login, UserField::Portfolio, f.portfolio.trim())
+                .await;
+            a.and_then(|a| b.map(|b| a && b))
+        }
+        other => return bad(format!("unknown action {other:?}")),
+    };
+    match done {
+        Ok(true) => Redirect::to("/settings").into_response(),
+        Ok(false) => bad(format!("{login:?}: login taken or unknown")),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
