@@ -93,6 +93,17 @@ impl Lang {
         format!("{s}{unit}")
     }
 
+    /// A date as French or English readers write it: 31/10/2026, 2026-10-31.
+    pub fn date(self, d: arpilot_core::Day) -> String {
+        match self {
+            Lang::En => d.to_string(),
+            Lang::Fr => {
+                let (y, m, day) = d.ymd();
+                format!("{day:02}/{m:02}/{y}")
+            }
+        }
+    }
+
     pub fn num(self, v: Option<f64>, unit: &str) -> String {
         match v {
             None => "—".into(),

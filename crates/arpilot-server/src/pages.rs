@@ -148,7 +148,7 @@ pub async fn dashboard(State(state): State<Shared>, caller: Caller, query: RawQu
         b,
         "<h1>{} {}</h1>{}",
         l.t("Receivables as of", "Encours clients au"),
-        r.as_of,
+        l.date(r.as_of),
         toolbar(l, "/", &p, r.as_of)
     );
     let kpi = |label: &str, value: String, late: bool| {
@@ -435,7 +435,7 @@ pub async fn aging(State(state): State<Shared>, caller: Caller, query: RawQuery)
     let mut b = format!(
         "<h1>{} {}</h1>{}",
         l.t("Aged balance as of", "Balance âgée au"),
-        r.as_of,
+        l.date(r.as_of),
         toolbar(l, "/aging", &p, r.as_of)
     );
     // Bucket set, basis and grouping, kept with the date and filters.
@@ -550,8 +550,9 @@ pub async fn customers(State(state): State<Shared>, caller: Caller, query: RawQu
     sort_rows(&mut rows, p.sort.as_deref());
     let l = caller.lang;
     let mut b = format!(
-        "<h1>{} {as_of}</h1>{}",
+        "<h1>{} {}</h1>{}",
         l.t("Customers as of", "Clients au"),
+        l.date(as_of),
         toolbar(l, "/customers", &p, as_of)
     );
     let sort = |key: &str, label: &str| {
@@ -700,8 +701,8 @@ pub async fn customer(
             inv,
             r#"<tr><td>{}</td><td>{}</td><td>{}</td><td class="n">{}</td><td class="n">{}</td></tr>"#,
             esc(&i.document_id),
-            i.issue_date,
-            i.due_date,
+            l.date(i.issue_date),
+            l.date(i.due_date),
             l.money(i.open_amount),
             i.days_overdue
                 .filter(|d| *d > 0)
@@ -779,7 +780,7 @@ pub async fn customer(
         let _ = write!(
             ph,
             r#"<tr><td>{}</td><td>{}</td><td class="n">{}</td></tr>"#,
-            arpilot_core::Day(src.day[s]),
+            l.date(arpilot_core::Day(src.day[s])),
             esc(src.ids.get(s as u32)),
             l.money(Money::new(src.amount[s], snap.currency))
         );
@@ -795,14 +796,14 @@ pub async fn customer(
             d.opened,
             format!(
                 r#"<tr><td>{}</td><td>{}</td><td>{} {}</td></tr>"#,
-                arpilot_core::Day(d.opened),
+                l.date(arpilot_core::Day(d.opened)),
                 esc(snap.invoices.ids.get(d.invoice)),
                 l.t("dispute", "litige"),
                 esc(&if d.resolved <= as_of.0 {
                     format!(
                         "{} {}",
                         l.t("resolved", "résolu le"),
-                        arpilot_core::Day(d.resolved)
+                        l.date(arpilot_core::Day(d.resolved))
                     )
                 } else {
                     snap.reasons.value(d.reason).to_string()
@@ -819,11 +820,11 @@ pub async fn customer(
             pr.promised_on,
             format!(
                 r#"<tr><td>{}</td><td>{}</td><td>{} {} → {}</td></tr>"#,
-                arpilot_core::Day(pr.promised_on),
+                l.date(arpilot_core::Day(pr.promised_on)),
                 esc(snap.invoices.ids.get(pr.invoice)),
                 l.t("promise", "promesse"),
                 l.money(Money::new(pr.amount, snap.currency)),
-                arpilot_core::Day(pr.due_on)
+                l.date(arpilot_core::Day(pr.due_on))
             ),
         ));
     }
@@ -836,7 +837,7 @@ pub async fn customer(
             a.day,
             format!(
                 r#"<tr><td>{}</td><td>{}</td><td>{}</td></tr>"#,
-                arpilot_core::Day(a.day),
+                l.date(arpilot_core::Day(a.day)),
                 esc(snap.agents.value(a.agent)),
                 esc(snap.action_kinds.value(a.kind))
             ),
@@ -1068,8 +1069,9 @@ pub async fn team(State(state): State<Shared>, caller: Caller, query: RawQuery) 
     );
     let l = caller.lang;
     let mut b = format!(
-        "<h1>{} {as_of}</h1>{}",
+        "<h1>{} {}</h1>{}",
         l.t("Collection as of", "Recouvrement au"),
+        l.date(as_of),
         toolbar(l, "/team", &p, as_of)
     );
     let bars: Vec<Bar> = f
@@ -1197,8 +1199,9 @@ pub async fn forecast(State(state): State<Shared>, caller: Caller, query: RawQue
         href: None,
     }));
     let mut b = format!(
-        "<h1>{} {as_of}</h1>{}",
+        "<h1>{} {}</h1>{}",
         l.t("Cash-in forecast as of", "Prévisions d'encaissement au"),
+        l.date(as_of),
         toolbar(l, "/forecast", &p, as_of)
     );
     let _ = write!(
@@ -1246,8 +1249,8 @@ pub async fn forecast(State(state): State<Shared>, caller: Caller, query: RawQue
             "Forecasts made at each month end from",
             "Prévisions faites à chaque fin de mois du"
         ),
-        f.backtest.from,
-        f.backtest.to
+        l.date(f.backtest.from),
+        l.date(f.backtest.to)
     );
     Html(page(
         l,
@@ -1268,7 +1271,7 @@ pub async fn disputes(State(state): State<Shared>, caller: Caller, query: RawQue
     let mut b = format!(
         "<h1>{} {}</h1>{}",
         l.t("Disputes and promises as of", "Litiges et promesses au"),
-        r.as_of,
+        l.date(r.as_of),
         toolbar(l, "/disputes", &p, r.as_of)
     );
     let kpi = |label: &str, value: String| {
@@ -1348,7 +1351,7 @@ pub async fn disputes(State(state): State<Shared>, caller: Caller, query: RawQue
             html::q(&x.customer_id),
             esc(&p.raw),
             esc(&x.customer_id),
-            x.due_on,
+            l.date(x.due_on),
             l.money(x.amount),
             l.money(x.paid_by_due)
         );
