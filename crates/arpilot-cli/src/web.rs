@@ -157,6 +157,7 @@ pub async fn build_demo(db: &Path, seed: u64) -> Result<Store> {
     let dir = std::env::temp_dir().join(format!("arpilot-demo-{}", std::process::id()));
     let mut p = arpilot_synth::Params::new(40_000, seed);
     p.entities = 2;
+    p.usd_share = 0.3;
     arpilot_synth::generate(&p, &dir)?;
     let set =
         arpilot_ingest::ledger_csv::read_set(std::slice::from_ref(&dir)).map_err(|e| anyhow!(e))?;

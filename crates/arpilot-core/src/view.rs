@@ -82,6 +82,22 @@ pub fn convert(amount: i64, from: Currency, to: Currency, rate_e9: i64) -> i64 {
     (q * num.signum()) as i64
 }
 
+/// True when a report as of a past date may see the ledger differently from today: it holds
+/// amendments (effective from a date) or amounts in other currencies (converted at the date's
+/// rate).
+pub fn depends_on_date(events: &[Event], reporting: Currency) -> bool {
+    events.iter().any(|e| match e {
+        Event::Amend(_) => true,
+        Event::Document(d) => d.currency.is_some_and(|c| c != reporting),
+        Event::Payment(p) => p.currency.is_some_and(|c| c != reporting),
+        Event::Customer(c) => c
+            .attrs
+            .iter()
+            .any(|(k, v)| k == "currency" && Currency::parse(v).is_ok_and(|c| c != reporting)),
+        _ => false,
+    })
+}
+
 /// Rewrites a stored event list in place for a report as of `as_of` in `mode`.
 pub fn prepare(
     events: &mut Vec<Event>,

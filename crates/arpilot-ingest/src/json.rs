@@ -205,11 +205,19 @@ pub fn read(body: &Value, currency: Currency) -> Result<Vec<Event>, JsonError> {
                     agent: e.opt("agent")?,
                     note: e.opt("note")?,
                 }),
+                "rate" => Event::Rate(RateRec {
+                    date: e.day("date")?,
+                    currency: e
+                        .currency()?
+                        .ok_or_else(|| e.err("currency", "expected a currency code"))?,
+                    rate_e9: parse_minor(&e.text("rate")?, 9)
+                        .map_err(|_| e.err("rate", "expected a positive decimal rate"))?,
+                }),
                 other => {
                     return Err(e.err(
                         "type",
                         format!(
-                            "expected customer, invoice, credit_note, write_off, payment, allocation, dispute, promise or action, found {other:?}"
+                            "expected customer, invoice, credit_note, write_off, payment, allocation, dispute, promise, action or rate, found {other:?}"
                         ),
                     ));
                 }

@@ -29,6 +29,10 @@ use tokio::sync::broadcast;
 pub struct AppState {
     pub store: Store,
     snapshot: RwLock<Arc<Snapshot>>,
+    /// True when past dates need their own view (amendments, other currencies).
+    dated: std::sync::atomic::AtomicBool,
+    /// The last views built for past dates.
+    views: std::sync::Mutex<Vec<(Day, Arc<Snapshot>)>>,
     pub sessions: Sessions,
     pub live: broadcast::Sender<u64>,
     /// Dashboard figures by scope and parameters; emptied whenever the ledger changes. Each
@@ -43,10 +47,12 @@ type Slot = Arc<std::sync::Mutex<Option<Cached>>>;
 
 impl AppState {
     pub async fn new(store: Store) -> Result<Arc<AppState>, StoreError> {
-        let snap = arpilot_store::import::snapshot(&store, None, None).await?;
+        let (snap, dated) = arpilot_store::import::snapshot_dated(&store, None, None).await?;
         Ok(Arc::new(AppState {
             store,
             snapshot: RwLock::new(Arc::new(snap)),
+            dated: std::sync::atomic::AtomicBool::new(dated),
+            views: Default::default(),
             sessions: Sessions::default(),
             live: broadcast::channel(16).0,
             figures: Default::default(),
@@ -97,9 +103,39 @@ impl AppState {
         self.snapshot.read().expect("snapshot lock").clone()
     }
 
+    /// The ledger as seen on `as_of`: the current snapshot, unless amendments or currencies make
+    /// a past date look different (such views are built on demand and the last four kept).
+    pub async fn snapshot_at(&self, as_of: Option<Day>) -> Result<Arc<Snapshot>, StoreError> {
+        let Some(d) = as_of else {
+            return Ok(self.snapshot());
+        };
+        if !self.dated.load(std::sync::atomic::Ordering::Relaxed) {
+            return Ok(self.snapshot());
+        }
+        if let Some(v) = self
+            .views
+            .lock()
+            .expect("views lock")
+            .iter()
+            .find(|v| v.0 == d)
+        {
+            return Ok(v.1.clone());
+        }
+        let snap = Arc::new(arpilot_store::import::snapshot(&self.store, Some(d), None).await?);
+        let mut views = self.views.lock().expect("views lock");
+        if views.len() >= 4 {
+            views.remove(0);
+        }
+        views.push((d, snap.clone()));
+        Ok(snap)
+    }
+
     /// Reloads the ledger after an import and tells every open page.
     pub async fn reload(&self) -> Result<(), StoreError> {
-        let snap = arpilot_store::import::snapshot(&self.store, None, None).await?;
+        let (snap, dated) = arpilot_store::import::snapshot_dated(&self.store, None, None).await?;
+        self.dated
+            .store(dated, std::sync::atomic::Ordering::Relaxed);
+        self.views.lock().expect("views lock").clear();
         *self.snapshot.write().expect("snapshot lock") = Arc::new(snap);
         self.figures.lock().expect("figures lock").clear();
         let _ = self.live.send(0);

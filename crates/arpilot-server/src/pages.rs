@@ -27,13 +27,16 @@ macro_rules! try_page {
 }
 
 /// Snapshot, parameters and the caller's selection, or the response explaining why not.
-fn context(
+async fn context(
     state: &Shared,
     caller: &Caller,
     query: RawQuery,
 ) -> Result<(std::sync::Arc<Snapshot>, Params, Selection), Box<Response>> {
     let p = Params::parse(raw(query)).map_err(|e| Box::new(bad_request(e)))?;
-    let snap = state.snapshot();
+    let snap = state
+        .snapshot_at(p.as_of)
+        .await
+        .map_err(|e| Box::new((StatusCode::UNPROCESSABLE_ENTITY, e.to_string()).into_response()))?;
     let sel = caller
         .scope
         .selection(&snap, &p.filters)
@@ -126,7 +129,7 @@ pub struct Figures {
 }
 
 pub async fn dashboard(State(state): State<Shared>, caller: Caller, query: RawQuery) -> Response {
-    let (snap, p, sel) = try_page!(context(&state, &caller, query));
+    let (snap, p, sel) = try_page!(context(&state, &caller, query).await);
     let key = format!("dashboard|{:?}|{}", caller.scope, p.raw);
     let figures = try_page!(
         computed(&state, key, {
@@ -423,7 +426,7 @@ pub async fn dashboard(State(state): State<Shared>, caller: Caller, query: RawQu
 }
 
 pub async fn aging(State(state): State<Shared>, caller: Caller, query: RawQuery) -> Response {
-    let (snap, mut p, sel) = try_page!(context(&state, &caller, query));
+    let (snap, mut p, sel) = try_page!(context(&state, &caller, query).await);
     if p.by.is_none() {
         p.by = Some("customer".into());
     }
@@ -544,7 +547,7 @@ fn sort_rows(rows: &mut [CustomerRow], key: Option<&str>) {
 }
 
 pub async fn customers(State(state): State<Shared>, caller: Caller, query: RawQuery) -> Response {
-    let (snap, p, sel) = try_page!(context(&state, &caller, query));
+    let (snap, p, sel) = try_page!(context(&state, &caller, query).await);
     let as_of = p.date(&snap);
     let mut rows = customer_rows(&snap, &sel, as_of, &RatingThresholds::default());
     sort_rows(&mut rows, p.sort.as_deref());
@@ -624,7 +627,7 @@ pub async fn customer(
     Path(id): Path<String>,
     query: RawQuery,
 ) -> Response {
-    let (snap, p, sel) = try_page!(context(&state, &caller, query));
+    let (snap, p, sel) = try_page!(context(&state, &caller, query).await);
     let l = caller.lang;
     let Some(row) = customer_in_scope(&snap, &sel, &id, &p) else {
         return (
@@ -892,7 +895,7 @@ pub async fn events(State(state): State<Shared>, _caller: Caller) -> impl IntoRe
 }
 
 pub async fn api_report(State(state): State<Shared>, caller: Caller, query: RawQuery) -> Response {
-    let (snap, p, sel) = try_page!(context(&state, &caller, query));
+    let (snap, p, sel) = try_page!(context(&state, &caller, query).await);
     match the_report(&snap, &sel, &p) {
         Ok(r) => Json(r).into_response(),
         Err(e) => *e,
@@ -900,7 +903,7 @@ pub async fn api_report(State(state): State<Shared>, caller: Caller, query: RawQ
 }
 
 pub async fn api_aging(State(state): State<Shared>, caller: Caller, query: RawQuery) -> Response {
-    let (snap, mut p, sel) = try_page!(context(&state, &caller, query));
+    let (snap, mut p, sel) = try_page!(context(&state, &caller, query).await);
     if p.by.is_none() {
         p.by = Some("customer".into());
     }
@@ -918,7 +921,7 @@ pub async fn api_customers(
     caller: Caller,
     query: RawQuery,
 ) -> Response {
-    let (snap, p, sel) = try_page!(context(&state, &caller, query));
+    let (snap, p, sel) = try_page!(context(&state, &caller, query).await);
     Json(customer_rows(
         &snap,
         &sel,
@@ -934,7 +937,7 @@ pub async fn api_customer(
     Path(id): Path<String>,
     query: RawQuery,
 ) -> Response {
-    let (snap, p, sel) = try_page!(context(&state, &caller, query));
+    let (snap, p, sel) = try_page!(context(&state, &caller, query).await);
     match customer_in_scope(&snap, &sel, &id, &p) {
         Some(row) => {
             let one = Selection::resolve(
@@ -965,7 +968,7 @@ pub async fn api_invoices(
     caller: Caller,
     query: RawQuery,
 ) -> Response {
-    let (snap, p, sel) = try_page!(context(&state, &caller, query));
+    let (snap, p, sel) = try_page!(context(&state, &caller, query).await);
     Json(invoices(&snap, &sel, p.date(&snap))).into_response()
 }
 
@@ -976,7 +979,7 @@ pub async fn export(
     Path(file): Path<String>,
     query: RawQuery,
 ) -> Response {
-    let (snap, mut p, sel) = try_page!(context(&state, &caller, query));
+    let (snap, mut p, sel) = try_page!(context(&state, &caller, query).await);
     let Some((kind, ext)) = file.rsplit_once('.') else {
         return bad_request("expected aging, customers or invoices with .xlsx or .csv".into());
     };
@@ -1043,7 +1046,7 @@ pub struct TeamFigures {
 }
 
 pub async fn team(State(state): State<Shared>, caller: Caller, query: RawQuery) -> Response {
-    let (snap, p, sel) = try_page!(context(&state, &caller, query));
+    let (snap, p, sel) = try_page!(context(&state, &caller, query).await);
     let as_of = p.date(&snap);
     let key = format!("team|{:?}|{}", caller.scope, p.raw);
     let f = try_page!(
@@ -1171,7 +1174,7 @@ async fn forecast_figures(
 }
 
 pub async fn forecast(State(state): State<Shared>, caller: Caller, query: RawQuery) -> Response {
-    let (snap, p, sel) = try_page!(context(&state, &caller, query));
+    let (snap, p, sel) = try_page!(context(&state, &caller, query).await);
     let as_of = p.date(&snap);
     let f = try_page!(forecast_figures(&state, &caller, snap.clone(), sel, &p, as_of).await);
     let l = caller.lang;
@@ -1262,7 +1265,7 @@ pub async fn forecast(State(state): State<Shared>, caller: Caller, query: RawQue
 }
 
 pub async fn disputes(State(state): State<Shared>, caller: Caller, query: RawQuery) -> Response {
-    let (snap, p, sel) = try_page!(context(&state, &caller, query));
+    let (snap, p, sel) = try_page!(context(&state, &caller, query).await);
     let r = try_page!(the_report(&snap, &sel, &p));
     let broken = arpilot_core::analytics::broken_promises(&snap, &sel, r.as_of);
     let l = caller.lang;
@@ -1367,7 +1370,7 @@ pub async fn disputes(State(state): State<Shared>, caller: Caller, query: RawQue
 }
 
 pub async fn api_team(State(state): State<Shared>, caller: Caller, query: RawQuery) -> Response {
-    let (snap, p, sel) = try_page!(context(&state, &caller, query));
+    let (snap, p, sel) = try_page!(context(&state, &caller, query).await);
     match arpilot_core::analytics::team(&snap, &sel, &ReportParams::new(p.date(&snap))) {
         Ok(rows) => Json(rows).into_response(),
         Err(e) => bad_request(e.to_string()),
@@ -1375,7 +1378,7 @@ pub async fn api_team(State(state): State<Shared>, caller: Caller, query: RawQue
 }
 
 pub async fn api_cohorts(State(state): State<Shared>, caller: Caller, query: RawQuery) -> Response {
-    let (snap, p, sel) = try_page!(context(&state, &caller, query));
+    let (snap, p, sel) = try_page!(context(&state, &caller, query).await);
     Json(arpilot_core::analytics::cohorts(
         &snap,
         &sel,
@@ -1390,7 +1393,7 @@ pub async fn api_broken_promises(
     caller: Caller,
     query: RawQuery,
 ) -> Response {
-    let (snap, p, sel) = try_page!(context(&state, &caller, query));
+    let (snap, p, sel) = try_page!(context(&state, &caller, query).await);
     Json(arpilot_core::analytics::broken_promises(
         &snap,
         &sel,
@@ -1404,7 +1407,7 @@ pub async fn api_forecast(
     caller: Caller,
     query: RawQuery,
 ) -> Response {
-    let (snap, p, sel) = try_page!(context(&state, &caller, query));
+    let (snap, p, sel) = try_page!(context(&state, &caller, query).await);
     let as_of = p.date(&snap);
     let f = try_page!(forecast_figures(&state, &caller, snap.clone(), sel, &p, as_of).await);
     Json(serde_json::json!({"forecast": f.forecast, "accuracy": f.backtest})).into_response()
@@ -1416,7 +1419,7 @@ pub async fn api_rating(
     Path(id): Path<String>,
     query: RawQuery,
 ) -> Response {
-    let (snap, p, sel) = try_page!(context(&state, &caller, query));
+    let (snap, p, sel) = try_page!(context(&state, &caller, query).await);
     if customer_in_scope(&snap, &sel, &id, &p).is_none() {
         return (
             StatusCode::NOT_FOUND,

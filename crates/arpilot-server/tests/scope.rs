@@ -723,3 +723,54 @@ async fn admins_manage_users_and_changes_apply_at_once() {
     assert_eq!(r.status, 303);
     assert!(app.get(&lea, "/").await.body.contains("lang=\"fr\""));
 }
+
+/// Pages as of past dates see the ledger as it stood: other currencies at that date's rate.
+#[tokio::test]
+async fn past_dates_convert_at_their_own_rate() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = App::start().await;
+    let token = {
+        let store = Store::open(&Target::Sqlite(app.db.clone())).await.unwrap();
+        let t = auth::random_token();
+        assert!(
+            store
+                .add_token("admin", "erp", &auth::sha256_hex(&t))
+                .await
+                .unwrap()
+        );
+        store.close().await;
+        t
+    };
+    let body = r#"{"events": [
+        {"type": "customer", "customer_id": "C-US", "name": "Union Inc", "currency": "USD"},
+        {"type": "invoice", "document_id": "US-F1", "customer_id": "C-US", "issue_date": "2024-01-15", "amount": "1000.00", "currency": "USD"},
+        {"type": "rate", "date": "2024-01-01", "currency": "USD", "rate": "0.90"},
+        {"type": "rate", "date": "2024-03-01", "currency": "USD", "rate": "0.95"}]}"#;
+    let host = app.base.trim_start_matches("http://").to_string();
+    let mut s = tokio::net::TcpStream::connect(&host).await.unwrap();
+    s.write_all(
+        format!(
+            "POST /api/events HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.unwrap();
+    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    let admin = app.login("admin").await;
+    let balance = |d: &'static str| {
+        let (app, admin) = (&app, &admin);
+        async move {
+            let r = app.get(admin, &format!("/api/report?as_of={d}")).await;
+            let j: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+            j["totals"]["balance"].as_str().unwrap().to_string()
+        }
+    };
+    // 1 800 EUR of invoices, and 1 000 USD at 0.90 in February, at 0.95 from March.
+    assert_eq!(balance("2024-02-20").await, "2700.00");
+    assert_eq!(balance("2024-06-30").await, "2750.00");
+    assert_eq!(balance("2024-02-20").await, "2700.00");
+}

@@ -174,6 +174,16 @@ pub async fn snapshot(
     as_of: Option<Day>,
     only: Option<Currency>,
 ) -> StoreResult<Snapshot> {
+    Ok(snapshot_dated(store, as_of, only).await?.0)
+}
+
+/// [`snapshot`], and whether reports as of past dates need their own (see
+/// [`arpilot_core::view::depends_on_date`]).
+pub async fn snapshot_dated(
+    store: &impl LedgerStore,
+    as_of: Option<Day>,
+    only: Option<Currency>,
+) -> StoreResult<(Snapshot, bool)> {
     use arpilot_core::view::{CurrencyMode, prepare};
     let ledger = store
         .meta("currency")
@@ -186,6 +196,7 @@ pub async fn snapshot(
     };
     let t = std::time::Instant::now();
     let mut events = store.load().await?.events;
+    let dated = arpilot_core::view::depends_on_date(&events, ledger);
     let t_load = t.elapsed();
     prepare(&mut events, as_of, mode).map_err(|e| StoreError::Target(e.to_string()))?;
     let r = Snapshot::build(mode.currency(), events);
@@ -196,7 +207,7 @@ pub async fn snapshot(
             t.elapsed().as_secs_f64()
         );
     }
-    r.map_err(|e| {
+    r.map(|s| (s, dated)).map_err(|e| {
         StoreError::Target(format!(
             "the stored ledger is inconsistent at event {}: {}",
             e.index + 1,

@@ -60,6 +60,9 @@ pub struct Params {
     pub customers: Option<u64>,
     /// Entities (legal companies of the group) the customers are spread over.
     pub entities: u32,
+    /// Share of the second entity's customers invoiced in US dollars (0: everything in euros).
+    /// When above 0, `rates.csv` gives a USD rate for every month.
+    pub usd_share: f64,
 }
 
 impl Params {
@@ -71,6 +74,7 @@ impl Params {
             months: 24,
             customers: None,
             entities: 2,
+            usd_share: 0.0,
         }
     }
 }
@@ -285,6 +289,17 @@ pub fn generate(p: &Params, dir: &Path) -> io::Result<Summary> {
     ] {
         w.flush()?;
     }
+    if p.usd_share > 0.0 {
+        // Euros per dollar on the first of each month, drifting between about 0.88 and 0.96.
+        let mut w = writer(dir, "rates.csv", "date,currency,rate")?;
+        let first = p.end.month_end_offset(-(p.months as i32)).add_days(1);
+        for k in 0..=p.months as i32 {
+            let d = first.month_end_offset(k - 1).add_days(1);
+            let rate = 0.92 + 0.04 * ((k as f64) * 0.7).sin();
+            writeln!(w, "{d},USD,{rate:.4}")?;
+        }
+        w.flush()?;
+    }
     Ok(sum)
 }
 
@@ -348,9 +363,16 @@ fn make_customer(
         String::new()
     };
     let limit = ((hi * 4.0) as i64 / 1000 * 1000) * 100;
+    // Drawn only when asked, so that euro-only ledgers stay identical for a seed; the first
+    // customer stays in euros (the ledger's currency is the first one named).
+    let currency = if p.usd_share > 0.0 && c > 0 && entity == "FR02" && rng.chance(p.usd_share) {
+        "USD"
+    } else {
+        "EUR"
+    };
     writeln!(
         w,
-        "{id},\"{name}\",{group},{entity},{collector},{},{},{},{size},{},{terms},EUR,{:09}",
+        "{id},\"{name}\",{group},{entity},{collector},{},{},{},{size},{},{terms},{currency},{:09}",
         rng.pick(&SALES_REPS),
         rng.pick(&REGIONS),
         rng.pick(&SECTORS),
