@@ -34,6 +34,7 @@ pub struct AppState {
     /// The last views built for past dates.
     views: std::sync::Mutex<Vec<(Day, Arc<Snapshot>)>>,
     pub sessions: Sessions,
+    report_settings: RwLock<Arc<ReportSettings>>,
     pub live: broadcast::Sender<u64>,
     /// Dashboard figures by scope and parameters; emptied whenever the ledger changes. Each
     /// entry is computed once: concurrent requests for it wait for the first.
@@ -48,7 +49,9 @@ type Slot = Arc<std::sync::Mutex<Option<Cached>>>;
 impl AppState {
     pub async fn new(store: Store) -> Result<Arc<AppState>, StoreError> {
         let (snap, dated) = arpilot_store::import::snapshot_dated(&store, None, None).await?;
+        let settings = ReportSettings::from(&store.settings().await?);
         Ok(Arc::new(AppState {
+            report_settings: RwLock::new(Arc::new(settings)),
             store,
             snapshot: RwLock::new(Arc::new(snap)),
             dated: std::sync::atomic::AtomicBool::new(dated),
@@ -99,6 +102,22 @@ impl AppState {
         Ok(f)
     }
 
+    pub fn report_settings(&self) -> Arc<ReportSettings> {
+        self.report_settings.read().expect("settings lock").clone()
+    }
+
+    /// Saves report settings; cached figures computed with the old ones are dropped.
+    pub async fn save_settings(&self, pairs: &[(&str, String)]) -> Result<(), StoreError> {
+        for (k, v) in pairs {
+            self.store.set_setting(k, v).await?;
+        }
+        let s = ReportSettings::from(&self.store.settings().await?);
+        *self.report_settings.write().expect("settings lock") = Arc::new(s);
+        self.figures.lock().expect("figures lock").clear();
+        let _ = self.live.send(0);
+        Ok(())
+    }
+
     pub fn snapshot(&self) -> Arc<Snapshot> {
         self.snapshot.read().expect("snapshot lock").clone()
     }
@@ -145,6 +164,61 @@ impl AppState {
 
 pub type Shared = Arc<AppState>;
 
+/// Defaults an admin sets for every report: bucket bounds, provision rates per bucket (percent),
+/// rating thresholds (average days late for A, B, C) and labels of custom fields.
+#[derive(Clone, Debug, Default)]
+pub struct ReportSettings {
+    pub buckets: Option<String>,
+    pub provisions: Option<String>,
+    pub rating: arpilot_core::customers::RatingThresholds,
+    pub labels: Vec<(String, String)>,
+    /// The stored texts, for the settings form.
+    pub raw: Vec<(String, String)>,
+}
+
+impl ReportSettings {
+    pub fn from(pairs: &[(String, String)]) -> ReportSettings {
+        let get = |k: &str| {
+            pairs
+                .iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let mut s = ReportSettings {
+            buckets: get("buckets"),
+            provisions: get("provisions"),
+            raw: pairs.to_vec(),
+            ..ReportSettings::default()
+        };
+        if let Some(r) = get("rating") {
+            let v: Vec<f64> = r.split(',').filter_map(|x| x.trim().parse().ok()).collect();
+            if let [a, b, c] = v[..]
+                && a <= b
+                && b <= c
+            {
+                s.rating = arpilot_core::customers::RatingThresholds { a, b, c };
+            }
+        }
+        if let Some(l) = get("labels") {
+            s.labels = l
+                .split(';')
+                .filter_map(|kv| kv.split_once('='))
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                .collect();
+        }
+        s
+    }
+
+    /// The label of a dimension, or its name.
+    pub fn label<'a>(&'a self, name: &'a str) -> &'a str {
+        self.labels
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or(name, |(_, v)| v.as_str())
+    }
+}
+
 pub fn router(state: Shared) -> Router {
     Router::new()
         .route("/", get(pages::dashboard))
@@ -160,6 +234,7 @@ pub fn router(state: Shared) -> Router {
         .route("/settings", get(settings::page))
         .route("/settings/users", post(settings::users))
         .route("/settings/language", post(settings::language))
+        .route("/settings/report", post(settings::report))
         .route("/team", get(pages::team))
         .route("/disputes", get(pages::disputes))
         .route("/api/team", get(pages::api_team))
@@ -325,6 +400,9 @@ pub struct Params {
     pub by: Option<String>,
     pub bucket: Option<usize>,
     pub sort: Option<String>,
+    /// Provision rates (percent per bucket) and rating thresholds from the settings.
+    pub provisions: Option<String>,
+    pub rating: arpilot_core::customers::RatingThresholds,
     /// Upper bounds of the overdue buckets (`30,60,90,120` by default) and the aging basis.
     pub buckets: Option<String>,
     pub basis: Option<String>,

@@ -3,7 +3,7 @@
 use crate::charts::{self, Bar, Series};
 use crate::html::{self, Lang, Nav, esc, page};
 use crate::{Caller, Params, Shared, bad_request, raw};
-use arpilot_core::customers::{CustomerRow, RatingThresholds, customers as customer_rows};
+use arpilot_core::customers::{CustomerRow, customers as customer_rows};
 use arpilot_core::invoices::invoices;
 use arpilot_core::report::{GroupBy, Report, ReportParams, report};
 use arpilot_core::trend::trend;
@@ -32,7 +32,14 @@ async fn context(
     caller: &Caller,
     query: RawQuery,
 ) -> Result<(std::sync::Arc<Snapshot>, Params, Selection), Box<Response>> {
-    let p = Params::parse(raw(query)).map_err(|e| Box::new(bad_request(e)))?;
+    let mut p = Params::parse(raw(query)).map_err(|e| Box::new(bad_request(e)))?;
+    // The admin's defaults; the cache of figures is emptied when they change.
+    let settings = state.report_settings();
+    if p.buckets.is_none() {
+        p.buckets = settings.buckets.clone();
+    }
+    p.provisions = settings.provisions.clone();
+    p.rating = settings.rating;
     let snap = state
         .snapshot_at(p.as_of)
         .await
@@ -73,6 +80,16 @@ fn the_report(snap: &Snapshot, sel: &Selection, p: &Params) -> Result<Report, Bo
         params.aging =
             AgingConfig::new(bounds, basis).map_err(|e| Box::new(bad_request(e.to_string())))?;
         params.provisions = ProvisionRates::default_for(&params.aging);
+    }
+    // The admin's provision rates (percent per bucket), when they fit the bucket set.
+    if let Some(rates) = &p.provisions {
+        let parsed: Option<Vec<i64>> = rates
+            .split(',')
+            .map(|x| arpilot_core::money::parse_minor(x.trim(), 2).ok())
+            .collect();
+        if let Some(v) = parsed.filter(|v| v.len() == params.aging.bucket_count()) {
+            params.provisions.buckets = v;
+        }
     }
     report(snap, sel, &params).map_err(|e| Box::new(bad_request(e.to_string())))
 }
@@ -485,7 +502,11 @@ pub async fn aging(State(state): State<Shared>, caller: Caller, query: RawQuery)
     let _ = write!(
         b,
         r#"<section class="card"><table id="aging"><thead><tr><th>{}</th>"#,
-        l.t("Customer", "Client")
+        match g.by.as_str() {
+            "customer" => l.t("Customer", "Client").to_string(),
+            "invoice" => l.t("Invoice", "Facture").to_string(),
+            dim => esc(state.report_settings().label(dim)),
+        }
     );
     for k in &g.buckets {
         let _ = write!(b, r#"<th class="n">{}</th>"#, esc(&bucket_label(l, k)));
@@ -549,7 +570,7 @@ fn sort_rows(rows: &mut [CustomerRow], key: Option<&str>) {
 pub async fn customers(State(state): State<Shared>, caller: Caller, query: RawQuery) -> Response {
     let (snap, p, sel) = try_page!(context(&state, &caller, query).await);
     let as_of = p.date(&snap);
-    let mut rows = customer_rows(&snap, &sel, as_of, &RatingThresholds::default());
+    let mut rows = customer_rows(&snap, &sel, as_of, &p.rating);
     sort_rows(&mut rows, p.sort.as_deref());
     let l = caller.lang;
     let mut b = format!(
@@ -616,7 +637,7 @@ fn customer_in_scope(
     if !sel.customer(c) {
         return None;
     }
-    customer_rows(snap, sel, p.date(snap), &RatingThresholds::default())
+    customer_rows(snap, sel, p.date(snap), &p.rating)
         .into_iter()
         .find(|r| r.customer_id == id)
 }
@@ -728,17 +749,12 @@ pub async fn customer(
     let key = format!("rating|{:?}|{}|{}", caller.scope, id, p.raw);
     let history = try_page!(
         computed(&state, key, {
-            let (snap, sel, id) = (snap.clone(), sel.clone(), id.clone());
+            let (snap, sel, id, rating) = (snap.clone(), sel.clone(), id.clone(), p.rating);
             move || {
-                Ok(arpilot_core::analytics::rating_history(
-                    &snap,
-                    &sel,
-                    &id,
-                    as_of,
-                    12,
-                    &RatingThresholds::default(),
+                Ok(
+                    arpilot_core::analytics::rating_history(&snap, &sel, &id, as_of, 12, &rating)
+                        .unwrap_or_default(),
                 )
-                .unwrap_or_default())
             }
         })
         .await
@@ -922,13 +938,7 @@ pub async fn api_customers(
     query: RawQuery,
 ) -> Response {
     let (snap, p, sel) = try_page!(context(&state, &caller, query).await);
-    Json(customer_rows(
-        &snap,
-        &sel,
-        p.date(&snap),
-        &RatingThresholds::default(),
-    ))
-    .into_response()
+    Json(customer_rows(&snap, &sel, p.date(&snap), &p.rating)).into_response()
 }
 
 pub async fn api_customer(
@@ -995,10 +1005,9 @@ pub async fn export(
                 Err(e) => return *e,
             }
         }
-        "customers" => crate::export::customers_sheet(
-            &customer_rows(&snap, &sel, as_of, &RatingThresholds::default()),
-            l,
-        ),
+        "customers" => {
+            crate::export::customers_sheet(&customer_rows(&snap, &sel, as_of, &p.rating), l)
+        }
         "invoices" => crate::export::invoices_sheet(&invoices(&snap, &sel, as_of), l),
         _ => {
             return bad_request(format!(
@@ -1433,7 +1442,7 @@ pub async fn api_rating(
         &id,
         p.date(&snap),
         12,
-        &RatingThresholds::default(),
+        &p.rating,
     ))
     .into_response()
 }

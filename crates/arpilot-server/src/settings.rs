@@ -68,6 +68,33 @@ pub async fn page(State(state): State<Shared>, caller: Caller) -> Response {
         l.t("Save", "Enregistrer"),
     );
     if caller.role == Role::Admin {
+        let rs = state.report_settings();
+        let get = |k: &str| {
+            rs.raw
+                .iter()
+                .find(|(key, _)| key == k)
+                .map_or(String::new(), |(_, v)| esc(v))
+        };
+        let _ = write!(
+            b,
+            r#"<section class="card" style="margin-top:16px"><h2>{}</h2><form method="post" action="/settings/report" class="bar-form"><input type="hidden" name="csrf" value="{csrf}"><label>{}<input name="buckets" value="{}" placeholder="30,60,90,120"></label><label>{}<input name="provisions" value="{}" placeholder="0,0,25,50,75,100"></label><label>{}<input name="rating" value="{}" placeholder="0,15,45"></label><label>{}<input name="labels" value="{}" placeholder="region=Région;sector=Secteur" size="30"></label><button class="primary">{}</button></form></section>"#,
+            l.t("Report settings", "Réglages des états"),
+            l.t("Aging buckets (days)", "Tranches d'ancienneté (jours)"),
+            get("buckets"),
+            l.t(
+                "Provision rates per bucket (%)",
+                "Taux de provision par tranche (%)"
+            ),
+            get("provisions"),
+            l.t(
+                "Rating thresholds A, B, C (days late)",
+                "Seuils de cotation A, B, C (jours de retard)"
+            ),
+            get("rating"),
+            l.t("Custom field labels", "Libellés des champs personnalisés"),
+            get("labels"),
+            l.t("Save", "Enregistrer"),
+        );
         let users = state.store.users().await.unwrap_or_default();
         let _ = write!(
             b,
@@ -207,6 +234,87 @@ pub async fn users(
     match done {
         Ok(true) => Redirect::to("/settings").into_response(),
         Ok(false) => bad(format!("{login:?}: login taken or unknown")),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct ReportForm {
+    csrf: String,
+    #[serde(default)]
+    buckets: String,
+    #[serde(default)]
+    provisions: String,
+    #[serde(default)]
+    rating: String,
+    #[serde(default)]
+    labels: String,
+}
+
+pub async fn report(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    caller: Caller,
+    Form(f): Form<ReportForm>,
+) -> Response {
+    use arpilot_core::report::{AgingConfig, Basis};
+    if caller.role != Role::Admin {
+        return (
+            StatusCode::FORBIDDEN,
+            "report settings are managed by admins",
+        )
+            .into_response();
+    }
+    if !csrf_ok(&caller, &f.csrf) || !same_origin(&headers) {
+        return (StatusCode::FORBIDDEN, "invalid CSRF token").into_response();
+    }
+    let bad = |m: String| (StatusCode::BAD_REQUEST, m).into_response();
+    let buckets = f.buckets.trim();
+    let bounds = if buckets.is_empty() {
+        vec![30, 60, 90, 120]
+    } else {
+        match AgingConfig::parse_bounds(buckets) {
+            Ok(b) => b,
+            Err(e) => return bad(e.to_string()),
+        }
+    };
+    let aging = match AgingConfig::new(bounds, Basis::Due) {
+        Ok(a) => a,
+        Err(e) => return bad(e.to_string()),
+    };
+    let provisions = f.provisions.trim();
+    if !provisions.is_empty() {
+        let n = provisions.split(',').count();
+        let ok = provisions
+            .split(',')
+            .all(|x| arpilot_core::money::parse_minor(x.trim(), 2).is_ok_and(|v| v <= 10_000));
+        if !ok || n != aging.bucket_count() {
+            return bad(format!(
+                "provision rates: expected {} percentages between 0 and 100, one per bucket",
+                aging.bucket_count()
+            ));
+        }
+    }
+    let rating = f.rating.trim();
+    if !rating.is_empty() {
+        let v: Vec<f64> = rating
+            .split(',')
+            .filter_map(|x| x.trim().parse().ok())
+            .collect();
+        if v.len() != 3 || v[0] > v[1] || v[1] > v[2] {
+            return bad(
+                "rating thresholds: expected three increasing numbers of days, e.g. 0,15,45".into(),
+            );
+        }
+    }
+    let pairs = [
+        ("buckets", buckets.to_string()),
+        ("provisions", provisions.to_string()),
+        ("rating", rating.to_string()),
+        ("labels", f.labels.trim().to_string()),
+    ];
+    match state.save_settings(&pairs).await {
+        Ok(()) => Redirect::to("/settings").into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }
 }

@@ -774,3 +774,55 @@ async fn past_dates_convert_at_their_own_rate() {
     assert_eq!(balance("2024-06-30").await, "2750.00");
     assert_eq!(balance("2024-02-20").await, "2700.00");
 }
+
+#[tokio::test]
+async fn report_settings_apply_to_every_page() {
+    let app = App::start().await;
+    let admin = app.login("admin").await;
+    let csrf = csrf_of(&app.get(&admin, "/settings").await.body);
+    let save = |body: String| {
+        let (c, base) = (admin.clone(), app.base.clone());
+        async move { c.send(&base, "POST", "/settings/report", &body, &[]).await }
+    };
+    let r = save(format!(
+        "csrf={csrf}&buckets=45%2C90&provisions=0%2C10%2C50%2C100&rating=0%2C10%2C200&labels=region%3DR%C3%A9gion"
+    ))
+    .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let j: serde_json::Value =
+        serde_json::from_str(&app.get(&admin, "/api/report?as_of=2024-03-31").await.body).unwrap();
+    let labels: Vec<&str> = j["aging"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["bucket"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["not_due", "1-45", "46-90", "90+"]);
+    // As of 03-31 (due dates issue + 30): F0s (due 02-09) are 51 days late at 50 %, F1s (due
+    // 02-29) 31 days late at 10 %, F2s (due 03-20) 11 days late at 10 %; 3 customers.
+    assert_eq!(j["provisions"]["total"], "300.00");
+    let page = app
+        .get(&admin, "/aging?as_of=2024-03-31&by=region")
+        .await
+        .body;
+    assert!(page.contains("Région"), "the label of the grouping");
+    for bad in ["buckets=90%2C30", "provisions=1%2C2", "rating=30%2C10%2C5"] {
+        assert_eq!(
+            save(format!("csrf={csrf}&{bad}")).await.status,
+            400,
+            "{bad}"
+        );
+    }
+    let lea = app.login("lea").await;
+    let lea_csrf = csrf_of(&app.get(&lea, "/settings").await.body);
+    let r = lea
+        .send(
+            &app.base,
+            "POST",
+            "/settings/report",
+            &format!("csrf={lea_csrf}&buckets=10"),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 403);
+}

@@ -387,6 +387,12 @@ impl UserStore for Store {
     async fn token_user(&self, token_sha256: &str) -> Result<Option<UserRow>> {
         delegate!(self, s => s.token_user(token_sha256).await)
     }
+    async fn settings(&self) -> Result<Vec<(String, String)>> {
+        delegate!(self, s => s.settings().await)
+    }
+    async fn set_setting(&self, key: &str, value: &str) -> Result<()> {
+        delegate!(self, s => s.set_setting(key, value).await)
+    }
 }
 
 /// Events per stored block.

@@ -18,6 +18,11 @@ pub const SQLITE: &[Migration] = &[
         name: "users",
         sql: include_str!("../migrations/sqlite/0002_users.sql"),
     },
+    Migration {
+        version: 3,
+        name: "settings",
+        sql: include_str!("../migrations/sqlite/0003_settings.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -30,6 +35,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 2,
         name: "users",
         sql: include_str!("../migrations/postgres/0002_users.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "settings",
+        sql: include_str!("../migrations/postgres/0003_settings.sql"),
     },
 ];
 

@@ -87,6 +87,8 @@ mod sql {
     pub const USER_SET_PORTFOLIO: &str = "UPDATE users SET portfolio = $1 WHERE login = $2";
     pub const USER_SET_LOCALE: &str = "UPDATE users SET locale = $1 WHERE login = $2";
     pub const USER_SET_PASSWORD: &str = "UPDATE users SET password_hash = $1 WHERE login = $2";
+    pub const SETTING_PUT: &str = "INSERT INTO settings (key, value) VALUES ($1, $2) \
+        ON CONFLICT (key) DO UPDATE SET value = excluded.value";
     pub const TOKEN_ADD: &str = "INSERT INTO api_tokens (token_sha256, user_id, name, created_at) \
         SELECT $1, id, $2, $3 FROM users WHERE login = $4";
     pub const TOKEN_USER: &str = "SELECT u.id, u.login, u.password_hash, u.role, u.portfolio, u.locale \

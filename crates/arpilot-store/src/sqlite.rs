@@ -92,6 +92,8 @@ mod sql {
     pub const USER_SET_PORTFOLIO: &str = "UPDATE users SET portfolio = ? WHERE login = ?";
     pub const USER_SET_LOCALE: &str = "UPDATE users SET locale = ? WHERE login = ?";
     pub const USER_SET_PASSWORD: &str = "UPDATE users SET password_hash = ? WHERE login = ?";
+    pub const SETTING_PUT: &str = "INSERT INTO settings (key, value) VALUES (?, ?) \
+        ON CONFLICT (key) DO UPDATE SET value = excluded.value";
     pub const TOKEN_ADD: &str = "INSERT INTO api_tokens (token_sha256, user_id, name, created_at) \
         SELECT ?, id, ?, ? FROM users WHERE login = ?";
     pub const TOKEN_USER: &str = "SELECT u.id, u.login, u.password_hash, u.role, u.portfolio, u.locale \

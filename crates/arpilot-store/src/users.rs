@@ -30,6 +30,9 @@ pub trait UserStore {
     async fn set_user(&self, login: &str, field: UserField, value: &str) -> crate::Result<bool>;
     async fn add_token(&self, login: &str, name: &str, token_sha256: &str) -> crate::Result<bool>;
     async fn token_user(&self, token_sha256: &str) -> crate::Result<Option<UserRow>>;
+    /// Report settings (`buckets`, `provisions`, `rating`, `labels`).
+    async fn settings(&self) -> crate::Result<Vec<(String, String)>>;
+    async fn set_setting(&self, key: &str, value: &str) -> crate::Result<()>;
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,6 +113,21 @@ macro_rules! user_store_impl {
                     .execute(&self.pool)
                     .await?;
                 Ok(r.rows_affected() == 1)
+            }
+
+            async fn settings(&self) -> crate::Result<Vec<(String, String)>> {
+                Ok(sqlx::query_as("SELECT key, value FROM settings ORDER BY key")
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            async fn set_setting(&self, key: &str, value: &str) -> crate::Result<()> {
+                sqlx::query(sql::SETTING_PUT)
+                    .bind(key)
+                    .bind(value)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
             }
 
             async fn token_user(

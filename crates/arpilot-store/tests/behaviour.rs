@@ -210,6 +210,13 @@ async fn suite(store: Store, raw: impl AsyncFn(&str) -> Result<(), String>) {
     assert_eq!(store.token_user("abc").await.unwrap().unwrap().login, "lea");
     assert_eq!(store.token_user("def").await.unwrap(), None);
     assert_eq!(store.users().await.unwrap().len(), 1);
+    // Settings change in place.
+    store.set_setting("buckets", "30,60").await.unwrap();
+    store.set_setting("buckets", "45,90").await.unwrap();
+    assert_eq!(
+        store.settings().await.unwrap(),
+        vec![("buckets".to_string(), "45,90".to_string())]
+    );
     store.close().await;
 }
 
