@@ -42,6 +42,8 @@ pub struct Selection {
     /// True when a document-level dimension is filtered: unapplied cash can then only be
     /// attributed through the documents that carry the dimension.
     pub doc_level: bool,
+    /// Invoices kept by a condition computed outside (status at a date, issue period).
+    inv_mask: Option<std::sync::Arc<Vec<bool>>>,
 }
 
 /// Dimension names that designate the customer itself.
@@ -65,7 +67,29 @@ impl Selection {
         self.inv.extend(other.inv);
         self.src.extend(other.src);
         self.doc_level |= other.doc_level;
+        if let Some(m) = other.inv_mask {
+            self.inv_mask = Some(match self.inv_mask {
+                None => m,
+                Some(a) => {
+                    std::sync::Arc::new(a.iter().zip(m.iter()).map(|(x, y)| *x && *y).collect())
+                }
+            });
+        }
         self
+    }
+
+    /// Keeps only the snapshot's invoices for which `keep(row)` holds (a document-level
+    /// condition computed outside, such as a status at a date or an issue period).
+    pub fn with_invoices_of(self, snap: &Snapshot, keep: impl Fn(usize) -> bool) -> Selection {
+        let n = snap.invoice_count();
+        let base = self.inv_mask.clone();
+        let mut s = self;
+        let mask: Vec<bool> = (0..n)
+            .map(|i| base.as_ref().is_none_or(|m| m[i]) && keep(i))
+            .collect();
+        s.inv_mask = Some(std::sync::Arc::new(mask));
+        s.doc_level = true;
+        s
     }
 
     /// No row at all.
@@ -132,7 +156,10 @@ impl Selection {
 
     #[inline]
     pub fn invoice(&self, snap: &Snapshot, i: usize) -> bool {
-        self.customer(snap.invoices.customer[i])
+        self.inv_mask
+            .as_ref()
+            .is_none_or(|m| m.get(i).copied().unwrap_or(false))
+            && self.customer(snap.invoices.customer[i])
             && self
                 .inv
                 .iter()

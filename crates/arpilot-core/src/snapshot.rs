@@ -421,6 +421,20 @@ impl Snapshot {
             .map(|&(_, r)| r as usize)
     }
 
+    /// Rows of the promises on invoice `inv`.
+    pub fn promises_of(&self, inv: u32) -> impl Iterator<Item = usize> + '_ {
+        let start = self.promise_ix.partition_point(|&(i, _)| i < inv);
+        self.promise_ix[start..]
+            .iter()
+            .take_while(move |&&(i, _)| i == inv)
+            .map(|&(_, r)| r as usize)
+    }
+
+    /// True when invoice `i` is in legal collection.
+    pub fn in_legal(&self, i: usize) -> bool {
+        self.invoices.flags[i] & F_LEGAL != 0
+    }
+
     /// A cursor over the promises of increasing invoices, starting at invoice `from`.
     pub fn promise_cursor(&self, from: u32) -> IxCursor<'_> {
         IxCursor::new(&self.promise_ix, from)

@@ -406,6 +406,11 @@ pub struct Params {
     /// Upper bounds of the overdue buckets (`30,60,90,120` by default) and the aging basis.
     pub buckets: Option<String>,
     pub basis: Option<String>,
+    /// Invoices in a status at the as-of date (`disputed`, `in_legal`, `promised`, `normal`)
+    /// and issued in a period.
+    pub status: Option<String>,
+    pub issued_from: Option<Day>,
+    pub issued_to: Option<Day>,
     /// The raw query, to carry into links.
     pub raw: String,
 }
@@ -432,6 +437,21 @@ impl Params {
                 "buckets" if !v.is_empty() => {
                     p.buckets = Some(v.to_string());
                     keep.append_pair("buckets", &v);
+                }
+                "status"
+                    if ["disputed", "in_legal", "promised", "normal"].contains(&v.as_ref()) =>
+                {
+                    p.status = Some(v.to_string());
+                    keep.append_pair("status", &v);
+                }
+                "issued_from" | "issued_to" if !v.is_empty() => {
+                    let d = Day::parse_iso(&v).map_err(|e| format!("{k}: {e}"))?;
+                    if k == "issued_from" {
+                        p.issued_from = Some(d);
+                    } else {
+                        p.issued_to = Some(d);
+                    }
+                    keep.append_pair(&k, &v);
                 }
                 "basis" if v == "issue" || v == "due" => {
                     p.basis = Some(v.to_string());

@@ -44,10 +44,42 @@ async fn context(
         .snapshot_at(p.as_of)
         .await
         .map_err(|e| Box::new((StatusCode::UNPROCESSABLE_ENTITY, e.to_string()).into_response()))?;
-    let sel = caller
+    let mut sel = caller
         .scope
         .selection(&snap, &p.filters)
         .map_err(|e| Box::new(bad_request(e.to_string())))?;
+    if p.status.is_some() || p.issued_from.is_some() || p.issued_to.is_some() {
+        let d = p.date(&snap).0;
+        let (from, to) = (
+            p.issued_from.map_or(i32::MIN, |x| x.0),
+            p.issued_to.map_or(i32::MAX, |x| x.0),
+        );
+        let disputed = |i: usize| {
+            snap.disputes_of(i as u32).any(|r| {
+                let x = &snap.disputes[r];
+                x.opened <= d && d < x.resolved
+            })
+        };
+        let promised = |i: usize| {
+            snap.promises_of(i as u32).any(|r| {
+                let x = &snap.promises[r];
+                x.promised_on <= d && d <= x.due_on
+            })
+        };
+        let status = p.status.clone();
+        sel = sel.with_invoices_of(&snap, |i| {
+            let issue = snap.invoices.issue[i];
+            issue >= from
+                && issue <= to
+                && match status.as_deref() {
+                    Some("disputed") => disputed(i),
+                    Some("in_legal") => snap.in_legal(i),
+                    Some("promised") => promised(i),
+                    Some(_) => !disputed(i) && !snap.in_legal(i) && !promised(i),
+                    None => true,
+                }
+        });
+    }
     Ok((snap, p, sel))
 }
 
@@ -458,6 +490,25 @@ pub async fn aging(State(state): State<Shared>, caller: Caller, query: RawQuery)
         l.date(r.as_of),
         toolbar(l, "/aging", &p, r.as_of)
     );
+    let status_options: String = [
+        ("", l.t("all", "tous")),
+        ("disputed", l.t("disputed", "en litige")),
+        ("in_legal", l.t("in legal", "contentieux")),
+        ("promised", l.t("promised", "promis")),
+        ("normal", l.t("none of these", "aucun de ceux-ci")),
+    ]
+    .iter()
+    .map(|(v, label)| {
+        format!(
+            r#"<option value="{v}"{}>{label}</option>"#,
+            if p.status.as_deref().unwrap_or("") == *v {
+                " selected"
+            } else {
+                ""
+            }
+        )
+    })
+    .collect();
     // Bucket set, basis and grouping, kept with the date and filters.
     let hidden: String = form_urlencoded::parse(p.raw.as_bytes())
         .filter(|(k, _)| k == "as_of" || k == "filter")
@@ -471,7 +522,7 @@ pub async fn aging(State(state): State<Shared>, caller: Caller, query: RawQuery)
         .collect();
     let _ = write!(
         b,
-        r#"<form class="bar-form" method="get" action="/aging">{hidden}<label>{}<input name="buckets" value="{}" size="14"></label><label>{}<select name="basis"><option value="due"{}>{}</option><option value="issue"{}>{}</option></select></label><label>{}<input name="by" value="{}" size="12"></label><button class="primary">{}</button></form>"#,
+        r#"<form class="bar-form" method="get" action="/aging">{hidden}<label>{}<input name="buckets" value="{}" size="14"></label><label>{}<select name="basis"><option value="due"{}>{}</option><option value="issue"{}>{}</option></select></label><label>{}<input name="by" value="{}" size="12"></label><label>{}<select name="status">{status_options}</select></label><label>{}<input type="date" name="issued_from" value="{}"></label><label>{}<input type="date" name="issued_to" value="{}"></label><button class="primary">{}</button></form>"#,
         l.t("Buckets (days)", "Tranches (jours)"),
         esc(p.buckets.as_deref().unwrap_or("30,60,90,120")),
         l.t("Basis", "Base"),
@@ -489,6 +540,11 @@ pub async fn aging(State(state): State<Shared>, caller: Caller, query: RawQuery)
         l.t("issue date", "date de facture"),
         l.t("Group by", "Regrouper par"),
         esc(p.by.as_deref().unwrap_or("customer")),
+        l.t("Status", "Statut"),
+        l.t("Issued from", "Émises du"),
+        p.issued_from.map_or(String::new(), |d| d.to_string()),
+        l.t("to", "au"),
+        p.issued_to.map_or(String::new(), |d| d.to_string()),
         l.t("Apply", "Appliquer"),
     );
     if let Some(k) = p.bucket.filter(|k| *k < g.buckets.len()) {

@@ -826,3 +826,69 @@ async fn report_settings_apply_to_every_page() {
         .await;
     assert_eq!(r.status, 403);
 }
+
+#[tokio::test]
+async fn the_aged_balance_filters_by_status_and_issue_period() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = App::start().await;
+    let token = {
+        let store = Store::open(&Target::Sqlite(app.db.clone())).await.unwrap();
+        let t = auth::random_token();
+        assert!(
+            store
+                .add_token("admin", "erp", &auth::sha256_hex(&t))
+                .await
+                .unwrap()
+        );
+        store.close().await;
+        t
+    };
+    // A dispute on C-SUD-1-F2 (300) opened 04-01, resolved 05-15; a promise on C-NORD-2-F1 (200)
+    // from 06-01 to 07-15.
+    let body = r#"{"events": [
+        {"type": "dispute", "invoice_id": "C-SUD-1-F2", "opened_on": "2024-04-01", "resolved_on": "2024-05-15", "reason": "prix"},
+        {"type": "promise", "invoice_id": "C-NORD-2-F1", "promised_on": "2024-06-01", "due_on": "2024-07-15", "amount": "200.00"}]}"#;
+    let host = app.base.trim_start_matches("http://").to_string();
+    let mut s = tokio::net::TcpStream::connect(&host).await.unwrap();
+    s.write_all(
+        format!(
+            "POST /api/events HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.unwrap();
+    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    let admin = app.login("admin").await;
+    let open = |q: &'static str| {
+        let (app, admin) = (&app, &admin);
+        async move {
+            let r = app.get(admin, &format!("/api/report?{q}")).await;
+            let j: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+            j["totals"]["open_invoices"].as_str().unwrap().to_string()
+        }
+    };
+    assert_eq!(open("as_of=2024-04-30&status=disputed").await, "300.00");
+    assert_eq!(
+        open("as_of=2024-05-31&status=disputed").await,
+        "0.00",
+        "resolved by then"
+    );
+    assert_eq!(open("as_of=2024-06-30&status=promised").await, "200.00");
+    assert_eq!(open("as_of=2024-06-30&status=normal").await, "1600.00");
+    // Issued in January: the F0s (01-10) and F1s (01-30) of the three customers.
+    assert_eq!(
+        open("as_of=2024-06-30&issued_from=2024-01-01&issued_to=2024-01-31").await,
+        "900.00"
+    );
+    // The page offers the same choices.
+    let page = app
+        .get(&admin, "/aging?as_of=2024-04-30&status=disputed")
+        .await
+        .body;
+    assert!(page.contains("value=\"disputed\" selected") && page.contains("C-SUD-1"));
+    assert!(!page.contains("C-NORD-1"));
+}
