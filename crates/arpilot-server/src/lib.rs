@@ -678,5 +678,24 @@ async fn push_events(
 
 /// Serves until the process ends.
 pub async fn serve(listener: tokio::net::TcpListener, state: Shared) -> std::io::Result<()> {
+    tokio::spawn(watch_ledger(Arc::clone(&state)));
     axum::serve(listener, router(state)).await
+}
+
+/// Imports made outside this server (`arpilot import` on the same database, another server on
+/// the same PostgreSQL) are noticed within a second: open pages then refresh like after a push.
+async fn watch_ledger(state: Shared) {
+    use arpilot_store::LedgerStore;
+    let mut seen = state.store.event_count().await.ok();
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
+    loop {
+        tick.tick().await;
+        let Ok(now) = state.store.event_count().await else {
+            continue;
+        };
+        if seen.is_some_and(|s| s != now) && state.reload().await.is_err() {
+            continue;
+        }
+        seen = Some(now);
+    }
 }

@@ -892,3 +892,50 @@ async fn the_aged_balance_filters_by_status_and_issue_period() {
     assert!(page.contains("value=\"disputed\" selected") && page.contains("C-SUD-1"));
     assert!(!page.contains("C-NORD-1"));
 }
+
+/// An import made beside the server (the CLI on the same database) reaches it within a second.
+#[tokio::test]
+async fn imports_made_elsewhere_are_noticed() {
+    let app = App::start().await;
+    let admin = app.login("admin").await;
+    let store = Store::open(&Target::Sqlite(app.db.clone())).await.unwrap();
+    import(
+        &store,
+        Incoming {
+            events: vec![Event::Payment(PaymentRec {
+                id: "P-CLI".into(),
+                customer_id: "C-SUD-1".into(),
+                date: d("2024-06-20"),
+                amount: 10_000,
+                currency: None,
+                invoice_id: Some("C-SUD-1-F0".into()),
+                reference: None,
+            })],
+            currency: Currency::EUR,
+            batch: NewBatch {
+                source: "cli".into(),
+                ..NewBatch::default()
+            },
+            effective: d("2024-06-30"),
+            warnings: vec![],
+        },
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    store.close().await;
+    let start = std::time::Instant::now();
+    loop {
+        let r = app.get(&admin, "/api/report?as_of=2024-06-30").await;
+        let j: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+        if j["totals"]["balance"] == "1700.00" {
+            break;
+        }
+        assert!(
+            start.elapsed().as_millis() < 1500,
+            "not noticed: {}",
+            j["totals"]
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
