@@ -212,6 +212,35 @@ impl App {
         }
     }
 
+    /// An API token for `login`.
+    async fn token(&self, login: &str) -> String {
+        let store = Store::open(&Target::Sqlite(self.db.clone())).await.unwrap();
+        let t = auth::random_token();
+        assert!(
+            store
+                .add_token(login, "test", &auth::sha256_hex(&t))
+                .await
+                .unwrap()
+        );
+        store.close().await;
+        t
+    }
+
+    /// `POST /api/events` with a JSON body; the raw response.
+    async fn push(&self, token: &str, body: &str) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let host = self.base.trim_start_matches("http://").to_string();
+        let mut s = tokio::net::TcpStream::connect(&host).await.unwrap();
+        let req = format!(
+            "POST /api/events HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        s.write_all(req.as_bytes()).await.unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.unwrap();
+        out
+    }
+
     async fn get(&self, c: &Client, path: &str) -> Resp {
         c.send(&self.base, "GET", path, "", &[]).await
     }
@@ -387,24 +416,8 @@ async fn sessions_tokens_and_csrf() {
 async fn pushed_events_are_idempotent_and_reach_open_dashboards() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let app = App::start().await;
-    let token = {
-        let store = Store::open(&Target::Sqlite(app.db.clone())).await.unwrap();
-        let t = auth::random_token();
-        assert!(
-            store
-                .add_token("admin", "erp", &auth::sha256_hex(&t))
-                .await
-                .unwrap()
-        );
-        assert!(
-            store
-                .add_token("lea", "erp", &auth::sha256_hex("lea-token"))
-                .await
-                .unwrap()
-        );
-        store.close().await;
-        t
-    };
+    let token = app.token("admin").await;
+    let lea_token = app.token("lea").await;
     // An open dashboard listens for changes.
     let lea = app.login("lea").await;
     let host = app.base.trim_start_matches("http://").to_string();
@@ -423,30 +436,7 @@ async fn pushed_events_are_idempotent_and_reach_open_dashboards() {
     assert!(String::from_utf8_lossy(&buf[..n]).contains("200 OK"));
 
     let body = r#"{"source": "erp", "events": [{"type": "payment", "payment_id": "P-API-1", "customer_id": "C-NORD-1", "date": "2024-06-15", "amount": "100.00", "invoice_id": "C-NORD-1-F0"}]}"#;
-    let push = |bearer: &str| Client {
-        cookie: None,
-        bearer: Some(bearer.to_string()),
-    };
-    let json = [("Content-Type", "application/json")];
-    let post_json = |c: Client| {
-        let base = app.base.clone();
-        async move {
-            let host = base.trim_start_matches("http://").to_string();
-            let mut s = tokio::net::TcpStream::connect(&host).await.unwrap();
-            let req = format!(
-                "POST /api/events HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nAuthorization: Bearer {}\r\n{}: {}\r\nContent-Length: {}\r\n\r\n{body}",
-                c.bearer.unwrap(),
-                json[0].0,
-                json[0].1,
-                body.len()
-            );
-            s.write_all(req.as_bytes()).await.unwrap();
-            let mut out = String::new();
-            s.read_to_string(&mut out).await.unwrap();
-            out
-        }
-    };
-    let first = post_json(push(&token)).await;
+    let first = app.push(&token, body).await;
     assert!(first.starts_with("HTTP/1.1 200"), "{first}");
     assert!(first.contains("\"payments\":1"), "{first}");
     // The open dashboard is told, within a second.
@@ -460,10 +450,10 @@ async fn pushed_events_are_idempotent_and_reach_open_dashboards() {
     let j: serde_json::Value = serde_json::from_str(&r.body).unwrap();
     assert_eq!(j["totals"]["balance"], "500.00");
     // The same push again changes nothing.
-    let again = post_json(push(&token)).await;
+    let again = app.push(&token, body).await;
     assert!(again.contains("\"appended\":0"), "{again}");
     // A collector may not push.
-    let denied = post_json(push("lea-token")).await;
+    let denied = app.push(&lea_token, body).await;
     assert!(denied.starts_with("HTTP/1.1 403"), "{denied}");
 }
 
@@ -727,38 +717,14 @@ async fn admins_manage_users_and_changes_apply_at_once() {
 /// Pages as of past dates see the ledger as it stood: other currencies at that date's rate.
 #[tokio::test]
 async fn past_dates_convert_at_their_own_rate() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let app = App::start().await;
-    let token = {
-        let store = Store::open(&Target::Sqlite(app.db.clone())).await.unwrap();
-        let t = auth::random_token();
-        assert!(
-            store
-                .add_token("admin", "erp", &auth::sha256_hex(&t))
-                .await
-                .unwrap()
-        );
-        store.close().await;
-        t
-    };
+    let token = app.token("admin").await;
     let body = r#"{"events": [
         {"type": "customer", "customer_id": "C-US", "name": "Union Inc", "currency": "USD"},
         {"type": "invoice", "document_id": "US-F1", "customer_id": "C-US", "issue_date": "2024-01-15", "amount": "1000.00", "currency": "USD"},
         {"type": "rate", "date": "2024-01-01", "currency": "USD", "rate": "0.90"},
         {"type": "rate", "date": "2024-03-01", "currency": "USD", "rate": "0.95"}]}"#;
-    let host = app.base.trim_start_matches("http://").to_string();
-    let mut s = tokio::net::TcpStream::connect(&host).await.unwrap();
-    s.write_all(
-        format!(
-            "POST /api/events HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        )
-        .as_bytes(),
-    )
-    .await
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).await.unwrap();
+    let out = app.push(&token, body).await;
     assert!(out.starts_with("HTTP/1.1 200"), "{out}");
     let admin = app.login("admin").await;
     let balance = |d: &'static str| {
@@ -829,38 +795,14 @@ async fn report_settings_apply_to_every_page() {
 
 #[tokio::test]
 async fn the_aged_balance_filters_by_status_and_issue_period() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let app = App::start().await;
-    let token = {
-        let store = Store::open(&Target::Sqlite(app.db.clone())).await.unwrap();
-        let t = auth::random_token();
-        assert!(
-            store
-                .add_token("admin", "erp", &auth::sha256_hex(&t))
-                .await
-                .unwrap()
-        );
-        store.close().await;
-        t
-    };
+    let token = app.token("admin").await;
     // A dispute on C-SUD-1-F2 (300) opened 04-01, resolved 05-15; a promise on C-NORD-2-F1 (200)
     // from 06-01 to 07-15.
     let body = r#"{"events": [
         {"type": "dispute", "invoice_id": "C-SUD-1-F2", "opened_on": "2024-04-01", "resolved_on": "2024-05-15", "reason": "prix"},
         {"type": "promise", "invoice_id": "C-NORD-2-F1", "promised_on": "2024-06-01", "due_on": "2024-07-15", "amount": "200.00"}]}"#;
-    let host = app.base.trim_start_matches("http://").to_string();
-    let mut s = tokio::net::TcpStream::connect(&host).await.unwrap();
-    s.write_all(
-        format!(
-            "POST /api/events HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        )
-        .as_bytes(),
-    )
-    .await
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).await.unwrap();
+    let out = app.push(&token, body).await;
     assert!(out.starts_with("HTTP/1.1 200"), "{out}");
     let admin = app.login("admin").await;
     let open = |q: &'static str| {
