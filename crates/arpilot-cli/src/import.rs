@@ -174,15 +174,6 @@ fn spinner(msg: String) -> ProgressBar {
     pb
 }
 
-pub fn now_rfc3339() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    let day = Day(secs.div_euclid(86_400) as i32);
-    let s = secs.rem_euclid(86_400);
-    format!("{day}T{:02}:{:02}:{:02}Z", s / 3600, (s / 60) % 60, s % 60)
-}
-
 pub fn run(a: ImportArgs, rt: &tokio::runtime::Runtime) -> Result<()> {
     let format = match a.format.as_str() {
         "auto" => None,
@@ -242,24 +233,22 @@ pub fn run(a: ImportArgs, rt: &tokio::runtime::Runtime) -> Result<()> {
     let outcomes = rt.block_on(async {
         let store = Store::open(&target).await?;
         let mut outcomes = Vec::new();
-        for (p, sha) in parsed {
+        for (mut p, sha) in parsed {
             let pb = spinner(format!("importing {}", p.source.display()));
-            let incoming = Incoming {
-                events: p.events.clone(),
-                currency: p.currency,
-                batch: NewBatch {
-                    source: p.source.display().to_string(),
-                    sha256: sha,
-                    format: p.format.name().into(),
-                    entity: a.entity.clone(),
-                    imported_by: user.clone(),
-                    imported_at: now_rfc3339(),
-                    effective: effective.to_string(),
-                    ..NewBatch::default()
-                },
+            // The events move into the import; `p` keeps the files and lines for messages.
+            let incoming = Incoming::new(
+                std::mem::take(&mut p.events),
+                p.currency,
+                NewBatch::for_import(
+                    p.source.display().to_string(),
+                    sha,
+                    p.format.name(),
+                    a.entity.clone(),
+                    user.clone(),
+                ),
                 effective,
-                warnings: p.warnings.clone(),
-            };
+                p.warnings.clone(),
+            );
             let pbc = pb.clone();
             let r = import(&store, incoming, &move |n| {
                 pbc.set_message(format!("writing events: {n}"))

@@ -321,10 +321,7 @@ fn main() -> ExitCode {
 }
 
 pub(crate) fn today() -> Day {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    Day((secs / 86_400) as i32)
+    arpilot_store::today()
 }
 
 /// A ledger from a folder (the CSV ledger set) or a file whose content says what it is (FEC).

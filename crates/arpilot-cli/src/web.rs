@@ -165,21 +165,19 @@ pub async fn build_demo(db: &Path, seed: u64) -> Result<Store> {
     let store = Store::open(&arpilot_store::Target::Sqlite(db.to_path_buf())).await?;
     import(
         &store,
-        Incoming {
-            events: set.events,
-            currency: set.currency,
-            batch: NewBatch {
-                source: format!("demo (seed {seed})"),
-                sha256: String::new(),
-                format: "ledger".into(),
-                imported_by: "demo".into(),
-                imported_at: arpilot_store::now_text(),
-                effective: p.end.to_string(),
-                ..NewBatch::default()
-            },
-            effective: p.end,
-            warnings: vec![],
-        },
+        Incoming::new(
+            set.events,
+            set.currency,
+            NewBatch::for_import(
+                format!("demo (seed {seed})"),
+                String::new(),
+                "ledger",
+                None,
+                "demo".into(),
+            ),
+            p.end,
+            vec![],
+        ),
         &|_| {},
     )
     .await

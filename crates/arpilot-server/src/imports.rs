@@ -179,28 +179,19 @@ pub async fn upload(
             source::qualify(&mut parsed.events, &entity);
         }
         let sha = source::sha256(&parsed.files).map_err(|e| e.to_string())?;
-        let today = arpilot_core::Day(
-            (std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs())
-                / 86_400) as i32,
+        let incoming = Incoming::new(
+            std::mem::take(&mut parsed.events),
+            parsed.currency,
+            arpilot_store::NewBatch::for_import(
+                safe_name.clone(),
+                sha,
+                parsed.format.name(),
+                (!entity.is_empty()).then(|| entity.clone()),
+                caller.user.login.clone(),
+            ),
+            arpilot_store::today(),
+            parsed.warnings.clone(),
         );
-        let incoming = Incoming {
-            events: parsed.events.clone(),
-            currency: parsed.currency,
-            batch: arpilot_store::NewBatch {
-                source: safe_name.clone(),
-                sha256: sha,
-                format: parsed.format.name().into(),
-                entity: (!entity.is_empty()).then(|| entity.clone()),
-                imported_by: caller.user.login.clone(),
-                imported_at: arpilot_store::now_text(),
-                effective: today.to_string(),
-                ..arpilot_store::NewBatch::default()
-            },
-            effective: today,
-            warnings: parsed.warnings.clone(),
-        };
         match arpilot_store::import::import(&state.store, incoming, &|_| {}).await {
             Ok(o) => Ok((parsed, o)),
             Err(ImportError::Refused { index, error }) => {

@@ -621,31 +621,24 @@ async fn push_events(
         Ok(e) => e,
         Err(e) => return bad_request(e.to_string()),
     };
-    let today = {
-        let secs = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        Day((secs / 86_400) as i32)
-    };
     let source = body
         .get("source")
         .and_then(|s| s.as_str())
         .unwrap_or("api")
         .to_string();
-    let incoming = arpilot_store::import::Incoming {
+    let incoming = arpilot_store::import::Incoming::new(
         events,
         currency,
-        batch: arpilot_store::NewBatch {
+        arpilot_store::NewBatch::for_import(
             source,
-            format: "json".into(),
-            imported_by: caller.user.login.clone(),
-            imported_at: arpilot_store::now_text(),
-            effective: today.to_string(),
-            ..arpilot_store::NewBatch::default()
-        },
-        effective: today,
-        warnings: vec![],
-    };
+            String::new(),
+            "json",
+            None,
+            caller.user.login.clone(),
+        ),
+        arpilot_store::today(),
+        vec![],
+    );
     match arpilot_store::import::import(&state.store, incoming, &|_| {}).await {
         Ok(o) => {
             if o.batch_id.is_some()

@@ -19,6 +19,27 @@ pub struct Incoming {
     pub warnings: Vec<String>,
 }
 
+impl Incoming {
+    /// `events` read from an export, to be appended as `batch`; amendments take effect on
+    /// `effective`.
+    pub fn new(
+        events: Vec<Event>,
+        currency: Currency,
+        mut batch: NewBatch,
+        effective: Day,
+        warnings: Vec<String>,
+    ) -> Incoming {
+        batch.effective = effective.to_string();
+        Incoming {
+            events,
+            currency,
+            batch,
+            effective,
+            warnings,
+        }
+    }
+}
+
 /// Why an import was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {

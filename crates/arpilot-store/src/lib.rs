@@ -210,6 +210,28 @@ pub struct NewBatch {
     pub warnings: Vec<(Option<i64>, String)>,
 }
 
+impl NewBatch {
+    /// A batch imported now by `imported_by`; `import::Incoming::new` sets its effective date,
+    /// the import counts its rows.
+    pub fn for_import(
+        source: String,
+        sha256: String,
+        format: &str,
+        entity: Option<String>,
+        imported_by: String,
+    ) -> NewBatch {
+        NewBatch {
+            source,
+            sha256,
+            format: format.to_string(),
+            entity,
+            imported_by,
+            imported_at: now_text(),
+            ..NewBatch::default()
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counts {
     pub rows_read: i64,
@@ -352,14 +374,27 @@ impl LedgerStore for Store {
     }
 }
 
+fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Today (UTC): the default as-of date and the date from which an import's amendments apply.
+pub fn today() -> arpilot_core::Day {
+    arpilot_core::Day(now_secs().div_euclid(86_400) as i32)
+}
+
 /// Now, as stored in text columns (RFC 3339, UTC).
 pub fn now_text() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    let day = arpilot_core::Day(secs.div_euclid(86_400) as i32);
-    let s = secs.rem_euclid(86_400);
-    format!("{day}T{:02}:{:02}:{:02}Z", s / 3600, (s / 60) % 60, s % 60)
+    let s = now_secs().rem_euclid(86_400);
+    format!(
+        "{}T{:02}:{:02}:{:02}Z",
+        today(),
+        s / 3600,
+        (s / 60) % 60,
+        s % 60
+    )
 }
 
 impl UserStore for Store {
