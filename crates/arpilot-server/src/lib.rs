@@ -29,6 +29,9 @@ use tokio::sync::broadcast;
 pub struct AppState {
     pub store: Store,
     snapshot: RwLock<Arc<Snapshot>>,
+    /// Events in the ledger when the snapshot was last built, counted before building it (a
+    /// batch landing meanwhile makes the watcher build it again, never miss it).
+    loaded: std::sync::atomic::AtomicI64,
     /// True when past dates need their own view (amendments, other currencies).
     dated: std::sync::atomic::AtomicBool,
     /// The last views built for past dates.
@@ -48,10 +51,13 @@ type Slot = Arc<std::sync::Mutex<Option<Cached>>>;
 
 impl AppState {
     pub async fn new(store: Store) -> Result<Arc<AppState>, StoreError> {
+        use arpilot_store::LedgerStore;
+        let loaded = store.event_count().await?;
         let (snap, dated) = arpilot_store::import::snapshot_dated(&store, None, None).await?;
         let settings = ReportSettings::from(&store.settings().await?);
         Ok(Arc::new(AppState {
             report_settings: RwLock::new(Arc::new(settings)),
+            loaded: std::sync::atomic::AtomicI64::new(loaded),
             store,
             snapshot: RwLock::new(Arc::new(snap)),
             dated: std::sync::atomic::AtomicBool::new(dated),
@@ -151,7 +157,11 @@ impl AppState {
 
     /// Reloads the ledger after an import and tells every open page.
     pub async fn reload(&self) -> Result<(), StoreError> {
+        use arpilot_store::LedgerStore;
+        let loaded = self.store.event_count().await?;
         let (snap, dated) = arpilot_store::import::snapshot_dated(&self.store, None, None).await?;
+        self.loaded
+            .store(loaded, std::sync::atomic::Ordering::Relaxed);
         self.dated
             .store(dated, std::sync::atomic::Ordering::Relaxed);
         self.views.lock().expect("views lock").clear();
@@ -677,18 +687,19 @@ pub async fn serve(listener: tokio::net::TcpListener, state: Shared) -> std::io:
 
 /// Imports made outside this server (`arpilot import` on the same database, another server on
 /// the same PostgreSQL) are noticed within a second: open pages then refresh like after a push.
+/// Batches appended through this server have already reloaded it: only a count different from
+/// the one the snapshot was built from means another writer.
 async fn watch_ledger(state: Shared) {
     use arpilot_store::LedgerStore;
-    let mut seen = state.store.event_count().await.ok();
     let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
     loop {
         tick.tick().await;
         let Ok(now) = state.store.event_count().await else {
             continue;
         };
-        if seen.is_some_and(|s| s != now) && state.reload().await.is_err() {
-            continue;
+        if now != state.loaded.load(std::sync::atomic::Ordering::Relaxed) {
+            // An error is retried on the next tick.
+            let _ = state.reload().await;
         }
-        seen = Some(now);
     }
 }
