@@ -32,6 +32,9 @@ pub struct AppState {
     /// Events in the ledger when the snapshot was last built, counted before building it (a
     /// batch landing meanwhile makes the watcher build it again, never miss it).
     loaded: std::sync::atomic::AtomicI64,
+    /// The current snapshot's last document or payment date, the pages' default as-of date
+    /// (found once per snapshot rather than by a scan per request).
+    latest: std::sync::atomic::AtomicI32,
     /// True when past dates need their own view (amendments, other currencies).
     dated: std::sync::atomic::AtomicBool,
     /// The last views built for past dates.
@@ -58,6 +61,7 @@ impl AppState {
         Ok(Arc::new(AppState {
             report_settings: RwLock::new(Arc::new(settings)),
             loaded: std::sync::atomic::AtomicI64::new(loaded),
+            latest: std::sync::atomic::AtomicI32::new(last_day(&snap).0),
             store,
             snapshot: RwLock::new(Arc::new(snap)),
             dated: std::sync::atomic::AtomicBool::new(dated),
@@ -106,6 +110,11 @@ impl AppState {
         let f = Arc::new(make()?);
         *guard = Some(f.clone());
         Ok(f)
+    }
+
+    /// The default as-of date: the ledger's last date.
+    pub fn latest(&self) -> Day {
+        Day(self.latest.load(std::sync::atomic::Ordering::Relaxed))
     }
 
     pub fn report_settings(&self) -> Arc<ReportSettings> {
@@ -162,6 +171,8 @@ impl AppState {
         let (snap, dated) = arpilot_store::import::snapshot_dated(&self.store, None, None).await?;
         self.loaded
             .store(loaded, std::sync::atomic::Ordering::Relaxed);
+        self.latest
+            .store(last_day(&snap).0, std::sync::atomic::Ordering::Relaxed);
         self.dated
             .store(dated, std::sync::atomic::Ordering::Relaxed);
         self.views.lock().expect("views lock").clear();
@@ -421,6 +432,8 @@ pub struct Params {
     pub status: Option<String>,
     pub issued_from: Option<Day>,
     pub issued_to: Option<Day>,
+    /// The ledger's last date, known to the server since the snapshot was built.
+    pub latest: Option<Day>,
     /// The raw query, to carry into links.
     pub raw: String,
 }
@@ -476,7 +489,7 @@ impl Params {
 
     /// The as-of date, by default the ledger's last document or payment date.
     pub fn date(&self, snap: &Snapshot) -> Day {
-        self.as_of.unwrap_or_else(|| last_day(snap))
+        self.as_of.or(self.latest).unwrap_or_else(|| last_day(snap))
     }
 }
 

@@ -40,6 +40,7 @@ async fn context(
     }
     p.provisions = settings.provisions.clone();
     p.rating = settings.rating;
+    p.latest = Some(state.latest());
     let snap = state
         .snapshot_at(p.as_of)
         .await
