@@ -80,16 +80,13 @@ impl Selection {
 
     /// Keeps only the snapshot's invoices for which `keep(row)` holds (a document-level
     /// condition computed outside, such as a status at a date or an issue period).
-    pub fn with_invoices_of(self, snap: &Snapshot, keep: impl Fn(usize) -> bool) -> Selection {
-        let n = snap.invoice_count();
-        let base = self.inv_mask.clone();
-        let mut s = self;
-        let mask: Vec<bool> = (0..n)
-            .map(|i| base.as_ref().is_none_or(|m| m[i]) && keep(i))
+    pub fn with_invoices_of(mut self, snap: &Snapshot, keep: impl Fn(usize) -> bool) -> Selection {
+        let mask: Vec<bool> = (0..snap.invoice_count())
+            .map(|i| self.inv_mask.as_ref().is_none_or(|m| m[i]) && keep(i))
             .collect();
-        s.inv_mask = Some(std::sync::Arc::new(mask));
-        s.doc_level = true;
-        s
+        self.inv_mask = Some(std::sync::Arc::new(mask));
+        self.doc_level = true;
+        self
     }
 
     /// No row at all.
