@@ -204,24 +204,16 @@ pub fn run(a: ImportArgs, rt: &tokio::runtime::Runtime) -> Result<()> {
             },
             ..fec::FecOptions::default()
         },
+        entity: a.entity.as_deref(),
     };
-    if let Some(e) = &a.entity
-        && (e.is_empty() || e.contains(':'))
-    {
-        bail!("--entity: expected a name without ':', found {e:?}");
-    }
     // Every file is read and checked before anything is written.
     let started = std::time::Instant::now();
-    let mut parsed: Vec<(Parsed, String)> = Vec::new();
+    let mut parsed: Vec<Parsed> = Vec::new();
     for group in sources(&a.files)? {
         let pb = spinner(format!("reading {}", group[0].display()));
-        let mut p = source::read(&group, &opts).map_err(|e| anyhow!(e))?;
-        if let Some(entity) = &a.entity {
-            source::qualify(&mut p.events, entity);
-        }
-        let sha = source::sha256(&p.files).map_err(|e| anyhow!(e))?;
+        let p = source::read(&group, &opts).map_err(|e| anyhow!(e))?;
         pb.finish_and_clear();
-        parsed.push((p, sha));
+        parsed.push(p);
     }
     let user = a
         .user
@@ -233,7 +225,7 @@ pub fn run(a: ImportArgs, rt: &tokio::runtime::Runtime) -> Result<()> {
     let outcomes = rt.block_on(async {
         let store = Store::open(&target).await?;
         let mut outcomes = Vec::new();
-        for (mut p, sha) in parsed {
+        for mut p in parsed {
             let pb = spinner(format!("importing {}", p.source.display()));
             // The events move into the import; `p` keeps the files and lines for messages.
             let incoming = Incoming::new(
@@ -241,7 +233,7 @@ pub fn run(a: ImportArgs, rt: &tokio::runtime::Runtime) -> Result<()> {
                 p.currency,
                 NewBatch::for_import(
                     p.source.display().to_string(),
-                    sha,
+                    std::mem::take(&mut p.sha256),
                     p.format.name(),
                     a.entity.clone(),
                     user.clone(),

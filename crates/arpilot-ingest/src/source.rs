@@ -147,6 +147,8 @@ pub struct Parsed {
     pub warnings: Vec<String>,
     /// Data rows (or invoices) read.
     pub rows: u64,
+    /// SHA-256 of the file, or of the files' hashes in order for a ledger set.
+    pub sha256: String,
 }
 
 impl Parsed {
@@ -195,10 +197,28 @@ pub struct ReadOptions<'a> {
     pub format: Option<Format>,
     pub mapping: Option<&'a mapped::Mapping>,
     pub fec: fec::FecOptions,
+    /// The company the source belongs to: its ids are qualified (see [`qualify`]).
+    pub entity: Option<&'a str>,
 }
 
-/// Reads one source (a file, a ledger-set folder, or the files of a ledger set).
+/// Reads one source (a file, a ledger-set folder, or the files of a ledger set) for an import:
+/// its events, qualified by the entity when there is one, and the SHA-256 of its files.
 pub fn read(paths: &[PathBuf], opts: &ReadOptions) -> Result<Parsed, IngestError> {
+    let mut p = read_events(paths, opts)?;
+    if let Some(entity) = opts.entity {
+        if entity.is_empty() || entity.contains(':') {
+            return Err(IngestError::File {
+                file: p.source.clone(),
+                message: format!("entity {entity:?}: expected a name without ':'"),
+            });
+        }
+        qualify(&mut p.events, entity);
+    }
+    p.sha256 = sha256(&p.files)?;
+    Ok(p)
+}
+
+fn read_events(paths: &[PathBuf], opts: &ReadOptions) -> Result<Parsed, IngestError> {
     let first = paths.first().ok_or_else(|| IngestError::File {
         file: PathBuf::new(),
         message: "no file to import".into(),
@@ -220,6 +240,7 @@ pub fn read(paths: &[PathBuf], opts: &ReadOptions) -> Result<Parsed, IngestError
             origins: set.origins,
             warnings: Vec::new(),
             rows,
+            sha256: String::new(),
         });
     }
     if let Some(extra) = paths.get(1) {
@@ -239,6 +260,7 @@ pub fn read(paths: &[PathBuf], opts: &ReadOptions) -> Result<Parsed, IngestError
         events: events.into_iter().map(|e| e.1).collect(),
         warnings,
         rows,
+        sha256: String::new(),
     };
     match format {
         Format::Csv | Format::Xlsx => {
@@ -360,4 +382,33 @@ pub fn sha256(files: &[PathBuf]) -> Result<String, IngestError> {
         }
     };
     Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_entity_qualifies_ids_and_may_not_hold_a_colon() {
+        let dir = std::env::temp_dir().join(format!("arpilot-source-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("customers.csv");
+        std::fs::write(&f, "customer_id,name\nC1,Alpha\n").unwrap();
+        let read_as = |entity| {
+            let opts = ReadOptions {
+                entity,
+                ..ReadOptions::default()
+            };
+            read(std::slice::from_ref(&f), &opts)
+        };
+        let p = read_as(Some("FR01")).unwrap();
+        let Event::Customer(c) = &p.events[0] else {
+            panic!("a customer")
+        };
+        assert_eq!(c.id, "FR01:C1");
+        assert_eq!(p.sha256.len(), 64);
+        let e = read_as(Some("FR:01")).unwrap_err().to_string();
+        assert!(e.contains("without ':'"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -171,20 +171,17 @@ pub async fn upload(
         };
         let opts = ReadOptions {
             mapping: mapping.as_ref(),
+            entity: (!entity.is_empty()).then_some(entity.as_str()),
             ..ReadOptions::default()
         };
         let mut parsed =
             source::read(std::slice::from_ref(&path), &opts).map_err(|e| e.to_string())?;
-        if !entity.is_empty() {
-            source::qualify(&mut parsed.events, &entity);
-        }
-        let sha = source::sha256(&parsed.files).map_err(|e| e.to_string())?;
         let incoming = Incoming::new(
             std::mem::take(&mut parsed.events),
             parsed.currency,
             arpilot_store::NewBatch::for_import(
                 safe_name.clone(),
-                sha,
+                std::mem::take(&mut parsed.sha256),
                 parsed.format.name(),
                 (!entity.is_empty()).then(|| entity.clone()),
                 caller.user.login.clone(),
