@@ -304,30 +304,29 @@ pub async fn dashboard(State(state): State<Shared>, caller: Caller, query: RawQu
     // DSO trend over 12 months.
     let pts = &figures.trend;
     let labels: Vec<String> = pts.iter().map(|p| p.date.month_label()).collect();
+    let line = |name: &str, color, f: fn(&arpilot_core::trend::TrendPoint) -> Option<f64>| Series {
+        name: name.into(),
+        color,
+        points: pts.iter().map(f).collect(),
+    };
     let dso = charts::lines(
         l.t("DSO over 12 months", "DSO sur 12 mois"),
         &labels,
         &[
-            Series {
-                name: l.t("Count-back", "Épuisement").into(),
-                color: charts::BLUE,
-                points: pts.iter().map(|p| Some(p.dso_countback)).collect(),
-            },
-            Series {
-                name: l.t("Standard", "Standard").into(),
-                color: charts::GREY,
-                points: pts.iter().map(|p| p.dso_standard).collect(),
-            },
-            Series {
-                name: l.t("Best possible", "Meilleur possible").into(),
-                color: charts::GREEN,
-                points: pts.iter().map(|p| p.dso_best_possible).collect(),
-            },
-            Series {
-                name: l.t("Delinquent", "Retard").into(),
-                color: charts::RED,
-                points: pts.iter().map(|p| p.dso_delinquent).collect(),
-            },
+            line(l.t("Count-back", "Épuisement"), charts::BLUE, |p| {
+                Some(p.dso_countback)
+            }),
+            line(l.t("Standard", "Standard"), charts::GREY, |p| {
+                p.dso_standard
+            }),
+            line(
+                l.t("Best possible", "Meilleur possible"),
+                charts::GREEN,
+                |p| p.dso_best_possible,
+            ),
+            line(l.t("Delinquent", "Retard"), charts::RED, |p| {
+                p.dso_delinquent
+            }),
         ],
         "",
     );
@@ -335,16 +334,10 @@ pub async fn dashboard(State(state): State<Shared>, caller: Caller, query: RawQu
         l.t("CEI and DBT", "CEI et DBT"),
         &labels,
         &[
-            Series {
-                name: l.t("CEI month %", "CEI du mois %").into(),
-                color: charts::BLUE,
-                points: pts.iter().map(|p| p.cei_month).collect(),
-            },
-            Series {
-                name: l.t("DBT days", "DBT jours").into(),
-                color: charts::RED,
-                points: pts.iter().map(|p| p.dbt).collect(),
-            },
+            line(l.t("CEI month %", "CEI du mois %"), charts::BLUE, |p| {
+                p.cei_month
+            }),
+            line(l.t("DBT days", "DBT jours"), charts::RED, |p| p.dbt),
         ],
         "",
     );
