@@ -76,6 +76,12 @@ impl Obj<'_> {
         let cur = self.currency()?.unwrap_or(self.cur);
         parse_minor(&self.text(k)?, cur.decimals()).map_err(|e| self.err(k, e.to_string()))
     }
+    fn opt_amount(&self, k: &str) -> Result<Option<i64>, JsonError> {
+        match self.opt(k)? {
+            Some(_) => self.amount(k).map(Some),
+            None => Ok(None),
+        }
+    }
     fn flag(&self, k: &str) -> Result<bool, JsonError> {
         match self.o.get(k) {
             None | Some(Value::Null) => Ok(false),
@@ -124,10 +130,7 @@ pub fn read(body: &Value, currency: Currency) -> Result<Vec<Event>, JsonError> {
                 "customer" => Event::Customer(CustomerRec {
                     id: e.text("customer_id")?,
                     name: e.text("name")?,
-                    credit_limit: match e.opt("credit_limit")? {
-                        Some(_) => Some(e.amount("credit_limit")?),
-                        None => None,
-                    },
+                    credit_limit: e.opt_amount("credit_limit")?,
                     payment_terms_days: match e.opt("payment_terms_days")? {
                         Some(v) => Some(v.parse().map_err(|_| {
                             e.err("payment_terms_days", "expected a whole number of days")
@@ -186,10 +189,7 @@ pub fn read(body: &Value, currency: Currency) -> Result<Vec<Event>, JsonError> {
                     opened_on: e.day("opened_on")?,
                     resolved_on: e.opt_day("resolved_on")?,
                     reason: e.opt("reason")?,
-                    amount: match e.opt("amount")? {
-                        Some(_) => Some(e.amount("amount")?),
-                        None => None,
-                    },
+                    amount: e.opt_amount("amount")?,
                 }),
                 "promise" => Event::Promise(PromiseRec {
                     invoice_id: e.text("invoice_id")?,
