@@ -59,7 +59,10 @@ pub struct FecSummary {
 /// Does this text start like an FEC (its first line names the FEC fields)?
 pub fn looks_like_fec(head: &[u8]) -> bool {
     let (s, _) = text::decode(&head[..head.len().min(4096)]);
-    let first = s.lines().next().unwrap_or("").to_ascii_lowercase();
+    let first = text::lines(&s)
+        .next()
+        .map_or("", |l| l.1)
+        .to_ascii_lowercase();
     first.contains("journalcode") && first.contains("comptenum")
 }
 
@@ -143,7 +146,7 @@ pub fn parse(
     let file = path.to_path_buf();
     let (text, encoding) = text::decode(bytes);
     let mut lines = text::lines(&text).filter(|(_, l)| !l.trim().is_empty());
-    let Some((_, header)) = lines.next() else {
+    let Some((header_no, header)) = lines.next() else {
         return Err(IngestError::File {
             file,
             message: "empty file (expected the FEC field names on the first line)".into(),
@@ -156,7 +159,7 @@ pub fn parse(
     } else {
         return Err(IngestError::Row {
             file,
-            line: 1,
+            line: header_no,
             message: "expected fields separated by TAB or | (article A47 A-1, VI.1°c)".into(),
         });
     };

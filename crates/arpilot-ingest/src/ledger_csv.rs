@@ -6,6 +6,7 @@
 //! invoice set loads in constant extra memory.
 
 use crate::IngestError;
+use crate::text::LineTracker;
 use arpilot_core::ledger::*;
 use arpilot_core::money::{self, Currency};
 use arpilot_core::{Day, Snapshot};
@@ -192,7 +193,7 @@ fn detect_currency_in(files: &[PathBuf]) -> Result<Currency, IngestError> {
             while t.next(&mut rec)? {
                 let v = rec.get(col).unwrap_or("").trim();
                 if !v.is_empty() {
-                    return Currency::parse(v).map_err(|e| t.field_err(&rec, "currency", e));
+                    return Currency::parse(v).map_err(|e| t.field_err("currency", e));
                 }
             }
         }
@@ -230,7 +231,7 @@ fn line_of_record(file: &Path, record: u64) -> Option<u64> {
     let mut n = 0;
     while t.next(&mut rec).ok()? {
         if n == record {
-            return rec.position().map(|p| p.line());
+            return Some(t.line);
         }
         n += 1;
     }
@@ -240,9 +241,11 @@ fn line_of_record(file: &Path, record: u64) -> Option<u64> {
 /// One CSV file with its header resolved.
 struct Table {
     path: PathBuf,
-    reader: csv::Reader<BufReader<File>>,
+    reader: csv::Reader<LineTracker<BufReader<File>>>,
     cols: HashMap<String, usize>,
     headers: Vec<String>,
+    /// Line where the record last read starts (the header's before the first).
+    line: u64,
 }
 
 impl Table {
@@ -255,17 +258,21 @@ impl Table {
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(true)
             .flexible(false)
-            .from_reader(BufReader::with_capacity(1 << 20, f));
-        let headers: Vec<String> = reader
-            .headers()
-            .map_err(|e| csv_err(path, e))?
-            .iter()
-            .map(|h| h.trim_start_matches('\u{feff}').trim().to_ascii_lowercase())
-            .collect();
+            .from_reader(LineTracker::new(BufReader::with_capacity(1 << 20, f)));
+        let (headers, pos): (Vec<String>, _) = match reader.headers() {
+            Ok(h) => (
+                h.iter()
+                    .map(|h| h.trim_start_matches('\u{feff}').trim().to_ascii_lowercase())
+                    .collect(),
+                h.position().cloned(),
+            ),
+            Err(e) => return Err(crate::csv_error(path, reader.get_mut(), e)),
+        };
+        let line = reader.get_mut().line_of(pos.as_ref());
         if headers.len() > crate::MAX_COLUMNS {
             return Err(IngestError::Row {
                 file: path.to_path_buf(),
-                line: 1,
+                line,
                 message: format!(
                     "{} columns (expected at most {}: is this a ledger file?)",
                     headers.len(),
@@ -278,7 +285,7 @@ impl Table {
             if cols.insert(h.clone(), i).is_some() {
                 return Err(IngestError::Row {
                     file: path.to_path_buf(),
-                    line: 1,
+                    line,
                     message: format!("column {h:?} appears twice (expected unique column names)"),
                 });
             }
@@ -288,6 +295,7 @@ impl Table {
             reader,
             cols,
             headers,
+            line,
         })
     }
 
@@ -311,45 +319,25 @@ impl Table {
     }
 
     fn next(&mut self, rec: &mut csv::StringRecord) -> Result<bool, IngestError> {
-        self.reader
-            .read_record(rec)
-            .map_err(|e| csv_err(&self.path, e))
+        match self.reader.read_record(rec) {
+            Ok(read) => {
+                if read {
+                    self.line = self.reader.get_mut().line_of(rec.position());
+                }
+                Ok(read)
+            }
+            Err(e) => Err(crate::csv_error(&self.path, self.reader.get_mut(), e)),
+        }
     }
 
-    fn field_err(
-        &self,
-        rec: &csv::StringRecord,
-        column: &str,
-        e: impl std::fmt::Display,
-    ) -> IngestError {
+    /// An error in field `column` of the record last read.
+    fn field_err(&self, column: &str, e: impl std::fmt::Display) -> IngestError {
         IngestError::Field {
             file: self.path.clone(),
-            line: rec.position().map_or(0, |p| p.line()),
+            line: self.line,
             column: column.to_string(),
             message: e.to_string(),
         }
-    }
-}
-
-fn csv_err(path: &Path, e: csv::Error) -> IngestError {
-    let line = e.position().map_or(0, |p| p.line());
-    let message = match e.kind() {
-        csv::ErrorKind::UnequalLengths {
-            expected_len, len, ..
-        } => format!("expected {expected_len} fields like the header, found {len}"),
-        csv::ErrorKind::Utf8 { .. } => "expected UTF-8 text".to_string(),
-        _ => e.to_string(),
-    };
-    match e.into_kind() {
-        csv::ErrorKind::Io(source) => IngestError::Io {
-            file: path.to_path_buf(),
-            source,
-        },
-        _ => IngestError::Row {
-            file: path.to_path_buf(),
-            line,
-            message,
-        },
     }
 }
 
@@ -368,7 +356,7 @@ impl Row<'_> {
     }
 
     fn err(&self, column: &str, e: impl std::fmt::Display) -> IngestError {
-        self.t.field_err(self.rec, column, e)
+        self.t.field_err(column, e)
     }
 
     fn text(&self, name: &str) -> Result<String, IngestError> {
@@ -506,7 +494,7 @@ impl<'a> EventStream<'a> {
             let row = Row { t, rec: &self.rec };
             let ev = to_event(&row, name, self.currency, &mut self.seen_customers)?;
             if let Some(lines) = &mut self.state.borrow_mut().lines {
-                lines.push(self.rec.position().map_or(0, |p| p.line()));
+                lines.push(t.line);
             }
             self.emitted += 1;
             return Ok(Some(ev));

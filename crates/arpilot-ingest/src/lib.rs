@@ -63,6 +63,33 @@ pub enum IngestError {
     File { file: PathBuf, message: String },
 }
 
+/// The error for what the CSV reader refused, at the line where the record starts.
+pub(crate) fn csv_error<R>(
+    path: &std::path::Path,
+    lines: &mut text::LineTracker<R>,
+    e: csv::Error,
+) -> IngestError {
+    let line = lines.line_of(e.position());
+    let message = match e.kind() {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => format!("expected {expected_len} fields like the header, found {len}"),
+        csv::ErrorKind::Utf8 { .. } => "expected UTF-8 text".to_string(),
+        _ => e.to_string(),
+    };
+    match e.into_kind() {
+        csv::ErrorKind::Io(source) => IngestError::Io {
+            file: path.to_path_buf(),
+            source,
+        },
+        _ => IngestError::Row {
+            file: path.to_path_buf(),
+            line,
+            message,
+        },
+    }
+}
+
 /// Builds a snapshot from events that each carry the line they were read from, so that a
 /// refused event is reported at its line.
 pub fn build_with_lines(

@@ -254,7 +254,7 @@ fn csv_rows(path: &Path, m: &Mapping) -> Result<Rows, IngestError> {
         source,
     })?;
     let (text, _) = text::decode(&bytes);
-    let first = text.lines().next().unwrap_or("");
+    let first = text::lines(&text).next().map_or("", |l| l.1);
     let sep = match m.format.separator.as_deref() {
         Some("\\t") | Some("tab") => b'\t',
         Some(s) if s.len() == 1 => s.as_bytes()[0],
@@ -272,21 +272,18 @@ fn csv_rows(path: &Path, m: &Mapping) -> Result<Rows, IngestError> {
     let mut rdr = csv::ReaderBuilder::new()
         .delimiter(sep)
         .flexible(false)
-        .from_reader(text.as_bytes());
-    let headers: Vec<String> = rdr
-        .headers()
-        .map_err(|e| IngestError::Row {
-            file: path.to_path_buf(),
-            line: 1,
-            message: e.to_string(),
-        })?
-        .iter()
-        .map(|h| h.trim().to_string())
-        .collect();
+        .from_reader(text::LineTracker::new(text.as_bytes()));
+    let (headers, pos): (Vec<String>, _) = match rdr.headers() {
+        Ok(h) => (
+            h.iter().map(|h| h.trim().to_string()).collect(),
+            h.position().cloned(),
+        ),
+        Err(e) => return Err(crate::csv_error(path, rdr.get_mut(), e)),
+    };
     if headers.len() > crate::MAX_COLUMNS {
         return Err(IngestError::Row {
             file: path.to_path_buf(),
-            line: 1,
+            line: rdr.get_mut().line_of(pos.as_ref()),
             message: format!(
                 "{} columns (expected at most {}: is this an export of invoices, payments or customers?)",
                 headers.len(),
@@ -295,13 +292,13 @@ fn csv_rows(path: &Path, m: &Mapping) -> Result<Rows, IngestError> {
         });
     }
     let mut rows: Vec<(u64, csv::StringRecord)> = Vec::new();
-    for r in rdr.records() {
-        let r = r.map_err(|e| IngestError::Row {
-            file: path.to_path_buf(),
-            line: e.position().map_or(0, |p| p.line()),
-            message: e.to_string(),
-        })?;
-        rows.push((r.position().map_or(0, |p| p.line()), r));
+    let mut r = csv::StringRecord::new();
+    loop {
+        match rdr.read_record(&mut r) {
+            Ok(true) => rows.push((rdr.get_mut().line_of(r.position()), r.clone())),
+            Ok(false) => break,
+            Err(e) => return Err(crate::csv_error(path, rdr.get_mut(), e)),
+        }
     }
     Ok((headers, rows))
 }
