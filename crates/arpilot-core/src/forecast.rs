@@ -188,7 +188,7 @@ fn expected(
         let later = |day: i32| day.max(d + 1);
         if method != Method::DueDate && flags & F_PROMISE != 0 {
             for pr in pcur.rows(i as u32).map(|k| &snap.promises[k]) {
-                if pr.promised_on <= d && d <= pr.due_on && open > 0.0 {
+                if pr.running_on(d) && open > 0.0 {
                     let a = (pr.amount as f64).min(open);
                     emit(i, period(later(pr.due_on)), a);
                     open -= a;
@@ -202,7 +202,7 @@ fn expected(
             let open_dispute = dcur
                 .rows(i as u32)
                 .map(|k| &snap.disputes[k])
-                .filter(|dp| dp.opened <= d && dp.resolved > d)
+                .filter(|dp| dp.open_on(d))
                 .min_by_key(|dp| dp.opened);
             if let Some(dp) = open_dispute
                 && let Some(days) = h.reasons.get(&dp.reason).copied().or(h.all_reasons)

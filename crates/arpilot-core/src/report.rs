@@ -403,7 +403,7 @@ struct Pass {
     cust_open: Vec<i64>,
     cust_unapplied: Vec<i64>,
     cust_overdue: Vec<i64>,
-    top: BinaryHeap<Reverse<(i64, Reverse<u32>)>>,
+    top: TopOpen,
     /// Per group: bucket amounts and counts (flattened), for `--by`.
     g_amounts: Vec<i64>,
     g_counts: Vec<u64>,
@@ -449,10 +449,13 @@ pub fn report(snap: &Snapshot, sel: &Selection, p: &ReportParams) -> Result<Repo
 
     let top_debtors = top_debtors(snap, sel, &pass, p.top, cur);
     let top_overdue_invoices = {
-        let mut v: Vec<_> = pass.top.iter().map(|Reverse(t)| *t).collect();
-        v.sort_by(|a, b| b.cmp(a));
+        let ids = &snap.invoices.ids;
+        let mut v = pass.top.candidates();
+        // Spec: largest open amount first, ties by document id.
+        v.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| ids.get(a.1).cmp(ids.get(b.1))));
+        v.truncate(p.top);
         v.into_iter()
-            .map(|(open, Reverse(i))| OverdueInvoice {
+            .map(|(open, i)| OverdueInvoice {
                 document_id: snap.invoices.ids.get(i).to_string(),
                 customer_id: snap
                     .customers
@@ -686,12 +689,7 @@ impl Pass {
         for (a, b) in self.cust_overdue.iter_mut().zip(o.cust_overdue) {
             *a += b;
         }
-        for t in o.top {
-            self.top.push(t);
-            if self.top.len() > top {
-                self.top.pop();
-            }
-        }
+        self.top.merge(o.top, top);
         for (a, b) in self.g_amounts.iter_mut().zip(o.g_amounts) {
             *a += b;
         }
@@ -742,7 +740,7 @@ fn pass_range(
         cust_open: vec![0; nc],
         cust_unapplied: vec![0; nc],
         cust_overdue: vec![0; nc],
-        top: BinaryHeap::with_capacity(p.top + 1),
+        top: TopOpen::default(),
         g_amounts: vec![0; ng * nb],
         g_counts: vec![0; ng * nb],
         g_invoices: Vec::new(),
@@ -819,12 +817,7 @@ fn pass_range(
             ps.overdue += open;
             ps.cust_overdue[c] += open;
             ps.dbt_num += open as i128 * over as i128;
-            if p.top > 0 {
-                ps.top.push(Reverse((open, Reverse(i as u32))));
-                if ps.top.len() > p.top {
-                    ps.top.pop();
-                }
-            }
+            ps.top.push(open, i as u32, p.top);
             ps.maturity[0].0 += open;
             ps.maturity[0].1 += 1;
         } else {
@@ -837,7 +830,7 @@ fn pass_range(
             let mut any = false;
             for k in dcur.rows(i as u32) {
                 let dp = &snap.disputes[k];
-                if dp.opened <= d && dp.resolved > d {
+                if dp.open_on(d) {
                     any = true;
                     ps.disputed_by_reason[dp.reason as usize].0 += 1;
                     ps.disputed_by_reason[dp.reason as usize].1 += open;
@@ -856,7 +849,7 @@ fn pass_range(
             let promised: i64 = pcur
                 .rows(i as u32)
                 .map(|k| &snap.promises[k])
-                .filter(|pr| pr.promised_on <= d && d <= pr.due_on)
+                .filter(|pr| pr.running_on(d))
                 .map(|pr| pr.amount)
                 .sum();
             ps.promised += promised.min(open);
@@ -878,6 +871,72 @@ fn pass_range(
         }
     }
     ps
+}
+
+/// The largest open amounts of a pass: the `n` largest, plus every invoice tied with the
+/// smallest of them, so that ties can be ordered by document id once the pass is done.
+#[derive(Default)]
+struct TopOpen {
+    /// (open, invoice row), smallest amount on top.
+    heap: BinaryHeap<Reverse<(i64, u32)>>,
+    /// Rows left out of the heap with the same amount as its smallest entry.
+    ties: Vec<u32>,
+    tie_amount: i64,
+}
+
+impl TopOpen {
+    fn push(&mut self, open: i64, i: u32, n: usize) {
+        if n == 0 {
+            return;
+        }
+        if self.heap.len() < n {
+            self.heap.push(Reverse((open, i)));
+            return;
+        }
+        let min = self.heap.peek().map_or(i64::MIN, |Reverse(t)| t.0);
+        if open < min {
+            return;
+        }
+        if open == min {
+            self.tie(open, i);
+            return;
+        }
+        let Reverse((out, row)) = self.heap.pop().expect("full heap");
+        self.heap.push(Reverse((open, i)));
+        let new_min = self.heap.peek().map_or(i64::MIN, |Reverse(t)| t.0);
+        if out == new_min {
+            self.tie(out, row);
+        } else {
+            self.ties.clear();
+        }
+    }
+
+    fn tie(&mut self, open: i64, i: u32) {
+        if self.tie_amount != open {
+            self.ties.clear();
+            self.tie_amount = open;
+        }
+        self.ties.push(i);
+    }
+
+    fn merge(&mut self, o: TopOpen, n: usize) {
+        for Reverse((open, i)) in o.heap {
+            self.push(open, i, n);
+        }
+        for i in o.ties {
+            self.push(o.tie_amount, i, n);
+        }
+    }
+
+    /// Every (open, row) that may be among the `n` largest.
+    fn candidates(&self) -> Vec<(i64, u32)> {
+        let min = self.heap.peek().map(|Reverse(t)| t.0);
+        let mut v: Vec<(i64, u32)> = self.heap.iter().map(|Reverse(t)| *t).collect();
+        if min == Some(self.tie_amount) {
+            v.extend(self.ties.iter().map(|&i| (self.tie_amount, i)));
+        }
+        v
+    }
 }
 
 /// Adds what is still unapplied after every allocation, for sources dated ≤ `d`: with the
@@ -1169,7 +1228,7 @@ fn promises(snap: &Snapshot, sel: &Selection, d: Day, cur: Currency) -> Promises
         if !sel.invoice(snap, i) {
             continue;
         }
-        if pr.promised_on <= d.0 && d.0 <= pr.due_on && snap.open_at(i, d.0) > 0 {
+        if pr.running_on(d.0) && snap.open_at(i, d.0) > 0 {
             open_count += 1;
             *per_invoice.entry(pr.invoice).or_default() += pr.amount;
         }

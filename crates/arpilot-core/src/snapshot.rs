@@ -206,12 +206,28 @@ pub struct Dispute {
     pub amount: i64,
 }
 
+impl Dispute {
+    /// Open on day `d`: opened on or before it and not resolved by then.
+    #[inline]
+    pub fn open_on(&self, d: i32) -> bool {
+        self.opened <= d && d < self.resolved
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Promise {
     pub invoice: u32,
     pub promised_on: i32,
     pub due_on: i32,
     pub amount: i64,
+}
+
+impl Promise {
+    /// Running on day `d`: made on or before it and not yet due.
+    #[inline]
+    pub fn running_on(&self, d: i32) -> bool {
+        self.promised_on <= d && d <= self.due_on
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -428,6 +444,16 @@ impl Snapshot {
             .iter()
             .take_while(move |&&(i, _)| i == inv)
             .map(|&(_, r)| r as usize)
+    }
+
+    /// True when invoice `inv` has a dispute open on day `d`.
+    pub fn disputed_on(&self, inv: u32, d: i32) -> bool {
+        self.disputes_of(inv).any(|r| self.disputes[r].open_on(d))
+    }
+
+    /// True when invoice `inv` has a promise running on day `d`.
+    pub fn promised_on(&self, inv: u32, d: i32) -> bool {
+        self.promises_of(inv).any(|r| self.promises[r].running_on(d))
     }
 
     /// True when invoice `i` is in legal collection.

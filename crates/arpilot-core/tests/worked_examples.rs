@@ -154,3 +154,53 @@ fn gnucash_owner_aging() {
     assert_eq!(r.totals.unapplied.to_string(), "-3.00");
     assert_eq!(r.totals.balance.to_string(), "31.75");
 }
+
+/// Top lists, ties included (spec §6): overdue invoices by open amount, then document id; debtors
+/// by balance, then customer id — whatever the input order, and when the ties straddle the
+/// list's end.
+#[test]
+fn top_lists_order_ties_by_id() {
+    let mut l = L::default().customer("C3").customer("C1").customer("C2");
+    // Eight overdue invoices of 0.01 entered in reverse id order, spread over the customers,
+    // then one larger invoice: the list is the larger one, then the five lowest ids.
+    let ids = ["F8", "F7", "F6", "F5", "F4", "F3", "F2", "F1"];
+    for (k, id) in ids.iter().enumerate() {
+        let c = ["C3", "C1", "C2"][k % 3];
+        l = l.inv_c(id, c, "2024-01-10", "2024-02-09", 1);
+    }
+    let s = l.inv_c("G9", "C3", "2024-01-12", "2024-02-11", 500).snapshot();
+    let r = run(&s, "2024-03-31");
+    let top: Vec<&str> = r
+        .top_overdue_invoices
+        .iter()
+        .map(|t| t.document_id.as_str())
+        .collect();
+    assert_eq!(top, ["G9", "F1", "F2", "F3", "F4", "F5"]);
+    assert!(r.top_overdue_invoices[1..].iter().all(|t| t.open_amount.minor == 1));
+    // Debtors: C3 holds G9 and three cents, C1 three cents, C2 two.
+    let debtors: Vec<(&str, i64)> = r
+        .top_debtors
+        .iter()
+        .map(|d| (d.customer_id.as_str(), d.balance.minor))
+        .collect();
+    assert_eq!(debtors, [("C3", 503), ("C1", 3), ("C2", 2)]);
+
+    // Equal balances: customer id ascending, whatever the input order.
+    let s = L::default()
+        .customer("Z")
+        .customer("B")
+        .customer("M")
+        .inv_c("I1", "Z", "2024-01-10", "2024-02-09", 700)
+        .inv_c("I2", "B", "2024-01-10", "2024-02-09", 700)
+        .inv_c("I3", "M", "2024-01-10", "2024-02-09", 700)
+        .snapshot();
+    let r = run(&s, "2024-03-31");
+    let debtors: Vec<&str> = r.top_debtors.iter().map(|d| d.customer_id.as_str()).collect();
+    assert_eq!(debtors, ["B", "M", "Z"]);
+    let top: Vec<&str> = r
+        .top_overdue_invoices
+        .iter()
+        .map(|t| t.document_id.as_str())
+        .collect();
+    assert_eq!(top, ["I1", "I2", "I3"]);
+}
