@@ -1,11 +1,11 @@
 //! `arpilot import`: read exports, synchronise them with the stored ledger, print a summary.
 
 use anyhow::{Context, Result, anyhow, bail};
+use arpilot_app::import::{Author, FileOutcome, group_paths, import_parsed, read_sources};
 use arpilot_core::Day;
-use arpilot_ingest::source::{self, Format, Parsed, ReadOptions};
+use arpilot_ingest::source::{Format, ReadOptions};
 use arpilot_ingest::{fec, mapped};
-use arpilot_store::import::{ImportError, Incoming, Outcome, import};
-use arpilot_store::{LedgerStore, NewBatch, Store, Target};
+use arpilot_store::{LedgerStore, Store, Target};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -69,61 +69,6 @@ pub struct ImportArgs {
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
-}
-
-/// The files named on the command line, grouped into sources: the files of a ledger set go
-/// together, a folder without customers.csv stands for the files it holds.
-fn sources(files: &[PathBuf]) -> Result<Vec<Vec<PathBuf>>> {
-    let mut set: Vec<PathBuf> = Vec::new();
-    let mut out: Vec<Vec<PathBuf>> = Vec::new();
-    for f in files {
-        if !f.exists() {
-            bail!("{}: no such file or folder", f.display());
-        }
-        let set_file = f
-            .file_name()
-            .is_some_and(|n| arpilot_ingest::ledger_csv::FILES.iter().any(|x| n == *x));
-        if set_file {
-            set.push(f.clone());
-        } else if f.is_dir() && !f.join("customers.csv").is_file() {
-            // A folder of e-invoices: its PDF and XML files; anything else is named and skipped.
-            let (mut inner, other): (Vec<PathBuf>, Vec<PathBuf>) = std::fs::read_dir(f)
-                .with_context(|| f.display().to_string())?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.is_file())
-                .partition(|p| {
-                    p.extension().is_some_and(|e| {
-                        e.eq_ignore_ascii_case("pdf") || e.eq_ignore_ascii_case("xml")
-                    })
-                });
-            inner.sort();
-            if !other.is_empty() {
-                eprintln!(
-                    "{}: skipped {} files that are not PDF or XML invoices ({})",
-                    f.display(),
-                    other.len(),
-                    other
-                        .iter()
-                        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                );
-            }
-            if inner.is_empty() {
-                bail!(
-                    "{}: no ledger set (customers.csv) and no PDF or XML invoice in this folder",
-                    f.display()
-                );
-            }
-            out.extend(inner.into_iter().map(|p| vec![p]));
-        } else {
-            out.push(vec![f.clone()]);
-        }
-    }
-    if !set.is_empty() {
-        out.insert(0, set);
-    }
-    Ok(out)
 }
 
 /// `customer_id,payment_terms_days` rows.
@@ -208,71 +153,53 @@ pub fn run(a: ImportArgs, rt: &tokio::runtime::Runtime) -> Result<()> {
     };
     // Every file is read and checked before anything is written.
     let started = std::time::Instant::now();
-    let mut parsed: Vec<Parsed> = Vec::new();
-    for group in sources(&a.files)? {
-        let pb = spinner(format!("reading {}", group[0].display()));
-        let p = source::read(&group, &opts).map_err(|e| anyhow!(e))?;
-        pb.finish_and_clear();
-        parsed.push(p);
+    let (groups, notes) = group_paths(&a.files).map_err(|e| anyhow!(e))?;
+    for n in notes {
+        eprintln!("{n}");
     }
-    let user = a
-        .user
-        .clone()
-        .or_else(|| std::env::var("USER").ok())
-        .unwrap_or_else(|| "unknown".into());
-    let effective = a.effective.unwrap_or_else(crate::today);
+    let pb = spinner(String::new());
+    let parsed = read_sources(&groups, &opts, |p| {
+        pb.set_message(format!("reading {}", p.display()))
+    })
+    .map_err(|e| anyhow!(e))?;
+    pb.finish_and_clear();
+    let rows: u64 = parsed.iter().map(|p| p.rows).sum();
+    let author = Author {
+        user: a
+            .user
+            .clone()
+            .or_else(|| std::env::var("USER").ok())
+            .unwrap_or_else(|| "unknown".into()),
+        entity: a.entity.clone(),
+        effective: a.effective.unwrap_or_else(crate::today),
+    };
     let target = a.db.target();
     let outcomes = rt.block_on(async {
         let store = Store::open(&target).await?;
-        let mut outcomes = Vec::new();
-        for mut p in parsed {
-            let pb = spinner(format!("importing {}", p.source.display()));
-            // The events move into the import; `p` keeps the files and lines for messages.
-            let incoming = Incoming::new(
-                std::mem::take(&mut p.events),
-                p.currency,
-                NewBatch::for_import(
-                    p.source.display().to_string(),
-                    std::mem::take(&mut p.sha256),
-                    p.format.name(),
-                    a.entity.clone(),
-                    user.clone(),
-                ),
-                effective,
-                p.warnings.clone(),
-            );
-            let pbc = pb.clone();
-            let r = import(&store, incoming, &move |n| {
-                pbc.set_message(format!("writing events: {n}"))
-            })
-            .await;
-            pb.finish_and_clear();
-            match r {
-                Ok(o) => outcomes.push((p, o)),
-                Err(ImportError::Refused { index, error }) => {
-                    let done: Vec<String> = outcomes
-                        .iter()
-                        .map(|(p, _): &(Parsed, Outcome)| p.source.display().to_string())
-                        .collect();
-                    store.close().await;
-                    let mut e = anyhow!(p.error_at(index, &error));
-                    if !done.is_empty() {
-                        e = e.context(format!("imported before this file: {}", done.join(", ")));
-                    }
-                    return Err(e);
-                }
-                Err(ImportError::Store(e)) => {
-                    store.close().await;
-                    return Err(anyhow!(e));
-                }
-            }
-        }
+        let pb = spinner(String::new());
+        let r = import_parsed(&store, None, parsed, &author, &|source, n| {
+            pb.set_message(format!(
+                "importing {}: {n} events written",
+                source.display()
+            ))
+        })
+        .await;
+        pb.finish_and_clear();
         store.close().await;
-        Ok::<_, anyhow::Error>(outcomes)
+        match r {
+            Ok(o) => Ok(o),
+            Err(arpilot_app::Refused::Event {
+                message,
+                imported_before,
+            }) if !imported_before.is_empty() => Err(anyhow!(message).context(format!(
+                "imported before this file: {}",
+                imported_before.join(", ")
+            ))),
+            Err(e) => Err(anyhow!(e)),
+        }
     })?;
     print_summary(&outcomes, &target, a.json)?;
     if !a.json {
-        let rows: u64 = outcomes.iter().map(|(p, _)| p.rows).sum();
         let secs = started.elapsed().as_secs_f64();
         eprintln!(
             "imported {rows} rows in {secs:.2} s ({:.0} rows/s)",
@@ -282,66 +209,36 @@ pub fn run(a: ImportArgs, rt: &tokio::runtime::Runtime) -> Result<()> {
     Ok(())
 }
 
-fn print_summary(outcomes: &[(Parsed, Outcome)], target: &Target, json: bool) -> Result<()> {
+fn print_summary(outcomes: &[FileOutcome], target: &Target, json: bool) -> Result<()> {
     if json {
-        let v: Vec<serde_json::Value> = outcomes
-            .iter()
-            .map(|(p, o)| {
-                let c = &o.counts;
-                serde_json::json!({
-                    "source": p.source.display().to_string(),
-                    "format": p.format.name(),
-                    "batch": o.batch_id,
-                    "rows": p.rows,
-                    "events": c.rows_read,
-                    "appended": c.appended,
-                    "unchanged": c.unchanged,
-                    "amended": c.amended,
-                    "documents": c.documents,
-                    "payments": c.payments,
-                    "allocations": c.allocations,
-                    "customers": c.customers,
-                    "warnings": o.warnings.iter().map(|(i, w)| match i {
-                        Some(i) => format!("{}: {w}", p.place(*i)),
-                        None => w.clone(),
-                    }).collect::<Vec<_>>(),
-                })
-            })
-            .collect();
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        println!("{}", serde_json::to_string_pretty(outcomes)?);
         return Ok(());
     }
     let where_ = match target {
         Target::Sqlite(p) => p.display().to_string(),
         Target::Postgres(u) => u.split('@').next_back().unwrap_or(u).to_string(),
     };
-    for (p, o) in outcomes {
-        let c = &o.counts;
-        let status = match o.batch_id {
+    for o in outcomes {
+        let status = match o.batch {
             Some(id) => format!("batch {id}"),
             None => "nothing new".into(),
         };
         println!(
             "{} ({}): {} rows read, {status} in {where_}",
-            p.source.display(),
-            p.format.name(),
-            p.rows
+            o.source, o.format, o.rows
         );
         println!(
             "  new: {} documents, {} payments, {} matches, {} customers; {} amended, {} unchanged, {} warnings",
-            c.documents,
-            c.payments,
-            c.allocations,
-            c.customers,
-            c.amended,
-            c.unchanged,
+            o.documents,
+            o.payments,
+            o.allocations,
+            o.customers,
+            o.amended,
+            o.unchanged,
             o.warnings.len()
         );
-        for (i, w) in o.warnings.iter().take(10) {
-            match i {
-                Some(i) => println!("  warning: {}: {w}", p.place(*i)),
-                None => println!("  warning: {w}"),
-            }
+        for w in o.warnings.iter().take(10) {
+            println!("  warning: {w}");
         }
         if o.warnings.len() > 10 {
             println!("  … and {} more warnings", o.warnings.len() - 10);

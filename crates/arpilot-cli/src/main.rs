@@ -8,7 +8,7 @@ mod web;
 use anyhow::{Context, Result, bail};
 use arpilot_core::customers::{RatingThresholds, customers};
 use arpilot_core::invoices::invoices;
-use arpilot_core::report::{AgingConfig, Basis, GroupBy, ProvisionRates, ReportParams, report};
+use arpilot_core::report::{ReportParams, report};
 use arpilot_core::trend::trend;
 use arpilot_core::{Day, Filter, Selection, Snapshot};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -160,9 +160,9 @@ impl Source {
             return runtime()?
                 .block_on(async {
                     let store = arpilot_store::Store::open_existing(&target).await?;
-                    let snap = arpilot_store::import::snapshot(&store, as_of, only).await;
+                    let view = arpilot_app::view::load(&store, as_of, only).await;
                     store.close().await;
-                    snap
+                    view.map(|v| v.snapshot)
                 })
                 .map_err(|e| anyhow::anyhow!(e));
         }
@@ -401,31 +401,38 @@ fn run(cli: Cli) -> Result<()> {
             filters,
             locale,
         } => {
-            use arpilot_server::export;
+            use arpilot_app::export::{self, ExportKind as Kind, FileFormat};
             let as_of = as_of.unwrap_or_else(today);
+            let mut req = arpilot_app::ReportRequest::default();
+            for f in &filters {
+                arg(&mut req, "filter", f)?;
+            }
+            if let Some(by) = &by {
+                arg(&mut req, "by", by)?;
+            }
             let snap = source.load(Some(as_of))?;
-            let sel = selection(&snap, &filters)?;
-            let lang = match locale {
-                Locale::En => arpilot_server::html::Lang::En,
-                Locale::Fr => arpilot_server::html::Lang::Fr,
+            let sel = Selection::resolve(&snap, &req.filters)?;
+            let format = output
+                .extension()
+                .and_then(|e| e.to_str())
+                .and_then(FileFormat::parse)
+                .context("--output: expected a file name ending in .xlsx or .csv")?;
+            let kind = match kind {
+                ExportKind::Aging => Kind::Aging,
+                ExportKind::Customers => Kind::Customers,
+                ExportKind::Invoices => Kind::Invoices,
             };
-            let sheet = match kind {
-                ExportKind::Aging => {
-                    let mut params = ReportParams::new(as_of);
-                    params.by = Some(GroupBy::parse(by.as_deref().unwrap_or("customer")));
-                    export::aging_sheet(&report(&snap, &sel, &params)?, lang)
-                }
-                ExportKind::Customers => export::customers_sheet(
-                    &customers(&snap, &sel, as_of, &RatingThresholds::default()),
-                    lang,
-                ),
-                ExportKind::Invoices => export::invoices_sheet(&invoices(&snap, &sel, as_of), lang),
-            };
-            let bytes = match output.extension().and_then(|e| e.to_str()) {
-                Some("xlsx") => export::xlsx(&sheet)?,
-                Some("csv") => export::csv(&sheet, lang).into_bytes(),
-                _ => bail!("--output: expected a file name ending in .xlsx or .csv"),
-            };
+            let lang = locale.lang();
+            let sheet = export::table(
+                kind,
+                &snap,
+                &sel,
+                &req,
+                &arpilot_app::Defaults::default(),
+                as_of,
+                lang,
+            )?;
+            let bytes = export::encode(&sheet, format, lang)?;
             std::fs::write(&output, bytes).with_context(|| output.display().to_string())?;
             eprintln!("wrote {}", output.display());
             Ok(())
@@ -674,33 +681,41 @@ fn analytics_report(
     }
 }
 
+/// Sets a request parameter from a command-line option; errors name the option.
+fn arg(req: &mut arpilot_app::ReportRequest, name: &str, value: &str) -> Result<()> {
+    req.set(name, value).map_err(|e| {
+        anyhow::anyhow!(
+            "--{}: expected {}, found {:?}",
+            e.param.replace('_', "-"),
+            e.expected,
+            e.value
+        )
+    })
+}
+
 fn run_report(a: ReportArgs) -> Result<()> {
     let as_of = a.as_of.unwrap_or_else(today);
-    let snap = a.source.load(Some(as_of))?;
-    let sel = selection(&snap, &a.filters)?;
-    let basis = match a.basis {
-        BasisArg::Due => Basis::Due,
-        BasisArg::Issue => Basis::Issue,
-    };
-    let aging = AgingConfig::new(AgingConfig::parse_bounds(&a.buckets)?, basis)?;
-    let mut provisions = ProvisionRates::default_for(&aging);
-    if let Some(p) = &a.provisions {
-        provisions.buckets = p
-            .split(',')
-            .map(|x| {
-                arpilot_core::money::parse_minor(x.trim(), 2).with_context(|| {
-                    format!("--provisions: expected percentages such as 0,25,50, found {x:?}")
-                })
-            })
-            .collect::<Result<_>>()?;
+    // The same request a page or an endpoint parses, from the arguments.
+    let mut req = arpilot_app::ReportRequest::default();
+    for f in &a.filters {
+        arg(&mut req, "filter", f)?;
     }
-    let params = ReportParams {
-        as_of,
-        aging,
-        top: a.top,
-        by: a.by.as_deref().map(GroupBy::parse),
-        provisions,
+    arg(&mut req, "buckets", &a.buckets)?;
+    let basis = match a.basis {
+        BasisArg::Due => "due",
+        BasisArg::Issue => "issue",
     };
+    arg(&mut req, "basis", basis)?;
+    if let Some(by) = &a.by {
+        arg(&mut req, "by", by)?;
+    }
+    if let Some(p) = &a.provisions {
+        arg(&mut req, "provisions", p)?;
+    }
+    req.top = Some(a.top);
+    let snap = a.source.load(Some(as_of))?;
+    let sel = Selection::resolve(&snap, &req.filters)?;
+    let params = req.params(as_of, &arpilot_app::Defaults::default())?;
     let out = std::io::stdout();
     let mut w = out.lock();
     match a.kind {

@@ -24,6 +24,14 @@ pub enum Locale {
 }
 
 impl Locale {
+    /// The same language for the application's words (exports).
+    pub fn lang(self) -> arpilot_app::Lang {
+        match self {
+            Locale::En => arpilot_app::Lang::En,
+            Locale::Fr => arpilot_app::Lang::Fr,
+        }
+    }
+
     fn money(self, m: Money) -> String {
         let d = m.currency.decimals();
         match self {

@@ -2,8 +2,8 @@
 
 use crate::import::DbArgs;
 use anyhow::{Context, Result, anyhow, bail};
+use arpilot_app::import::{Incoming, import};
 use arpilot_server::auth::{self, Role};
-use arpilot_store::import::{Incoming, import};
 use arpilot_store::{NewBatch, Store, UserField, UserStore};
 use std::path::{Path, PathBuf};
 

@@ -453,7 +453,8 @@ impl Snapshot {
 
     /// True when invoice `inv` has a promise running on day `d`.
     pub fn promised_on(&self, inv: u32, d: i32) -> bool {
-        self.promises_of(inv).any(|r| self.promises[r].running_on(d))
+        self.promises_of(inv)
+            .any(|r| self.promises[r].running_on(d))
     }
 
     /// True when invoice `i` is in legal collection.

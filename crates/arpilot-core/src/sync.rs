@@ -32,7 +32,7 @@ fn key(ev: &Event) -> Option<Key> {
 }
 
 /// 128-bit content hash of an event's stored form (two FNV-1a lanes with distinct primes).
-fn content_hash(ev: &Event) -> u128 {
+pub fn content_hash(ev: &Event) -> u128 {
     let (k, payload) = codec::encode(ev);
     let mut a: u64 = 0xcbf2_9ce4_8422_2325;
     let mut b: u64 = 0x6c62_272e_07bb_0142;

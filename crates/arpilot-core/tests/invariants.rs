@@ -188,7 +188,14 @@ fn events(g: &Gen) -> Vec<(i32, Event)> {
                     invoice_id: format!("I{i}"),
                     opened_on: d(opened),
                     resolved_on: res.map(|r| d(opened + r)),
-                    reason: Some(if i % 2 == 0 { "price" } else { "quality" }.into()),
+                    reason: Some(
+                        if i.is_multiple_of(2) {
+                            "price"
+                        } else {
+                            "quality"
+                        }
+                        .into(),
+                    ),
                     amount: None,
                 }),
             ));

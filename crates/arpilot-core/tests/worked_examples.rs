@@ -168,7 +168,9 @@ fn top_lists_order_ties_by_id() {
         let c = ["C3", "C1", "C2"][k % 3];
         l = l.inv_c(id, c, "2024-01-10", "2024-02-09", 1);
     }
-    let s = l.inv_c("G9", "C3", "2024-01-12", "2024-02-11", 500).snapshot();
+    let s = l
+        .inv_c("G9", "C3", "2024-01-12", "2024-02-11", 500)
+        .snapshot();
     let r = run(&s, "2024-03-31");
     let top: Vec<&str> = r
         .top_overdue_invoices
@@ -176,7 +178,11 @@ fn top_lists_order_ties_by_id() {
         .map(|t| t.document_id.as_str())
         .collect();
     assert_eq!(top, ["G9", "F1", "F2", "F3", "F4", "F5"]);
-    assert!(r.top_overdue_invoices[1..].iter().all(|t| t.open_amount.minor == 1));
+    assert!(
+        r.top_overdue_invoices[1..]
+            .iter()
+            .all(|t| t.open_amount.minor == 1)
+    );
     // Debtors: C3 holds G9 and three cents, C1 three cents, C2 two.
     let debtors: Vec<(&str, i64)> = r
         .top_debtors
@@ -195,7 +201,11 @@ fn top_lists_order_ties_by_id() {
         .inv_c("I3", "M", "2024-01-10", "2024-02-09", 700)
         .snapshot();
     let r = run(&s, "2024-03-31");
-    let debtors: Vec<&str> = r.top_debtors.iter().map(|d| d.customer_id.as_str()).collect();
+    let debtors: Vec<&str> = r
+        .top_debtors
+        .iter()
+        .map(|d| d.customer_id.as_str())
+        .collect();
     assert_eq!(debtors, ["B", "M", "Z"]);
     let top: Vec<&str> = r
         .top_overdue_invoices

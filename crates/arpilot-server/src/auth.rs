@@ -7,11 +7,8 @@
 use argon2::Argon2;
 use arpilot_core::Snapshot;
 use arpilot_core::select::{Filter, SelectError, Selection};
-use arpilot_store::UserRow;
+use arpilot_store::{SessionStore, StoreError, UserRow};
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
@@ -166,50 +163,71 @@ pub fn sha256_hex(s: &str) -> String {
 /// A signed-in browser.
 #[derive(Clone, Debug)]
 pub struct Session {
+    /// The user as stored now: a role or portfolio changed by an admin applies at once.
     pub user: UserRow,
     pub csrf: String,
-    expires: Instant,
+    /// Unix seconds.
+    pub expires_at: i64,
 }
 
-/// Server-side sessions, keyed by the SHA-256 of the cookie value.
+/// Server-side sessions, kept in the store (table `sessions`) under the SHA-256 of the cookie
+/// value: they survive a restart and every server on one database shares them. This is the
+/// layer that makes the tokens, hashes them and dates sessions.
 #[derive(Default)]
-pub struct Sessions {
-    map: Mutex<HashMap<String, Session>>,
-}
+pub struct Sessions;
 
 pub const SESSION_COOKIE: &str = "arpilot_session";
-const SESSION_LIFE: Duration = Duration::from_secs(12 * 3600);
+/// Twelve hours from sign-in (the cookie's `Max-Age`); a session does not slide.
+pub const SESSION_LIFE_SECS: i64 = 12 * 3600;
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
 
 impl Sessions {
-    /// Opens a session; returns the cookie value.
-    pub fn open(&self, user: UserRow) -> String {
+    /// Opens a session for `user` (and drops the expired ones); returns the cookie value, or
+    /// `None` when the user no longer exists.
+    pub async fn open(
+        &self,
+        store: &impl SessionStore,
+        user: &UserRow,
+    ) -> Result<Option<String>, StoreError> {
         let token = random_token();
-        let mut map = self.map.lock().expect("sessions lock");
-        let now = Instant::now();
-        map.retain(|_, s| s.expires > now);
-        map.insert(
-            sha256_hex(&token),
-            Session {
-                user,
-                csrf: random_token(),
-                expires: now + SESSION_LIFE,
-            },
-        );
-        token
+        let now = now_secs();
+        store.purge_sessions(now).await?;
+        let opened = store
+            .open_session(
+                &sha256_hex(&token),
+                &user.login,
+                &random_token(),
+                now,
+                now + SESSION_LIFE_SECS,
+            )
+            .await?;
+        Ok(opened.then_some(token))
     }
 
-    pub fn get(&self, token: &str) -> Option<Session> {
-        let map = self.map.lock().expect("sessions lock");
-        map.get(&sha256_hex(token))
-            .filter(|s| s.expires > Instant::now())
-            .cloned()
+    /// The live session of a cookie value.
+    pub async fn get(
+        &self,
+        store: &impl SessionStore,
+        token: &str,
+    ) -> Result<Option<Session>, StoreError> {
+        Ok(store
+            .session(&sha256_hex(token), now_secs())
+            .await?
+            .map(|s| Session {
+                user: s.user,
+                csrf: s.csrf,
+                expires_at: s.expires_at,
+            }))
     }
 
-    pub fn close(&self, token: &str) {
-        self.map
-            .lock()
-            .expect("sessions lock")
-            .remove(&sha256_hex(token));
+    pub async fn close(&self, store: &impl SessionStore, token: &str) -> Result<(), StoreError> {
+        store.close_session(&sha256_hex(token)).await?;
+        Ok(())
     }
 }
 
@@ -225,6 +243,34 @@ mod tests {
         assert!(!verify_password("s3cret ", &h));
         assert!(!verify_password("s3cret", "argon2id$zz$00"));
         assert_ne!(hash_password("s3cret"), h, "salted");
+    }
+
+    /// Sessions live in the store: a restart (a new handle on the database) keeps them.
+    #[tokio::test]
+    async fn sessions_survive_a_restart_and_close() {
+        use arpilot_store::{Store, Target, UserStore};
+        let path = std::env::temp_dir().join(format!("arpilot-auth-{}.db", std::process::id()));
+        for s in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{s}", path.display()));
+        }
+        let target = Target::Sqlite(path.clone());
+        let store = Store::open(&target).await.unwrap();
+        store.add_user("lea", "h", "viewer", "").await.unwrap();
+        let lea = store.user("lea").await.unwrap().unwrap();
+        let token = Sessions.open(&store, &lea).await.unwrap().unwrap();
+        let csrf = Sessions.get(&store, &token).await.unwrap().unwrap().csrf;
+        store.close().await;
+        let store = Store::open(&target).await.unwrap();
+        let s = Sessions.get(&store, &token).await.unwrap().unwrap();
+        assert_eq!((s.user.login.as_str(), s.csrf), ("lea", csrf));
+        assert!(s.expires_at - now_secs() > SESSION_LIFE_SECS - 60);
+        assert!(Sessions.get(&store, "forged").await.unwrap().is_none());
+        Sessions.close(&store, &token).await.unwrap();
+        assert!(Sessions.get(&store, &token).await.unwrap().is_none());
+        store.close().await;
+        for s in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{s}", path.display()));
+        }
     }
 
     #[test]

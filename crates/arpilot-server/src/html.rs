@@ -1,8 +1,5 @@
 //! HTML helpers: escaping, the page layout, the style sheet, French and English words, numbers.
 
-use arpilot_core::Money;
-use arpilot_core::money::format_minor_grouped;
-
 pub fn esc(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
     for c in s.chars() {
@@ -23,102 +20,7 @@ pub fn q(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Lang {
-    En,
-    Fr,
-}
-
-impl Lang {
-    /// The user's setting, else the browser's first preference, else English.
-    pub fn pick(user: &str, accept: Option<&str>) -> Lang {
-        match user {
-            "fr" => return Lang::Fr,
-            "en" => return Lang::En,
-            _ => {}
-        }
-        let first = accept
-            .and_then(|a| a.split(',').next())
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
-        if first.starts_with("fr") {
-            Lang::Fr
-        } else {
-            Lang::En
-        }
-    }
-
-    pub fn t(self, en: &'static str, fr: &'static str) -> &'static str {
-        match self {
-            Lang::En => en,
-            Lang::Fr => fr,
-        }
-    }
-
-    pub fn code(self) -> &'static str {
-        self.t("en", "fr")
-    }
-
-    pub fn money(self, m: Money) -> String {
-        let d = m.currency.decimals();
-        let n = match self {
-            Lang::En => format_minor_grouped(m.minor, d, ',', '.'),
-            Lang::Fr => format_minor_grouped(m.minor, d, '\u{202f}', ','),
-        };
-        match self {
-            Lang::En => format!("{} {n}", m.currency),
-            Lang::Fr => format!("{n}\u{a0}{}", m.currency),
-        }
-    }
-
-    /// A short amount for chart labels: 46.5 M, 812 k, 950.
-    pub fn compact(self, m: Money) -> String {
-        let v = m.minor as f64 / 10f64.powi(m.currency.decimals() as i32);
-        let (x, unit) = match v.abs() {
-            a if a >= 1e6 => (v / 1e6, " M"),
-            a if a >= 1e3 => (v / 1e3, " k"),
-            _ => (v, ""),
-        };
-        let s = if unit.is_empty() {
-            format!("{x:.0}")
-        } else {
-            format!("{x:.1}")
-        };
-        let s = if self == Lang::Fr {
-            s.replace('.', ",")
-        } else {
-            s
-        };
-        format!("{s}{unit}")
-    }
-
-    /// A date as French or English readers write it: 31/10/2026, 2026-10-31.
-    pub fn date(self, d: arpilot_core::Day) -> String {
-        match self {
-            Lang::En => d.to_string(),
-            Lang::Fr => {
-                let (y, m, day) = d.ymd();
-                format!("{day:02}/{m:02}/{y}")
-            }
-        }
-    }
-
-    pub fn num(self, v: Option<f64>, unit: &str) -> String {
-        match v {
-            None => "—".into(),
-            Some(v) => {
-                let s = format!("{v:.1}");
-                let s = if self == Lang::Fr {
-                    s.replace('.', ",")
-                } else {
-                    s
-                };
-                format!("{s}{unit}")
-            }
-        }
-    }
-}
+pub use arpilot_app::locale::Lang;
 
 pub struct Nav<'a> {
     pub login: &'a str,

@@ -3,10 +3,7 @@
 
 use crate::html::{Lang, esc, page};
 use crate::{Caller, Shared, csrf_ok, same_origin};
-use arpilot_ingest::mapped::Mapping;
-use arpilot_ingest::source::{self, ReadOptions};
 use arpilot_store::LedgerStore;
-use arpilot_store::import::{ImportError, Incoming};
 use axum::extract::{Multipart, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -150,87 +147,48 @@ pub async fn upload(
         )
         .await;
     };
-    // The readers work on files: a private folder keeps the uploaded name for messages.
-    let dir = std::env::temp_dir().join(format!("arpilot-upload-{}", crate::auth::random_token()));
-    let safe_name: String = std::path::Path::new(&name)
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| "upload".into());
-    let outcome = async {
-        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        let path = dir.join(&safe_name);
-        std::fs::write(&path, &file).map_err(|e| e.to_string())?;
-        let mapping = match mapping {
-            Some(m) => {
-                let mp = dir.join("mapping.toml");
-                std::fs::write(&mp, &m).map_err(|e| e.to_string())?;
-                Some(Mapping::load(&mp).map_err(|e| e.to_string())?)
-            }
-            None => None,
-        };
-        let opts = ReadOptions {
-            mapping: mapping.as_ref(),
-            entity: (!entity.is_empty()).then_some(entity.as_str()),
-            ..ReadOptions::default()
-        };
-        let mut parsed =
-            source::read(std::slice::from_ref(&path), &opts).map_err(|e| e.to_string())?;
-        let incoming = Incoming::new(
-            std::mem::take(&mut parsed.events),
-            parsed.currency,
-            arpilot_store::NewBatch::for_import(
-                safe_name.clone(),
-                std::mem::take(&mut parsed.sha256),
-                parsed.format.name(),
-                (!entity.is_empty()).then(|| entity.clone()),
-                caller.user.login.clone(),
-            ),
-            arpilot_store::today(),
-            parsed.warnings.clone(),
-        );
-        match arpilot_store::import::import(&state.store, incoming, &|_| {}).await {
-            Ok(o) => Ok((parsed, o)),
-            Err(ImportError::Refused { index, error }) => {
-                Err(parsed.error_at(index, &error).to_string())
-            }
-            Err(e) => Err(e.to_string()),
-        }
-    }
+    let author = arpilot_app::Author {
+        user: caller.user.login.clone(),
+        entity: (!entity.is_empty()).then(|| entity.clone()),
+        effective: arpilot_store::today(),
+    };
+    let outcome = arpilot_app::import::import_bytes(
+        &state.store,
+        Some(&state.views),
+        &name,
+        &file,
+        mapping.as_deref(),
+        &author,
+    )
     .await;
-    let _ = std::fs::remove_dir_all(&dir);
     let summary = match outcome {
-        Ok((parsed, o)) => {
-            if o.batch_id.is_some()
-                && let Err(e) = state.reload().await
-            {
-                return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response();
+        Ok(o) => {
+            if o.batch.is_some() {
+                state.changed();
             }
-            let c = o.counts;
             let mut s = format!(
                 r#"<p id="summary"><b>{}</b> ({}): {} {}, {} {}, {} {}, {} {}, {} {}, {} {}</p>"#,
-                esc(&safe_name),
-                parsed.format.name(),
-                c.documents,
+                esc(&o.source),
+                o.format,
+                o.documents,
                 l.t("new documents", "nouveaux documents"),
-                c.payments,
+                o.payments,
                 l.t("payments", "paiements"),
-                c.allocations,
+                o.allocations,
                 l.t("matches", "lettrages"),
-                c.customers,
+                o.customers,
                 l.t("customers", "clients"),
-                c.amended,
+                o.amended,
                 l.t("amended", "modifiés"),
-                c.unchanged,
+                o.unchanged,
                 l.t("unchanged", "inchangés"),
             );
-            for (i, w) in o.warnings.iter().take(20) {
-                let place = i.map(|i| parsed.place(i)).unwrap_or_default();
-                let _ = write!(s, r#"<p class="muted">{} {}</p>"#, esc(&place), esc(w));
+            for w in o.warnings.iter().take(20) {
+                let _ = write!(s, r#"<p class="muted">{}</p>"#, esc(w));
             }
             Ok(s)
         }
-        Err(e) => Err(e),
+        Err(e) => Err(e.to_string()),
     };
     result_page(&state, &caller, summary).await
 }

@@ -5,13 +5,15 @@
 
 pub mod auth;
 pub mod charts;
-pub mod export;
 pub mod html;
 mod imports;
 mod pages;
 mod settings;
 
-use arpilot_core::select::Filter;
+pub use arpilot_app::export;
+pub use arpilot_app::view::last_day;
+
+use arpilot_app::{Defaults, ReportRequest, Views};
 use arpilot_core::{Day, Snapshot};
 use arpilot_store::{Store, StoreError, UserRow, UserStore};
 use auth::{Role, SESSION_COOKIE, Scope, Sessions};
@@ -28,19 +30,10 @@ use tokio::sync::broadcast;
 /// What the server holds: the store, the ledger's snapshot, sessions, the live channel.
 pub struct AppState {
     pub store: Store,
-    snapshot: RwLock<Arc<Snapshot>>,
-    /// Events in the ledger when the snapshot was last built, counted before building it (a
-    /// batch landing meanwhile makes the watcher build it again, never miss it).
-    loaded: std::sync::atomic::AtomicI64,
-    /// The current snapshot's last document or payment date, the pages' default as-of date
-    /// (found once per snapshot rather than by a scan per request).
-    latest: std::sync::atomic::AtomicI32,
-    /// True when past dates need their own view (amendments, other currencies).
-    dated: std::sync::atomic::AtomicBool,
-    /// The last views built for past dates.
-    views: std::sync::Mutex<Vec<(Day, Arc<Snapshot>)>>,
+    /// The ledger as of its last date and the last views of other dates.
+    pub views: Views,
     pub sessions: Sessions,
-    report_settings: RwLock<Arc<ReportSettings>>,
+    report_settings: RwLock<Arc<Defaults>>,
     pub live: broadcast::Sender<u64>,
     /// Dashboard figures by scope and parameters; emptied whenever the ledger changes. Each
     /// entry is computed once: concurrent requests for it wait for the first.
@@ -54,19 +47,13 @@ type Slot = Arc<std::sync::Mutex<Option<Cached>>>;
 
 impl AppState {
     pub async fn new(store: Store) -> Result<Arc<AppState>, StoreError> {
-        use arpilot_store::LedgerStore;
-        let loaded = store.event_count().await?;
-        let (snap, dated) = arpilot_store::import::snapshot_dated(&store, None, None).await?;
-        let settings = ReportSettings::from(&store.settings().await?);
+        let views = Views::open(&store).await?;
+        let settings = stored_defaults(&store.settings().await?);
         Ok(Arc::new(AppState {
             report_settings: RwLock::new(Arc::new(settings)),
-            loaded: std::sync::atomic::AtomicI64::new(loaded),
-            latest: std::sync::atomic::AtomicI32::new(last_day(&snap).0),
             store,
-            snapshot: RwLock::new(Arc::new(snap)),
-            dated: std::sync::atomic::AtomicBool::new(dated),
-            views: Default::default(),
-            sessions: Sessions::default(),
+            views,
+            sessions: Sessions,
             live: broadcast::channel(16).0,
             figures: Default::default(),
             compute: tokio::sync::Semaphore::new(
@@ -114,131 +101,80 @@ impl AppState {
 
     /// The default as-of date: the ledger's last date.
     pub fn latest(&self) -> Day {
-        Day(self.latest.load(std::sync::atomic::Ordering::Relaxed))
+        self.views.latest()
     }
 
-    pub fn report_settings(&self) -> Arc<ReportSettings> {
+    pub fn report_settings(&self) -> Arc<Defaults> {
         self.report_settings.read().expect("settings lock").clone()
     }
 
-    /// Saves report settings; cached figures computed with the old ones are dropped.
-    pub async fn save_settings(&self, pairs: &[(&str, String)]) -> Result<(), StoreError> {
+    /// Saves report settings (checked first: nothing is saved when one is invalid); cached
+    /// figures computed with the old ones are dropped.
+    pub async fn save_settings(&self, pairs: &[(&str, String)]) -> Result<(), SettingsError> {
+        let mut all = self.store.settings().await?;
+        for (k, v) in pairs {
+            all.retain(|(key, _)| key != k);
+            all.push((k.to_string(), v.clone()));
+        }
+        Defaults::parse(&all)?;
         for (k, v) in pairs {
             self.store.set_setting(k, v).await?;
         }
-        let s = ReportSettings::from(&self.store.settings().await?);
+        let s = stored_defaults(&self.store.settings().await?);
         *self.report_settings.write().expect("settings lock") = Arc::new(s);
         self.figures.lock().expect("figures lock").clear();
         let _ = self.live.send(0);
         Ok(())
     }
 
+    /// The view at the ledger's last date.
     pub fn snapshot(&self) -> Arc<Snapshot> {
-        self.snapshot.read().expect("snapshot lock").clone()
+        self.views.current()
     }
 
-    /// The ledger as seen on `as_of`: the current snapshot, unless amendments or currencies make
-    /// a past date look different (such views are built on demand and the last four kept).
+    /// The ledger as seen on `as_of` (see [`Views::at`]).
     pub async fn snapshot_at(&self, as_of: Option<Day>) -> Result<Arc<Snapshot>, StoreError> {
-        let Some(d) = as_of else {
-            return Ok(self.snapshot());
-        };
-        if !self.dated.load(std::sync::atomic::Ordering::Relaxed) {
-            return Ok(self.snapshot());
-        }
-        if let Some(v) = self
-            .views
-            .lock()
-            .expect("views lock")
-            .iter()
-            .find(|v| v.0 == d)
-        {
-            return Ok(v.1.clone());
-        }
-        let snap = Arc::new(arpilot_store::import::snapshot(&self.store, Some(d), None).await?);
-        let mut views = self.views.lock().expect("views lock");
-        if views.len() >= 4 {
-            views.remove(0);
-        }
-        views.push((d, snap.clone()));
-        Ok(snap)
+        self.views.at(&self.store, as_of).await
     }
 
-    /// Reloads the ledger after an import and tells every open page.
+    /// Catches up with the ledger after an import made elsewhere (only the new events are
+    /// read) and tells every open page when something changed.
     pub async fn reload(&self) -> Result<(), StoreError> {
-        use arpilot_store::LedgerStore;
-        let loaded = self.store.event_count().await?;
-        let (snap, dated) = arpilot_store::import::snapshot_dated(&self.store, None, None).await?;
-        self.loaded
-            .store(loaded, std::sync::atomic::Ordering::Relaxed);
-        self.latest
-            .store(last_day(&snap).0, std::sync::atomic::Ordering::Relaxed);
-        self.dated
-            .store(dated, std::sync::atomic::Ordering::Relaxed);
-        self.views.lock().expect("views lock").clear();
-        *self.snapshot.write().expect("snapshot lock") = Arc::new(snap);
-        self.figures.lock().expect("figures lock").clear();
-        let _ = self.live.send(0);
+        if self.views.refresh(&self.store).await? != arpilot_app::view::Refreshed::Unchanged {
+            self.changed();
+        }
         Ok(())
     }
+
+    /// The views moved forward: cached figures are dropped and open pages told.
+    pub fn changed(&self) {
+        self.figures.lock().expect("figures lock").clear();
+        let _ = self.live.send(0);
+    }
+}
+
+/// Why report settings were not saved.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error(transparent)]
+    Invalid(#[from] arpilot_app::ParamError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The stored report settings. They were checked when saved; one that no longer parses (edited
+/// in the database by hand) is reported on stderr and the built-in defaults apply.
+fn stored_defaults(pairs: &[(String, String)]) -> Defaults {
+    Defaults::parse(pairs).unwrap_or_else(|e| {
+        eprintln!("arpilot: report settings ignored: {e}");
+        Defaults {
+            raw: pairs.to_vec(),
+            ..Defaults::default()
+        }
+    })
 }
 
 pub type Shared = Arc<AppState>;
-
-/// Defaults an admin sets for every report: bucket bounds, provision rates per bucket (percent),
-/// rating thresholds (average days late for A, B, C) and labels of custom fields.
-#[derive(Clone, Debug, Default)]
-pub struct ReportSettings {
-    pub buckets: Option<String>,
-    pub provisions: Option<String>,
-    pub rating: arpilot_core::customers::RatingThresholds,
-    pub labels: Vec<(String, String)>,
-    /// The stored texts, for the settings form.
-    pub raw: Vec<(String, String)>,
-}
-
-impl ReportSettings {
-    pub fn from(pairs: &[(String, String)]) -> ReportSettings {
-        let get = |k: &str| {
-            pairs
-                .iter()
-                .find(|(key, _)| key == k)
-                .map(|(_, v)| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
-        let mut s = ReportSettings {
-            buckets: get("buckets"),
-            provisions: get("provisions"),
-            raw: pairs.to_vec(),
-            ..ReportSettings::default()
-        };
-        if let Some(r) = get("rating") {
-            let v: Vec<f64> = r.split(',').filter_map(|x| x.trim().parse().ok()).collect();
-            if let [a, b, c] = v[..]
-                && a <= b
-                && b <= c
-            {
-                s.rating = arpilot_core::customers::RatingThresholds { a, b, c };
-            }
-        }
-        if let Some(l) = get("labels") {
-            s.labels = l
-                .split(';')
-                .filter_map(|kv| kv.split_once('='))
-                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-                .collect();
-        }
-        s
-    }
-
-    /// The label of a dimension, or its name.
-    pub fn label<'a>(&'a self, name: &'a str) -> &'a str {
-        self.labels
-            .iter()
-            .find(|(k, _)| k == name)
-            .map_or(name, |(_, v)| v.as_str())
-    }
-}
 
 pub fn router(state: Shared) -> Router {
     Router::new()
@@ -388,19 +324,18 @@ impl FromRequestParts<Shared> for Caller {
                 .ok_or_else(denied)?;
             (user, None)
         } else {
-            let s = cookie(&parts.headers, SESSION_COOKIE)
-                .and_then(|t| state.sessions.get(&t))
-                .ok_or_else(denied)?;
-            // The user as stored now: a role or portfolio changed by an admin applies to open
-            // sessions at once, and a removed user is signed out.
-            let user = state
-                .store
-                .user(&s.user.login)
+            let token = cookie(&parts.headers, SESSION_COOKIE).ok_or_else(denied)?;
+            // The session comes with its user as stored now (one query): a role or portfolio
+            // changed by an admin applies to open sessions at once, and a removed user is
+            // signed out. Sessions live in the store, so any server on the database knows them.
+            let s = state
+                .sessions
+                .get(&state.store, &token)
                 .await
                 .ok()
                 .flatten()
                 .ok_or_else(denied)?;
-            (user, Some(s.csrf))
+            (s.user, Some(s.csrf))
         };
         let role = Role::parse(&user.role).ok_or_else(denied)?;
         Ok(Caller {
@@ -413,91 +348,38 @@ impl FromRequestParts<Shared> for Caller {
     }
 }
 
-/// Query parameters shared by pages and API: `as_of`, repeated `filter=NAME=VALUE`, and others.
-#[derive(Debug, Default, Clone)]
+/// A page's or endpoint's report request with what the server knows around it: the admin's
+/// defaults and the ledger's last date.
+#[derive(Debug, Clone)]
 pub struct Params {
-    pub as_of: Option<Day>,
-    pub filters: Vec<Filter>,
-    pub by: Option<String>,
-    pub bucket: Option<usize>,
-    pub sort: Option<String>,
-    /// Provision rates (percent per bucket) and rating thresholds from the settings.
-    pub provisions: Option<String>,
-    pub rating: arpilot_core::customers::RatingThresholds,
-    /// Upper bounds of the overdue buckets (`30,60,90,120` by default) and the aging basis.
-    pub buckets: Option<String>,
-    pub basis: Option<String>,
-    /// Invoices in a status at the as-of date (`disputed`, `in_legal`, `promised`, `normal`)
-    /// and issued in a period.
-    pub status: Option<String>,
-    pub issued_from: Option<Day>,
-    pub issued_to: Option<Day>,
-    /// The ledger's last date, known to the server since the snapshot was built.
-    pub latest: Option<Day>,
-    /// The raw query, to carry into links.
-    pub raw: String,
+    pub req: ReportRequest,
+    pub defaults: Arc<Defaults>,
+    /// The ledger's last date, the default as-of date.
+    pub latest: Day,
+}
+
+impl std::ops::Deref for Params {
+    type Target = ReportRequest;
+    fn deref(&self) -> &ReportRequest {
+        &self.req
+    }
+}
+
+impl std::ops::DerefMut for Params {
+    fn deref_mut(&mut self) -> &mut ReportRequest {
+        &mut self.req
+    }
 }
 
 impl Params {
-    pub fn parse(raw: Option<String>) -> Result<Params, String> {
-        let raw = raw.unwrap_or_default();
-        let mut p = Params::default();
-        let mut keep = form_urlencoded::Serializer::new(String::new());
-        for (k, v) in form_urlencoded::parse(raw.as_bytes()) {
-            match k.as_ref() {
-                "as_of" if !v.is_empty() => {
-                    p.as_of = Some(Day::parse_iso(&v).map_err(|e| format!("as_of: {e}"))?);
-                    keep.append_pair("as_of", &v);
-                }
-                "filter" if !v.is_empty() => {
-                    p.filters
-                        .push(Filter::parse(&v).map_err(|e| format!("filter: {e}"))?);
-                    keep.append_pair("filter", &v);
-                }
-                "by" => p.by = Some(v.into_owned()),
-                "bucket" => p.bucket = v.parse().ok(),
-                "sort" => p.sort = Some(v.into_owned()),
-                "buckets" if !v.is_empty() => {
-                    p.buckets = Some(v.to_string());
-                    keep.append_pair("buckets", &v);
-                }
-                "status"
-                    if ["disputed", "in_legal", "promised", "normal"].contains(&v.as_ref()) =>
-                {
-                    p.status = Some(v.to_string());
-                    keep.append_pair("status", &v);
-                }
-                "issued_from" | "issued_to" if !v.is_empty() => {
-                    let d = Day::parse_iso(&v).map_err(|e| format!("{k}: {e}"))?;
-                    if k == "issued_from" {
-                        p.issued_from = Some(d);
-                    } else {
-                        p.issued_to = Some(d);
-                    }
-                    keep.append_pair(&k, &v);
-                }
-                "basis" if v == "issue" || v == "due" => {
-                    p.basis = Some(v.to_string());
-                    keep.append_pair("basis", &v);
-                }
-                _ => {}
-            }
-        }
-        p.raw = keep.finish();
-        Ok(p)
-    }
-
     /// The as-of date, by default the ledger's last document or payment date.
-    pub fn date(&self, snap: &Snapshot) -> Day {
-        self.as_of.or(self.latest).unwrap_or_else(|| last_day(snap))
+    pub fn date(&self) -> Day {
+        self.req.date(self.latest)
     }
-}
 
-/// The latest date in the ledger (today's reports of a demo ledger end there).
-pub fn last_day(snap: &Snapshot) -> Day {
-    let a = snap.invoices.issue.iter().max().copied().unwrap_or(0);
-    let b = snap.sources.day.iter().max().copied().unwrap_or(0);
-    Day(a.max(b))
+    pub fn rating(&self) -> &arpilot_core::customers::RatingThresholds {
+        &self.defaults.rating
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -520,12 +402,24 @@ async fn login(
         .is_some_and(|u| auth::verify_password(&f.password, &u.password_hash));
     match (ok, user) {
         (true, Some(u)) => {
-            let token = state.sessions.open(u);
+            let token = match state.sessions.open(&state.store, &u).await {
+                Ok(Some(t)) => t,
+                // Removed since the password was checked.
+                Ok(None) => return (StatusCode::UNAUTHORIZED, "unknown login").into_response(),
+                Err(_) => {
+                    return (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "the session could not be opened; try again",
+                    )
+                        .into_response();
+                }
+            };
             (
                 [(
                     header::SET_COOKIE,
                     format!(
-                        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=43200"
+                        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
+                        auth::SESSION_LIFE_SECS
                     ),
                 )],
                 Redirect::to("/"),
@@ -568,8 +462,15 @@ async fn logout(
     if !csrf_ok(&caller, &f.csrf) || !same_origin(&headers) {
         return (StatusCode::FORBIDDEN, "invalid CSRF token").into_response();
     }
-    if let Some(t) = cookie(&headers, SESSION_COOKIE) {
-        state.sessions.close(&t);
+    // Closed in the store, hence on every server; the session stays open when that fails.
+    if let Some(t) = cookie(&headers, SESSION_COOKIE)
+        && state.sessions.close(&state.store, &t).await.is_err()
+    {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the session could not be closed; try again",
+        )
+            .into_response();
     }
     (
         [(
@@ -639,56 +540,27 @@ async fn push_events(
             return (StatusCode::FORBIDDEN, "invalid CSRF token").into_response();
         }
     }
-    let currency = state.snapshot().currency;
-    let events = match arpilot_ingest::json::read(&body, currency) {
-        Ok(e) => e,
-        Err(e) => return bad_request(e.to_string()),
+    let author = arpilot_app::Author {
+        user: caller.user.login.clone(),
+        entity: None,
+        effective: arpilot_store::today(),
     };
-    let source = body
-        .get("source")
-        .and_then(|s| s.as_str())
-        .unwrap_or("api")
-        .to_string();
-    let incoming = arpilot_store::import::Incoming::new(
-        events,
-        currency,
-        arpilot_store::NewBatch::for_import(
-            source,
-            String::new(),
-            "json",
-            None,
-            caller.user.login.clone(),
-        ),
-        arpilot_store::today(),
-        vec![],
-    );
-    match arpilot_store::import::import(&state.store, incoming, &|_| {}).await {
+    let currency = state.snapshot().currency;
+    match arpilot_app::import::push(&state.store, Some(&state.views), &body, currency, &author)
+        .await
+    {
         Ok(o) => {
-            if o.batch_id.is_some()
-                && let Err(e) = state.reload().await
-            {
-                return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response();
+            if o.batch.is_some() {
+                state.changed();
             }
-            let c = o.counts;
-            Json(serde_json::json!({
-                "batch": o.batch_id, "appended": c.appended, "unchanged": c.unchanged,
-                "amended": c.amended, "documents": c.documents, "payments": c.payments,
-                "allocations": c.allocations, "customers": c.customers,
-                "warnings": o.warnings.iter().map(|(i, w)| match i {
-                    Some(i) => format!("events[{i}]: {w}"),
-                    None => w.clone(),
-                }).collect::<Vec<_>>(),
-            }))
-            .into_response()
+            Json(o).into_response()
         }
-        Err(arpilot_store::import::ImportError::Refused { index, error }) => {
-            bad_request(format!("events[{index}]: {error}"))
-        }
-        Err(e) => (
+        Err(arpilot_app::Refused::Store(e)) => (
             StatusCode::CONFLICT,
             Json(serde_json::json!({"error": e.to_string()})),
         )
             .into_response(),
+        Err(e) => bad_request(e.to_string()),
     }
 }
 
@@ -699,19 +571,31 @@ pub async fn serve(listener: tokio::net::TcpListener, state: Shared) -> std::io:
 }
 
 /// Imports made outside this server (`arpilot import` on the same database, another server on
-/// the same PostgreSQL) are noticed within a second: open pages then refresh like after a push.
-/// Batches appended through this server have already reloaded it: only a count different from
-/// the one the snapshot was built from means another writer.
+/// the same PostgreSQL) are noticed: at once on PostgreSQL (LISTEN/NOTIFY), within half a second
+/// on SQLite or while the PostgreSQL listener reconnects (see `arpilot_store::changes`). Open
+/// pages then refresh like after a push. Batches appended through this server have already
+/// reloaded it: their notifications are skipped, and only a count different from the one the
+/// snapshot was built from means another writer.
 async fn watch_ledger(state: Shared) {
-    use arpilot_store::LedgerStore;
-    let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
+    use arpilot_store::{LedgerStore, Wake};
+    let mut changes = state.store.changes();
     loop {
-        tick.tick().await;
+        if let Wake::Notified { ours: true, .. } = changes.next().await {
+            continue;
+        }
+        // Settings saved through another server apply here too.
+        if let Ok(pairs) = state.store.settings().await
+            && pairs != state.report_settings().raw
+        {
+            *state.report_settings.write().expect("settings lock") =
+                Arc::new(stored_defaults(&pairs));
+            state.changed();
+        }
         let Ok(now) = state.store.event_count().await else {
             continue;
         };
-        if now != state.loaded.load(std::sync::atomic::Ordering::Relaxed) {
-            // An error is retried on the next tick.
+        if now != state.views.loaded() {
+            // An error is retried on the next wake-up.
             let _ = state.reload().await;
         }
     }

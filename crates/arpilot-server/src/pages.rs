@@ -5,7 +5,7 @@ use crate::html::{self, Lang, Nav, esc, page};
 use crate::{Caller, Params, Shared, bad_request, raw};
 use arpilot_core::customers::{CustomerRow, customers as customer_rows};
 use arpilot_core::invoices::invoices;
-use arpilot_core::report::{GroupBy, Report, ReportParams, report};
+use arpilot_core::report::{Report, report};
 use arpilot_core::trend::trend;
 use arpilot_core::{Money, Selection, Snapshot};
 use axum::Json;
@@ -32,55 +32,23 @@ async fn context(
     caller: &Caller,
     query: RawQuery,
 ) -> Result<(std::sync::Arc<Snapshot>, Params, Selection), Box<Response>> {
-    let mut p = Params::parse(raw(query)).map_err(|e| Box::new(bad_request(e)))?;
+    let req = arpilot_app::ReportRequest::from_query(raw(query).as_deref().unwrap_or(""))
+        .map_err(|e| Box::new(bad_request(e.to_string())))?;
     // The admin's defaults; the cache of figures is emptied when they change.
-    let settings = state.report_settings();
-    if p.buckets.is_none() {
-        p.buckets = settings.buckets.clone();
-    }
-    p.provisions = settings.provisions.clone();
-    p.rating = settings.rating;
-    p.latest = Some(state.latest());
+    let p = Params {
+        req,
+        defaults: state.report_settings(),
+        latest: state.latest(),
+    };
     let snap = state
         .snapshot_at(p.as_of)
         .await
         .map_err(|e| Box::new((StatusCode::UNPROCESSABLE_ENTITY, e.to_string()).into_response()))?;
-    let mut sel = caller
+    let sel = caller
         .scope
         .selection(&snap, &p.filters)
         .map_err(|e| Box::new(bad_request(e.to_string())))?;
-    if p.status.is_some() || p.issued_from.is_some() || p.issued_to.is_some() {
-        let d = p.date(&snap).0;
-        let (from, to) = (
-            p.issued_from.map_or(i32::MIN, |x| x.0),
-            p.issued_to.map_or(i32::MAX, |x| x.0),
-        );
-        let disputed = |i: usize| {
-            snap.disputes_of(i as u32).any(|r| {
-                let x = &snap.disputes[r];
-                x.opened <= d && d < x.resolved
-            })
-        };
-        let promised = |i: usize| {
-            snap.promises_of(i as u32).any(|r| {
-                let x = &snap.promises[r];
-                x.promised_on <= d && d <= x.due_on
-            })
-        };
-        let status = p.status.clone();
-        sel = sel.with_invoices_of(&snap, |i| {
-            let issue = snap.invoices.issue[i];
-            issue >= from
-                && issue <= to
-                && match status.as_deref() {
-                    Some("disputed") => disputed(i),
-                    Some("in_legal") => snap.in_legal(i),
-                    Some("promised") => promised(i),
-                    Some(_) => !disputed(i) && !snap.in_legal(i) && !promised(i),
-                    None => true,
-                }
-        });
-    }
+    let sel = p.narrow(&snap, sel, p.date());
     Ok((snap, p, sel))
 }
 
@@ -94,37 +62,14 @@ fn nav<'a>(c: &'a Caller, p: &'a Params, active: &'static str) -> Nav<'a> {
     }
 }
 
+/// The engine's parameters of the request, with the admin's defaults.
+fn report_params(p: &Params) -> Result<arpilot_core::report::ReportParams, Box<Response>> {
+    p.params(p.date(), &p.defaults)
+        .map_err(|e| Box::new(bad_request(e.to_string())))
+}
+
 fn the_report(snap: &Snapshot, sel: &Selection, p: &Params) -> Result<Report, Box<Response>> {
-    use arpilot_core::report::{AgingConfig, Basis, ProvisionRates};
-    let mut params = ReportParams::new(p.date(snap));
-    params.by = p.by.as_deref().map(GroupBy::parse);
-    if p.buckets.is_some() || p.basis.is_some() {
-        let bounds = match &p.buckets {
-            Some(b) => {
-                AgingConfig::parse_bounds(b).map_err(|e| Box::new(bad_request(e.to_string())))?
-            }
-            None => vec![30, 60, 90, 120],
-        };
-        let basis = if p.basis.as_deref() == Some("issue") {
-            Basis::Issue
-        } else {
-            Basis::Due
-        };
-        params.aging =
-            AgingConfig::new(bounds, basis).map_err(|e| Box::new(bad_request(e.to_string())))?;
-        params.provisions = ProvisionRates::default_for(&params.aging);
-    }
-    // The admin's provision rates (percent per bucket), when they fit the bucket set.
-    if let Some(rates) = &p.provisions {
-        let parsed: Option<Vec<i64>> = rates
-            .split(',')
-            .map(|x| arpilot_core::money::parse_minor(x.trim(), 2).ok())
-            .collect();
-        if let Some(v) = parsed.filter(|v| v.len() == params.aging.bucket_count()) {
-            params.provisions.buckets = v;
-        }
-    }
-    report(snap, sel, &params).map_err(|e| Box::new(bad_request(e.to_string())))
+    report(snap, sel, &report_params(p)?).map_err(|e| Box::new(bad_request(e.to_string())))
 }
 
 /// The as-of date and filter form at the top of every page.
@@ -495,7 +440,7 @@ pub async fn aging(State(state): State<Shared>, caller: Caller, query: RawQuery)
     .map(|(v, label)| {
         format!(
             r#"<option value="{v}"{}>{label}</option>"#,
-            if p.status.as_deref().unwrap_or("") == *v {
+            if p.status.map_or("", |x| x.name()) == *v {
                 " selected"
             } else {
                 ""
@@ -518,15 +463,23 @@ pub async fn aging(State(state): State<Shared>, caller: Caller, query: RawQuery)
         b,
         r#"<form class="bar-form" method="get" action="/aging">{hidden}<label>{}<input name="buckets" value="{}" size="14"></label><label>{}<select name="basis"><option value="due"{}>{}</option><option value="issue"{}>{}</option></select></label><label>{}<input name="by" value="{}" size="12"></label><label>{}<select name="status">{status_options}</select></label><label>{}<input type="date" name="issued_from" value="{}"></label><label>{}<input type="date" name="issued_to" value="{}"></label><button class="primary">{}</button></form>"#,
         l.t("Buckets (days)", "Tranches (jours)"),
-        esc(p.buckets.as_deref().unwrap_or("30,60,90,120")),
+        esc(&p.buckets.as_ref().or(p.defaults.buckets.as_ref()).map_or(
+            "30,60,90,120".to_string(),
+            |b| {
+                b.iter()
+                    .map(|x| x.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            }
+        )),
         l.t("Basis", "Base"),
-        if p.basis.as_deref() == Some("issue") {
+        if p.basis == Some(arpilot_core::report::Basis::Issue) {
             ""
         } else {
             " selected"
         },
         l.t("due date", "échéance"),
-        if p.basis.as_deref() == Some("issue") {
+        if p.basis == Some(arpilot_core::report::Basis::Issue) {
             " selected"
         } else {
             ""
@@ -619,8 +572,8 @@ fn sort_rows(rows: &mut [CustomerRow], key: Option<&str>) {
 
 pub async fn customers(State(state): State<Shared>, caller: Caller, query: RawQuery) -> Response {
     let (snap, p, sel) = try_page!(context(&state, &caller, query).await);
-    let as_of = p.date(&snap);
-    let mut rows = customer_rows(&snap, &sel, as_of, &p.rating);
+    let as_of = p.date();
+    let mut rows = customer_rows(&snap, &sel, as_of, p.rating());
     sort_rows(&mut rows, p.sort.as_deref());
     let l = caller.lang;
     let mut b = format!(
@@ -687,7 +640,7 @@ fn customer_in_scope(
     if !sel.customer(c) {
         return None;
     }
-    customer_rows(snap, sel, p.date(snap), &p.rating)
+    customer_rows(snap, sel, p.date(), p.rating())
         .into_iter()
         .find(|r| r.customer_id == id)
 }
@@ -712,7 +665,7 @@ pub async fn customer(
         )
             .into_response();
     };
-    let as_of = p.date(&snap);
+    let as_of = p.date();
     let one = Selection::resolve(
         &snap,
         &[arpilot_core::Filter {
@@ -799,7 +752,7 @@ pub async fn customer(
     let key = format!("rating|{:?}|{}|{}", caller.scope, id, p.raw);
     let history = try_page!(
         computed(&state, key, {
-            let (snap, sel, id, rating) = (snap.clone(), sel.clone(), id.clone(), p.rating);
+            let (snap, sel, id, rating) = (snap.clone(), sel.clone(), id.clone(), *p.rating());
             move || {
                 Ok(
                     arpilot_core::analytics::rating_history(&snap, &sel, &id, as_of, 12, &rating)
@@ -988,7 +941,7 @@ pub async fn api_customers(
     query: RawQuery,
 ) -> Response {
     let (snap, p, sel) = try_page!(context(&state, &caller, query).await);
-    Json(customer_rows(&snap, &sel, p.date(&snap), &p.rating)).into_response()
+    Json(customer_rows(&snap, &sel, p.date(), p.rating())).into_response()
 }
 
 pub async fn api_customer(
@@ -1009,7 +962,7 @@ pub async fn api_customer(
             )
             .map(|s| s.and(sel))
             .unwrap_or_else(|_| Selection::none(&snap));
-            let open: Vec<_> = invoices(&snap, &one, p.date(&snap))
+            let open: Vec<_> = invoices(&snap, &one, p.date())
                 .into_iter()
                 .filter(|i| i.open_amount.minor > 0)
                 .collect();
@@ -1029,7 +982,7 @@ pub async fn api_invoices(
     query: RawQuery,
 ) -> Response {
     let (snap, p, sel) = try_page!(context(&state, &caller, query).await);
-    Json(invoices(&snap, &sel, p.date(&snap))).into_response()
+    Json(invoices(&snap, &sel, p.date())).into_response()
 }
 
 /// `/export/{aging|customers|invoices}.{xlsx|csv}`: the page's data as a file, in scope.
@@ -1039,63 +992,43 @@ pub async fn export(
     Path(file): Path<String>,
     query: RawQuery,
 ) -> Response {
-    let (snap, mut p, sel) = try_page!(context(&state, &caller, query).await);
-    let Some((kind, ext)) = file.rsplit_once('.') else {
-        return bad_request("expected aging, customers or invoices with .xlsx or .csv".into());
+    use arpilot_app::export::{ExportKind, FileFormat};
+    let (snap, p, sel) = try_page!(context(&state, &caller, query).await);
+    let (kind, ext) = file.rsplit_once('.').unwrap_or((&file, ""));
+    let Some(kind) = ExportKind::parse(kind) else {
+        return bad_request(format!(
+            "no export named {kind:?} (expected aging, customers or invoices)"
+        ));
+    };
+    let Some(format) = FileFormat::parse(ext) else {
+        return bad_request(format!("export format {ext:?}: expected xlsx or csv"));
     };
     let l = caller.lang;
-    let as_of = p.date(&snap);
-    let sheet = match kind {
-        "aging" => {
-            if p.by.is_none() {
-                p.by = Some("customer".into());
-            }
-            match the_report(&snap, &sel, &p) {
-                Ok(r) => crate::export::aging_sheet(&r, l),
-                Err(e) => return *e,
-            }
+    let as_of = p.date();
+    let bytes = match arpilot_app::export::table(kind, &snap, &sel, &p.req, &p.defaults, as_of, l)
+        .and_then(|sheet| arpilot_app::export::encode(&sheet, format, l))
+    {
+        Ok(b) => b,
+        Err(arpilot_app::export::ExportError::Xlsx(e)) => {
+            return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response();
         }
-        "customers" => {
-            crate::export::customers_sheet(&customer_rows(&snap, &sel, as_of, &p.rating), l)
-        }
-        "invoices" => crate::export::invoices_sheet(&invoices(&snap, &sel, as_of), l),
-        _ => {
-            return bad_request(format!(
-                "no export named {kind:?} (expected aging, customers or invoices)"
-            ));
-        }
+        Err(e) => return bad_request(e.to_string()),
     };
-    let name = format!("arpilot-{kind}-{as_of}.{ext}");
-    let disposition = format!("attachment; filename=\"{name}\"");
-    match ext {
-        "xlsx" => match crate::export::xlsx(&sheet) {
-            Ok(bytes) => (
-                [
-                    (
-                        axum::http::header::CONTENT_TYPE,
-                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-                            .to_string(),
-                    ),
-                    (axum::http::header::CONTENT_DISPOSITION, disposition),
-                ],
-                bytes,
-            )
-                .into_response(),
-            Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
-        },
-        "csv" => (
-            [
-                (
-                    axum::http::header::CONTENT_TYPE,
-                    "text/csv; charset=utf-8".to_string(),
-                ),
-                (axum::http::header::CONTENT_DISPOSITION, disposition),
-            ],
-            crate::export::csv(&sheet, l),
-        )
-            .into_response(),
-        other => bad_request(format!("export format {other:?}: expected xlsx or csv")),
-    }
+    let name = format!("arpilot-{}-{as_of}.{ext}", kind.name());
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                format.content_type().to_string(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
 }
 
 /// KPIs per collector and the cash collected each day of the month.
@@ -1106,13 +1039,13 @@ pub struct TeamFigures {
 
 pub async fn team(State(state): State<Shared>, caller: Caller, query: RawQuery) -> Response {
     let (snap, p, sel) = try_page!(context(&state, &caller, query).await);
-    let as_of = p.date(&snap);
+    let as_of = p.date();
     let key = format!("team|{:?}|{}", caller.scope, p.raw);
+    let params = try_page!(report_params(&p));
     let f = try_page!(
         computed(&state, key, {
             let snap = snap.clone();
             move || {
-                let params = ReportParams::new(as_of);
                 let rows = arpilot_core::analytics::team(&snap, &sel, &params)
                     .map_err(|e| Box::new(bad_request(e.to_string())))?;
                 let cum = arpilot_core::daily::Daily::of(&snap, &sel).cumulative();
@@ -1234,7 +1167,7 @@ async fn forecast_figures(
 
 pub async fn forecast(State(state): State<Shared>, caller: Caller, query: RawQuery) -> Response {
     let (snap, p, sel) = try_page!(context(&state, &caller, query).await);
-    let as_of = p.date(&snap);
+    let as_of = p.date();
     let f = try_page!(forecast_figures(&state, &caller, snap.clone(), sel, &p, as_of).await);
     let l = caller.lang;
     let mut bars: Vec<Bar> = f
@@ -1430,7 +1363,7 @@ pub async fn disputes(State(state): State<Shared>, caller: Caller, query: RawQue
 
 pub async fn api_team(State(state): State<Shared>, caller: Caller, query: RawQuery) -> Response {
     let (snap, p, sel) = try_page!(context(&state, &caller, query).await);
-    match arpilot_core::analytics::team(&snap, &sel, &ReportParams::new(p.date(&snap))) {
+    match arpilot_core::analytics::team(&snap, &sel, &try_page!(report_params(&p))) {
         Ok(rows) => Json(rows).into_response(),
         Err(e) => bad_request(e.to_string()),
     }
@@ -1438,13 +1371,7 @@ pub async fn api_team(State(state): State<Shared>, caller: Caller, query: RawQue
 
 pub async fn api_cohorts(State(state): State<Shared>, caller: Caller, query: RawQuery) -> Response {
     let (snap, p, sel) = try_page!(context(&state, &caller, query).await);
-    Json(arpilot_core::analytics::cohorts(
-        &snap,
-        &sel,
-        p.date(&snap),
-        12,
-    ))
-    .into_response()
+    Json(arpilot_core::analytics::cohorts(&snap, &sel, p.date(), 12)).into_response()
 }
 
 pub async fn api_broken_promises(
@@ -1456,7 +1383,7 @@ pub async fn api_broken_promises(
     Json(arpilot_core::analytics::broken_promises(
         &snap,
         &sel,
-        p.date(&snap),
+        p.date(),
     ))
     .into_response()
 }
@@ -1467,7 +1394,7 @@ pub async fn api_forecast(
     query: RawQuery,
 ) -> Response {
     let (snap, p, sel) = try_page!(context(&state, &caller, query).await);
-    let as_of = p.date(&snap);
+    let as_of = p.date();
     let f = try_page!(forecast_figures(&state, &caller, snap.clone(), sel, &p, as_of).await);
     Json(serde_json::json!({"forecast": f.forecast, "accuracy": f.backtest})).into_response()
 }
@@ -1490,9 +1417,9 @@ pub async fn api_rating(
         &snap,
         &sel,
         &id,
-        p.date(&snap),
+        p.date(),
         12,
-        &p.rating,
+        p.rating(),
     ))
     .into_response()
 }

@@ -257,7 +257,6 @@ pub async fn report(
     caller: Caller,
     Form(f): Form<ReportForm>,
 ) -> Response {
-    use arpilot_core::report::{AgingConfig, Basis};
     if caller.role != Role::Admin {
         return (
             StatusCode::FORBIDDEN,
@@ -268,53 +267,19 @@ pub async fn report(
     if !csrf_ok(&caller, &f.csrf) || !same_origin(&headers) {
         return (StatusCode::FORBIDDEN, "invalid CSRF token").into_response();
     }
-    let bad = |m: String| (StatusCode::BAD_REQUEST, m).into_response();
-    let buckets = f.buckets.trim();
-    let bounds = if buckets.is_empty() {
-        vec![30, 60, 90, 120]
-    } else {
-        match AgingConfig::parse_bounds(buckets) {
-            Ok(b) => b,
-            Err(e) => return bad(e.to_string()),
-        }
-    };
-    let aging = match AgingConfig::new(bounds, Basis::Due) {
-        Ok(a) => a,
-        Err(e) => return bad(e.to_string()),
-    };
-    let provisions = f.provisions.trim();
-    if !provisions.is_empty() {
-        let n = provisions.split(',').count();
-        let ok = provisions
-            .split(',')
-            .all(|x| arpilot_core::money::parse_minor(x.trim(), 2).is_ok_and(|v| v <= 10_000));
-        if !ok || n != aging.bucket_count() {
-            return bad(format!(
-                "provision rates: expected {} percentages between 0 and 100, one per bucket",
-                aging.bucket_count()
-            ));
-        }
-    }
-    let rating = f.rating.trim();
-    if !rating.is_empty() {
-        let v: Vec<f64> = rating
-            .split(',')
-            .filter_map(|x| x.trim().parse().ok())
-            .collect();
-        if v.len() != 3 || v[0] > v[1] || v[1] > v[2] {
-            return bad(
-                "rating thresholds: expected three increasing numbers of days, e.g. 0,15,45".into(),
-            );
-        }
-    }
     let pairs = [
-        ("buckets", buckets.to_string()),
-        ("provisions", provisions.to_string()),
-        ("rating", rating.to_string()),
+        ("buckets", f.buckets.trim().to_string()),
+        ("provisions", f.provisions.trim().to_string()),
+        ("rating", f.rating.trim().to_string()),
         ("labels", f.labels.trim().to_string()),
     ];
+    // Checked together (provision rates must fit the bucket set): nothing is saved when one
+    // is invalid.
     match state.save_settings(&pairs).await {
         Ok(()) => Redirect::to("/settings").into_response(),
+        Err(crate::SettingsError::Invalid(e)) => {
+            (StatusCode::BAD_REQUEST, e.to_string()).into_response()
+        }
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }
 }

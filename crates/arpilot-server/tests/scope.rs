@@ -1,250 +1,14 @@
 //! The app on 127.0.0.1:0 with a fresh ledger: a collector or viewer never receives a customer
 //! outside their portfolio, from any page or endpoint; sessions, CSRF and tokens behave.
 
+use arpilot_app::import::{Incoming, import};
+use arpilot_core::Currency;
 use arpilot_core::ledger::*;
-use arpilot_core::{Currency, Day};
 use arpilot_server::auth;
-use arpilot_store::import::{Incoming, import};
 use arpilot_store::{NewBatch, Store, Target, UserStore};
-use std::sync::Arc;
 
-fn d(s: &str) -> Day {
-    Day::parse_iso(s).unwrap()
-}
-
-fn events() -> Vec<Event> {
-    let mut v = Vec::new();
-    for (id, collector, region) in [
-        ("C-NORD-1", "Léa", "Nord"),
-        ("C-NORD-2", "Marc", "Nord"),
-        ("C-SUD-1", "Marc", "Sud"),
-    ] {
-        v.push(Event::Customer(CustomerRec {
-            id: id.into(),
-            name: format!("Client {id}"),
-            credit_limit: Some(1_000_000),
-            payment_terms_days: Some(30),
-            attrs: vec![
-                ("collector".into(), collector.into()),
-                ("region".into(), region.into()),
-            ],
-        }));
-        for k in 0..3 {
-            v.push(Event::Document(DocumentRec {
-                id: format!("{id}-F{k}"),
-                customer_id: id.into(),
-                kind: DocKind::Invoice,
-                issue: d("2024-01-10").add_days(20 * k),
-                due: None,
-                amount: 10_000 * (k as i64 + 1),
-                currency: None,
-                original_invoice_id: None,
-                disputed: false,
-                dispute_reason: None,
-                in_legal: false,
-                attrs: vec![],
-            }));
-        }
-    }
-    v
-}
-
-struct App {
-    base: String,
-    client: Client,
-    db: std::path::PathBuf,
-}
-
-static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-
-/// A tiny HTTP/1.1 client over TcpStream: enough for GET/POST with cookies and headers.
-#[derive(Clone, Default)]
-struct Client {
-    cookie: Option<String>,
-    bearer: Option<String>,
-}
-
-struct Resp {
-    status: u16,
-    headers: String,
-    body: String,
-}
-
-impl Client {
-    async fn send(
-        &self,
-        base: &str,
-        method: &str,
-        path: &str,
-        body: &str,
-        extra: &[(&str, &str)],
-    ) -> Resp {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let host = base.trim_start_matches("http://").trim_end_matches('/');
-        let mut s = tokio::net::TcpStream::connect(host).await.unwrap();
-        let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
-        if let Some(c) = &self.cookie {
-            req += &format!("Cookie: {c}\r\n");
-        }
-        if let Some(t) = &self.bearer {
-            req += &format!("Authorization: Bearer {t}\r\n");
-        }
-        for (k, v) in extra {
-            req += &format!("{k}: {v}\r\n");
-        }
-        if method == "POST" {
-            req += &format!(
-                "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
-                body.len()
-            );
-        }
-        req += "\r\n";
-        req += body;
-        s.write_all(req.as_bytes()).await.unwrap();
-        let mut out = Vec::new();
-        s.read_to_end(&mut out).await.unwrap();
-        let text = String::from_utf8_lossy(&out).to_string();
-        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-        let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-        // Bodies come chunked: keep only the chunks' data.
-        let body = if head
-            .to_ascii_lowercase()
-            .contains("transfer-encoding: chunked")
-        {
-            let mut rest = body;
-            let mut b = String::new();
-            while let Some((len, tail)) = rest.split_once("\r\n") {
-                let n = usize::from_str_radix(len.trim(), 16).unwrap_or(0);
-                if n == 0 {
-                    break;
-                }
-                b.push_str(&tail[..n]);
-                rest = &tail[n + 2..];
-            }
-            b
-        } else {
-            body.to_string()
-        };
-        Resp {
-            status,
-            headers: head.to_string(),
-            body,
-        }
-    }
-}
-
-impl App {
-    async fn start() -> App {
-        let path = std::env::temp_dir().join(format!(
-            "arpilot-server-{}-{}.db",
-            std::process::id(),
-            N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-        ));
-        for s in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{s}", path.display()));
-        }
-        let store = Store::open(&Target::Sqlite(path.clone())).await.unwrap();
-        import(
-            &store,
-            Incoming {
-                events: events(),
-                currency: Currency::EUR,
-                batch: NewBatch {
-                    source: "test".into(),
-                    ..NewBatch::default()
-                },
-                effective: d("2024-06-30"),
-                warnings: vec![],
-            },
-            &|_| {},
-        )
-        .await
-        .unwrap();
-        for (login, role, portfolio) in [
-            ("admin", "admin", ""),
-            ("lea", "collector", "collector=Léa"),
-            ("nord", "viewer", "region=Nord"),
-            ("nobody", "collector", ""),
-        ] {
-            store
-                .add_user(
-                    login,
-                    &auth::hash_password(&format!("pw-{login}")),
-                    role,
-                    portfolio,
-                )
-                .await
-                .unwrap();
-        }
-        let state = arpilot_server::AppState::new(store).await.unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(arpilot_server::serve(listener, Arc::clone(&state)));
-        App {
-            base,
-            client: Client::default(),
-            db: path,
-        }
-    }
-
-    async fn login(&self, login: &str) -> Client {
-        let r = self
-            .client
-            .send(
-                &self.base,
-                "POST",
-                "/login",
-                &format!("login={login}&password=pw-{login}"),
-                &[],
-            )
-            .await;
-        assert_eq!(r.status, 303, "{login}: {}", r.headers);
-        let cookie = r
-            .headers
-            .lines()
-            .find_map(|l| l.strip_prefix("set-cookie: "))
-            .and_then(|c| c.split(';').next())
-            .unwrap()
-            .to_string();
-        Client {
-            cookie: Some(cookie),
-            bearer: None,
-        }
-    }
-
-    /// An API token for `login`.
-    async fn token(&self, login: &str) -> String {
-        let store = Store::open(&Target::Sqlite(self.db.clone())).await.unwrap();
-        let t = auth::random_token();
-        assert!(
-            store
-                .add_token(login, "test", &auth::sha256_hex(&t))
-                .await
-                .unwrap()
-        );
-        store.close().await;
-        t
-    }
-
-    /// `POST /api/events` with a JSON body; the raw response.
-    async fn push(&self, token: &str, body: &str) -> String {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let host = self.base.trim_start_matches("http://").to_string();
-        let mut s = tokio::net::TcpStream::connect(&host).await.unwrap();
-        let req = format!(
-            "POST /api/events HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        );
-        s.write_all(req.as_bytes()).await.unwrap();
-        let mut out = String::new();
-        s.read_to_string(&mut out).await.unwrap();
-        out
-    }
-
-    async fn get(&self, c: &Client, path: &str) -> Resp {
-        c.send(&self.base, "GET", path, "", &[]).await
-    }
-}
+mod common;
+use common::{App, Client, Resp, csrf_of, d};
 
 const ALL: [&str; 3] = ["C-NORD-1", "C-NORD-2", "C-SUD-1"];
 
@@ -346,7 +110,7 @@ async fn sessions_tokens_and_csrf() {
     assert_eq!(r.status, 401);
     // A token acts as its user.
     let store_token = {
-        let store = Store::open(&Target::Sqlite(app.db.clone())).await.unwrap();
+        let store = Store::open(&Target::Sqlite(app.db())).await.unwrap();
         let t = auth::random_token();
         assert!(
             store
@@ -462,10 +226,11 @@ async fn pushed_events_are_idempotent_and_reach_open_dashboards() {
 async fn the_aging_xlsx_totals_equal_the_report() {
     use arpilot_core::report::{GroupBy, ReportParams, report};
     let app = App::start().await;
-    let store = Store::open(&Target::Sqlite(app.db.clone())).await.unwrap();
-    let snap = arpilot_store::import::snapshot(&store, None, None)
+    let store = Store::open(&Target::Sqlite(app.db())).await.unwrap();
+    let snap = arpilot_app::view::load(&store, Some(d("2024-03-31")), None)
         .await
-        .unwrap();
+        .unwrap()
+        .snapshot;
     store.close().await;
     let mut params = ReportParams::new(d("2024-03-31"));
     params.by = Some(GroupBy::parse("customer"));
@@ -478,7 +243,7 @@ async fn the_aging_xlsx_totals_equal_the_report() {
     let resp = app.get(&admin, "/export/aging.xlsx?as_of=2024-03-31").await;
     assert_eq!(resp.status, 200);
     assert!(resp.headers.contains("spreadsheetml"));
-    let path = app.db.with_extension("xlsx");
+    let path = app.db().with_extension("xlsx");
     std::fs::write(&path, &bytes).unwrap();
     let expected: Vec<String> = r
         .aging
@@ -536,14 +301,6 @@ async fn post_multipart(app: &App, c: &Client, csrf: &str, name: &str, content: 
         headers: String::new(),
         body: out,
     }
-}
-
-fn csrf_of(page: &str) -> String {
-    page.split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .unwrap()
-        .to_string()
 }
 
 #[tokio::test]
@@ -840,7 +597,7 @@ async fn the_aged_balance_filters_by_status_and_issue_period() {
 async fn imports_made_elsewhere_are_noticed() {
     let app = App::start().await;
     let admin = app.login("admin").await;
-    let store = Store::open(&Target::Sqlite(app.db.clone())).await.unwrap();
+    let store = Store::open(&Target::Sqlite(app.db())).await.unwrap();
     import(
         &store,
         Incoming {

@@ -5,6 +5,10 @@
 //! appended; the engine's snapshot is rebuilt from them. The databases themselves refuse to
 //! update or delete anything (triggers), and every batch is one transaction: an import that fails
 //! or is killed leaves the ledger as it was.
+//!
+//! Beside the ledger the store keeps mutable state: users and their API tokens, report settings,
+//! and browser sessions ([`sessions`]). [`Store::changes`] wakes a reader when the ledger may have
+//! changed (PostgreSQL LISTEN/NOTIFY, polling on SQLite).
 
 /// The `LedgerStore` methods both backends share, written once over each backend's SQL (module
 /// `sql` beside the store type) and its way of opening a writing transaction (`begin_append`).
@@ -19,15 +23,27 @@ macro_rules! ledger_store_impl {
             }
 
             async fn load(&self) -> crate::Result<crate::Loaded> {
+                self.load_since(0).await
+            }
+
+            async fn batch_end(&self, batch_id: i64) -> crate::Result<i64> {
+                Ok(sqlx::query_scalar(sql::BATCH_END)
+                    .bind(batch_id)
+                    .fetch_one(&self.pool)
+                    .await?)
+            }
+
+            async fn load_since(&self, after_seq: i64) -> crate::Result<crate::Loaded> {
                 use futures_util::TryStreamExt;
                 use sqlx::Row;
-                let mut rows =
-                    sqlx::query("SELECT seq, payload FROM events ORDER BY seq").fetch(&self.pool);
+                let mut rows = sqlx::query(sql::BLOCKS_AFTER)
+                    .bind(after_seq)
+                    .fetch(&self.pool);
                 let mut blocks = Vec::new();
                 while let Some(row) = rows.try_next().await? {
                     blocks.push((row.try_get::<i64, _>(0)?, row.try_get::<String, _>(1)?));
                 }
-                let last_seq = blocks.last().map_or(0, |b| b.0);
+                let last_seq = blocks.last().map_or(after_seq, |b| b.0);
                 Ok(crate::Loaded {
                     events: crate::decode_blocks(blocks)?,
                     last_seq,
@@ -95,6 +111,7 @@ macro_rules! ledger_store_impl {
                     done += n;
                     progress(done);
                 }
+                self.after_append(&mut tx).await?;
                 tx.commit().await?;
                 Ok(id)
             }
@@ -148,13 +165,17 @@ macro_rules! ledger_store_impl {
 
 #[macro_use]
 pub mod users;
-pub mod import;
+#[macro_use]
+pub mod sessions;
+pub mod changes;
 mod migrate;
 mod postgres;
 mod sqlite;
 pub mod testing;
 
+pub use changes::{Changes, Wake};
 pub use postgres::PgStore;
+pub use sessions::{SessionRow, SessionStore};
 pub use sqlite::SqliteStore;
 pub use users::{UserField, UserRow, UserStore};
 
@@ -211,7 +232,7 @@ pub struct NewBatch {
 }
 
 impl NewBatch {
-    /// A batch imported now by `imported_by`; `import::Incoming::new` sets its effective date,
+    /// A batch imported now by `imported_by`; `arpilot_app::import::Incoming::new` sets its effective date,
     /// the import counts its rows.
     pub fn for_import(
         source: String,
@@ -274,6 +295,12 @@ pub trait LedgerStore {
     /// A ledger setting (set once, never changed), e.g. `currency`.
     async fn meta(&self, key: &str) -> Result<Option<String>>;
     async fn load(&self) -> Result<Loaded>;
+    /// The events appended after position `after_seq` (a `last_seq` of an earlier load): what
+    /// another process added since.
+    async fn load_since(&self, after_seq: i64) -> Result<Loaded>;
+    /// The position after the last event of batch `batch_id` (the `last_seq` a load made right
+    /// after it would give).
+    async fn batch_end(&self, batch_id: i64) -> Result<i64>;
     async fn append(
         &self,
         batch: &NewBatch,
@@ -338,6 +365,16 @@ impl Store {
             Store::Postgres(s) => s.close().await,
         }
     }
+
+    /// Wake-ups when the ledger may have changed, made elsewhere or through this handle: at once
+    /// on PostgreSQL (LISTEN/NOTIFY, polling while the listener is down), every 500 ms on SQLite.
+    /// See [`changes`].
+    pub fn changes(&self) -> Changes {
+        match self {
+            Store::Sqlite(s) => s.changes(),
+            Store::Postgres(s) => s.changes(),
+        }
+    }
 }
 
 macro_rules! delegate {
@@ -355,6 +392,12 @@ impl LedgerStore for Store {
     }
     async fn load(&self) -> Result<Loaded> {
         delegate!(self, s => s.load().await)
+    }
+    async fn load_since(&self, after_seq: i64) -> Result<Loaded> {
+        delegate!(self, s => s.load_since(after_seq).await)
+    }
+    async fn batch_end(&self, batch_id: i64) -> Result<i64> {
+        delegate!(self, s => s.batch_end(batch_id).await)
     }
     async fn append(
         &self,
@@ -427,6 +470,28 @@ impl UserStore for Store {
     }
     async fn set_setting(&self, key: &str, value: &str) -> Result<()> {
         delegate!(self, s => s.set_setting(key, value).await)
+    }
+}
+
+impl SessionStore for Store {
+    async fn open_session(
+        &self,
+        token_sha256: &str,
+        login: &str,
+        csrf: &str,
+        created_at: i64,
+        expires_at: i64,
+    ) -> Result<bool> {
+        delegate!(self, s => s.open_session(token_sha256, login, csrf, created_at, expires_at).await)
+    }
+    async fn session(&self, token_sha256: &str, now: i64) -> Result<Option<SessionRow>> {
+        delegate!(self, s => s.session(token_sha256, now).await)
+    }
+    async fn close_session(&self, token_sha256: &str) -> Result<bool> {
+        delegate!(self, s => s.close_session(token_sha256).await)
+    }
+    async fn purge_sessions(&self, now: i64) -> Result<u64> {
+        delegate!(self, s => s.purge_sessions(now).await)
     }
 }
 

@@ -23,6 +23,11 @@ pub const SQLITE: &[Migration] = &[
         name: "settings",
         sql: include_str!("../migrations/sqlite/0003_settings.sql"),
     },
+    Migration {
+        version: 4,
+        name: "sessions",
+        sql: include_str!("../migrations/sqlite/0004_sessions.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -40,6 +45,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 3,
         name: "settings",
         sql: include_str!("../migrations/postgres/0003_settings.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "sessions",
+        sql: include_str!("../migrations/postgres/0004_sessions.sql"),
     },
 ];
 

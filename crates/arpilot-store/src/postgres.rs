@@ -7,6 +7,8 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 
 pub struct PgStore {
     pool: PgPool,
+    /// Names this handle in its notifications, so that its own changes are told apart.
+    origin: String,
 }
 
 /// Key of the advisory lock that serialises migrations and appends across processes.
@@ -24,13 +26,21 @@ impl PgStore {
             })
             .connect(url)
             .await?;
-        let s = PgStore { pool };
+        let s = PgStore {
+            pool,
+            origin: crate::changes::origin(),
+        };
         s.migrate().await?;
         Ok(s)
     }
 
     pub async fn close(self) {
         self.pool.close().await;
+    }
+
+    /// Notifications of appends, on a connection of their own (see [`crate::changes`]).
+    pub fn changes(&self) -> crate::Changes {
+        crate::Changes::listen(&self.pool, &self.origin)
     }
 
     async fn migrate(&self) -> Result<()> {
@@ -69,6 +79,9 @@ impl PgStore {
 mod sql {
     pub const META_GET: &str = "SELECT value FROM ledger_meta WHERE key = $1";
     pub const LAST_SEQ: &str = "SELECT COALESCE(MAX(seq), 0)::BIGINT FROM events";
+    pub const BLOCKS_AFTER: &str = "SELECT seq, payload FROM events WHERE seq > $1 ORDER BY seq";
+    pub const BATCH_END: &str =
+        "SELECT COALESCE(MAX(seq), 0)::BIGINT FROM events WHERE batch_id = $1";
     pub const META_PUT: &str =
         "INSERT INTO ledger_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING";
     pub const BATCH_PUT: &str = "INSERT INTO batches (source, sha256, format, entity, imported_by, \
@@ -93,6 +106,16 @@ mod sql {
         SELECT $1, id, $2, $3 FROM users WHERE login = $4";
     pub const TOKEN_USER: &str = "SELECT u.id, u.login, u.password_hash, u.role, u.portfolio, u.locale \
         FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_sha256 = $1";
+    pub const SESSION_OPEN: &str = "INSERT INTO sessions (token_sha256, user_id, csrf, created_at, \
+        expires_at) SELECT $1, id, $2, $3, $4 FROM users WHERE login = $5";
+    pub const SESSION_GET: &str = "SELECT u.id, u.login, u.password_hash, u.role, u.portfolio, u.locale, \
+        s.csrf, s.created_at, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id \
+        WHERE s.token_sha256 = $1 AND s.expires_at > $2";
+    pub const SESSION_CLOSE: &str = "DELETE FROM sessions WHERE token_sha256 = $1";
+    pub const SESSION_PURGE: &str = "DELETE FROM sessions WHERE expires_at <= $1";
+    /// Sent on commit, to every listener: the last event's position and who appended.
+    pub const NOTIFY: &str = "SELECT pg_notify('arpilot_ledger', \
+        (SELECT COALESCE(MAX(seq), 0) FROM events)::text || ' ' || $1)";
 }
 
 impl PgStore {
@@ -105,7 +128,20 @@ impl PgStore {
             .await?;
         Ok(tx)
     }
+
+    /// Tells listeners (`LISTEN arpilot_ledger`) when the append commits.
+    async fn after_append(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    ) -> Result<()> {
+        sqlx::query(sql::NOTIFY)
+            .bind(&self.origin)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
 }
 
 ledger_store_impl!(PgStore);
 user_store_impl!(PgStore);
+session_store_impl!(PgStore);

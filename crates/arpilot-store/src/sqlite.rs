@@ -33,6 +33,11 @@ impl SqliteStore {
         self.pool.close().await;
     }
 
+    /// SQLite cannot notify: a wake-up every 500 ms (see [`crate::changes`]).
+    pub fn changes(&self) -> crate::Changes {
+        crate::Changes::poll()
+    }
+
     async fn migrate(&self) -> Result<()> {
         let mut conn = self.pool.acquire().await?;
         sqlx::raw_sql(CREATE_TABLE).execute(&mut *conn).await?;
@@ -74,6 +79,8 @@ impl SqliteStore {
 mod sql {
     pub const META_GET: &str = "SELECT value FROM ledger_meta WHERE key = ?";
     pub const LAST_SEQ: &str = "SELECT COALESCE(MAX(seq), 0) FROM events";
+    pub const BLOCKS_AFTER: &str = "SELECT seq, payload FROM events WHERE seq > ? ORDER BY seq";
+    pub const BATCH_END: &str = "SELECT COALESCE(MAX(seq), 0) FROM events WHERE batch_id = ?";
     pub const META_PUT: &str =
         "INSERT INTO ledger_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING";
     pub const BATCH_PUT: &str = "INSERT INTO batches (source, sha256, format, entity, imported_by, \
@@ -98,6 +105,13 @@ mod sql {
         SELECT ?, id, ?, ? FROM users WHERE login = ?";
     pub const TOKEN_USER: &str = "SELECT u.id, u.login, u.password_hash, u.role, u.portfolio, u.locale \
         FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_sha256 = ?";
+    pub const SESSION_OPEN: &str = "INSERT INTO sessions (token_sha256, user_id, csrf, created_at, \
+        expires_at) SELECT ?, id, ?, ?, ? FROM users WHERE login = ?";
+    pub const SESSION_GET: &str = "SELECT u.id, u.login, u.password_hash, u.role, u.portfolio, u.locale, \
+        s.csrf, s.created_at, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id \
+        WHERE s.token_sha256 = ? AND s.expires_at > ?";
+    pub const SESSION_CLOSE: &str = "DELETE FROM sessions WHERE token_sha256 = ?";
+    pub const SESSION_PURGE: &str = "DELETE FROM sessions WHERE expires_at <= ?";
 }
 
 impl SqliteStore {
@@ -105,7 +119,13 @@ impl SqliteStore {
     async fn begin_append(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
+
+    /// Nobody to tell: readers poll.
+    async fn after_append(&self, _tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>) -> Result<()> {
+        Ok(())
+    }
 }
 
 ledger_store_impl!(SqliteStore);
 user_store_impl!(SqliteStore);
+session_store_impl!(SqliteStore);

@@ -3,9 +3,11 @@
 use arpilot_core::ledger::*;
 use arpilot_core::{Currency, Day};
 use arpilot_store::{
-    Counts, LedgerStore, NewBatch, Store, StoreError, Target, UserField, UserStore, testing,
+    Counts, LedgerStore, NewBatch, SessionStore, Store, StoreError, Target, UserField, UserStore,
+    Wake, testing,
 };
 use sqlx::Connection;
+use std::time::Duration;
 
 fn d(s: &str) -> Day {
     Day::parse_iso(s).unwrap()
@@ -217,7 +219,115 @@ async fn suite(store: Store, raw: impl AsyncFn(&str) -> Result<(), String>) {
         store.settings().await.unwrap(),
         vec![("buckets".to_string(), "45,90".to_string())]
     );
+
+    sessions(&store).await;
+    changes(&store).await;
     store.close().await;
+}
+
+/// Sessions: found by the hash of their token until they expire or are closed, with their user
+/// as stored now.
+async fn sessions(store: &Store) {
+    let now = 1_800_000_000;
+    assert!(
+        store
+            .open_session("h1", "lea", "csrf-1", now, now + 60)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .open_session("h2", "nobody", "csrf-2", now, now + 60)
+            .await
+            .unwrap(),
+        "no such user"
+    );
+    let s = store.session("h1", now + 59).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            s.user.login.as_str(),
+            s.csrf.as_str(),
+            s.created_at,
+            s.expires_at
+        ),
+        ("lea", "csrf-1", now, now + 60)
+    );
+    assert_eq!(
+        store.session("h1", now + 60).await.unwrap(),
+        None,
+        "expired"
+    );
+    assert_eq!(store.session("h2", now).await.unwrap(), None);
+    assert_eq!(store.session("csrf-1", now).await.unwrap(), None);
+    // A role changed meanwhile applies to the open session.
+    assert!(
+        store
+            .set_user("lea", UserField::Role, "collector")
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.session("h1", now).await.unwrap().unwrap().user.role,
+        "collector"
+    );
+    // Two sessions of one user are independent: closing one keeps the other.
+    assert!(
+        store
+            .open_session("h3", "lea", "csrf-3", now, now + 10)
+            .await
+            .unwrap()
+    );
+    assert!(store.close_session("h1").await.unwrap());
+    assert!(!store.close_session("h1").await.unwrap());
+    assert_eq!(store.session("h1", now).await.unwrap(), None);
+    assert_eq!(
+        store.session("h3", now).await.unwrap().unwrap().csrf,
+        "csrf-3"
+    );
+    // Purging deletes the expired ones only.
+    assert!(
+        store
+            .open_session("h4", "lea", "csrf-4", now, now + 100)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.purge_sessions(now + 10).await.unwrap(), 1);
+    assert_eq!(store.purge_sessions(now + 10).await.unwrap(), 0);
+    assert!(store.session("h4", now + 10).await.unwrap().is_some());
+    assert!(store.close_session("h4").await.unwrap());
+}
+
+/// A change is told within a second: notified on PostgreSQL (and told apart when made through
+/// the same handle), polled on SQLite.
+async fn changes(store: &Store) {
+    let mut ch = store.changes();
+    let first = tokio::time::timeout(Duration::from_secs(5), ch.next())
+        .await
+        .expect("a first wake-up at once");
+    assert_eq!(first, Wake::Check);
+    let postgres = matches!(store, Store::Postgres(_));
+    assert_eq!(ch.listening(), postgres);
+    let l = store.load().await.unwrap();
+    let ev = events();
+    store
+        .append(&batch("c.csv"), &[], &ev[2..3], l.last_seq, &|_| {})
+        .await
+        .unwrap();
+    let last_seq = store.load().await.unwrap().last_seq;
+    let woke = tokio::time::timeout(Duration::from_secs(1), ch.next())
+        .await
+        .expect("a wake-up within a second");
+    if postgres {
+        assert_eq!(
+            woke,
+            Wake::Notified {
+                last_seq,
+                ours: true
+            }
+        );
+    } else {
+        assert_eq!(woke, Wake::Check);
+    }
 }
 
 #[tokio::test]
@@ -242,7 +352,7 @@ async fn sqlite_behaves() {
     .await;
     // Reopening runs no migration twice and keeps the ledger.
     let store = Store::open_existing(&target).await.unwrap();
-    assert_eq!(store.event_count().await.unwrap(), 4 + 1 + 12_345);
+    assert_eq!(store.event_count().await.unwrap(), 4 + 1 + 12_345 + 1);
     store.close().await;
     let missing = Target::parse(dir.join("none.db").to_str().unwrap());
     assert!(Store::open_existing(&missing).await.is_err());
@@ -269,6 +379,70 @@ async fn postgres_behaves() {
     })
     .await;
     let store = Store::open(&target).await.unwrap();
-    assert_eq!(store.event_count().await.unwrap(), 4 + 1 + 12_345);
+    assert_eq!(store.event_count().await.unwrap(), 4 + 1 + 12_345 + 1);
     store.close().await;
+}
+
+/// Another handle (another server, the CLI) is heard at once; a listener whose connection drops
+/// is opened again, and the caller polls meanwhile.
+#[tokio::test]
+async fn postgres_changes_survive_a_dropped_listener() {
+    let Some(url) = testing::fresh_postgres().await else {
+        return;
+    };
+    let target = Target::parse(&url);
+    let reader = Store::open(&target).await.unwrap();
+    let writer = Store::open(&target).await.unwrap();
+    let mut ch = reader.changes();
+    let next = async |ch: &mut arpilot_store::Changes| {
+        tokio::time::timeout(Duration::from_secs(3), ch.next())
+            .await
+            .expect("a wake-up")
+    };
+    assert_eq!(next(&mut ch).await, Wake::Check);
+    assert!(ch.listening());
+    let evs = events();
+    let mut last = 0;
+    let mut append = async |n: usize| {
+        writer
+            .append(&batch("x.csv"), &[], &evs[n..n + 1], last, &|_| {})
+            .await
+            .unwrap();
+        last = writer.load().await.unwrap().last_seq;
+        last
+    };
+    let seq = append(0).await;
+    assert_eq!(
+        next(&mut ch).await,
+        Wake::Notified {
+            last_seq: seq,
+            ours: false
+        }
+    );
+
+    // The listener's connection is killed: the caller is told to look, and listening resumes.
+    let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
+    let killed: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND query LIKE 'LISTEN %'",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert_eq!(killed, [true]);
+    assert_eq!(next(&mut ch).await, Wake::Check, "lost");
+    assert!(!ch.listening());
+    assert_eq!(next(&mut ch).await, Wake::Check, "listening again");
+    assert!(ch.listening());
+    let seq = append(1).await;
+    assert_eq!(
+        next(&mut ch).await,
+        Wake::Notified {
+            last_seq: seq,
+            ours: false
+        }
+    );
+    assert_eq!(reader.event_count().await.unwrap(), 2);
+    reader.close().await;
+    writer.close().await;
 }

@@ -39,6 +39,7 @@ impl L {
         self
     }
 
+    #[allow(clippy::too_many_arguments)] // a test builder mirroring the CSV columns
     pub fn doc_c(
         mut self,
         kind: DocKind,

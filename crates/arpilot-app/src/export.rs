@@ -2,7 +2,7 @@
 //! row) and CSV that opens in Excel (UTF-8 with BOM, `;` in French, formula-like text
 //! neutralised). Text goes into xlsx as strings, never formulas.
 
-use crate::html::Lang;
+use crate::locale::Lang;
 use arpilot_core::customers::CustomerRow;
 use arpilot_core::invoices::InvoiceRow;
 use arpilot_core::report::Report;
@@ -312,4 +312,102 @@ pub fn invoices_sheet(rows: &[InvoiceRow], lang: Lang) -> Sheet {
         totals: !rows.is_empty(),
         rows: out,
     }
+}
+
+/// The tables arpilot exports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportKind {
+    /// The aged balance, grouped as requested (by customer unless said otherwise).
+    Aging,
+    Customers,
+    Invoices,
+}
+
+impl ExportKind {
+    pub fn parse(s: &str) -> Option<ExportKind> {
+        Some(match s {
+            "aging" => ExportKind::Aging,
+            "customers" => ExportKind::Customers,
+            "invoices" => ExportKind::Invoices,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ExportKind::Aging => "aging",
+            ExportKind::Customers => "customers",
+            ExportKind::Invoices => "invoices",
+        }
+    }
+}
+
+/// The file formats of an export.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileFormat {
+    Xlsx,
+    Csv,
+}
+
+impl FileFormat {
+    /// From a file extension.
+    pub fn parse(ext: &str) -> Option<FileFormat> {
+        match ext {
+            "xlsx" => Some(FileFormat::Xlsx),
+            "csv" => Some(FileFormat::Csv),
+            _ => None,
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            FileFormat::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            FileFormat::Csv => "text/csv; charset=utf-8",
+        }
+    }
+}
+
+/// Why an export could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error(transparent)]
+    Param(#[from] crate::ParamError),
+    #[error(transparent)]
+    Report(#[from] arpilot_core::report::ConfigError),
+    #[error(transparent)]
+    Xlsx(#[from] XlsxError),
+}
+
+/// The table of an export as of `as_of`, with the same figures as the report of the same request.
+pub fn table(
+    kind: ExportKind,
+    snap: &arpilot_core::Snapshot,
+    sel: &arpilot_core::Selection,
+    req: &crate::ReportRequest,
+    defaults: &crate::Defaults,
+    as_of: Day,
+    lang: Lang,
+) -> Result<Sheet, ExportError> {
+    Ok(match kind {
+        ExportKind::Aging => {
+            let mut params = req.params(as_of, defaults)?;
+            params.by = Some(req.group_by("customer"));
+            aging_sheet(&arpilot_core::report::report(snap, sel, &params)?, lang)
+        }
+        ExportKind::Customers => customers_sheet(
+            &arpilot_core::customers::customers(snap, sel, as_of, &defaults.rating),
+            lang,
+        ),
+        ExportKind::Invoices => {
+            invoices_sheet(&arpilot_core::invoices::invoices(snap, sel, as_of), lang)
+        }
+    })
+}
+
+/// The bytes of a table in a file format.
+pub fn encode(sheet: &Sheet, format: FileFormat, lang: Lang) -> Result<Vec<u8>, ExportError> {
+    Ok(match format {
+        FileFormat::Xlsx => xlsx(sheet)?,
+        FileFormat::Csv => csv(sheet, lang).into_bytes(),
+    })
 }

@@ -1,0 +1,15 @@
+//! The use cases of arpilot, written once for every shell (the web server and the command line):
+//! importing files and pushed events, report requests parsed once, the views of the ledger as of
+//! any date, exports and the words of both languages. The shells parse their input, call these
+//! and render the result; the figures themselves come from `arpilot-core`.
+
+pub mod export;
+pub mod import;
+pub mod locale;
+pub mod request;
+pub mod view;
+
+pub use import::{Author, FileOutcome, Refused};
+pub use locale::Lang;
+pub use request::{Defaults, ParamError, ReportRequest, Status};
+pub use view::{View, Views};

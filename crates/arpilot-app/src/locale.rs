@@ -1,0 +1,102 @@
+//! The two languages of arpilot and how each writes amounts, numbers and dates.
+
+use arpilot_core::Money;
+use arpilot_core::money::format_minor_grouped;
+
+/// French or English: words, numbers (1 234,56 / 1,234.56) and dates (31/10/2026 / 2026-10-31).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    Fr,
+}
+
+impl Lang {
+    /// The user's setting, else the browser's first preference, else English.
+    pub fn pick(user: &str, accept: Option<&str>) -> Lang {
+        match user {
+            "fr" => return Lang::Fr,
+            "en" => return Lang::En,
+            _ => {}
+        }
+        let first = accept
+            .and_then(|a| a.split(',').next())
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        if first.starts_with("fr") {
+            Lang::Fr
+        } else {
+            Lang::En
+        }
+    }
+
+    pub fn t(self, en: &'static str, fr: &'static str) -> &'static str {
+        match self {
+            Lang::En => en,
+            Lang::Fr => fr,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        self.t("en", "fr")
+    }
+
+    pub fn money(self, m: Money) -> String {
+        let d = m.currency.decimals();
+        let n = match self {
+            Lang::En => format_minor_grouped(m.minor, d, ',', '.'),
+            Lang::Fr => format_minor_grouped(m.minor, d, '\u{202f}', ','),
+        };
+        match self {
+            Lang::En => format!("{} {n}", m.currency),
+            Lang::Fr => format!("{n}\u{a0}{}", m.currency),
+        }
+    }
+
+    /// A short amount for chart labels: 46.5 M, 812 k, 950.
+    pub fn compact(self, m: Money) -> String {
+        let v = m.minor as f64 / 10f64.powi(m.currency.decimals() as i32);
+        let (x, unit) = match v.abs() {
+            a if a >= 1e6 => (v / 1e6, " M"),
+            a if a >= 1e3 => (v / 1e3, " k"),
+            _ => (v, ""),
+        };
+        let s = if unit.is_empty() {
+            format!("{x:.0}")
+        } else {
+            format!("{x:.1}")
+        };
+        let s = if self == Lang::Fr {
+            s.replace('.', ",")
+        } else {
+            s
+        };
+        format!("{s}{unit}")
+    }
+
+    /// A date as French or English readers write it: 31/10/2026, 2026-10-31.
+    pub fn date(self, d: arpilot_core::Day) -> String {
+        match self {
+            Lang::En => d.to_string(),
+            Lang::Fr => {
+                let (y, m, day) = d.ymd();
+                format!("{day:02}/{m:02}/{y}")
+            }
+        }
+    }
+
+    pub fn num(self, v: Option<f64>, unit: &str) -> String {
+        match v {
+            None => "—".into(),
+            Some(v) => {
+                let s = format!("{v:.1}");
+                let s = if self == Lang::Fr {
+                    s.replace('.', ",")
+                } else {
+                    s
+                };
+                format!("{s}{unit}")
+            }
+        }
+    }
+}

@@ -1,0 +1,449 @@
+//! The ledger as a report sees it on a date, and the views a server keeps.
+//!
+//! One rule for every path (pages, API, CLI, exports): the view as of `D` leaves out the
+//! amendments effective after `D` and converts other currencies at the rate in force on `D`.
+//! Without a date, `D` is the ledger's last document or payment date, so "no date" and "that
+//! date" are the same view.
+
+use arpilot_core::ledger::Event;
+use arpilot_core::sync::content_hash;
+use arpilot_core::view::{CurrencyMode, depends_on_date, prepare};
+use arpilot_core::{Currency, Day, Snapshot};
+use arpilot_store::NewBatch;
+use arpilot_store::{LedgerStore, StoreError};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, RwLock};
+
+/// The ledger seen on a date.
+pub struct View {
+    pub snapshot: Snapshot,
+    /// The date the view is for (the ledger's last date when none was asked for).
+    pub as_of: Day,
+    /// True when other dates see the ledger differently (amendments, other currencies).
+    pub dated: bool,
+    /// Stored events the view was built from, and the store's position after the last of them.
+    pub events: i64,
+    pub last_seq: i64,
+}
+
+/// The latest date in a snapshot: its last document or payment date (today's reports of a demo
+/// ledger end there).
+pub fn last_day(snap: &Snapshot) -> Day {
+    let a = snap.invoices.issue.iter().max().copied().unwrap_or(0);
+    let b = snap.sources.day.iter().max().copied().unwrap_or(0);
+    Day(a.max(b))
+}
+
+/// [`last_day`] of stored events, before any snapshot is built.
+pub fn last_event_day(events: &[Event]) -> Day {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Document(d) => Some(d.issue.0),
+            Event::Payment(p) => Some(p.date.0),
+            _ => None,
+        })
+        .max()
+        .map_or(Day(0), Day)
+}
+
+/// The reporting currency of a stored ledger (EUR until something is imported).
+pub async fn ledger_currency(store: &impl LedgerStore) -> Result<Currency, StoreError> {
+    Ok(store
+        .meta("currency")
+        .await?
+        .and_then(|c| Currency::parse(&c).ok())
+        .unwrap_or(Currency::EUR))
+}
+
+/// The stored ledger as a report as of `as_of` sees it (default: its last date); `only` keeps one
+/// transaction currency, unconverted.
+pub async fn load(
+    store: &impl LedgerStore,
+    as_of: Option<Day>,
+    only: Option<Currency>,
+) -> Result<View, StoreError> {
+    Ok(load_counted(store, as_of, only, false).await?.0)
+}
+
+/// [`load`], and with `counted` the content counts of the events matched by content (see
+/// [`Unkeyed`]).
+async fn load_counted(
+    store: &impl LedgerStore,
+    as_of: Option<Day>,
+    only: Option<Currency>,
+    counted: bool,
+) -> Result<(View, Unkeyed), StoreError> {
+    let ledger = ledger_currency(store).await?;
+    let mode = match only {
+        Some(c) => CurrencyMode::Only(c),
+        None => CurrencyMode::Convert(ledger),
+    };
+    let t = std::time::Instant::now();
+    let loaded = store.load().await?;
+    let last_seq = loaded.last_seq;
+    let mut events = loaded.events;
+    let count = events.len() as i64;
+    let mut unkeyed = Unkeyed::default();
+    if counted {
+        unkeyed.add(&events);
+    }
+    let t_load = t.elapsed();
+    let dated = depends_on_date(&events, ledger);
+    let as_of = as_of.unwrap_or_else(|| last_event_day(&events));
+    prepare(&mut events, Some(as_of), mode).map_err(|e| StoreError::Target(e.to_string()))?;
+    let snapshot = Snapshot::build(mode.currency(), events).map_err(|e| {
+        StoreError::Target(format!(
+            "the stored ledger is inconsistent at event {}: {}",
+            e.index + 1,
+            e.error
+        ))
+    })?;
+    if std::env::var_os("ARPILOT_TIMING").is_some() {
+        eprintln!(
+            "ledger read in {:.2} s, snapshot built in {:.2} s",
+            t_load.as_secs_f64(),
+            t.elapsed().as_secs_f64()
+        );
+    }
+    Ok((
+        View {
+            snapshot,
+            as_of,
+            dated,
+            events: count,
+            last_seq,
+        },
+        unkeyed,
+    ))
+}
+
+/// How many times each action and rate is in the ledger, by content: pushes match them by
+/// content (the same call logged twice is one call), as imports do.
+#[derive(Default)]
+struct Unkeyed(HashMap<u128, u32>);
+
+impl Unkeyed {
+    fn counted(ev: &Event) -> bool {
+        matches!(ev, Event::Action(_) | Event::Rate(_))
+    }
+
+    fn add(&mut self, events: &[Event]) {
+        for ev in events.iter().filter(|e| Unkeyed::counted(e)) {
+            *self.0.entry(content_hash(ev)).or_default() += 1;
+        }
+    }
+}
+
+/// What a long-running process (the server) keeps of the ledger: the view at its last date,
+/// the last views of other dates, and where in the store they were built from.
+pub struct Views {
+    current: RwLock<Current>,
+    /// The last views built for other dates.
+    others: Mutex<Vec<(Day, Arc<Snapshot>)>>,
+    /// Taken by whatever moves the current view forward (a refresh, a rebuild, an append), so
+    /// that each stored event enters it once.
+    writer: tokio::sync::Mutex<()>,
+    unkeyed: Mutex<Unkeyed>,
+}
+
+struct Current {
+    snapshot: Arc<Snapshot>,
+    /// The view's date: the pages' default as-of date.
+    latest: Day,
+    /// True when other dates see the ledger differently (amendments, other currencies).
+    dated: bool,
+    /// Stored events the view holds, and the store's position after the last of them.
+    events: i64,
+    last_seq: i64,
+}
+
+/// How the views caught up with the store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refreshed {
+    /// Nothing new.
+    Unchanged,
+    /// Only the new events were read and appended to the current view.
+    Appended(usize),
+    /// The views were built again from the whole ledger (amendments, other currencies, or an
+    /// event the current view refused).
+    Rebuilt,
+}
+
+impl Views {
+    pub async fn open(store: &impl LedgerStore) -> Result<Views, StoreError> {
+        let (v, unkeyed) = load_counted(store, None, None, true).await?;
+        Ok(Views {
+            current: RwLock::new(Current::of(v)),
+            others: Mutex::new(Vec::new()),
+            writer: tokio::sync::Mutex::new(()),
+            unkeyed: Mutex::new(unkeyed),
+        })
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Current> {
+        self.current.read().expect("view lock")
+    }
+
+    /// The view at the ledger's last date.
+    pub fn current(&self) -> Arc<Snapshot> {
+        self.read().snapshot.clone()
+    }
+
+    /// The default as-of date: the ledger's last document or payment date.
+    pub fn latest(&self) -> Day {
+        self.read().latest
+    }
+
+    /// Stored events the current view holds.
+    pub fn loaded(&self) -> i64 {
+        self.read().events
+    }
+
+    /// The ledger as seen on `as_of`: the current view, unless amendments or currencies make
+    /// another date look different (such views are built on demand and the last four kept).
+    pub async fn at(
+        &self,
+        store: &impl LedgerStore,
+        as_of: Option<Day>,
+    ) -> Result<Arc<Snapshot>, StoreError> {
+        let Some(d) = as_of else {
+            return Ok(self.current());
+        };
+        {
+            let c = self.read();
+            if !c.dated || d == c.latest {
+                return Ok(c.snapshot.clone());
+            }
+        }
+        if let Some(v) = self
+            .others
+            .lock()
+            .expect("views lock")
+            .iter()
+            .find(|v| v.0 == d)
+        {
+            return Ok(v.1.clone());
+        }
+        let snap = Arc::new(load(store, Some(d), None).await?.snapshot);
+        let mut others = self.others.lock().expect("views lock");
+        if others.len() >= 4 {
+            others.remove(0);
+        }
+        others.push((d, snap.clone()));
+        Ok(snap)
+    }
+
+    /// Builds the views again from the whole ledger.
+    pub async fn reload(&self, store: &impl LedgerStore) -> Result<(), StoreError> {
+        let _w = self.writer.lock().await;
+        self.rebuild(store).await
+    }
+
+    async fn rebuild(&self, store: &impl LedgerStore) -> Result<(), StoreError> {
+        let (v, unkeyed) = load_counted(store, None, None, true).await?;
+        *self.current.write().expect("view lock") = Current::of(v);
+        *self.unkeyed.lock().expect("unkeyed lock") = unkeyed;
+        self.others.lock().expect("views lock").clear();
+        Ok(())
+    }
+
+    /// Catches up with the store, reading only the events appended since the views were built:
+    /// they are appended to the current view when the ledger looks the same on every date
+    /// (no amendment, one currency); otherwise the views are built again.
+    pub async fn refresh(&self, store: &impl LedgerStore) -> Result<Refreshed, StoreError> {
+        let _w = self.writer.lock().await;
+        let (from, dated, currency) = {
+            let c = self.read();
+            (c.last_seq, c.dated, c.snapshot.currency)
+        };
+        let new = store.load_since(from).await?;
+        if new.events.is_empty() {
+            return Ok(Refreshed::Unchanged);
+        }
+        if dated || depends_on_date(&new.events, currency) {
+            self.rebuild(store).await?;
+            return Ok(Refreshed::Rebuilt);
+        }
+        let n = new.events.len();
+        self.unkeyed.lock().expect("unkeyed lock").add(&new.events);
+        let day = last_event_day(&new.events);
+        // No lock is held across an await: the outcome is decided first.
+        let appended = {
+            let mut c = self.current.write().expect("view lock");
+            // Readers keep the snapshot they hold; the view is copied only while one does.
+            let ok = Arc::make_mut(&mut c.snapshot).append(new.events).is_ok();
+            if ok {
+                c.latest = c.latest.max(day);
+                c.events += n as i64;
+                c.last_seq = new.last_seq;
+            }
+            ok
+        };
+        if !appended {
+            self.rebuild(store).await?;
+            return Ok(Refreshed::Rebuilt);
+        }
+        self.others.lock().expect("views lock").clear();
+        Ok(Refreshed::Appended(n))
+    }
+
+    /// Appends a batch of new events without reading the ledger: they are checked against the
+    /// current view (every rule of an import: references, ids, dates, amounts), appended to it,
+    /// then written to the store. It applies when the ledger looks the same on every date (no
+    /// amendment, one currency), every keyed event is new (customer, document, payment, dispute
+    /// and promise ids not yet in the ledger) and no allocation is pushed. `Ok(None)`: not
+    /// applicable, nothing done — use the general import, which synchronises with the stored
+    /// events.
+    pub async fn append_new(
+        &self,
+        store: &impl LedgerStore,
+        mut batch: NewBatch,
+        events: Vec<Event>,
+    ) -> Result<Option<Appended>, FastError> {
+        let _w = self.writer.lock().await;
+        let (from, dated) = {
+            let c = self.read();
+            (c.last_seq, c.dated)
+        };
+        if dated || from == 0 || events.is_empty() || !self.all_new(&events) {
+            return Ok(None);
+        }
+        let n = events.len();
+        let mut counts = arpilot_store::Counts {
+            rows_read: n as i64,
+            appended: n as i64,
+            ..Default::default()
+        };
+        for ev in &events {
+            match ev {
+                Event::Customer(_) => counts.customers += 1,
+                Event::Document(_) => counts.documents += 1,
+                Event::Payment(_) => counts.payments += 1,
+                _ => {}
+            }
+        }
+        batch.counts = counts;
+        let day = last_event_day(&events);
+        // The check is the append itself (all or nothing).
+        {
+            let mut c = self.current.write().expect("view lock");
+            if let Err(e) = Arc::make_mut(&mut c.snapshot).append(events.iter().cloned()) {
+                return Err(FastError::Refused {
+                    index: e.index,
+                    error: e.error,
+                });
+            }
+        }
+        let written = match store.append(&batch, &[], &events, from, &|_| {}).await {
+            Ok(id) => store.batch_end(id).await.map(|end| (id, end)),
+            Err(e) => Err(e),
+        };
+        let (id, end) = match written {
+            Ok(x) => x,
+            Err(e) => {
+                // The view holds what the store refused: build it again from the store.
+                self.rebuild(store).await?;
+                return Err(FastError::Store(e));
+            }
+        };
+        self.unkeyed.lock().expect("unkeyed lock").add(&events);
+        {
+            let mut c = self.current.write().expect("view lock");
+            c.latest = c.latest.max(day);
+            c.events += n as i64;
+            c.last_seq = end;
+        }
+        self.others.lock().expect("views lock").clear();
+        Ok(Some(Appended {
+            batch_id: id,
+            counts,
+        }))
+    }
+
+    /// True when every event would be appended by a synchronisation: keyed events whose key is
+    /// not in the ledger (nor twice in the batch), actions and rates not already there, no
+    /// amendment or allocation, one currency.
+    fn all_new(&self, events: &[Event]) -> bool {
+        let c = self.read();
+        let snap = &c.snapshot;
+        if depends_on_date(events, snap.currency) {
+            return false;
+        }
+        let unkeyed = self.unkeyed.lock().expect("unkeyed lock");
+        let mut seen: HashSet<(u8, &str, i32)> = HashSet::new();
+        let mut hashes: HashSet<u128> = HashSet::new();
+        let dispute_on = |inv: &str, day: Day| {
+            snap.invoices.ids.find(inv).is_some_and(|i| {
+                snap.disputes_of(i)
+                    .any(|r| snap.disputes[r].opened == day.0)
+            })
+        };
+        let promise_on = |inv: &str, day: Day| {
+            snap.invoices.ids.find(inv).is_some_and(|i| {
+                snap.promises_of(i)
+                    .any(|r| snap.promises[r].promised_on == day.0)
+            })
+        };
+        events.iter().all(|ev| match ev {
+            Event::Customer(x) => {
+                snap.customers.ids.find(&x.id).is_none() && seen.insert((0, &x.id, 0))
+            }
+            Event::Document(x) => {
+                snap.invoices.ids.find(&x.id).is_none()
+                    && snap.sources.ids.find(&x.id).is_none()
+                    && seen.insert((1, &x.id, 0))
+            }
+            Event::Payment(x) => {
+                snap.sources.ids.find(&x.id).is_none()
+                    && snap.invoices.ids.find(&x.id).is_none()
+                    && seen.insert((1, &x.id, 0))
+            }
+            Event::Dispute(x) => {
+                !dispute_on(&x.invoice_id, x.opened_on)
+                    && seen.insert((2, &x.invoice_id, x.opened_on.0))
+            }
+            Event::Promise(x) => {
+                !promise_on(&x.invoice_id, x.promised_on)
+                    && seen.insert((3, &x.invoice_id, x.promised_on.0))
+            }
+            Event::Action(_) | Event::Rate(_) => {
+                let h = content_hash(ev);
+                !unkeyed.0.contains_key(&h) && hashes.insert(h)
+            }
+            Event::Allocation(_) | Event::Amend(_) => false,
+        })
+    }
+}
+
+/// What [`Views::append_new`] wrote.
+#[derive(Clone, Copy, Debug)]
+pub struct Appended {
+    pub batch_id: i64,
+    pub counts: arpilot_store::Counts,
+}
+
+/// Why [`Views::append_new`] wrote nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum FastError {
+    /// Event `index` cannot enter the ledger.
+    #[error("event {index}: {error}")]
+    Refused {
+        index: usize,
+        error: arpilot_core::LedgerError,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Current {
+    fn of(v: View) -> Current {
+        Current {
+            snapshot: Arc::new(v.snapshot),
+            latest: v.as_of,
+            dated: v.dated,
+            events: v.events,
+            last_seq: v.last_seq,
+        }
+    }
+}

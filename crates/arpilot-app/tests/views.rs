@@ -1,0 +1,173 @@
+//! The views a server keeps stay equal to the ledger as stored: a push of new events is checked
+//! against the live view and appended to it without reading the ledger; a repeated push changes
+//! nothing; a refused push writes nothing; what another process appends is read incrementally;
+//! an amendment rebuilds the views. After each step the live view reports exactly what a fresh
+//! load of the store reports.
+
+use arpilot_app::Views;
+use arpilot_app::import::{Author, Incoming, import, push};
+use arpilot_app::view::{Refreshed, load};
+use arpilot_core::report::{ReportParams, report};
+use arpilot_core::{Day, Selection, Snapshot};
+use arpilot_store::{LedgerStore, NewBatch, Store, Target};
+use std::path::PathBuf;
+
+fn d(s: &str) -> Day {
+    Day::parse_iso(s).unwrap()
+}
+
+fn json(snap: &Snapshot, as_of: &str) -> String {
+    let r = report(snap, &Selection::all(), &ReportParams::new(d(as_of))).unwrap();
+    serde_json::to_string(&r).unwrap()
+}
+
+/// The live view and a fresh load of the store report the same, on the last date and before.
+async fn same_as_stored(views: &Views, store: &Store) {
+    for as_of in ["2024-03-31", "2024-02-29"] {
+        let live = views.at(store, Some(d(as_of))).await.unwrap();
+        let fresh = load(store, Some(d(as_of)), None).await.unwrap().snapshot;
+        assert_eq!(json(&live, as_of), json(&fresh, as_of), "as of {as_of}");
+    }
+    assert_eq!(views.loaded(), store.event_count().await.unwrap());
+}
+
+fn author() -> Author {
+    Author {
+        user: "test".into(),
+        entity: None,
+        effective: d("2024-04-02"),
+    }
+}
+
+#[tokio::test]
+async fn live_views_follow_pushes_and_other_writers() {
+    let dir = std::env::temp_dir().join(format!("arpilot-app-views-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let target = Target::Sqlite(dir.join("ledger.db"));
+    let store = Store::open(&target).await.unwrap();
+    let fixture =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../arpilot-cli/tests/fixtures/small");
+    let set = arpilot_ingest::ledger_csv::read_set(&[fixture]).unwrap();
+    import(
+        &store,
+        Incoming::new(
+            set.events,
+            set.currency,
+            NewBatch::for_import("small".into(), String::new(), "ledger", None, "t".into()),
+            d("2024-04-01"),
+            vec![],
+        ),
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    let views = Views::open(&store).await.unwrap();
+    assert_eq!(
+        views.latest(),
+        d("2024-03-30"),
+        "the last document or payment date"
+    );
+    same_as_stored(&views, &store).await;
+    let cur = views.current().currency;
+
+    // New events: a payment allocated to F5 and a call. Appended to the live view.
+    let body: serde_json::Value = serde_json::from_str(
+        r#"{"source": "erp", "events": [
+            {"type": "payment", "payment_id": "P9", "customer_id": "C3", "date": "2024-03-30", "amount": "100.00", "invoice_id": "F5"},
+            {"type": "action", "customer_id": "C3", "date": "2024-03-30", "kind": "call", "agent": "Camille", "note": "will pay the rest"}
+        ]}"#,
+    )
+    .unwrap();
+    let before = views.current();
+    let o = push(&store, Some(&views), &body, cur, &author())
+        .await
+        .unwrap();
+    assert!(o.batch.is_some());
+    assert_eq!((o.appended, o.payments, o.unchanged), (2, 1, 0));
+    let after = views.current();
+    // F5 is open 100.00 less than before: 2 900.00.
+    let f5 = after.invoices.ids.find("F5").unwrap() as usize;
+    assert_eq!(before.open_at(f5, d("2024-03-31").0), 300_000);
+    assert_eq!(after.open_at(f5, d("2024-03-31").0), 290_000);
+    same_as_stored(&views, &store).await;
+
+    // The same push again: nothing new, nothing written.
+    let count = store.event_count().await.unwrap();
+    let o = push(&store, Some(&views), &body, cur, &author())
+        .await
+        .unwrap();
+    assert_eq!((o.batch, o.appended, o.unchanged), (None, 0, 2));
+    assert_eq!(store.event_count().await.unwrap(), count);
+    same_as_stored(&views, &store).await;
+
+    // A refused push (an allocation above the invoice's date rules: unknown customer) writes
+    // nothing, and the live view is as before.
+    let bad: serde_json::Value = serde_json::from_str(
+        r#"{"events": [
+            {"type": "payment", "payment_id": "P10", "customer_id": "C1", "date": "2024-03-30", "amount": "5.00"},
+            {"type": "payment", "payment_id": "P11", "customer_id": "C404", "date": "2024-03-30", "amount": "5.00"}
+        ]}"#,
+    )
+    .unwrap();
+    let e = push(&store, Some(&views), &bad, cur, &author())
+        .await
+        .unwrap_err();
+    assert!(e.to_string().starts_with("events[1]: "), "{e}");
+    assert!(e.to_string().contains("C404"), "{e}");
+    assert_eq!(store.event_count().await.unwrap(), count);
+    assert!(views.current().sources.ids.find("P10").is_none());
+    same_as_stored(&views, &store).await;
+
+    // The fast path itself: a new payment is appended without reading the ledger; a payment
+    // whose id is already there is left to the synchronisation (`None`, nothing written).
+    let payment = |id: &str| {
+        arpilot_core::Event::Payment(arpilot_core::ledger::PaymentRec {
+            id: id.into(),
+            customer_id: "C3".into(),
+            date: d("2024-03-31"),
+            amount: 1_000,
+            currency: None,
+            invoice_id: Some("F5".into()),
+            reference: None,
+        })
+    };
+    let batch = || NewBatch::for_import("t".into(), String::new(), "json", None, "t".into());
+    let a = views
+        .append_new(&store, batch(), vec![payment("P20")])
+        .await
+        .unwrap()
+        .expect("appended to the live view");
+    assert_eq!((a.counts.appended, a.counts.payments), (1, 1));
+    assert!(
+        views
+            .append_new(&store, batch(), vec![payment("P20")])
+            .await
+            .unwrap()
+            .is_none()
+    );
+    same_as_stored(&views, &store).await;
+
+    // Another process appends: only its events are read.
+    let other = Store::open(&target).await.unwrap();
+    let more: serde_json::Value = serde_json::from_str(
+        r#"{"events": [{"type": "payment", "payment_id": "P12", "customer_id": "C2", "date": "2024-03-31", "amount": "50.00"}]}"#,
+    )
+    .unwrap();
+    push(&other, None, &more, cur, &author()).await.unwrap();
+    assert_eq!(views.refresh(&store).await.unwrap(), Refreshed::Appended(1));
+    assert_eq!(views.refresh(&store).await.unwrap(), Refreshed::Unchanged);
+    same_as_stored(&views, &store).await;
+
+    // A changed customer becomes an amendment: the views are built again.
+    let amend: serde_json::Value = serde_json::from_str(
+        r#"{"events": [{"type": "customer", "customer_id": "C2", "name": "Beta SA", "credit_limit": "9000.00"}]}"#,
+    )
+    .unwrap();
+    push(&other, None, &amend, cur, &author()).await.unwrap();
+    assert_eq!(views.refresh(&store).await.unwrap(), Refreshed::Rebuilt);
+    same_as_stored(&views, &store).await;
+    other.close().await;
+    store.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
