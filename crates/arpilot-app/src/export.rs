@@ -28,7 +28,7 @@ pub struct Sheet {
 }
 
 fn amount(m: Money) -> f64 {
-    m.minor as f64 / 10f64.powi(m.currency.decimals() as i32)
+    m.units()
 }
 
 /// Excel's serial date: days since 1899-12-30.
@@ -133,7 +133,7 @@ pub fn csv(sheet: &Sheet, lang: Lang) -> String {
             .map(|c| match c {
                 Cell::Text(s) => safe(s),
                 Cell::Money(m) => {
-                    let s = arpilot_core::money::format_minor(m.minor, m.currency.decimals());
+                    let s = m.to_string();
                     if lang == Lang::Fr {
                         s.replace('.', ",")
                     } else {
@@ -247,12 +247,12 @@ pub fn customers_sheet(rows: &[CustomerRow], lang: Lang) -> Sheet {
         .collect();
     if let Some(first) = rows.first() {
         let cur = first.balance.currency;
-        let sum = |f: fn(&CustomerRow) -> i64| Money::new(rows.iter().map(f).sum(), cur);
+        let sum = |f: fn(&CustomerRow) -> Money| Money::sum(cur, rows.iter().map(f));
         out.push(vec![
             Cell::Text(lang.t("Total", "Total").to_string()),
             Cell::Text(String::new()),
-            Cell::Money(sum(|r| r.balance.minor)),
-            Cell::Money(sum(|r| r.overdue.minor)),
+            Cell::Money(sum(|r| r.balance)),
+            Cell::Money(sum(|r| r.overdue)),
         ]);
     }
     Sheet {
@@ -299,11 +299,8 @@ pub fn invoices_sheet(rows: &[InvoiceRow], lang: Lang) -> Sheet {
             Cell::Text(String::new()),
             Cell::Num(None),
             Cell::Num(None),
-            Cell::Money(Money::new(rows.iter().map(|r| r.amount.minor).sum(), cur)),
-            Cell::Money(Money::new(
-                rows.iter().map(|r| r.open_amount.minor).sum(),
-                cur,
-            )),
+            Cell::Money(Money::sum(cur, rows.iter().map(|r| r.amount))),
+            Cell::Money(Money::sum(cur, rows.iter().map(|r| r.open_amount))),
         ]);
     }
     Sheet {

@@ -1,7 +1,6 @@
 //! The two languages of arpilot and how each writes amounts, numbers and dates.
 
 use arpilot_core::Money;
-use arpilot_core::money::format_minor_grouped;
 
 /// French or English: words, numbers (1 234,56 / 1,234.56) and dates (31/10/2026 / 2026-10-31).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,12 +40,17 @@ impl Lang {
         self.t("en", "fr")
     }
 
+    /// An amount without its currency: `1,234.50`, `1 234,50` (narrow no-break space, as French
+    /// typography and Excel's fr-FR format use).
+    pub fn amount(self, m: Money) -> String {
+        match self {
+            Lang::En => m.grouped(',', '.'),
+            Lang::Fr => m.grouped('\u{202f}', ','),
+        }
+    }
+
     pub fn money(self, m: Money) -> String {
-        let d = m.currency.decimals();
-        let n = match self {
-            Lang::En => format_minor_grouped(m.minor, d, ',', '.'),
-            Lang::Fr => format_minor_grouped(m.minor, d, '\u{202f}', ','),
-        };
+        let n = self.amount(m);
         match self {
             Lang::En => format!("{} {n}", m.currency),
             Lang::Fr => format!("{n}\u{a0}{}", m.currency),
@@ -55,7 +59,7 @@ impl Lang {
 
     /// A short amount for chart labels: 46.5 M, 812 k, 950.
     pub fn compact(self, m: Money) -> String {
-        let v = m.minor as f64 / 10f64.powi(m.currency.decimals() as i32);
+        let v = m.units();
         let (x, unit) = match v.abs() {
             a if a >= 1e6 => (v / 1e6, " M"),
             a if a >= 1e3 => (v / 1e3, " k"),

@@ -4,7 +4,7 @@ use anyhow::Result;
 use arpilot_core::customers::CustomerRow;
 use arpilot_core::forecast::{Backtest, Forecast};
 use arpilot_core::invoices::InvoiceRow;
-use arpilot_core::money::{Money, format_minor_grouped};
+use arpilot_core::money::Money;
 use arpilot_core::report::Report;
 use arpilot_core::trend::TrendPoint;
 use clap::ValueEnum;
@@ -33,12 +33,7 @@ impl Locale {
     }
 
     fn money(self, m: Money) -> String {
-        let d = m.currency.decimals();
-        match self {
-            Locale::En => format_minor_grouped(m.minor, d, ',', '.'),
-            // Narrow no-break space, as French typography and Excel's fr-FR format use.
-            Locale::Fr => format_minor_grouped(m.minor, d, '\u{202f}', ','),
-        }
+        self.lang().amount(m)
     }
 
     fn num(self, x: Option<f64>) -> String {
@@ -173,13 +168,17 @@ pub fn summary_table(r: &Report, l: Locale) -> String {
         (l.t("Invoices", "Factures"), true),
         ("%", true),
     ]);
-    let open = r.totals.open_invoices.minor.max(1) as f64;
+    let open = r.totals.open_invoices.units();
     for b in &r.aging {
         t.rows.push(vec![
             b.bucket.clone(),
             m(b.amount),
             b.count.to_string(),
-            l.num(Some(b.amount.minor as f64 / open * 100.0)),
+            l.num(Some(if open > 0.0 {
+                b.amount.units() / open * 100.0
+            } else {
+                0.0
+            })),
         ]);
     }
     t.rows.push(vec![
@@ -300,26 +299,22 @@ fn groups_table(r: &Report, l: Locale) -> String {
     cols.push((l.t("unapplied", "non lettré"), true));
     cols.push((l.t("balance", "encours"), true));
     let mut t = Table::new(&cols);
-    let nb = g.buckets.len();
-    let mut totals = vec![0i64; nb + 2];
     for row in &g.rows {
         let mut cells = vec![match &row.name {
             Some(n) => format!("{} {}", row.key, n),
             None if row.key.is_empty() => "(–)".to_string(),
             None => row.key.clone(),
         }];
-        for (k, a) in row.amounts.iter().enumerate() {
-            cells.push(l.money(*a));
-            totals[k] += a.minor;
-        }
+        cells.extend(row.amounts.iter().map(|a| l.money(*a)));
         cells.push(l.money(row.unapplied));
         cells.push(l.money(row.balance));
-        totals[nb] += row.unapplied.minor;
-        totals[nb + 1] += row.balance.minor;
         t.rows.push(cells);
     }
+    // The report's own totals, as the exports show them: one answer.
     let mut tot = vec![l.t("Total", "Total").to_string()];
-    tot.extend(totals.iter().map(|&v| l.money(Money::new(v, r.currency))));
+    tot.extend(r.aging.iter().map(|b| l.money(b.amount)));
+    tot.push(l.money(r.totals.unapplied));
+    tot.push(l.money(r.totals.balance));
     t.total = Some(tot);
     t.render()
 }
@@ -433,10 +428,7 @@ pub fn write_customers(
                 (l.t("Rating", "Note"), false),
                 (l.t("Credit use %", "Util. crédit %"), true),
             ]);
-            let (mut bal, mut over) = (0i64, 0i64);
             for r in rows {
-                bal += r.balance.minor;
-                over += r.overdue.minor;
                 t.rows.push(vec![
                     r.customer_id.clone(),
                     r.name.clone(),
@@ -454,8 +446,8 @@ pub fn write_customers(
                 let cur = first.balance.currency;
                 let mut tot = vec![String::new(); 10];
                 tot[0] = format!("{} ({})", l.t("Total", "Total"), rows.len());
-                tot[2] = l.money(Money::new(bal, cur));
-                tot[3] = l.money(Money::new(over, cur));
+                tot[2] = l.money(Money::sum(cur, rows.iter().map(|r| r.balance)));
+                tot[3] = l.money(Money::sum(cur, rows.iter().map(|r| r.overdue)));
                 t.total = Some(tot);
             }
             write!(w, "{}", t.render())?;

@@ -1,7 +1,7 @@
 //! Behaviour and team analytics: invoice cohorts by issue month, KPIs per collector, the payer
 //! rating's history, broken promises.
 
-use crate::customers::{RatingThresholds, customers};
+use crate::customers::RatingThresholds;
 use crate::date::Day;
 use crate::money::Money;
 use crate::report::{ConfigError, ReportParams, r2, report};
@@ -206,9 +206,7 @@ pub fn rating_history(
         dates
             .into_iter()
             .map(|d| {
-                let row = customers(snap, sel, d, thresholds)
-                    .into_iter()
-                    .find(|r| r.customer_id == customer_id);
+                let row = crate::customers::customer(snap, sel, d, thresholds, customer_id);
                 RatingPoint {
                     date: d,
                     rating: row.as_ref().and_then(|r| r.rating),

@@ -86,6 +86,32 @@ pub fn customers(
     d: Day,
     thresholds: &RatingThresholds,
 ) -> Vec<CustomerRow> {
+    rows(snap, sel, d, thresholds, None)
+}
+
+/// The row of customer `id` among the selected customers (the same figures as its row in
+/// [`customers`], whose weight in revenue and rating percentile compare it with the others),
+/// without building the other rows: `None` when it is not selected.
+pub fn customer(
+    snap: &Snapshot,
+    sel: &Selection,
+    d: Day,
+    thresholds: &RatingThresholds,
+    id: &str,
+) -> Option<CustomerRow> {
+    let c = snap.customers.ids.find(id)?;
+    rows(snap, sel, d, thresholds, Some(c)).pop()
+}
+
+/// The rows of every selected customer, or of `only`. Totals and ranks (revenue share,
+/// percentile) always cover the whole selection.
+fn rows(
+    snap: &Snapshot,
+    sel: &Selection,
+    d: Day,
+    thresholds: &RatingThresholds,
+    only: Option<u32>,
+) -> Vec<CustomerRow> {
     let nc = snap.customers.names.len();
     let inv = &snap.invoices;
     let src = &snap.sources;
@@ -107,7 +133,12 @@ pub fn customers(
         .min()
         .map_or(d.month_index(), |&x| Day(x).month_index());
     let nm = (d.month_index() - first_month + 1) as usize;
-    let mut sales = vec![0i64; nc * nm];
+    // Monthly sales are only needed for the rows built: one customer's, or every customer's.
+    let slot = |c: usize| match only {
+        None => Some(c * nm),
+        Some(o) => (o as usize == c).then_some(0),
+    };
+    let mut sales = vec![0i64; if only.is_some() { nm } else { nc * nm }];
     for i in 0..inv.customer.len() {
         let issue = inv.issue[i];
         if issue > d.0 || !sel.invoice(snap, i) {
@@ -121,7 +152,9 @@ pub fn customers(
         if issue >= jan1 {
             a.ytd += amt;
         }
-        sales[c * nm + (Day(issue).month_index() - first_month) as usize] += amt;
+        if let Some(k) = slot(c) {
+            sales[k + (Day(issue).month_index() - first_month) as usize] += amt;
+        }
         let settled = inv.settled[i];
         if settled > lo90 && settled <= d.0 {
             a.weight += amt as i128;
@@ -152,7 +185,9 @@ pub fn customers(
             if day >= jan1 {
                 a.ytd -= src.amount[s];
             }
-            sales[c * nm + (Day(day).month_index() - first_month) as usize] -= src.amount[s];
+            if let Some(k) = slot(c) {
+                sales[k + (Day(day).month_index() - first_month) as usize] -= src.amount[s];
+            }
         }
     }
     let total_ytd: i64 = acc.iter().map(|a| a.ytd).sum();
@@ -164,11 +199,16 @@ pub fn customers(
     sorted.sort_by(f64::total_cmp);
     let cur = snap.currency;
     let m = |v| Money::new(v, cur);
-    let mut rows: Vec<CustomerRow> = (0..nc)
+    let built: Box<dyn Iterator<Item = usize>> = match only {
+        Some(o) => Box::new(std::iter::once(o as usize)),
+        None => Box::new(0..nc),
+    };
+    let mut rows: Vec<CustomerRow> = built
         .filter(|&c| sel.customer(c as u32))
         .map(|c| {
             let a = &acc[c];
-            let row = &sales[c * nm..(c + 1) * nm];
+            let k = slot(c).expect("a built row has its sales");
+            let row = &sales[k..k + nm];
             let cb = dso::countback_from(
                 a.balance,
                 d,

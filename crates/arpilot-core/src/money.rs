@@ -160,6 +160,78 @@ impl Money {
     pub fn new(minor: i64, currency: Currency) -> Money {
         Money { minor, currency }
     }
+
+    pub fn zero(currency: Currency) -> Money {
+        Money::new(0, currency)
+    }
+
+    pub fn is_zero(self) -> bool {
+        self.minor == 0
+    }
+
+    pub fn is_positive(self) -> bool {
+        self.minor > 0
+    }
+
+    /// The amount with its currency's decimals, digits grouped by three with `thousands` and the
+    /// decimal `mark` (`1,234.50`, `1 234,50`), without the currency.
+    pub fn grouped(self, thousands: char, mark: char) -> String {
+        format_minor_grouped(self.minor, self.currency.decimals(), thousands, mark)
+    }
+
+    /// The amount in units of its currency (1234.5 for 1 234,50 EUR), for charts and
+    /// spreadsheet cells: display only, never for sums.
+    pub fn units(self) -> f64 {
+        self.minor as f64 / 10f64.powi(self.currency.decimals() as i32)
+    }
+
+    /// The sum of amounts in `currency`, added in 128 bits (and held at the bounds of 64 bits,
+    /// far beyond any bounded input), so no sum wraps around.
+    pub fn sum(currency: Currency, items: impl IntoIterator<Item = Money>) -> Money {
+        let total: i128 = items
+            .into_iter()
+            .map(|m| {
+                debug_assert_eq!(m.currency, currency, "amounts of one currency");
+                m.minor as i128
+            })
+            .sum();
+        Money::new(
+            total.clamp(i64::MIN as i128, i64::MAX as i128) as i64,
+            currency,
+        )
+    }
+}
+
+impl std::ops::Add for Money {
+    type Output = Money;
+    fn add(self, o: Money) -> Money {
+        Money::sum(self.currency, [self, o])
+    }
+}
+
+impl std::ops::Sub for Money {
+    type Output = Money;
+    fn sub(self, o: Money) -> Money {
+        Money::sum(
+            self.currency,
+            [self, Money::new(o.minor.saturating_neg(), o.currency)],
+        )
+    }
+}
+
+/// Amounts compare by value (of one currency; then by currency code, for a total order).
+impl Ord for Money {
+    fn cmp(&self, o: &Money) -> std::cmp::Ordering {
+        self.minor
+            .cmp(&o.minor)
+            .then_with(|| self.currency.cmp(&o.currency))
+    }
+}
+
+impl PartialOrd for Money {
+    fn partial_cmp(&self, o: &Money) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
 }
 
 impl fmt::Display for Money {
@@ -178,6 +250,20 @@ impl serde::Serialize for Money {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn money_adds_without_wrapping() {
+        let e = |v| Money::new(v, Currency::EUR);
+        assert_eq!(e(150) + e(250), e(400));
+        assert_eq!(e(150) - e(250), e(-100));
+        assert_eq!(Money::sum(Currency::EUR, [e(i64::MAX), e(1)]), e(i64::MAX));
+        assert_eq!(
+            Money::sum(Currency::EUR, [e(i64::MAX), e(1), e(-2)]),
+            e(i64::MAX - 1)
+        );
+        assert_eq!(e(123_456).units(), 1234.56);
+        assert!(e(-1) < e(0) && e(0).is_zero() && e(1).is_positive());
+    }
     use proptest::prelude::*;
 
     #[test]

@@ -336,6 +336,13 @@ proptest! {
         // Customer balances add up to the total.
         let rows = customers(&s, &Selection::all(), day, &RatingThresholds::default());
         prop_assert_eq!(rows.iter().map(|c| c.balance.minor).sum::<i64>(), direct);
+        // One customer's row alone is its row among all.
+        for row in &rows {
+            let one = arpilot_core::customers::customer(
+                &s, &Selection::all(), day, &RatingThresholds::default(), &row.customer_id,
+            );
+            prop_assert_eq!(one.as_ref(), Some(row));
+        }
         // The last trend point is the report itself.
         let t = trend(&s, &Selection::all(), day, 3);
         let last = t.last().unwrap();

@@ -184,7 +184,7 @@ pub async fn dashboard(State(state): State<Shared>, caller: Caller, query: RawQu
         ),
     );
     // Balance composition.
-    let f = |x: Money| x.minor as f64;
+    let f = |x: Money| x.units();
     let composition = charts::stack(
         l.t("Balance composition", "Composition de l'encours"),
         &[
@@ -233,7 +233,7 @@ pub async fn dashboard(State(state): State<Shared>, caller: Caller, query: RawQu
         .enumerate()
         .map(|(i, a)| Bar {
             label: bucket_label(l, &a.bucket),
-            value: a.amount.minor as f64,
+            value: a.amount.units(),
             text: l.compact(a.amount),
             color: if i == 0 {
                 charts::GREEN
@@ -521,7 +521,7 @@ pub async fn aging(State(state): State<Shared>, caller: Caller, query: RawQuery)
     );
     for row in &g.rows {
         if let Some(k) = p.bucket
-            && row.amounts.get(k).is_none_or(|a| a.minor == 0)
+            && row.amounts.get(k).is_none_or(|a| a.is_zero())
         {
             continue;
         }
@@ -559,7 +559,7 @@ pub async fn aging(State(state): State<Shared>, caller: Caller, query: RawQuery)
 
 fn sort_rows(rows: &mut [CustomerRow], key: Option<&str>) {
     match key {
-        Some("overdue") => rows.sort_by_key(|r| std::cmp::Reverse(r.overdue.minor)),
+        Some("overdue") => rows.sort_by_key(|r| std::cmp::Reverse(r.overdue)),
         Some("late") => rows.sort_by(|a, b| {
             b.avg_days_late
                 .unwrap_or(f64::MIN)
@@ -636,13 +636,7 @@ fn customer_in_scope(
     id: &str,
     p: &Params,
 ) -> Option<CustomerRow> {
-    let c = snap.customers.ids.find(id)?;
-    if !sel.customer(c) {
-        return None;
-    }
-    customer_rows(snap, sel, p.date(), p.rating())
-        .into_iter()
-        .find(|r| r.customer_id == id)
+    arpilot_core::customers::customer(snap, sel, p.date(), p.rating(), id)
 }
 
 pub async fn customer(
@@ -696,8 +690,8 @@ pub async fn customer(
         l.t("Revenue weight", "Poids dans le CA"),
         l.num(row.revenue_share_ytd, " %"),
         l.t("Credit available", "Crédit disponible"),
-        row.credit_limit.map_or("—".into(), |c| l
-            .money(Money::new(c.minor - row.balance.minor, c.currency))),
+        row.credit_limit
+            .map_or("—".into(), |c| l.money(c - row.balance)),
     );
     let bars: Vec<Bar> = r
         .aging
@@ -705,7 +699,7 @@ pub async fn customer(
         .enumerate()
         .map(|(i, a)| Bar {
             label: bucket_label(l, &a.bucket),
-            value: a.amount.minor as f64,
+            value: a.amount.units(),
             text: l.compact(a.amount),
             color: if i == 0 { charts::GREEN } else { charts::RED },
             href: None,
@@ -720,7 +714,7 @@ pub async fn customer(
     let mut inv = String::new();
     let open: Vec<_> = invoices(&snap, &one, as_of)
         .into_iter()
-        .filter(|i| i.open_amount.minor > 0)
+        .filter(|i| i.open_amount.is_positive())
         .collect();
     // The 25 oldest: the rest is one click away in the invoices export.
     for i in open.iter().take(25) {
@@ -964,7 +958,7 @@ pub async fn api_customer(
             .unwrap_or_else(|_| Selection::none(&snap));
             let open: Vec<_> = invoices(&snap, &one, p.date())
                 .into_iter()
-                .filter(|i| i.open_amount.minor > 0)
+                .filter(|i| i.open_amount.is_positive())
                 .collect();
             Json(serde_json::json!({"customer": row, "open_invoices": open})).into_response()
         }
@@ -1074,7 +1068,7 @@ pub async fn team(State(state): State<Shared>, caller: Caller, query: RawQuery) 
         .iter()
         .map(|(d, m)| Bar {
             label: d.ymd().2.to_string(),
-            value: m.minor as f64,
+            value: m.units(),
             text: String::new(),
             color: charts::BLUE,
             href: None,
@@ -1176,7 +1170,7 @@ pub async fn forecast(State(state): State<Shared>, caller: Caller, query: RawQue
         .iter()
         .map(|m| Bar {
             label: m.month.clone(),
-            value: m.collected.minor as f64,
+            value: m.collected.units(),
             text: l.compact(m.collected),
             color: charts::GREY,
             href: None,
@@ -1188,7 +1182,7 @@ pub async fn forecast(State(state): State<Shared>, caller: Caller, query: RawQue
             "later" => l.t("later", "au-delà").to_string(),
             other => other.to_string(),
         },
-        value: m.expected.minor as f64,
+        value: m.expected.units(),
         text: l.compact(m.expected),
         color: charts::BLUE,
         href: None,
