@@ -630,13 +630,9 @@ pub async fn customers(State(state): State<Shared>, caller: Caller, query: RawQu
 
 /// The caller's row for customer `id`, or `None` when it is unknown or outside their scope (the
 /// two are indistinguishable on purpose).
-fn customer_in_scope(
-    snap: &Snapshot,
-    sel: &Selection,
-    id: &str,
-    p: &Params,
-) -> Option<CustomerRow> {
-    arpilot_core::customers::customer(snap, sel, p.date(), p.rating(), id)
+/// True when customer `id` is in the caller's selection.
+fn customer_in_scope(snap: &Snapshot, sel: &Selection, id: &str) -> bool {
+    snap.customers.ids.find(id).is_some_and(|c| sel.customer(c))
 }
 
 pub async fn customer(
@@ -647,7 +643,8 @@ pub async fn customer(
 ) -> Response {
     let (snap, p, sel) = try_page!(context(&state, &caller, query).await);
     let l = caller.lang;
-    let Some(row) = customer_in_scope(&snap, &sel, &id, &p) else {
+    let as_of = p.date();
+    let Some(f) = arpilot_app::customer::file(&snap, &sel, &id, as_of, p.rating(), 20) else {
         return (
             StatusCode::NOT_FOUND,
             Html(page(
@@ -659,16 +656,8 @@ pub async fn customer(
         )
             .into_response();
     };
-    let as_of = p.date();
-    let one = Selection::resolve(
-        &snap,
-        &[arpilot_core::Filter {
-            name: "customer_id".into(),
-            value: id.clone(),
-        }],
-    )
-    .map(|s| s.and(sel.clone()))
-    .unwrap_or_else(|_| Selection::none(&snap));
+    let row = &f.customer;
+    let one = arpilot_app::customer::only(&snap, &sel, &id);
     let r = try_page!(the_report(&snap, &one, &p));
     let mut b = format!(
         "<h1>{}</h1>{}",
@@ -712,12 +701,8 @@ pub async fn customer(
         charts::bars(l.t("Aged balance", "Balance âgée"), &bars)
     );
     let mut inv = String::new();
-    let open: Vec<_> = invoices(&snap, &one, as_of)
-        .into_iter()
-        .filter(|i| i.open_amount.is_positive())
-        .collect();
     // The 25 oldest: the rest is one click away in the invoices export.
-    for i in open.iter().take(25) {
+    for i in f.open_invoices.iter().take(25) {
         let _ = write!(
             inv,
             r#"<tr><td>{}</td><td>{}</td><td>{}</td><td class="n">{}</td><td class="n">{}</td></tr>"#,
@@ -742,7 +727,6 @@ pub async fn customer(
     );
     // Behaviour: rating and days late over 12 months (cached), payments, disputes, promises,
     // actions.
-    let c = snap.customers.ids.find(&id).expect("in scope");
     let key = format!("rating|{:?}|{}|{}", caller.scope, id, p.raw);
     let history = try_page!(
         computed(&state, key, {
@@ -782,85 +766,70 @@ pub async fn customer(
         r#"<div class="grid" style="margin-top:16px"><section class="card"><h2>{}</h2>{late}<table><thead><tr>{months}</tr></thead><tbody><tr>{ratings}</tr></tbody></table></section>"#,
         l.t("Payment behaviour", "Comportement de paiement"),
     );
-    let src = &snap.sources;
-    let mut pays: Vec<usize> = (0..src.customer.len())
-        .filter(|&s| {
-            src.customer[s] == c
-                && src.kind[s] == arpilot_core::snapshot::SRC_PAYMENT
-                && src.day[s] <= as_of.0
-        })
-        .collect();
-    pays.sort_by_key(|&s| std::cmp::Reverse(src.day[s]));
     let mut ph = String::new();
-    for &s in pays.iter().take(10) {
+    for x in f.payments.iter().take(10) {
         let _ = write!(
             ph,
             r#"<tr><td>{}</td><td>{}</td><td class="n">{}</td></tr>"#,
-            l.date(arpilot_core::Day(src.day[s])),
-            esc(src.ids.get(s as u32)),
-            l.money(Money::new(src.amount[s], snap.currency))
+            l.date(x.date),
+            esc(&x.payment_id),
+            l.money(x.amount)
         );
     }
     // The 20 latest of the customer's disputes, promises and actions.
-    let mut dated: Vec<(i32, String)> = Vec::new();
-    for d in snap
-        .disputes
+    let events: String = f
+        .history
         .iter()
-        .filter(|d| snap.invoices.customer[d.invoice as usize] == c && d.opened <= as_of.0)
-    {
-        dated.push((
-            d.opened,
-            format!(
-                r#"<tr><td>{}</td><td>{}</td><td>{} {}</td></tr>"#,
-                l.date(arpilot_core::Day(d.opened)),
-                esc(snap.invoices.ids.get(d.invoice)),
-                l.t("dispute", "litige"),
-                esc(&if d.resolved <= as_of.0 {
+        .map(|e| {
+            use arpilot_app::customer::Entry;
+            let (date, what, detail) = match e {
+                Entry::Dispute {
+                    date,
+                    invoice_id,
+                    reason,
+                    resolved_on,
+                } => (
+                    date,
+                    invoice_id.clone(),
                     format!(
                         "{} {}",
-                        l.t("resolved", "résolu le"),
-                        l.date(arpilot_core::Day(d.resolved))
-                    )
-                } else {
-                    snap.reasons.value(d.reason).to_string()
-                })
-            ),
-        ));
-    }
-    for pr in snap
-        .promises
-        .iter()
-        .filter(|x| snap.invoices.customer[x.invoice as usize] == c && x.promised_on <= as_of.0)
-    {
-        dated.push((
-            pr.promised_on,
-            format!(
-                r#"<tr><td>{}</td><td>{}</td><td>{} {} → {}</td></tr>"#,
-                l.date(arpilot_core::Day(pr.promised_on)),
-                esc(snap.invoices.ids.get(pr.invoice)),
-                l.t("promise", "promesse"),
-                l.money(Money::new(pr.amount, snap.currency)),
-                l.date(arpilot_core::Day(pr.due_on))
-            ),
-        ));
-    }
-    for a in snap
-        .actions
-        .iter()
-        .filter(|a| a.customer == c && a.day <= as_of.0)
-    {
-        dated.push((
-            a.day,
+                        l.t("dispute", "litige"),
+                        match resolved_on {
+                            Some(r) => format!("{} {}", l.t("resolved", "résolu le"), l.date(*r)),
+                            None => reason.clone(),
+                        }
+                    ),
+                ),
+                Entry::Promise {
+                    date,
+                    invoice_id,
+                    amount,
+                    due_on,
+                } => (
+                    date,
+                    invoice_id.clone(),
+                    format!(
+                        "{} {} → {}",
+                        l.t("promise", "promesse"),
+                        l.money(*amount),
+                        l.date(*due_on)
+                    ),
+                ),
+                Entry::Action {
+                    date,
+                    action,
+                    agent,
+                    ..
+                } => (date, agent.clone(), action.clone()),
+            };
             format!(
                 r#"<tr><td>{}</td><td>{}</td><td>{}</td></tr>"#,
-                l.date(arpilot_core::Day(a.day)),
-                esc(snap.agents.value(a.agent)),
-                esc(snap.action_kinds.value(a.kind))
-            ),
-        ));
-    }
-    dated.sort_by_key(|e| std::cmp::Reverse(e.0));
-    let events: String = dated.into_iter().take(20).map(|e| e.1).collect();
+                l.date(*date),
+                esc(&what),
+                esc(&detail)
+            )
+        })
+        .collect();
     let _ = write!(
         b,
         r#"<section class="card"><h2>{}</h2><table><tbody>{ph}</tbody></table></section><section class="card"><h2>{}</h2><table><tbody>{events}</tbody></table></section></div>"#,
@@ -945,23 +914,8 @@ pub async fn api_customer(
     query: RawQuery,
 ) -> Response {
     let (snap, p, sel) = try_page!(context(&state, &caller, query).await);
-    match customer_in_scope(&snap, &sel, &id, &p) {
-        Some(row) => {
-            let one = Selection::resolve(
-                &snap,
-                &[arpilot_core::Filter {
-                    name: "customer_id".into(),
-                    value: id,
-                }],
-            )
-            .map(|s| s.and(sel))
-            .unwrap_or_else(|_| Selection::none(&snap));
-            let open: Vec<_> = invoices(&snap, &one, p.date())
-                .into_iter()
-                .filter(|i| i.open_amount.is_positive())
-                .collect();
-            Json(serde_json::json!({"customer": row, "open_invoices": open})).into_response()
-        }
+    match arpilot_app::customer::file(&snap, &sel, &id, p.date(), p.rating(), 20) {
+        Some(f) => Json(f).into_response(),
         None => (
             StatusCode::NOT_FOUND,
             Json(serde_json::json!({"error": "no such customer"})),
@@ -1400,7 +1354,7 @@ pub async fn api_rating(
     query: RawQuery,
 ) -> Response {
     let (snap, p, sel) = try_page!(context(&state, &caller, query).await);
-    if customer_in_scope(&snap, &sel, &id, &p).is_none() {
+    if !customer_in_scope(&snap, &sel, &id) {
         return (
             StatusCode::NOT_FOUND,
             Json(serde_json::json!({"error": "no such customer"})),
