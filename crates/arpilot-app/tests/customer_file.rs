@@ -21,29 +21,25 @@ fn a_customer_file_holds_its_payments_history_and_open_invoices() {
     assert_eq!(f.customer.customer_id, "C2");
     // F3 2 500.00 − P2 1 000.00; F4 640.50 − P3 640.50; P3's 59.50 unapplied.
     assert_eq!(f.customer.balance.to_string(), "1440.50");
-    let pays: Vec<(&str, String, Vec<(String, String)>)> = f
+    let pays: Vec<String> = f
         .payments
         .iter()
         .map(|p| {
-            (
-                p.payment_id.as_str(),
-                p.amount.to_string(),
-                p.settled
-                    .iter()
-                    .map(|(i, m)| (i.clone(), m.to_string()))
-                    .collect(),
+            let settled: Vec<String> = p.settled.iter().map(|(i, m)| format!("{i} {m}")).collect();
+            format!(
+                "{} {} {}: {}",
+                p.payment_id,
+                p.date,
+                p.amount,
+                settled.join(", ")
             )
         })
         .collect();
     assert_eq!(
         pays,
         [
-            ("P3", "700.00".into(), vec![("F4".into(), "640.50".into())]),
-            (
-                "P2",
-                "1000.00".into(),
-                vec![("F3".into(), "1000.00".into())]
-            ),
+            "P3 2024-03-30 700.00: F4 640.50",
+            "P2 2024-03-28 1000.00: F3 1000.00"
         ]
     );
     assert_eq!(
