@@ -8,6 +8,7 @@ pub mod export;
 pub mod import;
 pub mod locale;
 pub mod request;
+pub mod users;
 pub mod view;
 
 pub use import::{Author, FileOutcome, Refused};

@@ -1,10 +1,10 @@
 //! `arpilot serve`, `arpilot users` and `arpilot demo`: the dashboard and its users.
 
 use crate::import::DbArgs;
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow};
 use arpilot_app::import::{Incoming, import};
-use arpilot_server::auth::{self, Role};
-use arpilot_store::{NewBatch, Store, UserField, UserStore};
+use arpilot_app::users;
+use arpilot_store::{NewBatch, Store, UserStore};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Subcommand)]
@@ -38,12 +38,6 @@ pub enum UsersCmd {
     },
 }
 
-fn check_role(role: &str) -> Result<()> {
-    Role::parse(role).map(|_| ()).ok_or_else(|| {
-        anyhow!("--role: expected admin, manager, collector or viewer, found {role:?}")
-    })
-}
-
 pub fn users(db: &DbArgs, cmd: UsersCmd, rt: &tokio::runtime::Runtime) -> Result<()> {
     rt.block_on(async {
         let store = Store::open(&db.target()).await?;
@@ -60,18 +54,11 @@ async fn users_on(store: &Store, cmd: UsersCmd) -> Result<()> {
             role,
             portfolio,
         } => {
-            check_role(&role)?;
-            auth::parse_portfolio(&portfolio)?;
             let (password, shown) = match std::env::var("ARPILOT_PASSWORD") {
                 Ok(p) if !p.is_empty() => (p, false),
-                _ => (auth::random_token()[..16].to_string(), true),
+                _ => (users::random_token()[..16].to_string(), true),
             };
-            let id = store
-                .add_user(&login, &auth::hash_password(&password), &role, &portfolio)
-                .await?;
-            if id.is_none() {
-                bail!("user {login:?} exists (set its role or portfolio instead)");
-            }
+            users::add(store, &login, &role, &portfolio, &password).await?;
             if shown {
                 println!("{login}: password {password}");
             } else {
@@ -84,30 +71,12 @@ async fn users_on(store: &Store, cmd: UsersCmd) -> Result<()> {
                 println!("{:<16} {:<10} {}", u.login, u.role, u.portfolio);
             }
         }
-        UsersCmd::SetRole { login, role } => {
-            check_role(&role)?;
-            if !store.set_user(&login, UserField::Role, &role).await? {
-                bail!("no user {login:?}");
-            }
-        }
+        UsersCmd::SetRole { login, role } => users::set_role(store, &login, &role, None).await?,
         UsersCmd::SetPortfolio { login, portfolio } => {
-            auth::parse_portfolio(&portfolio)?;
-            if !store
-                .set_user(&login, UserField::Portfolio, &portfolio)
-                .await?
-            {
-                bail!("no user {login:?}");
-            }
+            users::set_portfolio(store, &login, &portfolio).await?
         }
         UsersCmd::Token { login, name } => {
-            let token = auth::random_token();
-            if !store
-                .add_token(&login, &name, &auth::sha256_hex(&token))
-                .await?
-            {
-                bail!("no user {login:?}");
-            }
-            println!("{token}");
+            println!("{}", users::add_token(store, &login, &name).await?)
         }
     }
     Ok(())
@@ -186,7 +155,7 @@ pub async fn build_demo(db: &Path, seed: u64) -> Result<Store> {
         store
             .add_user(
                 login,
-                &auth::hash_password(&format!("demo-{login}")),
+                &users::hash_password(&format!("demo-{login}")),
                 role,
                 portfolio,
             )

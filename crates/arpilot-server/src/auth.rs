@@ -4,65 +4,13 @@
 //! Every read of customer data goes through a [`Scope`], which only the authenticated caller
 //! provides, so a portfolio restriction cannot be forgotten by a handler.
 
-use argon2::Argon2;
 use arpilot_core::Snapshot;
 use arpilot_core::select::{Filter, SelectError, Selection};
 use arpilot_store::{SessionStore, StoreError, UserRow};
-use sha2::{Digest, Sha256};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Role {
-    /// Everything, users and settings included.
-    Admin,
-    /// Every customer; imports.
-    Manager,
-    /// Their portfolio.
-    Collector,
-    /// Their portfolio, read-only (sales, ADV).
-    Viewer,
-}
-
-impl Role {
-    pub fn parse(s: &str) -> Option<Role> {
-        Some(match s {
-            "admin" => Role::Admin,
-            "manager" | "credit_manager" => Role::Manager,
-            "collector" => Role::Collector,
-            "viewer" | "sales" => Role::Viewer,
-            _ => return None,
-        })
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Manager => "manager",
-            Role::Collector => "collector",
-            Role::Viewer => "viewer",
-        }
-    }
-
-    /// Admins and credit managers see every customer whatever their portfolio says.
-    pub fn sees_all(self) -> bool {
-        matches!(self, Role::Admin | Role::Manager)
-    }
-}
-
-/// Why a portfolio rule is refused.
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "portfolio {0:?}: expected NAME=VALUE rules separated by ';' (e.g. collector=Léa;region=Nord)"
-)]
-pub struct PortfolioError(pub String);
-
-/// A portfolio rule: `NAME=VALUE` conditions on customer or document dimensions, all required.
-pub fn parse_portfolio(rule: &str) -> Result<Vec<Filter>, PortfolioError> {
-    rule.split(';')
-        .map(str::trim)
-        .filter(|r| !r.is_empty())
-        .map(|r| Filter::parse(r).map_err(|_| PortfolioError(rule.to_string())))
-        .collect()
-}
+pub use arpilot_app::users::{
+    PortfolioError, Role, hash_password, parse_portfolio, random_token, sha256_hex, verify_password,
+};
 
 /// What a caller may see.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -99,65 +47,6 @@ impl Scope {
     pub fn restricted(&self) -> bool {
         self.filters.as_ref().is_none_or(|f| !f.is_empty())
     }
-}
-
-const SALT: usize = 16;
-const HASH: usize = 32;
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
-}
-
-pub fn random_token() -> String {
-    let mut b = [0u8; 32];
-    getrandom::fill(&mut b).expect("the OS random generator");
-    hex(&b)
-}
-
-/// `argon2id$<salt hex>$<hash hex>` with argon2's default (OWASP) parameters.
-pub fn hash_password(password: &str) -> String {
-    let mut salt = [0u8; SALT];
-    getrandom::fill(&mut salt).expect("the OS random generator");
-    let mut out = [0u8; HASH];
-    Argon2::default()
-        .hash_password_into(password.as_bytes(), &salt, &mut out)
-        .expect("valid argon2 parameters");
-    format!("argon2id${}${}", hex(&salt), hex(&out))
-}
-
-pub fn verify_password(password: &str, stored: &str) -> bool {
-    let mut parts = stored.split('$');
-    let (Some("argon2id"), Some(salt), Some(hash), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return false;
-    };
-    let (Some(salt), Some(hash)) = (unhex(salt), unhex(hash)) else {
-        return false;
-    };
-    let mut out = vec![0u8; hash.len()];
-    if Argon2::default()
-        .hash_password_into(password.as_bytes(), &salt, &mut out)
-        .is_err()
-    {
-        return false;
-    }
-    // Constant time: no early exit on the first differing byte.
-    out.iter().zip(&hash).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0 && out.len() == hash.len()
-}
-
-pub fn sha256_hex(s: &str) -> String {
-    hex(&Sha256::digest(s.as_bytes()))
 }
 
 /// A signed-in browser.

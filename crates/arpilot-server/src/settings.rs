@@ -1,6 +1,6 @@
 //! Settings: each user's language; for admins, users, roles and portfolios.
 
-use crate::auth::{self, Role};
+use crate::auth::Role;
 use crate::html::{self, Lang, Nav, esc};
 use crate::{Caller, Shared, csrf_ok, same_origin};
 use arpilot_store::{UserField, UserStore};
@@ -193,48 +193,28 @@ pub async fn users(
     if !csrf_ok(&caller, &f.csrf) || !same_origin(&headers) {
         return (StatusCode::FORBIDDEN, "invalid CSRF token").into_response();
     }
-    let bad = |m: String| (StatusCode::BAD_REQUEST, m).into_response();
-    if Role::parse(&f.role).is_none() {
-        return bad(format!("unknown role {:?}", f.role));
-    }
-    if let Err(e) = auth::parse_portfolio(&f.portfolio) {
-        return bad(e.to_string());
-    }
+    use arpilot_app::users::{self, UserError};
     let login = f.login.trim();
     let done = match f.action.as_str() {
-        "add" => {
-            if login.is_empty() || f.password.chars().count() < 10 {
-                return bad("expected a login and a password of 10 characters or more".into());
-            }
-            state
-                .store
-                .add_user(
-                    login,
-                    &auth::hash_password(&f.password),
-                    &f.role,
-                    &f.portfolio,
-                )
-                .await
-                .map(|id| id.is_some())
-        }
+        "add" => users::add(&state.store, login, &f.role, &f.portfolio, &f.password).await,
         "update" => {
-            // An admin cannot take away their own admin role and lock everyone out.
-            if login == caller.user.login && f.role != "admin" {
-                return bad("you cannot remove your own admin role".into());
-            }
-            let a = state.store.set_user(login, UserField::Role, &f.role).await;
-            let b = state
-                .store
-                .set_user(login, UserField::Portfolio, f.portfolio.trim())
-                .await;
-            a.and_then(|a| b.map(|b| a && b))
+            let by = Some(caller.user.login.as_str());
+            users::update(&state.store, login, &f.role, &f.portfolio, by).await
         }
-        other => return bad(format!("unknown action {other:?}")),
+        other => {
+            return (
+                StatusCode::BAD_REQUEST,
+                format!("action: expected add or update, found {other:?}"),
+            )
+                .into_response();
+        }
     };
     match done {
-        Ok(true) => Redirect::to("/settings").into_response(),
-        Ok(false) => bad(format!("{login:?}: login taken or unknown")),
-        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+        Ok(()) => Redirect::to("/settings").into_response(),
+        Err(UserError::Store(e)) => {
+            (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response()
+        }
+        Err(e) => (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
     }
 }
 
