@@ -58,18 +58,14 @@ pub fn run(data: &Path, as_of: Day, runs: usize) -> Result<()> {
                     let id = format!("BENCH{r}-{k}");
                     [
                         Event::Document(DocumentRec {
-                            id: id.clone(),
-                            customer_id: cust.clone(),
-                            kind: DocKind::Invoice,
-                            issue: as_of,
                             due: Some(as_of.add_days(30)),
-                            amount: 10_000 + k as i64,
-                            currency: None,
-                            original_invoice_id: None,
-                            disputed: false,
-                            dispute_reason: None,
-                            in_legal: false,
-                            attrs: vec![],
+                            ..DocumentRec::new(
+                                id.clone(),
+                                cust.clone(),
+                                DocKind::Invoice,
+                                as_of,
+                                10_000 + k as i64,
+                            )
                         }),
                         Event::Payment(PaymentRec {
                             id: format!("BENCHP{r}-{k}"),

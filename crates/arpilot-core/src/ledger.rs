@@ -59,6 +59,34 @@ pub struct DocumentRec {
     pub attrs: Vec<(String, String)>,
 }
 
+impl DocumentRec {
+    /// A document with no due date (customer terms apply), the ledger's currency, no original
+    /// invoice, no dispute, not in legal collection and no attributes. Set the others with
+    /// struct-update syntax: `DocumentRec { due: Some(d), ..DocumentRec::new(…) }`.
+    pub fn new(
+        id: impl Into<String>,
+        customer_id: impl Into<String>,
+        kind: DocKind,
+        issue: Day,
+        amount: i64,
+    ) -> DocumentRec {
+        DocumentRec {
+            id: id.into(),
+            customer_id: customer_id.into(),
+            kind,
+            issue,
+            due: None,
+            amount,
+            currency: None,
+            original_invoice_id: None,
+            disputed: false,
+            dispute_reason: None,
+            in_legal: false,
+            attrs: Vec::new(),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct PaymentRec {
     pub id: String,

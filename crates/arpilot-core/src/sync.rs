@@ -319,18 +319,8 @@ mod tests {
 
     fn inv(id: &str, due: &str, amount: i64) -> Event {
         Event::Document(DocumentRec {
-            id: id.into(),
-            customer_id: "C1".into(),
-            kind: DocKind::Invoice,
-            issue: d("2024-01-01"),
             due: Some(d(due)),
-            amount,
-            currency: None,
-            original_invoice_id: None,
-            disputed: false,
-            dispute_reason: None,
-            in_legal: false,
-            attrs: vec![],
+            ..DocumentRec::new(id, "C1", DocKind::Invoice, d("2024-01-01"), amount)
         })
     }
 

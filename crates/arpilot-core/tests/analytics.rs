@@ -22,18 +22,8 @@ fn customer(id: &str, collector: &str) -> Event {
 
 fn doc(id: &str, c: &str, kind: DocKind, issue: &str, amount: i64, orig: Option<&str>) -> Event {
     Event::Document(DocumentRec {
-        id: id.into(),
-        customer_id: c.into(),
-        kind,
-        issue: d(issue),
-        due: None,
-        amount,
-        currency: None,
         original_invoice_id: orig.map(Into::into),
-        disputed: false,
-        dispute_reason: None,
-        in_legal: false,
-        attrs: vec![],
+        ..DocumentRec::new(id, c, kind, d(issue), amount)
     })
 }
 

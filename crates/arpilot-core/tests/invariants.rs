@@ -90,18 +90,16 @@ fn events(g: &Gen) -> Vec<(i32, Event)> {
         out.push((
             issue,
             Event::Document(DocumentRec {
-                id: format!("I{k}"),
-                customer_id: format!("C{}", cust(c)),
-                kind: DocKind::Invoice,
-                issue: d(issue),
                 due: Some(d(issue + terms)),
-                amount,
-                currency: None,
-                original_invoice_id: None,
-                disputed: false,
-                dispute_reason: None,
                 in_legal: k % 7 == 3,
                 attrs: vec![("division".into(), format!("D{}", k % 2))],
+                ..DocumentRec::new(
+                    format!("I{k}"),
+                    format!("C{}", cust(c)),
+                    DocKind::Invoice,
+                    d(issue),
+                    amount,
+                )
             }),
         ));
     }
@@ -123,22 +121,18 @@ fn events(g: &Gen) -> Vec<(i32, Event)> {
         out.push((
             issue,
             Event::Document(DocumentRec {
-                id,
-                customer_id: format!("C{c}"),
-                kind: if k % 3 == 2 {
-                    DocKind::WriteOff
-                } else {
-                    DocKind::CreditNote
-                },
-                issue: d(issue),
-                due: None,
-                amount,
-                currency: None,
                 original_invoice_id: orig.map(|i| format!("I{i}")),
-                disputed: false,
-                dispute_reason: None,
-                in_legal: false,
-                attrs: vec![],
+                ..DocumentRec::new(
+                    id,
+                    format!("C{c}"),
+                    if k % 3 == 2 {
+                        DocKind::WriteOff
+                    } else {
+                        DocKind::CreditNote
+                    },
+                    d(issue),
+                    amount,
+                )
             }),
         ));
     }

@@ -658,23 +658,22 @@ impl EInvoice {
             attrs,
         })];
         if self.amount_due != 0 {
+            let kind = if self.amount_due < 0 {
+                DocKind::CreditNote
+            } else {
+                DocKind::Invoice
+            };
             ev.push(Event::Document(DocumentRec {
-                id: self.number.clone(),
-                customer_id: self.buyer_id.clone(),
-                kind: if self.amount_due < 0 {
-                    DocKind::CreditNote
-                } else {
-                    DocKind::Invoice
-                },
-                issue: self.issue,
                 due: self.due.filter(|_| self.amount_due > 0),
-                amount: self.amount_due.abs(),
                 currency: Some(self.currency),
-                original_invoice_id: None,
-                disputed: false,
-                dispute_reason: None,
-                in_legal: false,
                 attrs: vec![("profile".to_string(), self.profile.clone())],
+                ..DocumentRec::new(
+                    self.number.clone(),
+                    self.buyer_id.clone(),
+                    kind,
+                    self.issue,
+                    self.amount_due.abs(),
+                )
             }));
         }
         ev

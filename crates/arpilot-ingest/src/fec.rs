@@ -409,36 +409,17 @@ fn to_events(
             ev.push((
                 l.no,
                 Event::Document(DocumentRec {
-                    id: id.clone(),
-                    customer_id: cust,
-                    kind: DocKind::Invoice,
-                    issue: l.date,
                     due: l.due,
-                    amount: l.net,
-                    currency: None,
-                    original_invoice_id: None,
-                    disputed: false,
-                    dispute_reason: None,
-                    in_legal: false,
                     attrs,
+                    ..DocumentRec::new(id.clone(), cust, DocKind::Invoice, l.date, l.net)
                 }),
             ));
         } else {
             let k = kinds[l.entry];
             let doc = |kind| {
                 Event::Document(DocumentRec {
-                    id: id.clone(),
-                    customer_id: cust.clone(),
-                    kind,
-                    issue: l.date,
-                    due: None,
-                    amount: -l.net,
-                    currency: None,
-                    original_invoice_id: None,
-                    disputed: false,
-                    dispute_reason: None,
-                    in_legal: false,
                     attrs: attrs.clone(),
+                    ..DocumentRec::new(id.clone(), cust.clone(), kind, l.date, -l.net)
                 })
             };
             let e = if k.sales && !k.cash {

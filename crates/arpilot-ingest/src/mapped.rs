@@ -459,19 +459,12 @@ fn from_rows(
                 out.push((
                     line,
                     Event::Document(DocumentRec {
-                        id: id.clone(),
-                        customer_id: customer.clone(),
-                        kind,
-                        issue,
                         due: opt_date("due_date")?,
-                        amount: a.abs(),
-                        currency: None,
-                        original_invoice_id: None,
                         disputed: flag("disputed"),
                         dispute_reason: Some(get("dispute_reason").to_string())
                             .filter(|r| !r.is_empty()),
                         in_legal: flag("in_legal"),
-                        attrs: vec![],
+                        ..DocumentRec::new(id.clone(), customer.clone(), kind, issue, a.abs())
                     }),
                 ));
                 if let Some(settled) = opt_date("settled_date")?

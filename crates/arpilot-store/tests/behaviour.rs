@@ -23,18 +23,11 @@ fn events() -> Vec<Event> {
             attrs: vec![("region".into(), "Nord".into())],
         }),
         Event::Document(DocumentRec {
-            id: "F1".into(),
-            customer_id: "C1".into(),
-            kind: DocKind::Invoice,
-            issue: d("2024-01-10"),
-            due: None,
-            amount: 120_000,
             currency: Some(Currency::EUR),
-            original_invoice_id: None,
             disputed: true,
             dispute_reason: Some("prix".into()),
-            in_legal: false,
             attrs: vec![("division".into(), "Est".into())],
+            ..DocumentRec::new("F1", "C1", DocKind::Invoice, d("2024-01-10"), 120_000)
         }),
         Event::Payment(PaymentRec {
             id: "P1".into(),

@@ -51,18 +51,9 @@ impl L {
         orig: Option<&str>,
     ) -> Self {
         self.ev.push(Event::Document(DocumentRec {
-            id: id.into(),
-            customer_id: cust.into(),
-            kind,
-            issue: day(issue),
             due: due.map(day),
-            amount: cents,
-            currency: None,
             original_invoice_id: orig.map(Into::into),
-            disputed: false,
-            dispute_reason: None,
-            in_legal: false,
-            attrs: vec![],
+            ..DocumentRec::new(id, cust, kind, day(issue), cents)
         }));
         self
     }

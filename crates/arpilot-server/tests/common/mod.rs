@@ -36,20 +36,13 @@ pub fn events() -> Vec<Event> {
             ],
         }));
         for k in 0..3 {
-            v.push(Event::Document(DocumentRec {
-                id: format!("{id}-F{k}"),
-                customer_id: id.into(),
-                kind: DocKind::Invoice,
-                issue: d("2024-01-10").add_days(20 * k),
-                due: None,
-                amount: 10_000 * (k as i64 + 1),
-                currency: None,
-                original_invoice_id: None,
-                disputed: false,
-                dispute_reason: None,
-                in_legal: false,
-                attrs: vec![],
-            }));
+            v.push(Event::Document(DocumentRec::new(
+                format!("{id}-F{k}"),
+                id,
+                DocKind::Invoice,
+                d("2024-01-10").add_days(20 * k),
+                10_000 * (k as i64 + 1),
+            )));
         }
     }
     v

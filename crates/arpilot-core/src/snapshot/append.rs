@@ -1,0 +1,657 @@
+//! How events enter the snapshot: validation of a batch, the new rows, rollback on error.
+
+use super::{
+    Action, Dispute, F_DISPUTE, F_LEGAL, F_PROMISE, NO_INVOICE, OPEN, Promise, SRC_CREDIT,
+    SRC_MASK, SRC_PAYMENT, SRC_WRITEOFF, Snapshot, order_by_day, order_by_invoice,
+    source_kind_name,
+};
+use crate::date::Day;
+use crate::ledger::*;
+use crate::money::Currency;
+
+/// An event that was refused, with its position in the batch.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("event {index}: {error}")]
+pub struct EventError {
+    pub index: usize,
+    pub error: LedgerError,
+}
+
+/// What an append did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AppendStats {
+    pub events: usize,
+    /// True when a back-dated allocation made the allocation pass run again.
+    pub reallocated: bool,
+}
+
+/// An allocation waiting for the end of the batch, when every id of the batch is known.
+struct PendingAlloc {
+    event: usize,
+    src: u32,
+    invoice_id: String,
+    day: i32,
+    amount: i64,
+    seq: u32,
+}
+
+struct Undo {
+    customers: usize,
+    invoices: usize,
+    sources: usize,
+    amended: Vec<(u32, CustomerState)>,
+}
+
+#[derive(Clone)]
+struct CustomerState {
+    name: String,
+    credit_limit: Option<i64>,
+    terms: Option<i32>,
+    dims: Vec<(String, String)>,
+}
+
+impl Snapshot {
+    /// Appends a batch of events. Either every event enters the ledger or none does.
+    pub fn append(
+        &mut self,
+        events: impl IntoIterator<Item = Event>,
+    ) -> Result<AppendStats, EventError> {
+        let mut undo = Undo {
+            customers: self.customers.names.len(),
+            invoices: self.invoice_count(),
+            sources: self.source_count(),
+            amended: Vec::new(),
+        };
+        let mut pending = Vec::new();
+        let mut later = Vec::new();
+        let mut n = 0;
+        let mut result = Ok(());
+        for (index, ev) in events.into_iter().enumerate() {
+            n = index + 1;
+            if let Err(error) = self.ingest(index, ev, &mut pending, &mut later, &mut undo) {
+                result = Err(EventError { index, error });
+                break;
+            }
+        }
+        let resolved = result.and_then(|()| self.check_pending(&pending, &later));
+        match resolved {
+            Err(e) => {
+                self.rollback(undo);
+                Err(e)
+            }
+            Ok((allocs, others)) => {
+                let reallocated = self.apply_allocations(allocs);
+                self.apply_others(others);
+                self.update_daily(&undo);
+                // After a bulk load, give back the slack of the growing vectors.
+                if self.invoice_count() > 4 * undo.invoices.max(1024) {
+                    self.shrink_to_fit();
+                }
+                Ok(AppendStats {
+                    events: n,
+                    reallocated,
+                })
+            }
+        }
+    }
+
+    fn shrink_to_fit(&mut self) {
+        let i = &mut self.invoices;
+        i.ids.shrink_to_fit();
+        i.customer.shrink_to_fit();
+        i.issue.shrink_to_fit();
+        i.due.shrink_to_fit();
+        i.amount.shrink_to_fit();
+        i.settled.shrink_to_fit();
+        i.flags.shrink_to_fit();
+        i.alloc_end.shrink_to_fit();
+        let s = &mut self.sources;
+        s.ids.shrink_to_fit();
+        s.kind.shrink_to_fit();
+        s.customer.shrink_to_fit();
+        s.day.shrink_to_fit();
+        s.amount.shrink_to_fit();
+        s.last_alloc.shrink_to_fit();
+        let a = &mut self.allocs;
+        a.day.shrink_to_fit();
+        a.amount.shrink_to_fit();
+        a.src.shrink_to_fit();
+        a.seq.shrink_to_fit();
+        self.disputes.shrink_to_fit();
+        self.dispute_ix.shrink_to_fit();
+        self.promises.shrink_to_fit();
+        self.promise_ix.shrink_to_fit();
+        self.promise_by_due.shrink_to_fit();
+        self.action_by_day.shrink_to_fit();
+        self.actions.shrink_to_fit();
+        self.capped.shrink_to_fit();
+        self.sources.remaining.partial.shrink_to_fit();
+    }
+
+    fn seq(&mut self) -> u32 {
+        let s = self.next_seq;
+        self.next_seq += 1;
+        s
+    }
+
+    fn customer_row(&self, id: &str) -> Result<u32, LedgerError> {
+        self.customers
+            .ids
+            .find(id)
+            .ok_or_else(|| LedgerError::UnknownCustomer(id.to_string()))
+    }
+
+    fn check_currency(&self, c: Option<Currency>) -> Result<(), LedgerError> {
+        match c {
+            Some(c) if c != self.currency => Err(LedgerError::Currency {
+                found: c.to_string(),
+                ledger: self.currency.to_string(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    fn check_new_id(&self, id: &str, source_side: bool) -> Result<(), LedgerError> {
+        if id.is_empty() {
+            return Err(LedgerError::Invalid("empty id".into()));
+        }
+        // Documents share one namespace (invoices, credit notes, write-offs); payments share the
+        // sources namespace with credit notes so that an allocation's source_id is unambiguous.
+        let taken = self.sources.ids.find(id).is_some()
+            || (!source_side && self.invoices.ids.find(id).is_some());
+        if taken {
+            Err(LedgerError::DuplicateId(id.to_string()))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn ingest(
+        &mut self,
+        index: usize,
+        ev: Event,
+        pending: &mut Vec<PendingAlloc>,
+        later: &mut Vec<(usize, Event)>,
+        undo: &mut Undo,
+    ) -> Result<(), LedgerError> {
+        match ev {
+            Event::Customer(c) => self.ingest_customer(c, undo),
+            Event::Document(d) => {
+                let cust = self.customer_row(&d.customer_id)?;
+                self.check_new_id(&d.id, false)?;
+                self.check_currency(d.currency)?;
+                if d.amount <= 0 {
+                    return Err(LedgerError::NonPositive(d.amount.to_string()));
+                }
+                match d.kind {
+                    DocKind::Invoice => {
+                        let terms = self.customers.terms[cust as usize].unwrap_or(0);
+                        let due = d.due.unwrap_or(d.issue.add_days(terms));
+                        let inv = &mut self.invoices;
+                        let row = inv.ids.push(&d.id);
+                        inv.customer.push(cust);
+                        inv.issue.push(d.issue.0);
+                        inv.due.push(due.0);
+                        inv.amount.push(d.amount);
+                        inv.settled.push(OPEN);
+                        inv.flags.push(if d.in_legal { F_LEGAL } else { 0 });
+                        inv.alloc_end
+                            .push(inv.alloc_end.last().copied().unwrap_or(0));
+                        for (k, v) in &d.attrs {
+                            inv.dims.set(k, row, v);
+                        }
+                        if let Some(r) = &d.dispute_reason {
+                            inv.dims.set("dispute_reason", row, r);
+                        }
+                        if d.disputed {
+                            later.push((
+                                index,
+                                Event::Dispute(DisputeRec {
+                                    invoice_id: d.id.clone(),
+                                    opened_on: d.issue,
+                                    resolved_on: None,
+                                    reason: d.dispute_reason.clone(),
+                                    amount: None,
+                                }),
+                            ));
+                        }
+                    }
+                    DocKind::CreditNote | DocKind::WriteOff => {
+                        let kind = if d.kind == DocKind::CreditNote {
+                            SRC_CREDIT
+                        } else {
+                            SRC_WRITEOFF
+                        };
+                        let row = self.push_source(&d.id, kind, cust, d.issue.0, d.amount);
+                        for (k, v) in &d.attrs {
+                            self.sources.dims.set(k, row, v);
+                        }
+                        if let Some(orig) = d.original_invoice_id {
+                            let seq = self.seq();
+                            pending.push(PendingAlloc {
+                                event: index,
+                                src: row,
+                                invoice_id: orig,
+                                day: d.issue.0,
+                                amount: d.amount,
+                                seq,
+                            });
+                        }
+                    }
+                }
+                Ok(())
+            }
+            Event::Payment(p) => {
+                let cust = self.customer_row(&p.customer_id)?;
+                self.check_new_id(&p.id, true)?;
+                self.check_currency(p.currency)?;
+                if p.amount <= 0 {
+                    return Err(LedgerError::NonPositive(p.amount.to_string()));
+                }
+                let row = self.push_source(&p.id, SRC_PAYMENT, cust, p.date.0, p.amount);
+                if let Some(inv) = p.invoice_id {
+                    let seq = self.seq();
+                    pending.push(PendingAlloc {
+                        event: index,
+                        src: row,
+                        invoice_id: inv,
+                        day: p.date.0,
+                        amount: p.amount,
+                        seq,
+                    });
+                }
+                Ok(())
+            }
+            Event::Allocation(a) => {
+                let src = self
+                    .sources
+                    .ids
+                    .find(&a.source_id)
+                    .ok_or_else(|| LedgerError::UnknownSource(a.source_id.clone()))?;
+                if a.amount <= 0 {
+                    return Err(LedgerError::NonPositive(a.amount.to_string()));
+                }
+                let s = src as usize;
+                if a.date.0 < self.sources.day[s] {
+                    return Err(LedgerError::AllocationTooEarly {
+                        date: a.date.to_string(),
+                        what: source_kind_name(self.sources.kind[s]),
+                        id: a.source_id,
+                        earlier: Day(self.sources.day[s]).to_string(),
+                    });
+                }
+                let seq = self.seq();
+                pending.push(PendingAlloc {
+                    event: index,
+                    src,
+                    invoice_id: a.invoice_id,
+                    day: a.date.0,
+                    amount: a.amount,
+                    seq,
+                });
+                Ok(())
+            }
+            Event::Action(ref a) => {
+                self.customer_row(&a.customer_id)?;
+                later.push((index, ev));
+                Ok(())
+            }
+            Event::Rate(ref r) => {
+                if r.rate_e9 <= 0 {
+                    return Err(LedgerError::NonPositive("rate".into()));
+                }
+                later.push((index, ev));
+                Ok(())
+            }
+            Event::Dispute(_) | Event::Promise(_) => {
+                later.push((index, ev));
+                Ok(())
+            }
+            Event::Amend(AmendRec {
+                change: Change::Customer(c),
+                ..
+            }) => {
+                self.customer_row(&c.id)?;
+                self.ingest_customer(c, undo)
+            }
+            Event::Amend(_) => {
+                later.push((index, ev));
+                Ok(())
+            }
+        }
+    }
+
+    fn push_source(&mut self, id: &str, kind: u8, cust: u32, day: i32, amount: i64) -> u32 {
+        let s = &mut self.sources;
+        assert!(
+            s.kind.len() < SRC_MASK as usize,
+            "more than 2^30 payments and credits"
+        );
+        let row = s.ids.push(id);
+        s.kind.push(kind);
+        s.customer.push(cust);
+        s.day.push(day);
+        s.amount.push(amount);
+        s.remaining.push();
+        s.last_alloc.push(0);
+        row
+    }
+
+    fn ingest_customer(&mut self, c: CustomerRec, undo: &mut Undo) -> Result<(), LedgerError> {
+        if c.id.is_empty() {
+            return Err(LedgerError::Invalid("empty customer_id".into()));
+        }
+        let cs = &mut self.customers;
+        let row = match cs.ids.find(&c.id) {
+            Some(row) => {
+                let r = row as usize;
+                if (row as usize) < undo.customers && !undo.amended.iter().any(|(x, _)| *x == row) {
+                    let dims = cs
+                        .dims
+                        .cols
+                        .iter()
+                        .map(|d| (d.name.clone(), d.value(row).to_string()))
+                        .collect();
+                    undo.amended.push((
+                        row,
+                        CustomerState {
+                            name: cs.names[r].clone(),
+                            credit_limit: cs.credit_limit[r],
+                            terms: cs.terms[r],
+                            dims,
+                        },
+                    ));
+                }
+                cs.names[r] = c.name;
+                cs.credit_limit[r] = c.credit_limit;
+                cs.terms[r] = c.payment_terms_days;
+                row
+            }
+            None => {
+                let row = cs.ids.push(&c.id);
+                cs.names.push(c.name);
+                cs.credit_limit.push(c.credit_limit);
+                cs.terms.push(c.payment_terms_days);
+                row
+            }
+        };
+        for (k, v) in &c.attrs {
+            cs.dims.set(k, row, v);
+        }
+        Ok(())
+    }
+
+    fn invoice_row(&self, id: &str) -> Result<u32, LedgerError> {
+        match self.invoices.ids.find(id) {
+            Some(r) => Ok(r),
+            None => match self.sources.ids.find(id) {
+                Some(s) if self.sources.kind[s as usize] != SRC_PAYMENT => {
+                    Err(LedgerError::NotAnInvoice(
+                        id.to_string(),
+                        source_kind_name(self.sources.kind[s as usize]),
+                    ))
+                }
+                _ => Err(LedgerError::UnknownInvoice(id.to_string())),
+            },
+        }
+    }
+
+    /// Checks every reference of the batch; mutates nothing.
+    #[allow(clippy::type_complexity)]
+    fn check_pending(
+        &self,
+        pending: &[PendingAlloc],
+        later: &[(usize, Event)],
+    ) -> Result<(Vec<(u32, u32, i32, i64, u32)>, Vec<Resolved>), EventError> {
+        let mut allocs = Vec::with_capacity(pending.len());
+        for p in pending {
+            let err = |error| EventError {
+                index: p.event,
+                error,
+            };
+            let inv = self.invoice_row(&p.invoice_id).map_err(err)?;
+            let (i, s) = (inv as usize, p.src as usize);
+            let (ic, sc) = (self.invoices.customer[i], self.sources.customer[s]);
+            if ic != sc {
+                return Err(err(LedgerError::CrossCustomer {
+                    source_id: self.sources.ids.get(p.src).to_string(),
+                    source_customer: self.customers.ids.get(sc).to_string(),
+                    invoice_id: p.invoice_id.clone(),
+                    invoice_customer: self.customers.ids.get(ic).to_string(),
+                }));
+            }
+            if p.day < self.invoices.issue[i] {
+                return Err(err(LedgerError::AllocationTooEarly {
+                    date: Day(p.day).to_string(),
+                    what: "invoice",
+                    id: p.invoice_id.clone(),
+                    earlier: Day(self.invoices.issue[i]).to_string(),
+                }));
+            }
+            allocs.push((inv, p.src, p.day, p.amount, p.seq));
+        }
+        let mut others = Vec::with_capacity(later.len());
+        for (index, ev) in later {
+            let err = |error| EventError {
+                index: *index,
+                error,
+            };
+            let r = match ev {
+                Event::Dispute(d) => {
+                    let inv = self.invoice_row(&d.invoice_id).map_err(err)?;
+                    if d.resolved_on.is_some_and(|r| r < d.opened_on) {
+                        return Err(err(LedgerError::Invalid(format!(
+                            "resolved_on {} is before opened_on {} (expected a later date)",
+                            d.resolved_on.unwrap(),
+                            d.opened_on
+                        ))));
+                    }
+                    if d.amount.is_some_and(|a| a <= 0) {
+                        return Err(err(LedgerError::NonPositive(format!("{:?}", d.amount))));
+                    }
+                    Resolved::Dispute(inv, d.clone())
+                }
+                Event::Promise(p) => {
+                    let inv = self.invoice_row(&p.invoice_id).map_err(err)?;
+                    if p.amount <= 0 {
+                        return Err(err(LedgerError::NonPositive(p.amount.to_string())));
+                    }
+                    if p.due_on < p.promised_on {
+                        return Err(err(LedgerError::Invalid(format!(
+                            "due_on {} is before promised_on {} (expected a later date)",
+                            p.due_on, p.promised_on
+                        ))));
+                    }
+                    Resolved::Promise(inv, p.clone())
+                }
+                Event::Action(a) => {
+                    let cust = self.customer_row(&a.customer_id).map_err(err)?;
+                    let inv = match &a.invoice_id {
+                        Some(id) if !id.is_empty() => Some(self.invoice_row(id).map_err(err)?),
+                        _ => None,
+                    };
+                    Resolved::Action(cust, inv, a.clone())
+                }
+                Event::Rate(r) => Resolved::Rate(r.clone()),
+                Event::Amend(a) => match &a.change {
+                    Change::DueDate { document_id, due } => {
+                        Resolved::Due(self.invoice_row(document_id).map_err(err)?, due.0)
+                    }
+                    Change::InLegal {
+                        document_id,
+                        in_legal,
+                    } => Resolved::Legal(self.invoice_row(document_id).map_err(err)?, *in_legal),
+                    Change::DisputeResolved {
+                        invoice_id,
+                        resolved_on,
+                    } => {
+                        let inv = self.invoice_row(invoice_id).map_err(err)?;
+                        // Open before this batch, or opened earlier in it.
+                        let open = self.disputes_of(inv).any(|r| {
+                            let d = &self.disputes[r];
+                            d.resolved == i32::MAX && d.opened <= resolved_on.0
+                        }) || others.iter().any(|o| {
+                            matches!(o, Resolved::Dispute(i, d)
+                                if *i == inv && d.resolved_on.is_none() && d.opened_on <= *resolved_on)
+                        });
+                        if !open {
+                            return Err(err(LedgerError::Invalid(format!(
+                                "invoice {invoice_id:?} has no dispute open on {resolved_on} (expected an open dispute to resolve)"
+                            ))));
+                        }
+                        Resolved::Resolve(inv, resolved_on.0)
+                    }
+                    Change::Customer(_) => unreachable!("applied when ingested"),
+                },
+                _ => unreachable!("only deferred kinds are queued"),
+            };
+            others.push(r);
+        }
+        Ok((allocs, others))
+    }
+
+    fn rollback(&mut self, undo: Undo) {
+        let c = &mut self.customers;
+        for (row, st) in undo.amended {
+            let r = row as usize;
+            c.names[r] = st.name;
+            c.credit_limit[r] = st.credit_limit;
+            c.terms[r] = st.terms;
+            // Columns created by the failed batch did not exist before: back to empty.
+            for col in &mut c.dims.cols {
+                let v = st
+                    .dims
+                    .iter()
+                    .find(|(k, _)| *k == col.name)
+                    .map_or("", |x| &x.1);
+                col.set(row, v);
+            }
+        }
+        c.ids.truncate(undo.customers);
+        c.names.truncate(undo.customers);
+        c.credit_limit.truncate(undo.customers);
+        c.terms.truncate(undo.customers);
+        c.dims.truncate(undo.customers);
+        let i = &mut self.invoices;
+        let n = undo.invoices;
+        i.ids.truncate(n);
+        i.customer.truncate(n);
+        i.issue.truncate(n);
+        i.due.truncate(n);
+        i.amount.truncate(n);
+        i.settled.truncate(n);
+        i.flags.truncate(n);
+        i.alloc_end.truncate(n);
+        i.dims.truncate(n);
+        let s = &mut self.sources;
+        let n = undo.sources;
+        s.ids.truncate(n);
+        s.kind.truncate(n);
+        s.customer.truncate(n);
+        s.day.truncate(n);
+        s.amount.truncate(n);
+        s.remaining.truncate(n);
+        s.last_alloc.truncate(n);
+        s.dims.truncate(n);
+    }
+
+    fn apply_others(&mut self, others: Vec<Resolved>) {
+        let (nd, np, na) = (self.disputes.len(), self.promises.len(), self.actions.len());
+        let mut resolves = Vec::new();
+        for r in others {
+            match r {
+                Resolved::Dispute(inv, d) => {
+                    let reason = self.reasons.code(d.reason.as_deref().unwrap_or(""));
+                    self.disputes.push(Dispute {
+                        invoice: inv,
+                        opened: d.opened_on.0,
+                        resolved: d.resolved_on.map_or(i32::MAX, |r| r.0),
+                        reason,
+                        amount: d.amount.unwrap_or(0),
+                    });
+                    self.invoices.flags[inv as usize] |= F_DISPUTE;
+                }
+                Resolved::Promise(inv, p) => {
+                    self.promises.push(Promise {
+                        invoice: inv,
+                        promised_on: p.promised_on.0,
+                        due_on: p.due_on.0,
+                        amount: p.amount,
+                    });
+                    self.invoices.flags[inv as usize] |= F_PROMISE;
+                }
+                Resolved::Action(cust, inv, a) => {
+                    let kind = self.action_kinds.code(&a.kind);
+                    let agent = self.agents.code(a.agent.as_deref().unwrap_or(""));
+                    self.actions.push(Action {
+                        customer: cust,
+                        day: a.date.0,
+                        kind,
+                        agent,
+                        invoice: inv.unwrap_or(NO_INVOICE),
+                    });
+                }
+                Resolved::Rate(r) => self.rates.push(r),
+                Resolved::Due(inv, due) => {
+                    self.invoices.due[inv as usize] = due;
+                    // Per-day due totals moved: rebuilt on demand.
+                    self.daily = std::sync::OnceLock::new();
+                }
+                Resolved::Legal(inv, on) => {
+                    let f = &mut self.invoices.flags[inv as usize];
+                    *f = if on { *f | F_LEGAL } else { *f & !F_LEGAL };
+                }
+                // After the batch's new disputes are indexed.
+                Resolved::Resolve(inv, day) => resolves.push((inv, day)),
+            }
+        }
+        if self.disputes.len() != nd {
+            self.dispute_ix = order_by_invoice(self.disputes.iter().map(|d| d.invoice));
+        }
+        for (inv, day) in resolves {
+            let rows: Vec<usize> = self.disputes_of(inv).collect();
+            for r in rows {
+                let d = &mut self.disputes[r];
+                if d.resolved == i32::MAX && d.opened <= day {
+                    d.resolved = day;
+                }
+            }
+        }
+        if self.promises.len() != np {
+            self.promise_ix = order_by_invoice(self.promises.iter().map(|p| p.invoice));
+            self.promise_by_due = order_by_day(self.promises.iter().map(|p| p.due_on));
+            self.max_promise_span = self
+                .promises
+                .iter()
+                .map(|p| p.due_on - p.promised_on)
+                .max()
+                .unwrap_or(0);
+        }
+        if self.actions.len() != na {
+            self.action_by_day = order_by_day(self.actions.iter().map(|a| a.day));
+        }
+    }
+
+    fn update_daily(&mut self, undo: &Undo) {
+        let (i0, s0) = (undo.invoices, undo.sources);
+        let (inv, src) = (&self.invoices, &self.sources);
+        if let Some(d) = self.daily.get_mut() {
+            for i in i0..inv.customer.len() {
+                d.add_invoice(inv.issue[i], inv.due[i], inv.amount[i]);
+            }
+            for s in s0..src.customer.len() {
+                d.add_source(src.kind[s], src.day[s], src.amount[s]);
+            }
+        }
+    }
+}
+
+enum Resolved {
+    Due(u32, i32),
+    Legal(u32, bool),
+    Resolve(u32, i32),
+    Dispute(u32, DisputeRec),
+    Promise(u32, PromiseRec),
+    Action(u32, Option<u32>, ActionRec),
+    Rate(RateRec),
+}
