@@ -187,7 +187,10 @@ pub struct RatingPoint {
 }
 
 /// A customer's payer rating and percentile at each of the last `months` month ends and at the
-/// as-of date.
+/// as-of date: at each date, the same figures as the customer's row of
+/// [`crate::customers::customers`] (average days late of the invoices settled in the 90 days
+/// before it, ranked among the selected customers), computed for every date in one pass over
+/// the invoices.
 pub fn rating_history(
     snap: &Snapshot,
     sel: &Selection,
@@ -196,22 +199,68 @@ pub fn rating_history(
     months: usize,
     thresholds: &RatingThresholds,
 ) -> Option<Vec<RatingPoint>> {
-    snap.customers.ids.find(customer_id)?;
+    let target = snap.customers.ids.find(customer_id)? as usize;
     let mut dates: Vec<Day> = (1..=months as i32)
         .rev()
         .map(|k| as_of.month_end_offset(-k))
         .collect();
     dates.push(as_of);
+    let nk = dates.len();
+    let nc = snap.customers.names.len();
+    // Per customer and date: Σ amount and Σ amount × (settled − due), as the customer kernel
+    // adds them.
+    let mut weight = vec![0i128; nc * nk];
+    let mut late = vec![0i128; nc * nk];
+    let inv = &snap.invoices;
+    let last = as_of.0;
+    for i in 0..inv.customer.len() {
+        let settled = inv.settled[i];
+        // Settled in (d − 90, d] for some date d ≤ as_of.
+        if settled > last || settled <= dates[0].0 - 90 || !sel.invoice(snap, i) {
+            continue;
+        }
+        let (issue, amt) = (inv.issue[i], inv.amount[i] as i128);
+        let c = inv.customer[i] as usize;
+        let first = dates.partition_point(|d| d.0 < settled);
+        for k in first..nk {
+            let d = dates[k].0;
+            if settled <= d - 90 {
+                break;
+            }
+            if issue <= d {
+                weight[c * nk + k] += amt;
+                late[c * nk + k] += amt * (settled - inv.due[i]) as i128;
+            }
+        }
+    }
+    let avg = |c: usize, k: usize| {
+        let w = weight[c * nk + k];
+        (w > 0).then(|| late[c * nk + k] as f64 / w as f64)
+    };
     Some(
         dates
-            .into_iter()
-            .map(|d| {
-                let row = crate::customers::customer(snap, sel, d, thresholds, customer_id);
+            .iter()
+            .enumerate()
+            .map(|(k, &date)| {
+                let mine = sel
+                    .customer(target as u32)
+                    .then(|| avg(target, k))
+                    .flatten();
+                let percentile = mine.map(|x| {
+                    let (mut lower, mut rated) = (0usize, 0usize);
+                    for c in 0..nc {
+                        if let Some(y) = avg(c, k) {
+                            rated += 1;
+                            lower += usize::from(y < x);
+                        }
+                    }
+                    r2(lower as f64 / rated as f64 * 100.0)
+                });
                 RatingPoint {
-                    date: d,
-                    rating: row.as_ref().and_then(|r| r.rating),
-                    avg_days_late: row.as_ref().and_then(|r| r.avg_days_late),
-                    percentile: row.as_ref().and_then(|r| r.rating_percentile),
+                    date,
+                    rating: mine.map(|x| thresholds.rate(x)),
+                    avg_days_late: mine.map(r2),
+                    percentile,
                 }
             })
             .collect(),

@@ -337,6 +337,24 @@ proptest! {
             );
             prop_assert_eq!(one.as_ref(), Some(row));
         }
+        // The rating history at each date is the customer's row at that date.
+        if let Some(row) = rows.first() {
+            let th = RatingThresholds::default();
+            let h = arpilot_core::analytics::rating_history(
+                &s, &Selection::all(), &row.customer_id, day, 4, &th,
+            )
+            .unwrap();
+            prop_assert_eq!(h.len(), 5);
+            for p in &h {
+                let r = arpilot_core::customers::customer(
+                    &s, &Selection::all(), p.date, &th, &row.customer_id,
+                )
+                .unwrap();
+                prop_assert_eq!(p.avg_days_late, r.avg_days_late);
+                prop_assert_eq!(p.rating, r.rating);
+                prop_assert_eq!(p.percentile, r.rating_percentile);
+            }
+        }
         // The last trend point is the report itself.
         let t = trend(&s, &Selection::all(), day, 3);
         let last = t.last().unwrap();
