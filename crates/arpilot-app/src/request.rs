@@ -100,7 +100,12 @@ pub struct ReportRequest {
 }
 
 fn parse_day(param: &str, v: &str) -> Result<Day, ParamError> {
-    Day::parse_iso(v).map_err(|_| bad(param, v, "a date YYYY-MM-DD"))
+    Day::parse_iso(v).map_err(|e| match e {
+        arpilot_core::date::DateError::Range { .. } => {
+            bad(param, v, "a date from 1900-01-01 to 2199-12-31")
+        }
+        arpilot_core::date::DateError::Format { .. } => bad(param, v, "a date YYYY-MM-DD"),
+    })
 }
 
 fn parse_count(param: &str, v: &str, max: usize) -> Result<usize, ParamError> {

@@ -148,6 +148,23 @@ async fn live_views_follow_pushes_and_other_writers() {
     );
     same_as_stored(&views, &store).await;
 
+    // A far-future date is refused with its field named, and nothing is written: such an
+    // invoice would otherwise move every page's default date for good.
+    let far: serde_json::Value = serde_json::from_str(
+        r#"{"events": [{"type": "invoice", "document_id": "F99", "customer_id": "C1", "issue_date": "9999-12-31", "amount": "10.00"}]}"#,
+    )
+    .unwrap();
+    let count = store.event_count().await.unwrap();
+    let e = push(&store, Some(&views), &far, cur, &author())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "events[0].issue_date: expected a date from 1900-01-01 to 2199-12-31, found \"9999-12-31\""
+    );
+    assert_eq!(store.event_count().await.unwrap(), count);
+    assert_eq!(views.latest(), d("2024-03-31"));
+
     // Another process appends: only its events are read.
     let other = Store::open(&target).await.unwrap();
     let more: serde_json::Value = serde_json::from_str(

@@ -10,16 +10,34 @@ use std::fmt;
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
 pub struct Day(pub i32);
 
-/// Why a text is not a date.
+/// Why a text is not a date arpilot takes.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("expected a date as YYYY-MM-DD, found {found:?}")]
-pub struct DateError {
-    pub found: String,
+pub enum DateError {
+    #[error("expected a date as YYYY-MM-DD, found {found:?}")]
+    Format { found: String },
+    #[error("expected a date from 1900-01-01 to 2199-12-31, found {found:?}")]
+    Range { found: String },
 }
 
 impl Day {
     pub const MIN: Day = Day(i32::MIN);
     pub const MAX: Day = Day(i32::MAX);
+    /// The first and last dates accepted from outside (files, pushes, parameters): date
+    /// arithmetic inside (month ends, terms, horizons) then stays far from the calendar's limits
+    /// and cannot fail.
+    pub const FIRST_SUPPORTED: Day = Day(-25_567);
+    pub const LAST_SUPPORTED: Day = Day(84_005);
+
+    /// True from 1900-01-01 to 2199-12-31.
+    pub fn is_supported(self) -> bool {
+        (Day::FIRST_SUPPORTED..=Day::LAST_SUPPORTED).contains(&self)
+    }
+
+    /// A date read from outside: `None` when the month or day does not exist or the date is
+    /// outside 1900-01-01..=2199-12-31.
+    pub fn from_ymd_supported(y: i32, m: u32, d: u32) -> Option<Day> {
+        Day::from_ymd(y, m, d).filter(|d| d.is_supported())
+    }
 
     /// `None` when the month or day does not exist.
     pub fn from_ymd(y: i32, m: u32, d: u32) -> Option<Day> {
@@ -48,9 +66,10 @@ impl Day {
         (if m <= 2 { y + 1 } else { y }, m, d)
     }
 
-    /// Parses `YYYY-MM-DD` strictly (four-digit year, two-digit month and day).
+    /// Parses `YYYY-MM-DD` strictly (four-digit year, two-digit month and day), from 1900-01-01
+    /// to 2199-12-31.
     pub fn parse_iso(s: &str) -> Result<Day, DateError> {
-        let err = || DateError {
+        let err = || DateError::Format {
             found: s.to_string(),
         };
         let b = s.as_bytes();
@@ -64,7 +83,16 @@ impl Day {
         };
         let (y, m, d) = (num(0..4), num(5..7), num(8..10));
         match (y, m, d) {
-            (Some(y), Some(m), Some(d)) => Day::from_ymd(y as i32, m, d).ok_or_else(err),
+            (Some(y), Some(m), Some(d)) => {
+                let day = Day::from_ymd(y as i32, m, d).ok_or_else(err)?;
+                if day.is_supported() {
+                    Ok(day)
+                } else {
+                    Err(DateError::Range {
+                        found: s.to_string(),
+                    })
+                }
+            }
             _ => Err(err()),
         }
     }
@@ -150,6 +178,25 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
+    fn dates_from_outside_are_bounded() {
+        assert_eq!(Day::parse_iso("1900-01-01"), Ok(Day::FIRST_SUPPORTED));
+        assert_eq!(Day::parse_iso("2199-12-31"), Ok(Day::LAST_SUPPORTED));
+        assert_eq!(
+            Day::parse_iso("9999-12-31").unwrap_err().to_string(),
+            "expected a date from 1900-01-01 to 2199-12-31, found \"9999-12-31\""
+        );
+        assert!(Day::parse_iso("1899-12-31").is_err());
+        assert!(Day::from_ymd_supported(2200, 1, 1).is_none());
+        // The arithmetic the kernels do around a supported date stays valid.
+        let last = Day::LAST_SUPPORTED;
+        assert_eq!(last.month_end_offset(24).to_string(), "2201-12-31");
+        assert_eq!(
+            Day::FIRST_SUPPORTED.month_end_offset(-24).to_string(),
+            "1898-01-31"
+        );
+    }
+
+    #[test]
     fn epoch_and_known_dates() {
         assert_eq!(Day::from_ymd(1970, 1, 1), Some(Day(0)));
         assert_eq!(Day::from_ymd(2000, 3, 1).unwrap().0, 11_017);
@@ -179,7 +226,14 @@ mod tests {
             let (y, m, dd) = d.ymd();
             prop_assume!((1..=9999).contains(&y));
             prop_assert_eq!(Day::from_ymd(y, m, dd), Some(d));
-            prop_assert_eq!(Day::parse_iso(&d.to_string()), Ok(d));
+            // Parsing takes the supported range only.
+            let parsed = Day::parse_iso(&d.to_string());
+            if d.is_supported() {
+                prop_assert_eq!(parsed, Ok(d));
+            } else {
+                let out_of_range = matches!(parsed, Err(DateError::Range { .. }));
+                prop_assert!(out_of_range, "{:?}", parsed);
+            }
         }
     }
 }

@@ -389,7 +389,7 @@ fn date(s: &str) -> Option<Day> {
     let s = s.trim();
     if s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()) {
         let n = |r: std::ops::Range<usize>| s[r].parse::<u32>().ok();
-        return Day::from_ymd(n(0..4)? as i32, n(4..6)?, n(6..8)?);
+        return Day::from_ymd_supported(n(0..4)? as i32, n(4..6)?, n(6..8)?);
     }
     Day::parse_iso(s.get(..10)?).ok()
 }

@@ -336,7 +336,16 @@ fn fec_date(s: &str) -> Result<Day, String> {
         return Err(bad());
     };
     match (y, m, d) {
-        (Some(y), Some(m), Some(d)) => Day::from_ymd(y as i32, m, d).ok_or_else(bad),
+        (Some(y), Some(m), Some(d)) => {
+            let day = Day::from_ymd(y as i32, m, d).ok_or_else(bad)?;
+            if day.is_supported() {
+                Ok(day)
+            } else {
+                Err(format!(
+                    "expected a date from 1900-01-01 to 2199-12-31, found {s:?}"
+                ))
+            }
+        }
         _ => Err(bad()),
     }
 }

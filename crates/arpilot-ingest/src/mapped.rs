@@ -150,7 +150,7 @@ fn parse_date(s: &str, f: DateFormat) -> Option<Day> {
             if s.len() != 8 {
                 return None;
             }
-            Day::from_ymd(n(0..4)? as i32, n(4..6)?, n(6..8)?)
+            Day::from_ymd_supported(n(0..4)? as i32, n(4..6)?, n(6..8)?)
         }
         DateFormat::DayFirst | DateFormat::MonthFirst => {
             let p: Vec<u32> = s
@@ -165,7 +165,7 @@ fn parse_date(s: &str, f: DateFormat) -> Option<Day> {
             } else {
                 (p[1], p[0])
             };
-            Day::from_ymd(p[2] as i32, m, d)
+            Day::from_ymd_supported(p[2] as i32, m, d)
         }
     }
 }
@@ -378,7 +378,10 @@ fn from_rows(
             parse_date(get(f), date_fmt).ok_or_else(|| {
                 err(
                     f,
-                    format!("expected a date as {date_fmt:?}, found {:?}", get(f)),
+                    format!(
+                        "expected a date as {date_fmt:?} from 1900-01-01 to 2199-12-31, found {:?}",
+                        get(f)
+                    ),
                 )
             })
         };
