@@ -81,6 +81,7 @@ input,select{font:inherit;padding:5px 8px;border:1px solid #cbd5e1;border-radius
 button.primary{background:var(--accent);color:#fff;border:0;border-radius:6px;padding:7px 14px;font:inherit;cursor:pointer}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(380px,1fr));gap:16px}
 .card{overflow-x:auto}
+.spaced{margin-top:16px}
 .card{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:16px}
 .kpis{display:grid;grid-template-columns:repeat(auto-fit,minmax(200px,1fr));gap:12px;margin-bottom:16px}
 .kpi{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:12px 14px}.kpi b{display:block;font-size:18px;white-space:nowrap}.kpi span{color:var(--mute);font-size:12px}

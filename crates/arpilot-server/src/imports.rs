@@ -24,7 +24,7 @@ fn nav(caller: &Caller) -> crate::html::Nav<'_> {
 
 async fn history(state: &Shared, l: Lang) -> String {
     let mut b = format!(
-        r#"<section class="card" style="margin-top:16px"><h2>{}</h2><table id="batches"><thead><tr><th>#</th><th>{}</th><th>{}</th><th>{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th>{}</th></tr></thead><tbody>"#,
+        r#"<section class="card spaced"><h2>{}</h2><table id="batches"><thead><tr><th>#</th><th>{}</th><th>{}</th><th>{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th>{}</th></tr></thead><tbody>"#,
         l.t("Import history", "Historique des imports"),
         l.t("When", "Quand"),
         l.t("Source", "Source"),

@@ -257,6 +257,11 @@ async fn security_headers(req: axum::extract::Request, next: axum::middleware::N
         header::REFERRER_POLICY,
         HeaderValue::from_static("same-origin"),
     );
+    // Pages, JSON and exports hold customer data: never kept by a browser or a proxy. Static
+    // files set their own caching.
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     r
 }
 

@@ -763,7 +763,7 @@ pub async fn customer(
         .collect();
     let _ = write!(
         b,
-        r#"<div class="grid" style="margin-top:16px"><section class="card"><h2>{}</h2>{late}<table><thead><tr>{months}</tr></thead><tbody><tr>{ratings}</tr></tbody></table></section>"#,
+        r#"<div class="grid spaced"><section class="card"><h2>{}</h2>{late}<table><thead><tr>{months}</tr></thead><tbody><tr>{ratings}</tr></tbody></table></section>"#,
         l.t("Payment behaviour", "Comportement de paiement"),
     );
     let mut ph = String::new();
@@ -1030,7 +1030,7 @@ pub async fn team(State(state): State<Shared>, caller: Caller, query: RawQuery) 
         .collect();
     let _ = write!(
         b,
-        r#"<section class="card"><h2>{}</h2>{}</section><section class="card" style="margin-top:16px"><h2>{}</h2><table id="team"><thead><tr><th>{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th></tr></thead><tbody>"#,
+        r#"<section class="card"><h2>{}</h2>{}</section><section class="card spaced"><h2>{}</h2><table id="team"><thead><tr><th>{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th></tr></thead><tbody>"#,
         l.t(
             "Cash collected each day of the month",
             "Encaissements de chaque jour du mois"
@@ -1159,7 +1159,7 @@ pub async fn forecast(State(state): State<Shared>, caller: Caller, query: RawQue
     );
     let _ = write!(
         b,
-        r#"<section class="card" style="margin-top:16px"><h2>{}</h2><table id="accuracy"><thead><tr><th>{}</th>"#,
+        r#"<section class="card spaced"><h2>{}</h2><table id="accuracy"><thead><tr><th>{}</th>"#,
         l.t(
             "Measured accuracy (weighted absolute percentage error, lower is better)",
             "Précision mesurée (erreur absolue pondérée, plus bas = mieux)"

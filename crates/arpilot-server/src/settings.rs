@@ -77,7 +77,7 @@ pub async fn page(State(state): State<Shared>, caller: Caller) -> Response {
         };
         let _ = write!(
             b,
-            r#"<section class="card" style="margin-top:16px"><h2>{}</h2><form method="post" action="/settings/report" class="bar-form"><input type="hidden" name="csrf" value="{csrf}"><label>{}<input name="buckets" value="{}" placeholder="30,60,90,120"></label><label>{}<input name="provisions" value="{}" placeholder="0,0,25,50,75,100"></label><label>{}<input name="rating" value="{}" placeholder="0,15,45"></label><label>{}<input name="labels" value="{}" placeholder="region=Région;sector=Secteur" size="30"></label><button class="primary">{}</button></form></section>"#,
+            r#"<section class="card spaced"><h2>{}</h2><form method="post" action="/settings/report" class="bar-form"><input type="hidden" name="csrf" value="{csrf}"><label>{}<input name="buckets" value="{}" placeholder="30,60,90,120"></label><label>{}<input name="provisions" value="{}" placeholder="0,0,25,50,75,100"></label><label>{}<input name="rating" value="{}" placeholder="0,15,45"></label><label>{}<input name="labels" value="{}" placeholder="region=Région;sector=Secteur" size="30"></label><button class="primary">{}</button></form></section>"#,
             l.t("Report settings", "Réglages des états"),
             l.t("Aging buckets (days)", "Tranches d'ancienneté (jours)"),
             get("buckets"),
@@ -98,7 +98,7 @@ pub async fn page(State(state): State<Shared>, caller: Caller) -> Response {
         let users = state.store.users().await.unwrap_or_default();
         let _ = write!(
             b,
-            r#"<section class="card" style="margin-top:16px"><h2>{}</h2><table id="users"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th></th></tr></thead><tbody>"#,
+            r#"<section class="card spaced"><h2>{}</h2><table id="users"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th></th></tr></thead><tbody>"#,
             l.t("Users and portfolios", "Utilisateurs et portefeuilles"),
             l.t("Login", "Identifiant"),
             l.t("Role", "Rôle"),
@@ -118,7 +118,7 @@ pub async fn page(State(state): State<Shared>, caller: Caller) -> Response {
         }
         let _ = write!(
             b,
-            r#"</tbody></table><h2 style="margin-top:16px">{}</h2><form class="bar-form" method="post" action="/settings/users"><input type="hidden" name="action" value="add"><input type="hidden" name="csrf" value="{csrf}"><label>{}<input name="login" required></label><label>{}<input name="password" type="password" minlength="10" required></label><label>{}{}</label><label>{}<input name="portfolio" placeholder="collector=Camille Martin"></label><button class="primary">{}</button></form></section>"#,
+            r#"</tbody></table><h2 class="spaced">{}</h2><form class="bar-form" method="post" action="/settings/users"><input type="hidden" name="action" value="add"><input type="hidden" name="csrf" value="{csrf}"><label>{}<input name="login" required></label><label>{}<input name="password" type="password" minlength="10" required></label><label>{}{}</label><label>{}<input name="portfolio" placeholder="collector=Camille Martin"></label><button class="primary">{}</button></form></section>"#,
             l.t("Add a user", "Ajouter un utilisateur"),
             l.t("Login", "Identifiant"),
             l.t(

@@ -327,6 +327,9 @@ async fn uploads_import_or_explain_why_not() {
         "{}",
         r.body
     );
+    // The message names the file as uploaded, never the server's temporary folder.
+    assert!(r.body.contains("payments.csv, line 2"), "{}", r.body);
+    assert!(!r.body.contains("arpilot-upload"), "{}", r.body);
     let j: serde_json::Value =
         serde_json::from_str(&app.get(&admin, "/api/report?as_of=2024-06-30").await.body).unwrap();
     assert_eq!(j["totals"]["balance"], "1750.00");
@@ -638,4 +641,34 @@ async fn imports_made_elsewhere_are_noticed() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+}
+
+/// Customer data is never cached by a browser or proxy; static files are; no page carries an
+/// inline style (the CSP refuses them).
+#[tokio::test]
+async fn customer_data_is_never_cached() {
+    let app = App::start().await;
+    let admin = app.login("admin").await;
+    for path in [
+        "/",
+        "/settings",
+        "/imports",
+        "/customers/C-NORD-1?as_of=2024-06-30",
+        "/api/report?as_of=2024-06-30",
+        "/export/aging.xlsx?as_of=2024-06-30",
+        "/login",
+    ] {
+        let r = app.get(&admin, path).await;
+        assert_eq!(r.status, 200, "{path}");
+        assert!(
+            r.headers
+                .to_ascii_lowercase()
+                .contains("cache-control: no-store"),
+            "{path}: {}",
+            r.headers
+        );
+        assert!(!r.body.contains("style=\""), "{path}: inline style");
+    }
+    let css = app.get(&admin, "/static/app.css").await;
+    assert!(css.headers.contains("max-age=3600"), "{}", css.headers);
 }
