@@ -94,7 +94,27 @@ pub fn hash_password(password: &str) -> String {
     format!("argon2id${}${}", hex(&salt), hex(&out))
 }
 
+thread_local! {
+    /// Password verifications (argon2 runs) done on this thread, for tests of uniform work.
+    static VERIFICATIONS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Checks a sign-in: the user's stored hash, or — for an unknown login — a hash of the same
+/// cost, so that an answer's timing does not tell which logins exist.
+pub fn check_sign_in(password: &str, stored: Option<&str>) -> bool {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    match stored {
+        Some(h) => verify_password(password, h),
+        None => {
+            let dummy = DUMMY.get_or_init(|| hash_password(&random_token()));
+            verify_password(password, dummy);
+            false
+        }
+    }
+}
+
 pub fn verify_password(password: &str, stored: &str) -> bool {
+    VERIFICATIONS.with(|v| v.set(v.get() + 1));
     let mut parts = stored.split('$');
     let (Some("argon2id"), Some(salt), Some(hash), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -258,6 +278,21 @@ mod tests {
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
         assert_eq!(random_token().len(), 64);
+    }
+
+    #[test]
+    fn unknown_logins_cost_the_same_hash_work() {
+        let count = || VERIFICATIONS.with(|v| v.get());
+        let known = hash_password("right-password");
+        let before = count();
+        assert!(check_sign_in("right-password", Some(&known)));
+        assert!(!check_sign_in("wrong-password", Some(&known)));
+        assert!(!check_sign_in("right-password", None));
+        assert_eq!(
+            count() - before,
+            3,
+            "one argon2 verification per attempt, known or not"
+        );
     }
 
     #[test]

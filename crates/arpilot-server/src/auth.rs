@@ -7,10 +7,54 @@
 use arpilot_core::Snapshot;
 use arpilot_core::select::{Filter, SelectError, Selection};
 use arpilot_store::{SessionStore, StoreError, UserRow};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 pub use arpilot_app::users::{
-    PortfolioError, Role, hash_password, parse_portfolio, random_token, sha256_hex, verify_password,
+    PortfolioError, Role, check_sign_in, hash_password, parse_portfolio, random_token, sha256_hex,
+    verify_password,
 };
+
+/// Back-off after failed sign-ins, per login and per client address: the first attempts are
+/// free, then each failure doubles the wait (capped at 15 minutes). A success clears the login's
+/// count. Kept in memory: a restart forgives.
+#[derive(Default)]
+pub struct Throttle {
+    failures: std::sync::Mutex<HashMap<String, (u32, Instant)>>,
+}
+
+/// Failed sign-ins allowed per login, and per client address (several users may share one
+/// behind a proxy), before waits start.
+pub const FREE_PER_LOGIN: u32 = 5;
+pub const FREE_PER_ADDRESS: u32 = 20;
+
+impl Throttle {
+    /// How long `key` must still wait, if it must.
+    pub fn wait(&self, key: &str) -> Option<Duration> {
+        let map = self.failures.lock().expect("throttle lock");
+        let (_, until) = map.get(key)?;
+        until.checked_duration_since(Instant::now())
+    }
+
+    /// Records a failure of `key`, which has `free` failures before waits start.
+    pub fn fail(&self, key: &str, free: u32) {
+        let mut map = self.failures.lock().expect("throttle lock");
+        if map.len() > 100_000 {
+            let now = Instant::now();
+            map.retain(|_, (_, until)| *until + Duration::from_secs(3600) > now);
+        }
+        let e = map.entry(key.to_string()).or_insert((0, Instant::now()));
+        e.0 += 1;
+        if e.0 >= free {
+            let secs = 1u64 << (e.0 - free).min(10);
+            e.1 = Instant::now() + Duration::from_secs(secs.min(900));
+        }
+    }
+
+    pub fn clear(&self, key: &str) {
+        self.failures.lock().expect("throttle lock").remove(key);
+    }
+}
 
 /// What a caller may see.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -33,6 +33,8 @@ pub struct AppState {
     /// The ledger as of its last date and the last views of other dates.
     pub views: Views,
     pub sessions: Sessions,
+    /// Back-off after failed sign-ins.
+    pub throttle: auth::Throttle,
     report_settings: RwLock<Arc<Defaults>>,
     pub live: broadcast::Sender<u64>,
     /// Dashboard figures by scope and parameters; emptied whenever the ledger changes. Each
@@ -54,6 +56,7 @@ impl AppState {
             store,
             views,
             sessions: Sessions,
+            throttle: auth::Throttle::default(),
             live: broadcast::channel(16).0,
             figures: Default::default(),
             compute: tokio::sync::Semaphore::new(
@@ -395,16 +398,50 @@ pub struct LoginForm {
 
 async fn login(
     State(state): State<Shared>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
     Form(f): Form<LoginForm>,
 ) -> Response {
     if !same_origin(&headers) {
         return (StatusCode::FORBIDDEN, "cross-site request refused").into_response();
     }
+    let lang = Lang::pick(
+        "",
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let (by_login, by_addr) = (
+        format!("login:{}", f.login.trim().to_lowercase()),
+        format!("addr:{}", peer.ip()),
+    );
+    // After repeated failures, wait before trying again (no password is checked meanwhile).
+    if let Some(wait) = [&by_login, &by_addr]
+        .iter()
+        .filter_map(|k| state.throttle.wait(k))
+        .max()
+    {
+        let secs = wait.as_secs() + 1;
+        let msg = match lang {
+            Lang::En => format!("Too many failed attempts: try again in {secs} s."),
+            Lang::Fr => format!("Trop d'essais infructueux : réessayez dans {secs} s."),
+        };
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, secs.to_string())],
+            axum::response::Html(pages::login_page(lang, Some(&msg))),
+        )
+            .into_response();
+    }
     let user = state.store.user(&f.login).await.ok().flatten();
-    let ok = user
-        .as_ref()
-        .is_some_and(|u| auth::verify_password(&f.password, &u.password_hash));
+    // The same hash work whether the login exists or not.
+    let ok = auth::check_sign_in(&f.password, user.as_ref().map(|u| u.password_hash.as_str()));
+    if ok {
+        state.throttle.clear(&by_login);
+    } else {
+        state.throttle.fail(&by_login, auth::FREE_PER_LOGIN);
+        state.throttle.fail(&by_addr, auth::FREE_PER_ADDRESS);
+    }
     match (ok, user) {
         (true, Some(u)) => {
             let token = match state.sessions.open(&state.store, &u).await {
@@ -431,25 +468,17 @@ async fn login(
             )
                 .into_response()
         }
-        _ => {
-            let lang = Lang::pick(
-                "",
-                headers
-                    .get(header::ACCEPT_LANGUAGE)
-                    .and_then(|v| v.to_str().ok()),
-            );
-            (
-                StatusCode::UNAUTHORIZED,
-                axum::response::Html(pages::login_page(
-                    lang,
-                    Some(lang.t(
-                        "Unknown login or wrong password.",
-                        "Identifiant ou mot de passe incorrect.",
-                    )),
+        _ => (
+            StatusCode::UNAUTHORIZED,
+            axum::response::Html(pages::login_page(
+                lang,
+                Some(lang.t(
+                    "Unknown login or wrong password.",
+                    "Identifiant ou mot de passe incorrect.",
                 )),
-            )
-                .into_response()
-        }
+            )),
+        )
+            .into_response(),
     }
 }
 
@@ -572,7 +601,12 @@ async fn push_events(
 /// Serves until the process ends.
 pub async fn serve(listener: tokio::net::TcpListener, state: Shared) -> std::io::Result<()> {
     tokio::spawn(watch_ledger(Arc::clone(&state)));
-    axum::serve(listener, router(state)).await
+    // Client addresses for the sign-in back-off.
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .await
 }
 
 /// Imports made outside this server (`arpilot import` on the same database, another server on

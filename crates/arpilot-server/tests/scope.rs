@@ -672,3 +672,29 @@ async fn customer_data_is_never_cached() {
     let css = app.get(&admin, "/static/app.css").await;
     assert!(css.headers.contains("max-age=3600"), "{}", css.headers);
 }
+
+/// Failed sign-ins back off per login (and per address, with more room): after five failures
+/// even the right password waits, with Retry-After; other users sign in meanwhile; once the wait
+/// is over the right password works and clears the count.
+#[tokio::test]
+async fn sign_in_backs_off_after_failures() {
+    let app = App::start().await;
+    let post = |body: &'static str| app.client.send(&app.base, "POST", "/login", body, &[]);
+    for _ in 0..5 {
+        assert_eq!(post("login=admin&password=wrong-one-1").await.status, 401);
+    }
+    let r = post("login=admin&password=pw-admin").await;
+    assert_eq!(r.status, 429, "{}", r.body);
+    assert!(
+        r.headers.to_ascii_lowercase().contains("retry-after: "),
+        "{}",
+        r.headers
+    );
+    assert!(r.body.contains("try again in"), "{}", r.body);
+    // Another login from the same address is not held back.
+    assert_eq!(post("login=lea&password=pw-lea").await.status, 303);
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    assert_eq!(post("login=admin&password=pw-admin").await.status, 303);
+    // The success cleared the count: one more failure answers 401, not 429.
+    assert_eq!(post("login=admin&password=wrong-one-1").await.status, 401);
+}
