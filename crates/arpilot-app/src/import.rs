@@ -3,7 +3,7 @@
 //! against the whole ledger, then write it as one batch. Nothing is written unless every event is
 //! accepted; the outcome says what was added, by kind, with the warnings at their file and line.
 
-use crate::view::{FastError, Views};
+use crate::view::{Fast, FastError, Views};
 use arpilot_core::ledger::*;
 use arpilot_core::sync::{self, Plan};
 use arpilot_core::{Currency, Day, LedgerError, Snapshot};
@@ -76,8 +76,8 @@ fn without_currency(ev: &Event) -> Event {
 }
 
 /// Counts of what `events` add, by kind.
-fn tally(events: &[(usize, Event)], c: &mut Counts) {
-    for (_, ev) in events {
+pub(crate) fn tally<'a>(events: impl IntoIterator<Item = &'a Event>, c: &mut Counts) {
+    for ev in events {
         match ev {
             Event::Customer(_) => c.customers += 1,
             Event::Document(_) => c.documents += 1,
@@ -139,10 +139,7 @@ pub async fn import(
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<Outcome, ImportError> {
     let loaded = store.load().await?;
-    let stored_currency = store
-        .meta("currency")
-        .await?
-        .and_then(|c| Currency::parse(&c).ok());
+    let stored_currency = crate::view::stored_currency(store).await?;
     let currency = stored_currency.unwrap_or(incoming.currency);
     let rows = incoming.events.len() as i64;
     let plan = prepare(
@@ -168,7 +165,7 @@ pub async fn import(
     c.appended = plan.append.len() as i64;
     c.unchanged = plan.unchanged as i64;
     c.amended = plan.amended as i64;
-    tally(&plan.append, c);
+    tally(plan.append.iter().map(|(_, ev)| ev), c);
     if plan.append.is_empty() {
         return Ok(out);
     }
@@ -205,27 +202,28 @@ pub async fn import_live(
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<Outcome, ImportError> {
     let currency = views.current().currency;
+    let mut incoming = incoming;
     if incoming.currency == currency {
-        let warnings: Vec<(Option<usize>, String)> = incoming
-            .warnings
-            .iter()
-            .map(|w| (None, w.clone()))
-            .collect();
-        let mut batch = incoming.batch.clone();
-        batch.warnings = warnings.iter().map(|(_, w)| (None, w.clone())).collect();
-        match views
-            .append_new(store, batch, incoming.events.clone())
-            .await
-        {
-            Ok(Some(a)) => {
+        let batch = NewBatch {
+            warnings: incoming
+                .warnings
+                .iter()
+                .map(|w| (None, w.clone()))
+                .collect(),
+            ..incoming.batch.clone()
+        };
+        // The events move into the attempt and come back when it does not apply.
+        let events = std::mem::take(&mut incoming.events);
+        match views.append_new(store, &batch, events).await {
+            Ok(Fast::Appended(a)) => {
                 return Ok(Outcome {
                     batch_id: Some(a.batch_id),
                     counts: a.counts,
-                    warnings,
+                    warnings: incoming.warnings.into_iter().map(|w| (None, w)).collect(),
                     currency,
                 });
             }
-            Ok(None) => {}
+            Ok(Fast::Declined(events)) => incoming.events = events,
             Err(FastError::Refused { index, error }) => {
                 return Err(ImportError::Refused { index, error });
             }

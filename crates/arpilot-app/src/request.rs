@@ -264,15 +264,19 @@ impl ReportRequest {
         GroupBy::parse(self.by.as_deref().unwrap_or(default))
     }
 
+    /// The bucket bounds in force: the request's, else the admin's, else the default ones.
+    pub fn bounds(&self, defaults: &Defaults) -> Vec<i32> {
+        self.buckets
+            .clone()
+            .or_else(|| defaults.buckets.clone())
+            .unwrap_or_else(|| DEFAULT_BUCKETS.to_vec())
+    }
+
     /// The engine's parameters for a report as of `as_of`, with the admin's defaults where the
     /// request says nothing.
     pub fn params(&self, as_of: Day, defaults: &Defaults) -> Result<ReportParams, ParamError> {
         let own_buckets = self.buckets.is_some();
-        let bounds = self
-            .buckets
-            .clone()
-            .or_else(|| defaults.buckets.clone())
-            .unwrap_or_else(|| DEFAULT_BUCKETS.to_vec());
+        let bounds = self.bounds(defaults);
         let aging = AgingConfig::new(bounds, self.basis.unwrap_or(Basis::Due)).map_err(|_| {
             bad(
                 "buckets",

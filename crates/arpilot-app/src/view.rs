@@ -26,15 +26,8 @@ pub struct View {
     pub last_seq: i64,
 }
 
-/// The latest date in a snapshot: its last document or payment date (today's reports of a demo
-/// ledger end there).
-pub fn last_day(snap: &Snapshot) -> Day {
-    let a = snap.invoices.issue.iter().max().copied().unwrap_or(0);
-    let b = snap.sources.day.iter().max().copied().unwrap_or(0);
-    Day(a.max(b))
-}
-
-/// [`last_day`] of stored events, before any snapshot is built.
+/// The last document or payment date of events: a ledger's default as-of date (today's reports
+/// of a demo ledger end there).
 pub fn last_event_day(events: &[Event]) -> Day {
     events
         .iter()
@@ -47,13 +40,17 @@ pub fn last_event_day(events: &[Event]) -> Day {
         .map_or(Day(0), Day)
 }
 
-/// The reporting currency of a stored ledger (EUR until something is imported).
-pub async fn ledger_currency(store: &impl LedgerStore) -> Result<Currency, StoreError> {
+/// The reporting currency a stored ledger was given by its first import, if any.
+pub async fn stored_currency(store: &impl LedgerStore) -> Result<Option<Currency>, StoreError> {
     Ok(store
         .meta("currency")
         .await?
-        .and_then(|c| Currency::parse(&c).ok())
-        .unwrap_or(Currency::EUR))
+        .and_then(|c| Currency::parse(&c).ok()))
+}
+
+/// The reporting currency of a stored ledger (EUR until something is imported).
+pub async fn ledger_currency(store: &impl LedgerStore) -> Result<Currency, StoreError> {
+    Ok(stored_currency(store).await?.unwrap_or(Currency::EUR))
 }
 
 /// The stored ledger as a report as of `as_of` sees it (default: its last date); `only` keeps one
@@ -292,22 +289,22 @@ impl Views {
     /// current view (every rule of an import: references, ids, dates, amounts), appended to it,
     /// then written to the store. It applies when the ledger looks the same on every date (no
     /// amendment, one currency), every keyed event is new (customer, document, payment, dispute
-    /// and promise ids not yet in the ledger) and no allocation is pushed. `Ok(None)`: not
-    /// applicable, nothing done — use the general import, which synchronises with the stored
-    /// events.
+    /// and promise ids not yet in the ledger) and no allocation is pushed. `Declined`: not
+    /// applicable, nothing done, the events handed back — use the general import, which
+    /// synchronises with the stored events.
     pub async fn append_new(
         &self,
         store: &impl LedgerStore,
-        mut batch: NewBatch,
+        batch: &NewBatch,
         events: Vec<Event>,
-    ) -> Result<Option<Appended>, FastError> {
+    ) -> Result<Fast, FastError> {
         let _w = self.writer.lock().await;
         let (from, dated) = {
             let c = self.read();
             (c.last_seq, c.dated)
         };
         if dated || from == 0 || events.is_empty() || !self.all_new(&events) {
-            return Ok(None);
+            return Ok(Fast::Declined(events));
         }
         let n = events.len();
         let mut counts = arpilot_store::Counts {
@@ -315,15 +312,11 @@ impl Views {
             appended: n as i64,
             ..Default::default()
         };
-        for ev in &events {
-            match ev {
-                Event::Customer(_) => counts.customers += 1,
-                Event::Document(_) => counts.documents += 1,
-                Event::Payment(_) => counts.payments += 1,
-                _ => {}
-            }
-        }
-        batch.counts = counts;
+        crate::import::tally(&events, &mut counts);
+        let batch = NewBatch {
+            counts,
+            ..batch.clone()
+        };
         let day = last_event_day(&events);
         // The check is the append itself (all or nothing).
         {
@@ -355,7 +348,7 @@ impl Views {
             c.last_seq = end;
         }
         self.others.lock().expect("views lock").clear();
-        Ok(Some(Appended {
+        Ok(Fast::Appended(Appended {
             batch_id: id,
             counts,
         }))
@@ -414,6 +407,14 @@ impl Views {
             Event::Allocation(_) | Event::Amend(_) => false,
         })
     }
+}
+
+/// What [`Views::append_new`] did.
+#[derive(Debug)]
+pub enum Fast {
+    Appended(Appended),
+    /// Not a batch of new events: nothing done, here are the events back.
+    Declined(Vec<Event>),
 }
 
 /// What [`Views::append_new`] wrote.

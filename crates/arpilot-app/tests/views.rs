@@ -6,7 +6,7 @@
 
 use arpilot_app::Views;
 use arpilot_app::import::{Author, Incoming, import, push};
-use arpilot_app::view::{Refreshed, load};
+use arpilot_app::view::{Fast, Refreshed, load};
 use arpilot_core::report::{ReportParams, report};
 use arpilot_core::{Day, Selection, Snapshot};
 use arpilot_store::{LedgerStore, NewBatch, Store, Target};
@@ -133,18 +133,21 @@ async fn live_views_follow_pushes_and_other_writers() {
         })
     };
     let batch = || NewBatch::for_import("t".into(), String::new(), "json", None, "t".into());
-    let a = views
-        .append_new(&store, batch(), vec![payment("P20")])
+    let Fast::Appended(a) = views
+        .append_new(&store, &batch(), vec![payment("P20")])
         .await
         .unwrap()
-        .expect("appended to the live view");
+    else {
+        panic!("expected the payment appended to the live view")
+    };
     assert_eq!((a.counts.appended, a.counts.payments), (1, 1));
+    let declined = views
+        .append_new(&store, &batch(), vec![payment("P20")])
+        .await
+        .unwrap();
     assert!(
-        views
-            .append_new(&store, batch(), vec![payment("P20")])
-            .await
-            .unwrap()
-            .is_none()
+        matches!(&declined, Fast::Declined(e) if e.len() == 1),
+        "{declined:?}"
     );
     same_as_stored(&views, &store).await;
 

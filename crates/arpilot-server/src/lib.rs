@@ -11,7 +11,6 @@ mod pages;
 mod settings;
 
 pub use arpilot_app::export;
-pub use arpilot_app::view::last_day;
 
 use arpilot_app::{Defaults, ReportRequest, Views};
 use arpilot_core::{Day, Snapshot};
@@ -612,11 +611,11 @@ pub async fn serve(listener: tokio::net::TcpListener, state: Shared) -> std::io:
 /// Imports made outside this server (`arpilot import` on the same database, another server on
 /// the same PostgreSQL) are noticed: at once on PostgreSQL (LISTEN/NOTIFY), within half a second
 /// on SQLite or while the PostgreSQL listener reconnects (see `arpilot_store::changes`). Open
-/// pages then refresh like after a push. Batches appended through this server have already
-/// reloaded it: their notifications are skipped, and only a count different from the one the
-/// snapshot was built from means another writer.
+/// pages then refresh like after a push. Batches appended through this server are already in
+/// its views: their notifications are skipped. Otherwise the views read what was appended after
+/// the last event they hold (nothing, most wake-ups: one indexed query).
 async fn watch_ledger(state: Shared) {
-    use arpilot_store::{LedgerStore, Wake};
+    use arpilot_store::Wake;
     let mut changes = state.store.changes();
     loop {
         if let Wake::Notified { ours: true, .. } = changes.next().await {
@@ -630,12 +629,7 @@ async fn watch_ledger(state: Shared) {
                 Arc::new(stored_defaults(&pairs));
             state.changed();
         }
-        let Ok(now) = state.store.event_count().await else {
-            continue;
-        };
-        if now != state.views.loaded() {
-            // An error is retried on the next wake-up.
-            let _ = state.reload().await;
-        }
+        // An error is retried on the next wake-up.
+        let _ = state.reload().await;
     }
 }

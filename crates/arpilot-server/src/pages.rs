@@ -463,15 +463,12 @@ pub async fn aging(State(state): State<Shared>, caller: Caller, query: RawQuery)
         b,
         r#"<form class="bar-form" method="get" action="/aging">{hidden}<label>{}<input name="buckets" value="{}" size="14"></label><label>{}<select name="basis"><option value="due"{}>{}</option><option value="issue"{}>{}</option></select></label><label>{}<input name="by" value="{}" size="12"></label><label>{}<select name="status">{status_options}</select></label><label>{}<input type="date" name="issued_from" value="{}"></label><label>{}<input type="date" name="issued_to" value="{}"></label><button class="primary">{}</button></form>"#,
         l.t("Buckets (days)", "Tranches (jours)"),
-        esc(&p.buckets.as_ref().or(p.defaults.buckets.as_ref()).map_or(
-            "30,60,90,120".to_string(),
-            |b| {
-                b.iter()
-                    .map(|x| x.to_string())
-                    .collect::<Vec<_>>()
-                    .join(",")
-            }
-        )),
+        esc(&p
+            .bounds(&p.defaults)
+            .iter()
+            .map(|x| x.to_string())
+            .collect::<Vec<_>>()
+            .join(",")),
         l.t("Basis", "Base"),
         if p.basis == Some(arpilot_core::report::Basis::Issue) {
             ""
