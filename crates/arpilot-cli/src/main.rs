@@ -10,7 +10,7 @@ use arpilot_core::customers::{RatingThresholds, customers};
 use arpilot_core::invoices::invoices;
 use arpilot_core::report::{ReportParams, report};
 use arpilot_core::trend::trend;
-use arpilot_core::{Day, Filter, Selection, Snapshot};
+use arpilot_core::{Day, Selection, Snapshot};
 use clap::{Parser, Subcommand, ValueEnum};
 use output::{Format, Locale};
 use std::path::{Path, PathBuf};
@@ -440,12 +440,13 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// The selection of `--filter` options, parsed as every request parses them.
 fn selection(snap: &Snapshot, filters: &[String]) -> Result<Selection> {
-    let filters = filters
-        .iter()
-        .map(|f| Filter::parse(f))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Selection::resolve(snap, &filters)?)
+    let mut req = arpilot_app::ReportRequest::default();
+    for f in filters {
+        arg(&mut req, "filter", f)?;
+    }
+    Ok(Selection::resolve(snap, &req.filters)?)
 }
 
 fn run_forecast(sub: Option<ForecastSub>, args: Option<ForecastArgs>) -> Result<()> {

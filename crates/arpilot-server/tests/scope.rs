@@ -1,14 +1,12 @@
 //! The app on 127.0.0.1:0 with a fresh ledger: a collector or viewer never receives a customer
 //! outside their portfolio, from any page or endpoint; sessions, CSRF and tokens behave.
 
-use arpilot_app::import::{Incoming, import};
-use arpilot_core::Currency;
 use arpilot_core::ledger::*;
 use arpilot_server::auth;
-use arpilot_store::{NewBatch, Store, Target, UserStore};
+use arpilot_store::{Store, Target, UserStore};
 
 mod common;
-use common::{App, Client, Resp, csrf_of, d};
+use common::{App, Client, Resp, append, csrf_of, d};
 
 const ALL: [&str; 3] = ["C-NORD-1", "C-NORD-2", "C-SUD-1"];
 
@@ -601,30 +599,20 @@ async fn imports_made_elsewhere_are_noticed() {
     let app = App::start().await;
     let admin = app.login("admin").await;
     let store = Store::open(&Target::Sqlite(app.db())).await.unwrap();
-    import(
+    append(
         &store,
-        Incoming {
-            events: vec![Event::Payment(PaymentRec {
-                id: "P-CLI".into(),
-                customer_id: "C-SUD-1".into(),
-                date: d("2024-06-20"),
-                amount: 10_000,
-                currency: None,
-                invoice_id: Some("C-SUD-1-F0".into()),
-                reference: None,
-            })],
-            currency: Currency::EUR,
-            batch: NewBatch {
-                source: "cli".into(),
-                ..NewBatch::default()
-            },
-            effective: d("2024-06-30"),
-            warnings: vec![],
-        },
-        &|_| {},
+        vec![Event::Payment(PaymentRec {
+            id: "P-CLI".into(),
+            customer_id: "C-SUD-1".into(),
+            date: d("2024-06-20"),
+            amount: 10_000,
+            currency: None,
+            invoice_id: Some("C-SUD-1-F0".into()),
+            reference: None,
+        })],
+        "cli",
     )
-    .await
-    .unwrap();
+    .await;
     store.close().await;
     let start = std::time::Instant::now();
     loop {

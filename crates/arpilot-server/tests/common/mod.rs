@@ -48,18 +48,15 @@ pub fn events() -> Vec<Event> {
     v
 }
 
-/// Imports [`events`] into the ledger at `target` and adds the users `admin`, `lea` (collector,
-/// Léa's customers), `nord` (viewer, region Nord) and `nobody` (collector without portfolio);
-/// each one's password is `pw-<login>`.
-pub async fn seed(target: &Target) {
-    let store = Store::open(target).await.unwrap();
+/// Imports `events` in EUR as one batch from `source`, amendments effective 2024-06-30.
+pub async fn append(store: &Store, events: Vec<Event>, source: &str) {
     import(
-        &store,
+        store,
         Incoming {
-            events: events(),
+            events,
             currency: Currency::EUR,
             batch: NewBatch {
-                source: "test".into(),
+                source: source.into(),
                 ..NewBatch::default()
             },
             effective: d("2024-06-30"),
@@ -69,6 +66,14 @@ pub async fn seed(target: &Target) {
     )
     .await
     .unwrap();
+}
+
+/// Imports [`events`] into the ledger at `target` and adds the users `admin`, `lea` (collector,
+/// Léa's customers), `nord` (viewer, region Nord) and `nobody` (collector without portfolio);
+/// each one's password is `pw-<login>`.
+pub async fn seed(target: &Target) {
+    let store = Store::open(target).await.unwrap();
+    append(&store, events(), "test").await;
     for (login, role, portfolio) in [
         ("admin", "admin", ""),
         ("lea", "collector", "collector=Léa"),
