@@ -2,8 +2,9 @@
 # Live paths of `arpilot serve` on a SQLite ledger of N invoices (default 1 000 000): start-up
 # (spawn -> URL printed) and RSS, API push of one payment (answer time, delay until the `ledger`
 # server-sent event), an `arpilot import` of 1 000 payments beside the running server (delay until
-# the event), first and cached views of a past date, one customer's file and rating, the dashboard
-# JSON. Builds and measures target/release/arpilot; a second argument names another arpilot binary
+# the event), a call recorded through the API (answer, delay until the event), the worklist of
+# the team and of one collector, first and cached views of a past date, one customer's file and
+# rating, the dashboard JSON. Builds and measures target/release/arpilot; a second argument names another arpilot binary
 # (e.g. a baseline commit built elsewhere) measured the same way in the same run, each binary on a
 # database it imported itself.
 #
@@ -49,6 +50,9 @@ median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]
 # the server: 1 000 new unapplied payments spread over the first 100 customers (their rows copied
 # as they are, so nothing is amended).
 CUST=$(awk -F, 'NR == 2 { print $1; exit }' "$DATA/customers.csv")
+# The collector of the first customer (the worklist of one collector).
+COLLECTOR=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "collector") c = i } NR == 2 { print $c; exit }' "$DATA/customers.csv")
+COLLECTOR_Q=$(printf '%s' "$COLLECTOR" | sed 's/ /%20/g')
 IMP=$WORK/import-1000-payments
 rm -rf "$IMP" && mkdir -p "$IMP"
 head -n 101 "$DATA/customers.csv" >"$IMP/customers.csv"
@@ -174,6 +178,27 @@ run() { # label binary
   sleep 1
   put "$label" "ledger events on the stream (expected $((PUSHES + 1)))" "$(events_seen)"
 
+  # work recorded through the API: one call each, answer and delay until the open page is told
+  local works=() wdelays=()
+  for i in $(seq 1 "$PUSHES"); do
+    before=$(events_seen)
+    sent=$(now)
+    answer=$(curl -s -o "$WORK/$label.work.body" -w '%{http_code} %{time_total}' \
+      -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' "${URL}api/customers/$CUST/work" \
+      -d "{\"kind\":\"call\",\"outcome\":\"reached\",\"note\":\"bench $i\"}")
+    [ "${answer%% *}" = 200 ] ||
+      echo "warning: work $i answered ${answer%% *}: $(head -c 300 "$WORK/$label.work.body")" >&2
+    ev=$(wait_event "$before")
+    works+=("$(awk -v t="${answer#* }" 'BEGIN { printf "%.1f", t * 1000 }')")
+    wdelays+=("$(ms "$sent" "$ev")")
+    sleep 1
+  done
+  put "$label" "record a call (API): answer (ms, median)" "$(printf '%s\n' "${works[@]}" | median)"
+  put "$label" "record a call (API): send -> SSE (ms, median)" "$(printf '%s\n' "${wdelays[@]}" | median)"
+  put "$label" "GET /api/worklist (team) first (ms)" "$(get "$label" /api/worklist)"
+  put "$label" "GET /api/worklist (team) again (ms)" "$(get "$label" /api/worklist)"
+  put "$label" "GET /api/worklist (one collector) first (ms)" "$(get "$label" "/api/worklist?filter=collector%3D$COLLECTOR_Q")"
+  put "$label" "GET /api/worklist (one collector) again (ms)" "$(get "$label" "/api/worklist?filter=collector%3D$COLLECTOR_Q")"
   put "$label" "GET /api/report?as_of=$PAST first (ms)" "$(get "$label" "/api/report?as_of=$PAST")"
   put "$label" "GET /api/report?as_of=$PAST again (ms)" "$(get "$label" "/api/report?as_of=$PAST")"
   put "$label" "GET /api/customers/{id} first (ms)" "$(get "$label" "/api/customers/$CUST")"

@@ -2,12 +2,14 @@
 //! disputes, promises and actions — as of a date and within the caller's selection.
 
 use arpilot_core::customers::{CustomerRow, RatingThresholds, customer};
+use arpilot_core::ledger::{OUTCOMES, RESOLUTIONS};
 use arpilot_core::snapshot::{NO_INVOICE, SRC_PAYMENT};
 use arpilot_core::{Day, Money, Selection, Snapshot};
+use schemars::JsonSchema;
 use serde::Serialize;
 
 /// A payment of the customer and the invoices it settled by the as-of date.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
 pub struct Payment {
     pub payment_id: String,
     pub date: Day,
@@ -17,7 +19,7 @@ pub struct Payment {
 }
 
 /// One dated entry of the customer's history.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Entry {
     Dispute {
@@ -26,6 +28,11 @@ pub enum Entry {
         reason: String,
         /// When resolved by the as-of date.
         resolved_on: Option<Day>,
+        /// Who handles it.
+        owner: Option<String>,
+        /// How it ended (justified, rejected, settled), when resolved and said.
+        outcome: Option<String>,
+        comment: Option<String>,
     },
     Promise {
         date: Day,
@@ -38,6 +45,9 @@ pub enum Entry {
         action: String,
         agent: String,
         invoice_id: Option<String>,
+        /// What came of it (reached, no_answer, promise, dispute, refusal, wrong_contact).
+        outcome: Option<String>,
+        note: Option<String>,
     },
 }
 
@@ -52,7 +62,7 @@ impl Entry {
 }
 
 /// A customer's file as of a date.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
 pub struct CustomerFile {
     pub customer: CustomerRow,
     /// Open invoices at the as-of date, oldest first.
@@ -129,16 +139,25 @@ pub fn file(
         .collect();
 
     let mut history: Vec<Entry> = Vec::new();
-    for x in snap
+    let named = |v: &str| (!v.is_empty()).then(|| v.to_string());
+    for (r, x) in snap
         .disputes
         .iter()
-        .filter(|x| own_invoice(x.invoice) && x.opened <= d)
+        .enumerate()
+        .filter(|(_, x)| own_invoice(x.invoice) && x.opened <= d)
     {
+        let resolved = x.resolved <= d;
         history.push(Entry::Dispute {
             date: Day(x.opened),
             invoice_id: inv.ids.get(x.invoice).to_string(),
             reason: snap.reasons.value(x.reason).to_string(),
-            resolved_on: (x.resolved <= d).then_some(Day(x.resolved)),
+            resolved_on: resolved.then_some(Day(x.resolved)),
+            owner: named(snap.agents.value(x.owner)),
+            outcome: (resolved && x.outcome > 0)
+                .then(|| RESOLUTIONS[x.outcome as usize - 1].to_string()),
+            comment: resolved
+                .then(|| snap.dispute_comments.get(&(r as u32)).cloned())
+                .flatten(),
         });
     }
     for x in snap
@@ -153,7 +172,7 @@ pub fn file(
             due_on: Day(x.due_on),
         });
     }
-    for a in snap.actions.iter().filter(|a| {
+    for (r, a) in snap.actions.iter().enumerate().filter(|(_, a)| {
         a.customer == c && a.day <= d && (a.invoice == NO_INVOICE || own_invoice(a.invoice))
     }) {
         history.push(Entry::Action {
@@ -161,9 +180,12 @@ pub fn file(
             action: snap.action_kinds.value(a.kind).to_string(),
             agent: snap.agents.value(a.agent).to_string(),
             invoice_id: (a.invoice != NO_INVOICE).then(|| inv.ids.get(a.invoice).to_string()),
+            outcome: (a.outcome > 0).then(|| OUTCOMES[a.outcome as usize - 1].to_string()),
+            note: snap.action_notes.get(&(r as u32)).cloned(),
         });
     }
-    // Latest first; on one day, in the order recorded.
+    // Latest first; on one day, the last recorded first.
+    history.reverse();
     history.sort_by_key(|e| std::cmp::Reverse(e.date()));
     history.truncate(limit);
     let open_invoices = arpilot_core::invoices::invoices(snap, &only(snap, sel, id), as_of)

@@ -239,7 +239,7 @@ pub async fn import_live(
 
 /// What one imported source added, as every shell shows it (the CLI's `--json`, the upload page,
 /// the push answer).
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, schemars::JsonSchema)]
 pub struct FileOutcome {
     pub source: String,
     pub format: String,
@@ -530,6 +530,8 @@ impl Refused {
     }
 }
 
+pub use arpilot_ingest::json::{CUSTOMER_DIMENSIONS, DOCUMENT_DIMENSIONS};
+
 /// `POST /api/events`: appends pushed events (idempotent: what is already in the ledger is
 /// skipped, changed attributes become amendments). `source` names the pushing system.
 pub async fn push(
@@ -539,8 +541,17 @@ pub async fn push(
     currency: Currency,
     author: &Author,
 ) -> Result<FileOutcome, Refused> {
-    let events =
-        arpilot_ingest::json::read(body, currency).map_err(|e| Refused::Body(e.to_string()))?;
+    // Custom fields the ledger already has may be pushed by name; new ones go in "custom".
+    let snapshot = views.map(|v| v.current());
+    let existing = |name: &str| {
+        snapshot.as_ref().is_some_and(|s| {
+            s.customers.dims.cols.iter().any(|c| c.name == name)
+                || s.invoices.dims.cols.iter().any(|c| c.name == name)
+        })
+    };
+    let events = arpilot_ingest::json::read(body, currency, &existing)
+        .map_err(|e| Refused::Body(e.to_string()))?;
+    drop(snapshot);
     let source = body
         .get("source")
         .and_then(|s| s.as_str())

@@ -10,6 +10,8 @@ pub mod locale;
 pub mod request;
 pub mod users;
 pub mod view;
+pub mod work;
+pub mod worklist;
 
 pub use import::{Author, FileOutcome, Refused};
 pub use locale::Lang;

@@ -94,6 +94,8 @@ pub struct ReportRequest {
     pub issued_to: Option<Day>,
     pub top: Option<usize>,
     pub months: Option<usize>,
+    /// Days of the work KPIs' period, ending on the as-of date (1 to 366).
+    pub days: Option<usize>,
     /// The parameters that define the figures, as a query string to carry into links and to key
     /// caches.
     pub raw: String,
@@ -159,14 +161,47 @@ pub fn parse_rating(param: &str, v: &str) -> Result<RatingThresholds, ParamError
 }
 
 impl ReportRequest {
-    /// Parses a query string; parameters other than the report's are left to the page.
+    /// Parses a query string; parameters other than the report's are left to the page. Only
+    /// `filter` may be repeated: a second value of another parameter is refused, not dropped.
     pub fn from_query(raw: &str) -> Result<ReportRequest, ParamError> {
         let mut r = ReportRequest::default();
+        let mut seen: Vec<String> = Vec::new();
         for (k, v) in form_urlencoded::parse(raw.as_bytes()) {
+            if k != "filter" && Self::PARAMS.contains(&k.as_ref()) {
+                if seen.iter().any(|s| *s == k) {
+                    return Err(bad(
+                        &k,
+                        &v,
+                        "a single value (the parameter is given more than once)",
+                    ));
+                }
+                seen.push(k.to_string());
+            }
             r.set(&k, &v)?;
         }
         Ok(r)
     }
+
+    /// The parameters [`ReportRequest::set`] knows.
+    pub const PARAMS: [&'static str; 14] = [
+        "as_of",
+        "filter",
+        "by",
+        "bucket",
+        "sort",
+        "buckets",
+        "basis",
+        "provisions",
+        "status",
+        "issued_from",
+        "issued_to",
+        "top",
+        "months",
+        "days",
+    ];
+
+    /// The orders of the customers page.
+    pub const SORTS: [&'static str; 3] = ["overdue", "late", "name"];
 
     /// Sets parameter `name` from its text; an empty value leaves it unset (forms send empty
     /// fields). Unknown names are ignored: pages add their own.
@@ -197,6 +232,9 @@ impl ReportRequest {
                 false
             }
             "sort" => {
+                if !Self::SORTS.contains(&v) {
+                    return Err(bad(name, v, "overdue, late or name"));
+                }
                 self.sort = Some(v.to_string());
                 false
             }
@@ -237,6 +275,10 @@ impl ReportRequest {
             }
             "months" => {
                 self.months = Some(parse_count(name, v, 240)?);
+                true
+            }
+            "days" => {
+                self.days = Some(parse_count(name, v, 366)?);
                 true
             }
             _ => false,
@@ -453,9 +495,21 @@ mod tests {
                 "filter=region",
                 "filter: expected NAME=VALUE such as region=Nord, found \"region\"",
             ),
+            (
+                "sort=size",
+                "sort: expected overdue, late or name, found \"size\"",
+            ),
+            (
+                "as_of=2026-10-31&top=5&as_of=2026-09-30",
+                "as_of: expected a single value (the parameter is given more than once), found \"2026-09-30\"",
+            ),
         ] {
             assert_eq!(ReportRequest::from_query(q).unwrap_err().to_string(), msg);
         }
+        // Filters repeat; parameters of pages pass through.
+        let r = ReportRequest::from_query("filter=region%3DNord&filter=region%3DSud&page=1&page=2")
+            .unwrap();
+        assert_eq!(r.filters.len(), 2);
         // Empty fields (as forms send them) are no value.
         assert!(
             ReportRequest::from_query("as_of=&status=")

@@ -47,12 +47,16 @@ impl Role {
 /// Why a portfolio rule is refused.
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "portfolio {0:?}: expected NAME=VALUE rules separated by ';' (e.g. collector=Léa;region=Nord)"
+    "portfolio {0:?}: expected NAME=VALUE rules separated by ';' (e.g. collector=Léa;region=Nord), at most 1000 characters"
 )]
 pub struct PortfolioError(pub String);
 
 /// A portfolio rule: `NAME=VALUE` conditions on customer or document dimensions, all required.
 pub fn parse_portfolio(rule: &str) -> Result<Vec<Filter>, PortfolioError> {
+    if rule.chars().count() > 1000 || rule.chars().any(char::is_control) {
+        let shown: String = rule.chars().take(40).collect();
+        return Err(PortfolioError(shown));
+    }
     rule.split(';')
         .map(str::trim)
         .filter(|r| !r.is_empty())
@@ -99,10 +103,19 @@ thread_local! {
     static VERIFICATIONS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
+/// Longest password accepted.
+pub const MAX_PASSWORD_CHARS: usize = 1024;
+
 /// Checks a sign-in: the user's stored hash, or — for an unknown login — a hash of the same
 /// cost, so that an answer's timing does not tell which logins exist.
 pub fn check_sign_in(password: &str, stored: Option<&str>) -> bool {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    // No stored password is that long: the same work on a bounded input, then refused.
+    if password.len() > 4 * MAX_PASSWORD_CHARS {
+        let dummy = DUMMY.get_or_init(|| hash_password(&random_token()));
+        verify_password("", dummy);
+        return false;
+    }
     match stored {
         Some(h) => verify_password(password, h),
         None => {
@@ -148,7 +161,7 @@ pub enum UserError {
     Portfolio(#[from] PortfolioError),
     #[error("login: expected 1 to 64 characters without spaces or control characters, found {0:?}")]
     Login(String),
-    #[error("password: expected 10 characters or more")]
+    #[error("password: expected 10 to 1024 characters")]
     Password,
     #[error("{0:?}: login taken (set its role or portfolio instead)")]
     Taken(String),
@@ -186,7 +199,7 @@ pub async fn add(
     check_login(login)?;
     check_role(role)?;
     parse_portfolio(portfolio)?;
-    if password.chars().count() < 10 {
+    if !(10..=MAX_PASSWORD_CHARS).contains(&password.chars().count()) {
         return Err(UserError::Password);
     }
     match store
@@ -288,9 +301,11 @@ mod tests {
         assert!(check_sign_in("right-password", Some(&known)));
         assert!(!check_sign_in("wrong-password", Some(&known)));
         assert!(!check_sign_in("right-password", None));
+        // A password longer than any stored one is refused after the same work.
+        assert!(!check_sign_in(&"x".repeat(1 << 20), Some(&known)));
         assert_eq!(
             count() - before,
-            3,
+            4,
             "one argon2 verification per attempt, known or not"
         );
     }

@@ -142,6 +142,132 @@ pub struct Views {
     /// that each stored event enters it once.
     writer: tokio::sync::Mutex<()>,
     unkeyed: Mutex<Unkeyed>,
+    /// What the views' moves forward touched since [`Views::take_touched`] last asked.
+    touched: Mutex<Touched>,
+}
+
+/// What a change of the ledger touched: who needs to be told.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Touched {
+    #[default]
+    Nothing,
+    /// These customers and documents (invoices, credit notes, payments) by id.
+    Some {
+        customers: std::collections::BTreeSet<String>,
+        documents: std::collections::BTreeSet<String>,
+    },
+    /// Anything: the views were rebuilt, a rate or a setting changed.
+    Everything,
+}
+
+impl Touched {
+    /// Adds what `events` touch; `snap` (holding them) gives the customer of an invoice.
+    pub fn add(&mut self, snap: &Snapshot, events: &[Event]) {
+        use arpilot_core::ledger::{Change, Event as E};
+        if matches!(self, Touched::Everything) || events.is_empty() {
+            return;
+        }
+        if events.iter().any(|e| matches!(e, E::Rate(_))) {
+            *self = Touched::Everything;
+            return;
+        }
+        if matches!(self, Touched::Nothing) {
+            *self = Touched::Some {
+                customers: Default::default(),
+                documents: Default::default(),
+            };
+        }
+        let Touched::Some {
+            customers,
+            documents,
+        } = self
+        else {
+            return;
+        };
+        let mut doc = |id: &str| {
+            documents.insert(id.to_string());
+            let customer = snap
+                .invoices
+                .ids
+                .find(id)
+                .map(|i| snap.invoices.customer[i as usize])
+                .or_else(|| {
+                    snap.sources
+                        .ids
+                        .find(id)
+                        .map(|s| snap.sources.customer[s as usize])
+                });
+            customer.map(|c| snap.customers.ids.get(c).to_string())
+        };
+        for ev in events {
+            let customer = match ev {
+                E::Customer(c) => Some(c.id.clone()),
+                E::Document(d) => {
+                    doc(&d.id);
+                    Some(d.customer_id.clone())
+                }
+                E::Payment(p) => {
+                    doc(&p.id);
+                    Some(p.customer_id.clone())
+                }
+                E::Allocation(a) => {
+                    doc(&a.source_id);
+                    doc(&a.invoice_id)
+                }
+                E::Dispute(d) => doc(&d.invoice_id),
+                E::Promise(p) => doc(&p.invoice_id),
+                E::Action(a) => Some(a.customer_id.clone()),
+                E::Amend(a) => match &a.change {
+                    Change::DueDate { document_id, .. } | Change::InLegal { document_id, .. } => {
+                        doc(document_id)
+                    }
+                    Change::DisputeResolved { invoice_id, .. } => doc(invoice_id),
+                    Change::Customer(c) => Some(c.id.clone()),
+                },
+                E::Rate(_) => None,
+            };
+            if let Some(c) = customer {
+                customers.insert(c);
+            }
+        }
+    }
+
+    /// True when a caller restricted to `sel` sees something of the change.
+    pub fn seen_by(&self, snap: &Snapshot, sel: &arpilot_core::select::Selection) -> bool {
+        let (customers, documents) = match self {
+            Touched::Nothing => return false,
+            Touched::Everything => return true,
+            Touched::Some {
+                customers,
+                documents,
+            } => (customers, documents),
+        };
+        if sel.is_all() {
+            return true;
+        }
+        let rows: Vec<u32> = customers
+            .iter()
+            .filter_map(|c| snap.customers.ids.find(c))
+            .filter(|&c| sel.customer(c))
+            .collect();
+        if !sel.doc_level || rows.is_empty() {
+            return !rows.is_empty();
+        }
+        // A portfolio on document fields: the change must concern one of its documents, or a
+        // customer holding one.
+        documents.iter().any(|d| {
+            snap.invoices
+                .ids
+                .find(d)
+                .is_some_and(|i| sel.invoice(snap, i as usize))
+                || snap
+                    .sources
+                    .ids
+                    .find(d)
+                    .is_some_and(|s| sel.source(snap, s as usize))
+        }) || (0..snap.invoice_count())
+            .any(|i| rows.contains(&snap.invoices.customer[i]) && sel.invoice(snap, i))
+    }
 }
 
 struct Current {
@@ -175,7 +301,17 @@ impl Views {
             others: Mutex::new(Vec::new()),
             writer: tokio::sync::Mutex::new(()),
             unkeyed: Mutex::new(unkeyed),
+            touched: Mutex::new(Touched::Nothing),
         })
+    }
+
+    /// What changed since the last call (and forgets it): whom to tell.
+    pub fn take_touched(&self) -> Touched {
+        std::mem::take(&mut *self.touched.lock().expect("touched lock"))
+    }
+
+    fn touch(&self, snap: &Snapshot, events: &[Event]) {
+        self.touched.lock().expect("touched lock").add(snap, events);
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Current> {
@@ -242,6 +378,7 @@ impl Views {
         *self.current.write().expect("view lock") = Current::of(v);
         *self.unkeyed.lock().expect("unkeyed lock") = unkeyed;
         self.others.lock().expect("views lock").clear();
+        *self.touched.lock().expect("touched lock") = Touched::Everything;
         Ok(())
     }
 
@@ -250,6 +387,11 @@ impl Views {
     /// (no amendment, one currency); otherwise the views are built again.
     pub async fn refresh(&self, store: &impl LedgerStore) -> Result<Refreshed, StoreError> {
         let _w = self.writer.lock().await;
+        self.refresh_locked(store).await
+    }
+
+    /// [`Views::refresh`] with the writer's lock held.
+    async fn refresh_locked(&self, store: &impl LedgerStore) -> Result<Refreshed, StoreError> {
         let (from, dated, currency) = {
             let c = self.read();
             (c.last_seq, c.dated, c.snapshot.currency)
@@ -269,8 +411,10 @@ impl Views {
         let appended = {
             let mut c = self.current.write().expect("view lock");
             // Readers keep the snapshot they hold; the view is copied only while one does.
-            let ok = Arc::make_mut(&mut c.snapshot).append(new.events).is_ok();
+            let snap = Arc::make_mut(&mut c.snapshot);
+            let ok = snap.append(new.events.iter().cloned()).is_ok();
             if ok {
+                self.touch(snap, &new.events);
                 c.latest = c.latest.max(day);
                 c.events += n as i64;
                 c.last_seq = new.last_seq;
@@ -306,19 +450,35 @@ impl Views {
         if dated || from == 0 || events.is_empty() || !self.all_new(&events) {
             return Ok(Fast::Declined(events));
         }
+        let (id, end, counts) = self.write_checked(store, batch, &events, from).await?;
+        self.joined(&events, end);
+        Ok(Fast::Appended(Appended {
+            batch_id: id,
+            counts,
+        }))
+    }
+
+    /// Checks `events` by appending them to the current view (all or nothing), then writes them
+    /// to the store as one batch after position `from`. When the store refuses, the view is
+    /// built again from it. The batch's id, the store's position after it and its counts.
+    async fn write_checked(
+        &self,
+        store: &impl LedgerStore,
+        batch: &NewBatch,
+        events: &[Event],
+        from: i64,
+    ) -> Result<(i64, i64, arpilot_store::Counts), FastError> {
         let n = events.len();
         let mut counts = arpilot_store::Counts {
             rows_read: n as i64,
             appended: n as i64,
             ..Default::default()
         };
-        crate::import::tally(&events, &mut counts);
+        crate::import::tally(events, &mut counts);
         let batch = NewBatch {
             counts,
             ..batch.clone()
         };
-        let day = last_event_day(&events);
-        // The check is the append itself (all or nothing).
         {
             let mut c = self.current.write().expect("view lock");
             if let Err(e) = Arc::make_mut(&mut c.snapshot).append(events.iter().cloned()) {
@@ -328,30 +488,67 @@ impl Views {
                 });
             }
         }
-        let written = match store.append(&batch, &[], &events, from, &|_| {}).await {
+        let written = match store.append(&batch, &[], events, from, &|_| {}).await {
             Ok(id) => store.batch_end(id).await.map(|end| (id, end)),
             Err(e) => Err(e),
         };
-        let (id, end) = match written {
-            Ok(x) => x,
+        match written {
+            Ok((id, end)) => Ok((id, end, counts)),
             Err(e) => {
                 // The view holds what the store refused: build it again from the store.
                 self.rebuild(store).await?;
-                return Err(FastError::Store(e));
+                Err(FastError::Store(e))
             }
-        };
-        self.unkeyed.lock().expect("unkeyed lock").add(&events);
+        }
+    }
+
+    /// The current view holds `events`, now stored up to position `end`.
+    fn joined(&self, events: &[Event], end: i64) {
+        self.unkeyed.lock().expect("unkeyed lock").add(events);
         {
             let mut c = self.current.write().expect("view lock");
-            c.latest = c.latest.max(day);
-            c.events += n as i64;
+            self.touch(&c.snapshot, events);
+            c.latest = c.latest.max(last_event_day(events));
+            c.events += events.len() as i64;
             c.last_seq = end;
         }
         self.others.lock().expect("views lock").clear();
-        Ok(Fast::Appended(Appended {
+    }
+
+    /// Appends `events` exactly as given — work recorded by a user (actions, promises, disputes,
+    /// resolutions), which two identical calls on one day must not merge — after catching up
+    /// with the store. They are checked against the current view first (all or nothing). When
+    /// the ledger is dated (amendments, other currencies) or the batch holds an amendment, the
+    /// views are rebuilt from the store afterwards; otherwise the events join the current view.
+    pub async fn append_exact(
+        &self,
+        store: &impl LedgerStore,
+        batch: &NewBatch,
+        events: Vec<Event>,
+    ) -> Result<Appended, FastError> {
+        let _w = self.writer.lock().await;
+        self.refresh_locked(store).await?;
+        let (from, dated) = {
+            let c = self.read();
+            (c.last_seq, c.dated)
+        };
+        let (id, end, counts) = self.write_checked(store, batch, &events, from).await?;
+        // A dated ledger (or an amendment, effective from its date) is seen differently on
+        // other dates: build the views again; otherwise the view already holds the events.
+        if dated || events.iter().any(|e| matches!(e, Event::Amend(_))) {
+            // Whom to tell is still what the events touch, not everyone.
+            let before = self.take_touched();
+            self.rebuild(store).await?;
+            let mut t = before;
+            t.add(&self.current(), &events);
+            *self.touched.lock().expect("touched lock") = t;
+        } else {
+            self.joined(&events, end);
+        }
+        Ok(Appended {
             batch_id: id,
             counts,
-        }))
+        })
     }
 
     /// True when every event would be appended by a synchronisation: keyed events whose key is

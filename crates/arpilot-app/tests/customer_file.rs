@@ -50,12 +50,17 @@ fn a_customer_file_holds_its_payments_history_and_open_invoices() {
                 action: "email".into(),
                 agent: "Hugo".into(),
                 invoice_id: Some("F3".into()),
+                outcome: None,
+                note: None,
             },
             Entry::Dispute {
                 date: d("2024-03-10"),
                 invoice_id: "F4".into(),
                 reason: "quantité".into(),
                 resolved_on: Some(d("2024-03-20")),
+                owner: None,
+                outcome: None,
+                comment: None,
             },
             // F3 is disputed in invoices.csv: a dispute from its issue date.
             Entry::Dispute {
@@ -63,6 +68,9 @@ fn a_customer_file_holds_its_payments_history_and_open_invoices() {
                 invoice_id: "F3".into(),
                 reason: "prix".into(),
                 resolved_on: None,
+                owner: None,
+                outcome: None,
+                comment: None,
             },
         ]
     );

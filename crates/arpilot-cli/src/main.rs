@@ -43,12 +43,33 @@ enum Cmd {
         #[arg(long)]
         no_serve: bool,
     },
+    /// The collector's worklist: the customers to act on today, highest priority first.
+    Worklist {
+        #[command(flatten)]
+        source: Source,
+        /// Date of the worklist (default: today).
+        #[arg(long)]
+        as_of: Option<Day>,
+        /// Only this collector's customers (default: the whole team).
+        #[arg(long)]
+        collector: Option<String>,
+        /// Keep only customers or documents with NAME=VALUE (repeatable).
+        #[arg(long = "filter", value_name = "NAME=VALUE")]
+        filters: Vec<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        #[arg(long, value_enum, default_value_t = Locale::En)]
+        locale: Locale,
+    },
     /// Serve the dashboard and JSON API of a ledger.
     Serve {
         #[command(flatten)]
         db: import::DbArgs,
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
+        /// The address users open when a proxy serves arpilot (https://… makes cookies Secure).
+        #[arg(long)]
+        public_url: Option<String>,
     },
     /// Export the aged balance, the customers or the invoices to .xlsx or .csv.
     Export {
@@ -256,6 +277,9 @@ enum Kind {
     BrokenPromises,
     /// A customer's payer rating at each month end (--customer ID, --months).
     Rating,
+    /// The team's work over the last --days days: actions, contact rate, promises obtained,
+    /// kept and broken, days to the first action, disputes, activation, backlog.
+    Work,
 }
 
 #[derive(clap::Args)]
@@ -294,6 +318,9 @@ struct ReportArgs {
     /// The customer of `report rating`.
     #[arg(long)]
     customer: Option<String>,
+    /// Days of `report work`, ending on the as-of date.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(i32).range(1..=366))]
+    days: i32,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
@@ -349,6 +376,33 @@ fn load(path: &Path) -> Result<Snapshot> {
 fn run(cli: Cli) -> Result<()> {
     match cli.cmd {
         Cmd::Report(a) => run_report(a),
+        Cmd::Worklist {
+            source,
+            as_of,
+            collector,
+            filters,
+            format,
+            locale,
+        } => {
+            let as_of = as_of.unwrap_or_else(today);
+            let mut req = arpilot_app::ReportRequest::default();
+            for f in &filters {
+                arg(&mut req, "filter", f)?;
+            }
+            if let Some(c) = &collector {
+                arg(&mut req, "filter", &format!("collector={c}"))?;
+            }
+            let snap = source.load(Some(as_of))?;
+            let sel = Selection::resolve(&snap, &req.filters)?;
+            let items = arpilot_app::worklist::items(
+                &snap,
+                &sel,
+                as_of,
+                &RatingThresholds::default(),
+                locale.lang(),
+            );
+            output::write_worklist(&mut std::io::stdout().lock(), &items, format, locale)
+        }
         Cmd::Import(a) => import::run(a, &runtime()?),
         Cmd::Batches { db, json } => import::list_batches(&db, json, &runtime()?),
         Cmd::Generate {
@@ -390,7 +444,19 @@ fn run(cli: Cli) -> Result<()> {
             listen,
             no_serve,
         } => web::demo(&db, seed, &listen, !no_serve, &runtime()?),
-        Cmd::Serve { db, listen } => web::serve(&db, &listen, &runtime()?),
+        Cmd::Serve {
+            db,
+            listen,
+            public_url,
+        } => {
+            let options = match public_url {
+                Some(u) => {
+                    arpilot_server::ServerOptions::public_url(&u).map_err(anyhow::Error::msg)?
+                }
+                None => arpilot_server::ServerOptions::default(),
+            };
+            web::serve(&db, &listen, options, &runtime()?)
+        }
         Cmd::Users { db, cmd } => web::users(&db, cmd, &runtime()?),
         Cmd::Export {
             kind,
@@ -714,6 +780,8 @@ fn run_report(a: ReportArgs) -> Result<()> {
         arg(&mut req, "provisions", p)?;
     }
     req.top = Some(a.top);
+    // Months of the trend, cohorts and rating history: bounded as every request bounds them.
+    arg(&mut req, "months", &a.months.to_string())?;
     let snap = a.source.load(Some(as_of))?;
     let sel = Selection::resolve(&snap, &req.filters)?;
     let params = req.params(as_of, &arpilot_app::Defaults::default())?;
@@ -729,9 +797,6 @@ fn run_report(a: ReportArgs) -> Result<()> {
             output::write_customers(&mut w, &rows, a.format, a.locale)?;
         }
         Kind::Trend => {
-            if a.months == 0 || a.months > 240 {
-                bail!("--months: expected 1 to 240, found {}", a.months);
-            }
             let pts = trend(&snap, &sel, as_of, a.months);
             output::write_trend(&mut w, &pts, a.format, a.locale)?;
         }
@@ -741,6 +806,10 @@ fn run_report(a: ReportArgs) -> Result<()> {
         }
         Kind::Cohorts | Kind::Team | Kind::BrokenPromises | Kind::Rating => {
             analytics_report(&mut w, &a, &snap, &sel, &params)?;
+        }
+        Kind::Work => {
+            let k = arpilot_core::work::work(&snap, &sel, as_of, a.days, 30);
+            output::write_work(&mut w, &k, a.format, a.locale)?;
         }
     }
     Ok(())

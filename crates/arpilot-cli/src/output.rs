@@ -713,3 +713,161 @@ pub fn num(l: Locale, x: Option<f64>) -> String {
 pub fn money_cell(l: Locale, m: Money) -> String {
     l.money(m)
 }
+
+/// `arpilot worklist`: rank, customer, score, overdue, last action, reasons, next step.
+pub fn write_worklist(
+    w: &mut impl Write,
+    items: &[arpilot_app::worklist::WorkItem],
+    f: Format,
+    l: Locale,
+) -> Result<()> {
+    let lang = l.lang();
+    match f {
+        Format::Json => write_json(w, items)?,
+        Format::Csv => {
+            let mut c = csv::Writer::from_writer(w);
+            c.write_record([
+                "customer_id",
+                "name",
+                "collector",
+                "score",
+                "overdue",
+                "at_stake",
+                "last_action",
+                "reasons",
+                "suggestion",
+            ])?;
+            for r in items {
+                c.write_record([
+                    safe_cell(&r.customer_id),
+                    safe_cell(&r.name),
+                    safe_cell(r.collector.as_deref().unwrap_or("")),
+                    r.score.to_string(),
+                    r.overdue.to_string(),
+                    r.at_stake.to_string(),
+                    r.last_action.map_or(String::new(), |d| d.to_string()),
+                    safe_cell(&r.reasons.join("; ")),
+                    safe_cell(&r.suggestion),
+                ])?;
+            }
+            c.flush()?;
+        }
+        Format::Table => {
+            let fr = l == Locale::Fr;
+            let mut t = Table::new(&[
+                ("#", true),
+                (if fr { "client" } else { "customer" }, false),
+                ("score", true),
+                (if fr { "échu" } else { "overdue" }, true),
+                (
+                    if fr {
+                        "dernière action"
+                    } else {
+                        "last action"
+                    },
+                    false,
+                ),
+                (if fr { "pourquoi" } else { "why" }, false),
+                (if fr { "à faire" } else { "next step" }, false),
+            ]);
+            for (k, r) in items.iter().enumerate() {
+                t.rows.push(vec![
+                    (k + 1).to_string(),
+                    format!("{} {}", r.customer_id, r.name),
+                    format!("{:.1}", r.score),
+                    lang.amount(r.overdue),
+                    r.last_action.map_or("—".to_string(), |d| lang.date(d)),
+                    // The two main reasons; `--format json` has them all.
+                    match r.reasons.len() {
+                        0..=2 => r.reasons.join(" · "),
+                        n => format!("{} · +{}", r.reasons[..2].join(" · "), n - 2),
+                    },
+                    r.suggestion.clone(),
+                ]);
+            }
+            write!(w, "{}", t.render())?;
+        }
+    }
+    Ok(())
+}
+
+/// `arpilot report work`: one row per collector and the team's.
+pub fn write_work(
+    w: &mut impl Write,
+    k: &arpilot_core::work::WorkKpis,
+    f: Format,
+    l: Locale,
+) -> Result<()> {
+    let rows: Vec<(Vec<String>, Vec<String>)> = k
+        .rows
+        .iter()
+        .chain(std::iter::once(&k.total))
+        .map(|r| {
+            let name = r
+                .collector
+                .clone()
+                .unwrap_or_else(|| if l == Locale::Fr { "Équipe" } else { "Team" }.to_string());
+            let o = |v: Option<f64>| v.map_or(String::new(), |x| x.to_string());
+            let csv = vec![
+                name.clone(),
+                r.actions.to_string(),
+                r.actions_per_day.to_string(),
+                o(r.contact_rate),
+                r.promises_obtained.to_string(),
+                r.promised_amount.to_string(),
+                r.promises_kept.to_string(),
+                r.promises_broken.to_string(),
+                o(r.kept_rate),
+                o(r.avg_days_to_first_action),
+                r.disputes_opened.to_string(),
+                r.disputes_resolved.to_string(),
+                o(r.activation_30),
+                r.cash_after_action.to_string(),
+                r.backlog_customers.to_string(),
+            ];
+            let n = |v: Option<f64>| num(l, v);
+            let tab = vec![
+                name,
+                r.actions.to_string(),
+                num(l, Some(r.actions_per_day)),
+                n(r.contact_rate),
+                r.promises_obtained.to_string(),
+                money_cell(l, r.promised_amount),
+                r.promises_kept.to_string(),
+                r.promises_broken.to_string(),
+                n(r.kept_rate),
+                n(r.avg_days_to_first_action),
+                r.disputes_opened.to_string(),
+                r.disputes_resolved.to_string(),
+                n(r.activation_30),
+                money_cell(l, r.cash_after_action),
+                r.backlog_customers.to_string(),
+            ];
+            (csv, tab)
+        })
+        .collect();
+    write_listing(
+        w,
+        f,
+        l,
+        &[
+            ("Collector", "Recouvreur", false),
+            ("Actions", "Actions", true),
+            ("Per day", "Par jour", true),
+            ("Contact rate", "Taux de contact", true),
+            ("Promises", "Promesses", true),
+            ("Promised", "Promis", true),
+            ("Kept", "Tenues", true),
+            ("Broken", "Non tenues", true),
+            ("Kept rate", "Taux tenues", true),
+            ("Days to 1st action", "Délai 1re action", true),
+            ("Disputes opened", "Litiges ouverts", true),
+            ("Resolved", "Résolus", true),
+            ("Paid within 30 d", "Payé sous 30 j", true),
+            ("Cash after action", "Encaissé après action", true),
+            ("Backlog", "En souffrance", true),
+        ],
+        k,
+        &rows,
+    )
+}

@@ -83,8 +83,13 @@ async fn users_on(store: &Store, cmd: UsersCmd) -> Result<()> {
 }
 
 /// Serves the dashboard of `store` on `listen` until the process ends.
-pub async fn serve_store(store: Store, listen: &str, banner: impl FnOnce(&str)) -> Result<()> {
-    let state = arpilot_server::AppState::new(store).await?;
+pub async fn serve_store(
+    store: Store,
+    listen: &str,
+    options: arpilot_server::ServerOptions,
+    banner: impl FnOnce(&str),
+) -> Result<()> {
+    let state = arpilot_server::AppState::with_options(store, options).await?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("listening on {listen}"))?;
@@ -94,10 +99,15 @@ pub async fn serve_store(store: Store, listen: &str, banner: impl FnOnce(&str)) 
     Ok(())
 }
 
-pub fn serve(db: &DbArgs, listen: &str, rt: &tokio::runtime::Runtime) -> Result<()> {
+pub fn serve(
+    db: &DbArgs,
+    listen: &str,
+    options: arpilot_server::ServerOptions,
+    rt: &tokio::runtime::Runtime,
+) -> Result<()> {
     rt.block_on(async {
         let store = Store::open_existing(&db.target()).await?;
-        serve_store(store, listen, |url| {
+        serve_store(store, listen, options, |url| {
             eprintln!("arpilot: serving {url} (Ctrl-C to stop)")
         })
         .await
@@ -178,7 +188,7 @@ pub fn demo(
             store.close().await;
             return Ok(());
         }
-        serve_store(store, listen, |url| {
+        serve_store(store, listen, Default::default(), |url| {
             println!("arpilot demo: {url}");
             println!("Logins (password: demo-<login>):");
             for (login, role, portfolio) in DEMO_USERS {

@@ -104,7 +104,12 @@ fn dashboard_in_chromium() {
         "aging",
         "customers",
         "customer",
+        "worklist",
+        "worklist-laptop",
         "dashboard-after-push",
+        "collector-worklist",
+        "collector-customer",
+        "dashboard-after-promise",
     ] {
         assert!(shots.join(format!("{page}.png")).is_file(), "{page}.png");
     }

@@ -7,13 +7,14 @@ use crate::money::Money;
 use crate::report::{ConfigError, ReportParams, r2, report};
 use crate::select::{Filter, SelectError, Selection};
 use crate::snapshot::{SRC_PAYMENT, Snapshot};
+use schemars::JsonSchema;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// Days after issue at which cohorts are measured.
 pub const COHORT_DAYS: [i32; 4] = [30, 60, 90, 120];
 
-#[derive(Serialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, JsonSchema, Debug, Clone, PartialEq)]
 pub struct Cohort {
     /// Issue month, `YYYY-MM`.
     pub month: String,
@@ -81,7 +82,7 @@ pub fn cohorts(snap: &Snapshot, sel: &Selection, as_of: Day, months: usize) -> V
         .collect()
 }
 
-#[derive(Serialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, JsonSchema, Debug, Clone, PartialEq)]
 pub struct TeamRow {
     /// The customers' `collector` (empty: customers without one).
     pub collector: String,
@@ -177,10 +178,11 @@ pub fn team(
     Ok(rows)
 }
 
-#[derive(Serialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, JsonSchema, Debug, Clone, PartialEq)]
 pub struct RatingPoint {
     /// Month end (or the as-of date for the last point).
     pub date: Day,
+    #[schemars(extend("enum" = ["A", "B", "C", "D", null]))]
     pub rating: Option<&'static str>,
     pub avg_days_late: Option<f64>,
     pub percentile: Option<f64>,
@@ -267,7 +269,7 @@ pub fn rating_history(
     )
 }
 
-#[derive(Serialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, JsonSchema, Debug, Clone, PartialEq)]
 pub struct BrokenPromise {
     pub document_id: String,
     pub customer_id: String,
@@ -287,12 +289,8 @@ pub fn broken_promises(snap: &Snapshot, sel: &Selection, as_of: Day) -> Vec<Brok
         .filter(|p| sel.invoice(snap, p.invoice as usize))
         .filter_map(|p| {
             let i = p.invoice as usize;
-            let paid: i64 = snap
-                .allocs_of(i)
-                .filter(|a| a.day >= p.promised_on && a.day <= p.due_on)
-                .map(|a| a.amount)
-                .sum();
-            (paid < p.amount && snap.open_at(i, p.due_on) > 0).then(|| BrokenPromise {
+            let (paid, kept) = crate::worklist::promise_paid(snap, p);
+            (!kept).then(|| BrokenPromise {
                 document_id: snap.invoices.ids.get(p.invoice).to_string(),
                 customer_id: snap
                     .customers

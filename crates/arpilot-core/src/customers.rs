@@ -7,6 +7,7 @@ use crate::money::Money;
 use crate::report::r2;
 use crate::select::Selection;
 use crate::snapshot::{SRC_CREDIT, Snapshot};
+use schemars::JsonSchema;
 use serde::Serialize;
 
 /// Upper bounds of average days late for ratings A, B and C; D beyond.
@@ -41,7 +42,7 @@ impl RatingThresholds {
     }
 }
 
-#[derive(Serialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, JsonSchema, Debug, Clone, PartialEq)]
 pub struct CustomerRow {
     pub customer_id: String,
     pub name: String,
@@ -58,6 +59,8 @@ pub struct CustomerRow {
     pub dso_countback: f64,
     pub dso_countback_history_exhausted: bool,
     pub revenue_share_ytd: Option<f64>,
+    /// The payer rating, A (best) to D; `null` without invoices settled in the last 90 days.
+    #[schemars(extend("enum" = ["A", "B", "C", "D", null]))]
     pub rating: Option<&'static str>,
     /// Share of rated customers with a lower (better) average days late, in %.
     pub rating_percentile: Option<f64>,

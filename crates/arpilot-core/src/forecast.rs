@@ -23,6 +23,7 @@ use crate::money::Money;
 use crate::report::r2;
 use crate::select::Selection;
 use crate::snapshot::{F_DISPUTE, F_PROMISE, SRC_PAYMENT, Snapshot};
+use schemars::JsonSchema;
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -31,7 +32,7 @@ pub const MIN_HISTORY: usize = 3;
 /// Half-life of a settled invoice's weight in the behaviour, in days.
 pub const HALF_LIFE_DAYS: f64 = 180.0;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Method {
     /// arpilot's forecast: whichever of `Distribution` and `MeanDelay` back-tests better on the
@@ -274,7 +275,7 @@ pub fn periods(d: Day) -> (Vec<String>, Vec<i32>) {
     (labels, ends)
 }
 
-#[derive(Serialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, JsonSchema, Debug, Clone, PartialEq)]
 pub struct Forecast {
     pub as_of: Day,
     pub method: Method,
@@ -285,13 +286,13 @@ pub struct Forecast {
     pub future: Vec<FuturePeriod>,
 }
 
-#[derive(Serialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, JsonSchema, Debug, Clone, PartialEq)]
 pub struct PastMonth {
     pub month: String,
     pub collected: Money,
 }
 
-#[derive(Serialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, JsonSchema, Debug, Clone, PartialEq)]
 pub struct FuturePeriod {
     pub period: String,
     pub expected: Money,
@@ -383,7 +384,7 @@ pub fn forecast(
 
 // ---------------------------------------------------------------- back-test
 
-#[derive(Serialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, JsonSchema, Debug, Clone, PartialEq)]
 pub struct Backtest {
     pub from: Day,
     pub to: Day,
@@ -395,7 +396,7 @@ pub struct Backtest {
     pub detail: Vec<BacktestMonth>,
 }
 
-#[derive(Serialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, JsonSchema, Debug, Clone, PartialEq)]
 pub struct MethodScore {
     pub method: Method,
     /// Weighted absolute percentage error per horizon, on portfolio totals, in %.
@@ -404,7 +405,7 @@ pub struct MethodScore {
     pub wape_by_customer: Vec<Option<f64>>,
 }
 
-#[derive(Serialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, JsonSchema, Debug, Clone, PartialEq)]
 pub struct BacktestMonth {
     pub month_end: Day,
     pub actual: Vec<Money>,

@@ -4,9 +4,10 @@ use crate::date::Day;
 use crate::money::Money;
 use crate::select::Selection;
 use crate::snapshot::Snapshot;
+use schemars::JsonSchema;
 use serde::Serialize;
 
-#[derive(Serialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, JsonSchema, Debug, Clone, PartialEq)]
 pub struct InvoiceRow {
     pub document_id: String,
     pub customer_id: String,

@@ -115,6 +115,8 @@ pub struct DisputeRec {
     pub resolved_on: Option<Day>,
     pub reason: Option<String>,
     pub amount: Option<i64>,
+    /// Who handles the dispute (a person or a team).
+    pub owner: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -135,7 +137,22 @@ pub struct ActionRec {
     pub invoice_id: Option<String>,
     pub agent: Option<String>,
     pub note: Option<String>,
+    /// What came of it: one of [`OUTCOMES`].
+    pub outcome: Option<String>,
 }
+
+/// Outcomes of an action (a call reached the customer, nobody answered…).
+pub const OUTCOMES: [&str; 6] = [
+    "reached",
+    "no_answer",
+    "promise",
+    "dispute",
+    "refusal",
+    "wrong_contact",
+];
+
+/// How a dispute ended: [`RESOLUTIONS`].
+pub const RESOLUTIONS: [&str; 3] = ["justified", "rejected", "settled"];
 
 /// Units of reporting currency per unit of `currency`, as a decimal scaled by 10^9.
 #[derive(Clone, Debug, PartialEq)]
@@ -159,10 +176,13 @@ pub enum Change {
     DueDate { document_id: String, due: Day },
     /// The invoice goes to (or leaves) legal collection.
     InLegal { document_id: String, in_legal: bool },
-    /// The invoice's open disputes are resolved on `resolved_on`.
+    /// The invoice's open disputes are resolved on `resolved_on`: justified (a credit note is
+    /// expected), rejected or settled ([`RESOLUTIONS`]), with a comment.
     DisputeResolved {
         invoice_id: String,
         resolved_on: Day,
+        outcome: Option<String>,
+        comment: Option<String>,
     },
     /// The customer's master data (name, limit, terms, attributes) becomes this record.
     Customer(CustomerRec),
@@ -220,6 +240,13 @@ pub enum LedgerError {
     NonPositive(String),
     #[error("{0}")]
     Invalid(String),
+    /// A field outside its bounds (see [`crate::bounds`]).
+    #[error("{field} {value}: expected {expected}")]
+    Field {
+        field: &'static str,
+        value: String,
+        expected: String,
+    },
 }
 
 impl LedgerError {
@@ -232,6 +259,7 @@ impl LedgerError {
             LedgerError::AllocationTooEarly { .. } => "date",
             LedgerError::Currency { .. } => "currency",
             LedgerError::NonPositive(_) => "amount",
+            LedgerError::Field { field, .. } => field,
             LedgerError::DuplicateId(_) | LedgerError::Invalid(_) => return None,
         })
     }

@@ -5,6 +5,7 @@
 //! and [`trend`] compute every figure of the KPI specification as of any date.
 
 pub mod analytics;
+pub mod bounds;
 pub mod codec;
 pub mod columns;
 pub mod customers;
@@ -17,11 +18,14 @@ pub mod ledger;
 pub mod money;
 pub mod par;
 pub mod report;
+pub mod schema;
 pub mod select;
 pub mod snapshot;
 pub mod sync;
 pub mod trend;
 pub mod view;
+pub mod work;
+pub mod worklist;
 
 pub use date::Day;
 pub use ledger::{DocKind, Event, LedgerError};

@@ -14,7 +14,9 @@ pub enum MoneyError {
         "expected a positive decimal amount with '.' as separator and at most {decimals} decimals, found {found:?}"
     )]
     Amount { found: String, decimals: u8 },
-    #[error("amount {0:?} is too large")]
+    #[error(
+        "amount {0:?} is too large (expected at most 10^13 minor units: 100000000000.00 in a currency of 2 decimals)"
+    )]
     Overflow(String),
 }
 
@@ -67,9 +69,23 @@ impl serde::Serialize for Currency {
     }
 }
 
-/// Parses a non-negative decimal such as `1234.5` into minor units with `decimals` decimals.
-/// Refuses signs, exponents, thousands separators and more decimals than the currency has.
+/// Largest amount of one document, payment, allocation, promise, dispute or credit limit: 10^13
+/// minor units (100 billion euros). See [`crate::bounds`].
+pub const MAX_AMOUNT: i64 = 10_000_000_000_000;
+
+/// Parses a non-negative decimal such as `1234.5` into minor units with `decimals` decimals, at
+/// most [`MAX_AMOUNT`]. Refuses signs, exponents, thousands separators and more decimals than the
+/// currency has.
 pub fn parse_minor(s: &str, decimals: u8) -> Result<i64, MoneyError> {
+    let v = parse_scaled(s, decimals)?;
+    if v > MAX_AMOUNT {
+        return Err(MoneyError::Overflow(s.to_string()));
+    }
+    Ok(v)
+}
+
+/// [`parse_minor`] without the amount bound, for other scaled decimals (rates in 10^-9).
+pub fn parse_scaled(s: &str, decimals: u8) -> Result<i64, MoneyError> {
     let bad = || MoneyError::Amount {
         found: s.to_string(),
         decimals,
@@ -281,6 +297,18 @@ mod tests {
             parse_minor("99999999999999999999", 2),
             Err(MoneyError::Overflow(_))
         ));
+        // The bound: 10^13 minor units, whatever the decimals.
+        assert_eq!(parse_minor("100000000000.00", 2), Ok(MAX_AMOUNT));
+        assert!(matches!(
+            parse_minor("100000000000.01", 2),
+            Err(MoneyError::Overflow(_))
+        ));
+        assert!(matches!(
+            parse_minor("92233720368547758.07", 2),
+            Err(MoneyError::Overflow(_))
+        ));
+        assert_eq!(parse_minor("10000000000000", 0), Ok(MAX_AMOUNT));
+        assert_eq!(parse_scaled("17000.5", 9), Ok(17_000_500_000_000));
     }
 
     #[test]
@@ -299,7 +327,13 @@ mod tests {
     proptest! {
         #[test]
         fn format_parse_roundtrip(v in 0i64..i64::MAX / 10, dec in 0u8..4) {
-            prop_assert_eq!(parse_minor(&format_minor(v, dec), dec), Ok(v));
+            prop_assert_eq!(parse_scaled(&format_minor(v, dec), dec), Ok(v));
+            let bounded = parse_minor(&format_minor(v, dec), dec);
+            if v <= MAX_AMOUNT {
+                prop_assert_eq!(bounded, Ok(v));
+            } else {
+                prop_assert!(matches!(bounded, Err(MoneyError::Overflow(_))));
+            }
         }
     }
 }

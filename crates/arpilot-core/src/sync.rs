@@ -108,6 +108,7 @@ impl<'a> Ledger<'a> {
             Change::DisputeResolved {
                 invoice_id,
                 resolved_on,
+                ..
             } => {
                 self.edit_doc(invoice_id, |d| d.disputed = false);
                 let open: Vec<Key> = self
@@ -245,6 +246,7 @@ pub fn plan(ledger: &mut Ledger, incoming: Vec<Event>, effective: Day) -> Plan {
                                 resolved_on: None,
                                 reason: n.dispute_reason.clone(),
                                 amount: None,
+                                owner: None,
                             }),
                         ));
                     } else {
@@ -252,6 +254,8 @@ pub fn plan(ledger: &mut Ledger, incoming: Vec<Event>, effective: Day) -> Plan {
                             Change::DisputeResolved {
                                 invoice_id: n.id.clone(),
                                 resolved_on: effective,
+                                outcome: None,
+                                comment: None,
                             },
                             &mut p,
                         );
@@ -274,6 +278,8 @@ pub fn plan(ledger: &mut Ledger, incoming: Vec<Event>, effective: Day) -> Plan {
                     Change::DisputeResolved {
                         invoice_id: n.invoice_id.clone(),
                         resolved_on: n.resolved_on.expect("checked"),
+                        outcome: None,
+                        comment: None,
                     },
                     &mut p,
                 );

@@ -74,12 +74,13 @@ pub enum ViewError {
 }
 
 /// Converts `amount` minor units of `from` at `rate_e9` units of `to` per unit, rounding half
-/// away from zero.
+/// away from zero. A result beyond `i64` is held at its bounds, never wrapped around into another
+/// amount: far past [`crate::money::MAX_AMOUNT`], the snapshot then refuses it.
 pub fn convert(amount: i64, from: Currency, to: Currency, rate_e9: i64) -> i64 {
     let num = amount as i128 * rate_e9 as i128 * 10i128.pow(to.decimals() as u32);
     let den = 1_000_000_000i128 * 10i128.pow(from.decimals() as u32);
     let q = (num.abs() + den / 2) / den;
-    (q * num.signum()) as i64
+    (q * num.signum()).clamp(i64::MIN as i128, i64::MAX as i128) as i64
 }
 
 /// True when a report as of a past date may see the ledger differently from today: it holds

@@ -47,6 +47,7 @@ fn action(c: &str, date: &str, kind: &str) -> Event {
         invoice_id: None,
         agent: None,
         note: None,
+        outcome: None,
     })
 }
 
@@ -78,6 +79,7 @@ fn ledger() -> Snapshot {
                 resolved_on: Some(d("2024-03-15")),
                 reason: Some("prix".into()),
                 amount: None,
+                owner: None,
             }),
             Event::Dispute(DisputeRec {
                 invoice_id: "I4".into(),
@@ -85,6 +87,7 @@ fn ledger() -> Snapshot {
                 resolved_on: None,
                 reason: Some("livraison".into()),
                 amount: None,
+                owner: None,
             }),
             Event::Promise(PromiseRec {
                 invoice_id: "I1".into(),

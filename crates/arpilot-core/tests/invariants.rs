@@ -191,6 +191,7 @@ fn events(g: &Gen) -> Vec<(i32, Event)> {
                         .into(),
                     ),
                     amount: None,
+                    owner: None,
                 }),
             ));
         }

@@ -83,9 +83,11 @@ struct LineRaw {
     adjusted: bool,
 }
 
+/// Keeps the first non-empty value of a field. XML text may wrap over lines: every run of
+/// white space (line breaks, tabs) becomes one space, as a reader sees it.
 fn set(slot: &mut Option<String>, v: &str) {
     if slot.is_none() && !v.trim().is_empty() {
-        *slot = Some(v.trim().to_string());
+        *slot = Some(v.split_whitespace().collect::<Vec<_>>().join(" "));
     }
 }
 
@@ -463,10 +465,19 @@ fn check(raw: Raw) -> Result<EInvoice, String> {
         .ok_or_else(|| missing("issue date", p_issue))?;
     let issue = date(&issue_s)
         .ok_or_else(|| format!("issue date {issue_s:?} is not a date ({p_issue})"))?;
-    let due = match &raw.due {
+    let mut due = match &raw.due {
         Some(s) => Some(date(s).ok_or_else(|| format!("due date {s:?} is not a date"))?),
         None => None,
     };
+    // Published invoices do state a due date before their issue date (invoiced after the
+    // agreed payment date). The ledger takes no such date: the invoice is due on issue, said.
+    let mut early_due = None;
+    if let Some(d) = due.filter(|d| *d < issue) {
+        early_due = Some(format!(
+            "due date {d} is before the issue date {issue}: taken as due on {issue}"
+        ));
+        due = Some(issue);
+    }
     let cur_s = raw
         .currency
         .clone()
@@ -573,7 +584,7 @@ fn check(raw: Raw) -> Result<EInvoice, String> {
     // Line amounts: |quantity × net price| should be the line total, the price being per unit
     // or per its basis quantity. A mismatch is a warning, not a refusal: the amount due is
     // checked above, and official EN 16931 examples carry such line inconsistencies.
-    let mut warnings = Vec::new();
+    let mut warnings: Vec<String> = early_due.into_iter().collect();
     for (k, l) in raw.lines.iter().enumerate() {
         // Quantities and unit prices may carry many decimals; only the check uses them.
         let f = |x: &Option<String>| x.as_deref().and_then(|v| v.trim().parse::<f64>().ok());

@@ -540,20 +540,10 @@ fn to_event(
                     )
                 })? as i32),
             };
-            let mut attrs: Vec<(String, String)> = [
-                "group",
-                "entity",
-                "collector",
-                "sales_rep",
-                "region",
-                "sector",
-                "size",
-                "rating",
-                "currency",
-            ]
-            .iter()
-            .filter_map(|k| row.opt_text(k).map(|v| (k.to_string(), v)))
-            .collect();
+            let mut attrs: Vec<(String, String)> = crate::json::CUSTOMER_DIMENSIONS
+                .iter()
+                .filter_map(|k| row.opt_text(k).map(|v| (k.to_string(), v)))
+                .collect();
             attrs.extend(row.custom(&CUSTOMER_COLS));
             Event::Customer(CustomerRec {
                 id,
@@ -615,6 +605,7 @@ fn to_event(
             resolved_on: row.opt_date("resolved_on")?,
             reason: row.opt_text("reason"),
             amount: row.opt_amount("amount", cur)?,
+            owner: row.opt_text("owner"),
         }),
         "promises.csv" => Event::Promise(PromiseRec {
             invoice_id: row.text("invoice_id")?,
@@ -629,6 +620,7 @@ fn to_event(
             invoice_id: row.opt_text("invoice_id"),
             agent: row.opt_text("agent"),
             note: row.opt_text("note"),
+            outcome: row.opt_text("outcome"),
         }),
         _ => {
             let rate = parse_rate(row.raw("rate")).ok_or_else(|| {
@@ -652,5 +644,5 @@ fn to_event(
 
 /// A positive decimal with up to 9 decimals, scaled by 10^9.
 fn parse_rate(s: &str) -> Option<i64> {
-    money::parse_minor(s, 9).ok().filter(|&r| r > 0)
+    money::parse_scaled(s, 9).ok().filter(|&r| r > 0)
 }

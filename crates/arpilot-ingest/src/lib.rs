@@ -37,6 +37,18 @@ pub fn check_size(path: &std::path::Path, max: u64) -> Result<u64, IngestError> 
 /// Most columns a CSV or sheet may have: beyond it, the file is not a ledger export.
 pub const MAX_COLUMNS: usize = 1000;
 
+/// Most rows a sheet may span, from its first non-empty row to its last, blank rows included.
+pub const MAX_SHEET_ROWS: usize = 1_000_000;
+
+/// Most cells the used area of an XLSX sheet (rows spanned × columns spanned) may hold: its
+/// cells are streamed, and beyond it a workbook is no ledger export (save it as CSV).
+pub const MAX_SHEET_CELLS: usize = 10_000_000;
+
+/// Most cells the used area of an XLS or ODS sheet may hold: calamine parses these formats
+/// whole, every sheet into a dense area of 32 bytes a cell (copied once more for the sheet
+/// read; ODS keeps a formula area beside it), so a sheet at this bound takes 130 to 180 MB.
+pub const MAX_DENSE_SHEET_CELLS: usize = 2_000_000;
+
 /// Why an input was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {

@@ -45,10 +45,11 @@ pub fn page(lang: Lang, title: &str, nav: &Nav, body: &str) -> String {
         )
     };
     format!(
-        r#"<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{title} · arpilot</title><link rel="stylesheet" href="/static/app.css"></head><body><header><a class="brand" href="/">arpilot</a><nav>{d}{a}{c}{t}{x}{f}{i}{s}</nav><form method="post" action="/logout" class="who"><span>{login} · {role}</span><input type="hidden" name="csrf" value="{csrf}"><button>{out}</button></form></header><main id="main" data-live="1">{body}</main><script src="/static/live.js" defer></script></body></html>"#,
+        r#"<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{title} · arpilot</title><link rel="stylesheet" href="/static/app.css"></head><body><header><a class="brand" href="/">arpilot</a><nav>{d}{w}{a}{c}{t}{x}{f}{i}{s}</nav><form method="post" action="/logout" class="who"><span>{login} · {role}</span><input type="hidden" name="csrf" value="{csrf}"><button>{out}</button></form></header><main id="main" data-live="1">{body}</main><script src="/static/live.js" defer></script></body></html>"#,
         lang = lang.code(),
         title = esc(title),
         d = link("/", "dashboard", lang.t("Dashboard", "Tableau de bord")),
+        w = link("/worklist", "worklist", lang.t("To do today", "À traiter")),
         a = link("/aging", "aging", lang.t("Aged balance", "Balance âgée")),
         c = link("/customers", "customers", lang.t("Customers", "Clients")),
         t = link("/team", "team", lang.t("Collection", "Recouvrement")),
@@ -72,7 +73,8 @@ pub const CSS: &str = r#"
 *{box-sizing:border-box}body{margin:0;font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--ink);background:var(--bg)}
 header{display:flex;align-items:center;gap:24px;padding:10px 24px;background:#0f172a;color:#fff}
 header a{color:#cbd5e1;text-decoration:none;padding:6px 10px;border-radius:6px}header a[aria-current]{background:#1e293b;color:#fff}
-.brand{font-weight:700;color:#fff!important;font-size:17px}nav{display:flex;gap:4px;flex:1}
+.brand{font-weight:700;color:#fff!important;font-size:17px}nav{display:flex;gap:4px;flex:1;flex-wrap:wrap}
+header{flex-wrap:wrap;row-gap:6px}header nav a{white-space:nowrap}.who{white-space:nowrap}
 .who{display:flex;gap:10px;align-items:center;color:#cbd5e1;font-size:13px}.who button{background:#1e293b;color:#fff;border:1px solid #334155;border-radius:6px;padding:4px 10px;cursor:pointer}
 main{max-width:1240px;margin:0 auto;padding:20px 24px 48px}
 h1{font-size:22px;margin:4px 0 16px}h2{font-size:15px;margin:0 0 10px;color:var(--mute);font-weight:600;text-transform:uppercase;letter-spacing:.04em}
@@ -93,6 +95,14 @@ tr:hover td{background:#f1f5f9}a{color:var(--accent)}
 .login{max-width:360px;margin:80px auto;background:#fff;border:1px solid var(--line);border-radius:12px;padding:28px}
 .login label{display:block;margin:10px 0 4px;font-size:13px;color:var(--mute)}.login input{width:100%}.login button{margin-top:16px;width:100%}
 .err{color:var(--red)}.muted{color:var(--mute);font-size:13px}
+.work-form{display:flex;flex-direction:column;gap:10px;margin-bottom:18px}.work-form .row{display:flex;gap:12px;flex-wrap:wrap}
+.work-form label{display:flex;flex-direction:column;font-size:13px;color:var(--mute);gap:2px}.work-form label.wide textarea{width:100%}
+.work-form fieldset{border:1px solid var(--line);border-radius:8px;display:flex;flex-wrap:wrap;gap:4px 16px;max-height:160px;overflow:auto}
+.work-form label.check{flex-direction:row;align-items:center;gap:6px;color:var(--ink)}.work-form button{align-self:flex-start}
+.work{margin-bottom:18px}
+.pills,.pager{display:flex;flex-wrap:wrap;gap:6px;margin:8px 0 14px}.pills a,.pager a{padding:3px 10px;border:1px solid var(--line);border-radius:14px;text-decoration:none;color:var(--ink);background:var(--card)}
+.pills a[aria-current],.pager a[aria-current]{background:var(--accent);color:#fff;border-color:var(--accent)}
+ul.reasons{margin:0;padding-left:18px}ul.reasons li{margin:0}#worklist td{vertical-align:top}
 "#;
 
 /// Progressive enhancement: when the ledger changes, refresh the page's content in place.

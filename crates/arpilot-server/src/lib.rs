@@ -7,8 +7,10 @@ pub mod auth;
 pub mod charts;
 pub mod html;
 mod imports;
+pub mod openapi;
 mod pages;
 mod settings;
+mod work;
 
 pub use arpilot_app::export;
 
@@ -35,12 +37,42 @@ pub struct AppState {
     /// Back-off after failed sign-ins.
     pub throttle: auth::Throttle,
     report_settings: RwLock<Arc<Defaults>>,
-    pub live: broadcast::Sender<u64>,
+    /// Each change of the ledger or the settings, with what it touched: an open page is told
+    /// only when its user's portfolio sees something of it.
+    pub live: broadcast::Sender<Arc<arpilot_app::view::Touched>>,
     /// Dashboard figures by scope and parameters; emptied whenever the ledger changes. Each
     /// entry is computed once: concurrent requests for it wait for the first.
     figures: std::sync::Mutex<std::collections::HashMap<String, Slot>>,
     /// Computations at once: one per core, so cached pages are not starved.
     pub(crate) compute: tokio::sync::Semaphore,
+    /// Cookies carry `Secure` (the public address is https).
+    secure_cookies: bool,
+}
+
+/// How a server is reached.
+#[derive(Clone, Debug, Default)]
+pub struct ServerOptions {
+    /// The address users open (`https://ar.example.com`), when a proxy serves it: an https one
+    /// makes every cookie `Secure`.
+    pub public_url: Option<String>,
+}
+
+impl ServerOptions {
+    /// Checks the public address: `http://` or `https://` and a host.
+    pub fn public_url(url: &str) -> Result<ServerOptions, String> {
+        let rest = url
+            .strip_prefix("https://")
+            .or_else(|| url.strip_prefix("http://"))
+            .ok_or_else(|| format!("public URL {url:?}: expected http://… or https://…"))?;
+        if rest.trim_matches('/').is_empty() || rest.contains(char::is_whitespace) {
+            return Err(format!(
+                "public URL {url:?}: expected a host after the scheme"
+            ));
+        }
+        Ok(ServerOptions {
+            public_url: Some(url.to_string()),
+        })
+    }
 }
 
 type Cached = Arc<dyn std::any::Any + Send + Sync>;
@@ -48,6 +80,13 @@ type Slot = Arc<std::sync::Mutex<Option<Cached>>>;
 
 impl AppState {
     pub async fn new(store: Store) -> Result<Arc<AppState>, StoreError> {
+        AppState::with_options(store, ServerOptions::default()).await
+    }
+
+    pub async fn with_options(
+        store: Store,
+        options: ServerOptions,
+    ) -> Result<Arc<AppState>, StoreError> {
         let views = Views::open(&store).await?;
         let settings = stored_defaults(&store.settings().await?);
         Ok(Arc::new(AppState {
@@ -61,6 +100,9 @@ impl AppState {
             compute: tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             ),
+            secure_cookies: options
+                .public_url
+                .is_some_and(|u| u.starts_with("https://")),
         }))
     }
 
@@ -73,7 +115,11 @@ impl AppState {
             .get(key)
             .cloned()?;
         // Being computed: do not wait here, on an async worker.
-        let guard = slot.try_lock().ok()?;
+        let guard = match slot.try_lock() {
+            Ok(g) => g,
+            Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return None,
+        };
         guard.clone()?.downcast().ok()
     }
 
@@ -92,13 +138,22 @@ impl AppState {
             }
             map.entry(key).or_default().clone()
         };
-        let mut guard = slot.lock().expect("slot lock");
+        // A computation that panicked left the slot empty: compute again.
+        let mut guard = slot.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(f) = guard.as_ref().and_then(|f| f.clone().downcast::<T>().ok()) {
             return Ok(f);
         }
         let f = Arc::new(make()?);
         *guard = Some(f.clone());
         Ok(f)
+    }
+
+    /// A `Set-Cookie` value: HttpOnly, SameSite=Strict, Secure behind https.
+    pub(crate) fn cookie(&self, name: &str, value: &str, path: &str, max_age: u64) -> String {
+        format!(
+            "{name}={value}; Path={path}; HttpOnly; SameSite=Strict; Max-Age={max_age}{}",
+            if self.secure_cookies { "; Secure" } else { "" }
+        )
     }
 
     /// The default as-of date: the ledger's last date.
@@ -125,7 +180,9 @@ impl AppState {
         let s = stored_defaults(&self.store.settings().await?);
         *self.report_settings.write().expect("settings lock") = Arc::new(s);
         self.figures.lock().expect("figures lock").clear();
-        let _ = self.live.send(0);
+        let _ = self
+            .live
+            .send(Arc::new(arpilot_app::view::Touched::Everything));
         Ok(())
     }
 
@@ -148,10 +205,14 @@ impl AppState {
         Ok(())
     }
 
-    /// The views moved forward: cached figures are dropped and open pages told.
+    /// The views moved forward: cached figures are dropped and the open pages that see
+    /// something of the change are told.
     pub fn changed(&self) {
         self.figures.lock().expect("figures lock").clear();
-        let _ = self.live.send(0);
+        let touched = self.views.take_touched();
+        if touched != arpilot_app::view::Touched::Nothing {
+            let _ = self.live.send(Arc::new(touched));
+        }
     }
 }
 
@@ -183,7 +244,10 @@ pub fn router(state: Shared) -> Router {
         .route("/", get(pages::dashboard))
         .route("/aging", get(pages::aging))
         .route("/customers", get(pages::customers))
+        .route("/worklist", get(pages::worklist))
         .route("/customers/{id}", get(pages::customer))
+        .route("/customers/{id}/work", post(work::post_form))
+        .route("/api/customers/{id}/work", post(work::post_api))
         .route(
             "/imports",
             get(imports::imports_page)
@@ -203,7 +267,7 @@ pub fn router(state: Shared) -> Router {
         .route("/api/customers/{id}/rating", get(pages::api_rating))
         .route("/forecast", get(pages::forecast))
         .route("/export/{file}", get(pages::export))
-        .route("/login", get(pages::login_form).post(login))
+        .route("/login", get(login_form).post(login))
         .route("/logout", post(logout))
         .route("/events", get(pages::events))
         .route(
@@ -217,17 +281,17 @@ pub fn router(state: Shared) -> Router {
         .route("/api/report", get(pages::api_report))
         .route("/api/aging", get(pages::api_aging))
         .route("/api/customers", get(pages::api_customers))
+        .route("/api/worklist", get(pages::api_worklist))
+        .route("/api/work", get(pages::api_work))
         .route("/api/customers/{id}", get(pages::api_customer))
         .route("/api/invoices", get(pages::api_invoices))
         .route(
             "/api/events",
             post(push_events).layer(axum::extract::DefaultBodyLimit::max(64 << 20)),
         )
-        .route(
-            "/api/openapi.json",
-            get(|| async { Json(pages::openapi()) }),
-        )
+        .route("/api/openapi.json", get(openapi::serve))
         .layer(axum::middleware::from_fn(security_headers))
+        .layer(axum::middleware::from_fn(catch_panic))
         .with_state(state)
 }
 
@@ -238,6 +302,37 @@ fn static_file(kind: &'static str, body: &'static str) -> Response {
             (header::CACHE_CONTROL, "max-age=3600"),
         ],
         body,
+    )
+        .into_response()
+}
+
+/// A panicking handler is a bug, yet it answers 500 and the server goes on serving: the panic
+/// is logged, its message is not shown (it may name internals).
+async fn catch_panic(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    use futures_util::FutureExt;
+    let path = req.uri().path().to_string();
+    match std::panic::AssertUnwindSafe(next.run(req))
+        .catch_unwind()
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => {
+            let msg = e
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| e.downcast_ref::<&str>().copied())
+                .unwrap_or("");
+            eprintln!("arpilot: internal error serving {path}: {msg}");
+            internal_error()
+        }
+    }
+}
+
+/// The answer to a bug: 500 with a short JSON error, the details in the server's log.
+pub(crate) fn internal_error() -> Response {
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        Json(serde_json::json!({"error": "internal error: the request could not be answered (details in the server's log)"})),
     )
         .into_response()
 }
@@ -393,6 +488,51 @@ impl Params {
 pub struct LoginForm {
     login: String,
     password: String,
+    /// The sign-in form's token, also in its cookie: a page of another site cannot send both.
+    #[serde(default)]
+    csrf: String,
+}
+
+/// The cookie holding the sign-in form's token (before any session exists).
+pub const LOGIN_COOKIE: &str = "arpilot_login";
+
+/// `GET /login`: the form, with a fresh token in a hidden field and in a cookie.
+async fn login_form(State(state): State<Shared>, headers: HeaderMap) -> Response {
+    let lang = Lang::pick(
+        "",
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    );
+    login_answer(&state, StatusCode::OK, lang, None, None)
+}
+
+/// The sign-in page with `error`, keeping the form's token (a new one when there is none).
+fn login_answer(
+    state: &AppState,
+    status: StatusCode,
+    lang: Lang,
+    error: Option<&str>,
+    token: Option<&str>,
+) -> Response {
+    let token = token.map_or_else(auth::random_token, str::to_string);
+    (
+        status,
+        [(
+            header::SET_COOKIE,
+            state.cookie(LOGIN_COOKIE, &token, "/login", 3600),
+        )],
+        axum::response::Html(pages::login_page(lang, error, &token)),
+    )
+        .into_response()
+}
+
+fn same_token(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 async fn login(
@@ -410,8 +550,36 @@ async fn login(
             .get(header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok()),
     );
+    // The form's token must come back with its cookie: a sign-in posted from another site
+    // (login CSRF) has neither. A stale form gets a fresh one.
+    let token = cookie(&headers, LOGIN_COOKIE).filter(|t| !t.is_empty());
+    if !token
+        .as_deref()
+        .is_some_and(|t| !f.csrf.is_empty() && same_token(t, &f.csrf))
+    {
+        return login_answer(
+            &state,
+            StatusCode::FORBIDDEN,
+            lang,
+            Some(lang.t(
+                "The sign-in form expired: sign in again.",
+                "Le formulaire de connexion a expiré : reconnectez-vous.",
+            )),
+            None,
+        );
+    }
+    let token = token.unwrap_or_default();
     let (by_login, by_addr) = (
-        format!("login:{}", f.login.trim().to_lowercase()),
+        // Logins are at most 64 characters: a longer one is no one's, and is not kept whole.
+        format!(
+            "login:{}",
+            f.login
+                .trim()
+                .chars()
+                .take(65)
+                .collect::<String>()
+                .to_lowercase()
+        ),
         format!("addr:{}", peer.ip()),
     );
     // After repeated failures, wait before trying again (no password is checked meanwhile).
@@ -425,14 +593,24 @@ async fn login(
             Lang::En => format!("Too many failed attempts: try again in {secs} s."),
             Lang::Fr => format!("Trop d'essais infructueux : réessayez dans {secs} s."),
         };
-        return (
+        let mut r = login_answer(
+            &state,
             StatusCode::TOO_MANY_REQUESTS,
-            [(header::RETRY_AFTER, secs.to_string())],
-            axum::response::Html(pages::login_page(lang, Some(&msg))),
-        )
-            .into_response();
+            lang,
+            Some(&msg),
+            Some(&token),
+        );
+        r.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from_str(&secs.to_string()).expect("digits"),
+        );
+        return r;
     }
-    let user = state.store.user(&f.login).await.ok().flatten();
+    let user = if f.login.chars().count() <= 64 {
+        state.store.user(&f.login).await.ok().flatten()
+    } else {
+        None
+    };
     // The same hash work whether the login exists or not.
     let ok = auth::check_sign_in(&f.password, user.as_ref().map(|u| u.password_hash.as_str()));
     if ok {
@@ -455,29 +633,35 @@ async fn login(
                         .into_response();
                 }
             };
-            (
-                [(
+            // A collector's day starts with the worklist; the others' with the dashboard.
+            let home = match Role::parse(&u.role) {
+                Some(Role::Collector) => "/worklist",
+                _ => "/",
+            };
+            let mut r = Redirect::to(home).into_response();
+            let h = r.headers_mut();
+            for c in [
+                state.cookie(SESSION_COOKIE, &token, "/", auth::SESSION_LIFE_SECS as u64),
+                // The form's token is spent.
+                state.cookie(LOGIN_COOKIE, "", "/login", 0),
+            ] {
+                h.append(
                     header::SET_COOKIE,
-                    format!(
-                        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
-                        auth::SESSION_LIFE_SECS
-                    ),
-                )],
-                Redirect::to("/"),
-            )
-                .into_response()
+                    HeaderValue::from_str(&c).expect("cookie"),
+                );
+            }
+            r
         }
-        _ => (
+        _ => login_answer(
+            &state,
             StatusCode::UNAUTHORIZED,
-            axum::response::Html(pages::login_page(
-                lang,
-                Some(lang.t(
-                    "Unknown login or wrong password.",
-                    "Identifiant ou mot de passe incorrect.",
-                )),
+            lang,
+            Some(lang.t(
+                "Unknown login or wrong password.",
+                "Identifiant ou mot de passe incorrect.",
             )),
-        )
-            .into_response(),
+            Some(&token),
+        ),
     }
 }
 
@@ -506,10 +690,7 @@ async fn logout(
             .into_response();
     }
     (
-        [(
-            header::SET_COOKIE,
-            format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
-        )],
+        [(header::SET_COOKIE, state.cookie(SESSION_COOKIE, "", "/", 0))],
         Redirect::to("/login"),
     )
         .into_response()
@@ -521,6 +702,19 @@ pub fn csrf_ok(caller: &Caller, sent: &str) -> bool {
         .csrf
         .as_deref()
         .is_some_and(|c| c.len() == sent.len() && c.bytes().zip(sent.bytes()).all(|(a, b)| a == b))
+}
+
+/// A JSON write from a browser session must prove it comes from our pages (the session's token
+/// in `X-CSRF-Token`); API tokens are not sent by browsers on their own.
+pub(crate) fn api_csrf_ok(caller: &Caller, headers: &HeaderMap) -> bool {
+    caller.csrf.is_none()
+        || csrf_ok(
+            caller,
+            headers
+                .get("x-csrf-token")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or(""),
+        )
 }
 
 /// Browsers send Origin on POST: it must name this host.
@@ -563,15 +757,8 @@ async fn push_events(
         )
             .into_response();
     }
-    // A browser session must prove the request comes from our pages.
-    if caller.csrf.is_some() {
-        let sent = headers
-            .get("x-csrf-token")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        if !csrf_ok(&caller, sent) {
-            return (StatusCode::FORBIDDEN, "invalid CSRF token").into_response();
-        }
+    if !api_csrf_ok(&caller, &headers) {
+        return (StatusCode::FORBIDDEN, "invalid CSRF token").into_response();
     }
     let author = arpilot_app::Author {
         user: caller.user.login.clone(),
@@ -627,9 +814,56 @@ async fn watch_ledger(state: Shared) {
         {
             *state.report_settings.write().expect("settings lock") =
                 Arc::new(stored_defaults(&pairs));
-            state.changed();
+            state.figures.lock().expect("figures lock").clear();
+            let _ = state
+                .live
+                .send(Arc::new(arpilot_app::view::Touched::Everything));
         }
         // An error is retried on the next wake-up.
         let _ = state.reload().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    async fn fetch(addr: std::net::SocketAddr, path: &str) -> String {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        s.write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .await
+        .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.unwrap();
+        out
+    }
+
+    /// A handler that panics answers 500 without its message, and the server keeps serving.
+    #[tokio::test]
+    async fn a_panicking_handler_answers_500_and_the_server_goes_on() {
+        let app = Router::new()
+            .route(
+                "/boom",
+                get(|| async {
+                    if std::hint::black_box(true) {
+                        panic!("secret internals");
+                    }
+                    "unreachable"
+                }),
+            )
+            .route("/ok", get(|| async { "fine" }))
+            .layer(axum::middleware::from_fn(catch_panic));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        for _ in 0..3 {
+            let r = fetch(addr, "/boom").await;
+            assert!(r.starts_with("HTTP/1.1 500"), "{r}");
+            assert!(r.contains("internal error") && !r.contains("secret"), "{r}");
+            assert!(fetch(addr, "/ok").await.ends_with("fine"));
+        }
     }
 }

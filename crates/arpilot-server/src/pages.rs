@@ -40,10 +40,16 @@ async fn context(
         defaults: state.report_settings(),
         latest: state.latest(),
     };
-    let snap = state
-        .snapshot_at(p.as_of)
-        .await
-        .map_err(|e| Box::new((StatusCode::UNPROCESSABLE_ENTITY, e.to_string()).into_response()))?;
+    // A date the ledger cannot be seen on (no exchange rate yet for one of its currencies).
+    let snap = state.snapshot_at(p.as_of).await.map_err(|e| {
+        Box::new(
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Json(serde_json::json!({"error": e.to_string()})),
+            )
+                .into_response(),
+        )
+    })?;
     let sel = caller
         .scope
         .selection(&snap, &p.filters)
@@ -111,9 +117,10 @@ async fn computed<T: Send + Sync + 'static>(
     let st = state.clone();
     match tokio::task::spawn_blocking(move || st.figures(key, make)).await {
         Ok(r) => r,
-        Err(e) => Err(Box::new(
-            (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
-        )),
+        Err(e) => {
+            eprintln!("arpilot: internal error computing figures: {e}");
+            Err(Box::new(crate::internal_error()))
+        }
     }
 }
 
@@ -625,6 +632,177 @@ pub async fn customers(State(state): State<Shared>, caller: Caller, query: RawQu
     .into_response()
 }
 
+/// `GET /worklist`: "To do today", the customers to act on, highest priority first, each with
+/// why and what to do. A manager narrows it to a collector with `filter=collector=NAME`.
+pub async fn worklist(State(state): State<Shared>, caller: Caller, query: RawQuery) -> Response {
+    let (snap, p, sel) = try_page!(context(&state, &caller, query).await);
+    let as_of = p.date();
+    let l = caller.lang;
+    let mut items =
+        (*try_page!(worklist_items(&state, &caller, snap.clone(), sel, &p).await)).clone();
+    match p.sort.as_deref() {
+        Some("overdue") => items.sort_by_key(|b| std::cmp::Reverse(b.overdue)),
+        Some("name") => items.sort_by(|a, b| a.name.cmp(&b.name)),
+        _ => {}
+    }
+    let mut b = format!(
+        "<h1>{} {}</h1>{}",
+        l.t("To do on", "À traiter le"),
+        l.date(as_of),
+        toolbar(l, "/worklist", &p, as_of)
+    );
+    // Managers pick a collector or the whole team (links: every view is a URL).
+    if !caller.scope.restricted()
+        && let Some(col) = snap.customers.dims.get("collector")
+    {
+        let mut names: Vec<&str> = (0..snap.customers.names.len() as u32)
+            .map(|c| col.value(c))
+            .filter(|v| !v.is_empty())
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        let current = p
+            .filters
+            .iter()
+            .find(|f| f.name == "collector")
+            .map(|f| f.value.as_str());
+        let link = |label: &str, q: String, on: bool| {
+            format!(
+                r#"<a href="/worklist?as_of={as_of}{q}"{}>{}</a>"#,
+                if on { r#" aria-current="true""# } else { "" },
+                esc(label)
+            )
+        };
+        let mut links = vec![link(
+            l.t("Whole team", "Toute l'équipe"),
+            String::new(),
+            current.is_none(),
+        )];
+        for n in names.iter().take(50) {
+            links.push(link(
+                n,
+                format!("&filter=collector%3D{}", html::q(n)),
+                current == Some(*n),
+            ));
+        }
+        let _ = write!(
+            b,
+            r#"<nav class="pills" aria-label="{}">{}</nav>"#,
+            l.t("Collector", "Chargé de recouvrement"),
+            links.join("")
+        );
+    }
+    // 50 a page.
+    const PER_PAGE: usize = 50;
+    let pages = items.len().div_ceil(PER_PAGE).max(1);
+    let page_no = p
+        .raw
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("page="))
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(1)
+        .clamp(1, pages);
+    let total = arpilot_core::Money::sum(snap.currency, items.iter().map(|i| i.at_stake));
+    let _ = write!(
+        b,
+        r#"<p class="muted">{} · {} {}</p><section class="card"><table id="worklist"><thead><tr><th class="n">#</th><th>{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
+        match (items.len(), l) {
+            (n, arpilot_app::Lang::Fr) => format!("{n} client{}", if n > 1 { "s" } else { "" }),
+            (n, _) => format!("{n} customer{}", if n > 1 { "s" } else { "" }),
+        },
+        l.money(total),
+        l.t("at stake", "en jeu"),
+        l.t("Customer", "Client"),
+        l.t("Score", "Score"),
+        l.t("Overdue", "Échu"),
+        l.t("At stake", "En jeu"),
+        l.t("Last action", "Dernière action"),
+        l.t("Why", "Pourquoi"),
+        l.t("Next step", "À faire"),
+    );
+    for (k, it) in items
+        .iter()
+        .enumerate()
+        .skip((page_no - 1) * PER_PAGE)
+        .take(PER_PAGE)
+    {
+        let reasons: String = it
+            .reasons
+            .iter()
+            .map(|r| format!("<li>{}</li>", esc(r)))
+            .collect();
+        let _ = write!(
+            b,
+            r#"<tr><td class="n">{}</td><td><a href="/customers/{}?{}">{}</a><br><small class="muted">{}{}</small></td><td class="n">{:.1}</td><td class="n">{}</td><td class="n">{}</td><td>{}</td><td><ul class="reasons">{reasons}</ul></td><td>{}</td></tr>"#,
+            k + 1,
+            html::q(&it.customer_id),
+            esc(&p.raw),
+            esc(&it.name),
+            esc(&it.customer_id),
+            it.collector
+                .as_deref()
+                .map_or(String::new(), |c| format!(" · {}", esc(c))),
+            it.score,
+            l.money(it.overdue),
+            l.money(it.at_stake),
+            it.last_action.map_or("—".to_string(), |d| {
+                format!(
+                    "{}{}",
+                    l.date(d),
+                    it.last_action_kind
+                        .as_deref()
+                        .map_or(String::new(), |k| format!(" ({})", esc(k)))
+                )
+            }),
+            esc(&it.suggestion),
+        );
+    }
+    if items.is_empty() {
+        let _ = write!(
+            b,
+            r#"<tr><td colspan="8">{}</td></tr>"#,
+            l.t(
+                "Nothing to do: no customer needs an action on this date.",
+                "Rien à traiter : aucun client ne demande d'action à cette date."
+            )
+        );
+    }
+    b.push_str("</tbody></table></section>");
+    if pages > 1 {
+        let base: String = p
+            .raw
+            .split('&')
+            .filter(|kv| !kv.starts_with("page=") && !kv.is_empty())
+            .collect::<Vec<_>>()
+            .join("&");
+        let mut nav_pages = String::new();
+        for n in 1..=pages {
+            let _ = write!(
+                nav_pages,
+                r#"<a href="/worklist?{}&page={n}"{}>{n}</a>"#,
+                esc(&base),
+                if n == page_no {
+                    r#" aria-current="page""#
+                } else {
+                    ""
+                }
+            );
+        }
+        let _ = write!(
+            b,
+            r#"<nav class="pager" aria-label="{}">{nav_pages}</nav>"#,
+            l.t("Pages", "Pages")
+        );
+    }
+    Html(page(
+        l,
+        l.t("To do today", "À traiter aujourd'hui"),
+        &nav(&caller, &p, "worklist"),
+        &b,
+    ))
+    .into_response()
+}
+
 /// The caller's row for customer `id`, or `None` when it is unknown or outside their scope (the
 /// two are indistinguishable on purpose).
 /// True when customer `id` is in the caller's selection.
@@ -638,7 +816,19 @@ pub async fn customer(
     Path(id): Path<String>,
     query: RawQuery,
 ) -> Response {
-    let (snap, p, sel) = try_page!(context(&state, &caller, query).await);
+    customer_page(&state, &caller, &id, query, None).await
+}
+
+/// The customer file, with `error` above the work form when recording was refused.
+pub(crate) async fn customer_page(
+    state: &Shared,
+    caller: &Caller,
+    id: &str,
+    query: RawQuery,
+    error: Option<&str>,
+) -> Response {
+    let (state, caller, id) = (state.clone(), caller, id.to_string());
+    let (snap, p, sel) = try_page!(context(&state, caller, query).await);
     let l = caller.lang;
     let as_of = p.date();
     let Some(f) = arpilot_app::customer::file(&snap, &sel, &id, as_of, p.rating(), 20) else {
@@ -647,7 +837,7 @@ pub async fn customer(
             Html(page(
                 l,
                 "404",
-                &nav(&caller, &p, ""),
+                &nav(caller, &p, ""),
                 l.t("<h1>No such customer</h1>", "<h1>Client introuvable</h1>"),
             )),
         )
@@ -679,6 +869,17 @@ pub async fn customer(
         row.credit_limit
             .map_or("—".into(), |c| l.money(c - row.balance)),
     );
+    // Where a collector works: right under the figures.
+    b.push_str(&crate::work::forms(
+        l,
+        &id,
+        &p.raw,
+        caller.csrf.as_deref().unwrap_or(""),
+        !matches!(caller.role, crate::auth::Role::Viewer),
+        &f,
+        as_of,
+        error,
+    ));
     let bars: Vec<Bar> = r
         .aging
         .iter()
@@ -785,15 +986,34 @@ pub async fn customer(
                     invoice_id,
                     reason,
                     resolved_on,
+                    owner,
+                    outcome,
+                    comment,
                 } => (
                     date,
                     invoice_id.clone(),
                     format!(
-                        "{} {}",
+                        "{} {}{}{}",
                         l.t("dispute", "litige"),
+                        reason,
+                        owner.as_deref().map_or(String::new(), |o| format!(
+                            " ({} {o})",
+                            l.t("owner", "suivi par")
+                        )),
                         match resolved_on {
-                            Some(r) => format!("{} {}", l.t("resolved", "résolu le"), l.date(*r)),
-                            None => reason.clone(),
+                            Some(r) => format!(
+                                " — {} {}{}{}",
+                                l.t("resolved", "résolu le"),
+                                l.date(*r),
+                                outcome.as_deref().map_or(String::new(), |o| format!(
+                                    " : {}",
+                                    resolution_label(l, o)
+                                )),
+                                comment
+                                    .as_deref()
+                                    .map_or(String::new(), |c| format!(" — {c}"))
+                            ),
+                            None => String::new(),
                         }
                     ),
                 ),
@@ -816,8 +1036,24 @@ pub async fn customer(
                     date,
                     action,
                     agent,
-                    ..
-                } => (date, agent.clone(), action.clone()),
+                    invoice_id,
+                    outcome,
+                    note,
+                } => (
+                    date,
+                    agent.clone(),
+                    format!(
+                        "{}{}{}{}",
+                        kind_label(l, action),
+                        invoice_id
+                            .as_deref()
+                            .map_or(String::new(), |i| format!(" {i}")),
+                        outcome
+                            .as_deref()
+                            .map_or(String::new(), |o| format!(" — {}", outcome_label(l, o))),
+                        note.as_deref().map_or(String::new(), |n| format!(" — {n}"))
+                    ),
+                ),
             };
             format!(
                 r#"<tr><td>{}</td><td>{}</td><td>{}</td></tr>"#,
@@ -836,39 +1072,89 @@ pub async fn customer(
             "Litiges, promesses et actions"
         ),
     );
-    Html(page(l, &row.name, &nav(&caller, &p, "customers"), &b)).into_response()
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    (
+        status,
+        Html(page(l, &row.name, &nav(caller, &p, "customers"), &b)),
+    )
+        .into_response()
 }
 
-pub fn login_page(lang: Lang, error: Option<&str>) -> String {
+/// An action's kind in words.
+pub(crate) fn kind_label(l: Lang, k: &str) -> String {
+    match k {
+        "call" => l.t("call", "appel"),
+        "email" => l.t("e-mail", "e-mail"),
+        "letter" => l.t("letter", "courrier"),
+        "visit" => l.t("visit", "visite"),
+        "note" => l.t("note", "note"),
+        other => return other.to_string(),
+    }
+    .to_string()
+}
+
+/// An action's outcome in words.
+pub(crate) fn outcome_label(l: Lang, o: &str) -> &'static str {
+    match o {
+        "reached" => l.t("reached", "joint"),
+        "no_answer" => l.t("no answer", "pas de réponse"),
+        "promise" => l.t("promise to pay", "promesse de paiement"),
+        "dispute" => l.t("dispute", "litige"),
+        "refusal" => l.t("refusal", "refus"),
+        "wrong_contact" => l.t("wrong contact", "mauvais interlocuteur"),
+        _ => "",
+    }
+}
+
+/// A dispute's resolution in words.
+pub(crate) fn resolution_label(l: Lang, o: &str) -> &'static str {
+    match o {
+        "justified" => l.t("justified, credit note expected", "justifié, avoir attendu"),
+        "rejected" => l.t("rejected", "rejeté"),
+        "settled" => l.t("settled", "réglé"),
+        _ => "",
+    }
+}
+
+pub fn login_page(lang: Lang, error: Option<&str>, csrf: &str) -> String {
     format!(
-        r#"<!doctype html><html lang="{}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>arpilot</title><link rel="stylesheet" href="/static/app.css"></head><body><form class="login" method="post" action="/login"><h1>arpilot</h1>{}<label for="login">{}</label><input id="login" name="login" autocomplete="username" required autofocus><label for="password">{}</label><input id="password" name="password" type="password" autocomplete="current-password" required><button class="primary">{}</button></form></body></html>"#,
+        r#"<!doctype html><html lang="{}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>arpilot</title><link rel="stylesheet" href="/static/app.css"></head><body><form class="login" method="post" action="/login"><h1>arpilot</h1>{}<input type="hidden" name="csrf" value="{}"><label for="login">{}</label><input id="login" name="login" autocomplete="username" required autofocus><label for="password">{}</label><input id="password" name="password" type="password" autocomplete="current-password" required><button class="primary">{}</button></form></body></html>"#,
         lang.code(),
         error.map_or(String::new(), |e| format!(
             r#"<p class="err">{}</p>"#,
             esc(e)
         )),
+        esc(csrf),
         lang.t("Login", "Identifiant"),
         lang.t("Password", "Mot de passe"),
         lang.t("Sign in", "Se connecter"),
     )
 }
 
-pub async fn login_form(headers: axum::http::HeaderMap) -> Html<String> {
-    let lang = Lang::pick(
-        "",
-        headers
-            .get(axum::http::header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok()),
-    );
-    Html(login_page(lang, None))
-}
-
-/// Server-sent events: `ledger` each time the ledger changes. Signed-in callers only; the event
-/// carries no data, each page refetches itself through its own scope.
-pub async fn events(State(state): State<Shared>, _caller: Caller) -> impl IntoResponse {
+/// `GET /events`: a `ledger` event each time a change touches the caller's portfolio (a
+/// restricted user is not told of pushes about other customers). The event carries no data:
+/// each page refetches itself through its own scope.
+pub async fn events(State(state): State<Shared>, caller: Caller) -> impl IntoResponse {
     let rx = tokio_stream::wrappers::BroadcastStream::new(state.live.subscribe());
-    let stream = rx.map(|_| {
-        Ok::<_, std::convert::Infallible>(Event::default().event("ledger").data("changed"))
+    let stream = rx.filter_map(move |msg| {
+        let seen = match msg {
+            Ok(touched) => {
+                let snap = state.snapshot();
+                match caller.scope.selection(&snap, &[]) {
+                    Ok(sel) => touched.seen_by(&snap, &sel),
+                    Err(_) => false,
+                }
+            }
+            // Missed messages: say something changed rather than risk a stale page.
+            Err(_) => true,
+        };
+        std::future::ready(seen.then(|| {
+            Ok::<_, std::convert::Infallible>(Event::default().event("ledger").data("changed"))
+        }))
     });
     Sse::new(stream).keep_alive(KeepAlive::default())
 }
@@ -887,9 +1173,12 @@ pub async fn api_aging(State(state): State<Shared>, caller: Caller, query: RawQu
         p.by = Some("customer".into());
     }
     match the_report(&snap, &sel, &p) {
-        Ok(r) => Json(serde_json::json!({
-            "as_of": r.as_of, "currency": r.currency, "aging": r.aging, "groups": r.groups,
-        }))
+        Ok(r) => Json(AgingAnswer {
+            as_of: r.as_of,
+            currency: r.currency,
+            aging: &r.aging,
+            groups: r.groups.as_ref(),
+        })
         .into_response(),
         Err(e) => *e,
     }
@@ -902,6 +1191,42 @@ pub async fn api_customers(
 ) -> Response {
     let (snap, p, sel) = try_page!(context(&state, &caller, query).await);
     Json(customer_rows(&snap, &sel, p.date(), p.rating())).into_response()
+}
+
+/// `GET /api/worklist`: the customers to act on, highest priority first, in the caller's scope
+/// (`filter=collector=NAME` for one collector's list).
+pub async fn api_worklist(
+    State(state): State<Shared>,
+    caller: Caller,
+    query: RawQuery,
+) -> Response {
+    let (snap, p, sel) = try_page!(context(&state, &caller, query).await);
+    let items = try_page!(worklist_items(&state, &caller, snap, sel, &p).await);
+    Json(&*items).into_response()
+}
+
+/// The worklist of the caller's selection, computed off the async workers and cached with the
+/// other figures until the ledger changes.
+async fn worklist_items(
+    state: &Shared,
+    caller: &Caller,
+    snap: std::sync::Arc<Snapshot>,
+    sel: Selection,
+    p: &Params,
+) -> Result<std::sync::Arc<Vec<arpilot_app::worklist::WorkItem>>, Box<Response>> {
+    let key = format!(
+        "worklist|{:?}|{}|{}",
+        caller.scope,
+        p.raw,
+        caller.lang.code()
+    );
+    let (as_of, rating, lang) = (p.date(), *p.rating(), caller.lang);
+    computed(state, key, move || {
+        Ok(arpilot_app::worklist::items(
+            &snap, &sel, as_of, &rating, lang,
+        ))
+    })
+    .await
 }
 
 pub async fn api_customer(
@@ -980,6 +1305,7 @@ pub async fn export(
 pub struct TeamFigures {
     rows: Vec<arpilot_core::analytics::TeamRow>,
     days: Vec<(arpilot_core::Day, Money)>,
+    work: arpilot_core::work::WorkKpis,
 }
 
 pub async fn team(State(state): State<Shared>, caller: Caller, query: RawQuery) -> Response {
@@ -1002,7 +1328,8 @@ pub async fn team(State(state): State<Shared>, caller: Caller, query: RawQuery) 
                         )
                     })
                     .collect();
-                Ok(TeamFigures { rows, days })
+                let work = arpilot_core::work::work(&snap, &sel, as_of, 30, 30);
+                Ok(TeamFigures { rows, days, work })
             }
         })
         .await
@@ -1071,6 +1398,7 @@ pub async fn team(State(state): State<Shared>, caller: Caller, query: RawQuery) 
         );
     }
     b.push_str("</tbody></table></section>");
+    b.push_str(&work_table(l, &f.work));
     Html(page(
         l,
         l.t("Collection", "Recouvrement"),
@@ -1078,6 +1406,68 @@ pub async fn team(State(state): State<Shared>, caller: Caller, query: RawQuery) 
         &b,
     ))
     .into_response()
+}
+
+/// The team's work over the last 30 days (docs/kpis.md, "Work KPIs").
+fn work_table(l: Lang, k: &arpilot_core::work::WorkKpis) -> String {
+    let mut b = format!(
+        r#"<section class="card spaced"><h2>{} {} – {}</h2><table id="work-kpis"><thead><tr><th>{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th></tr></thead><tbody>"#,
+        l.t("Work from", "Activité du"),
+        l.date(k.from),
+        l.date(k.to),
+        l.t("Collector", "Recouvreur"),
+        l.t("Actions", "Actions"),
+        l.t("Per day", "Par jour"),
+        l.t("Contact rate", "Taux de contact"),
+        l.t("Promises obtained", "Promesses obtenues"),
+        l.t("Kept / broken", "Tenues / non tenues"),
+        l.t("Days to 1st action", "Délai 1re action"),
+        l.t("Disputes opened / resolved", "Litiges ouverts / résolus"),
+        l.t("Paid within 7 / 30 d", "Payé sous 7 / 30 j"),
+        l.t("Cash after action", "Encaissé après action"),
+        l.t(
+            "Backlog (30 d without action)",
+            "En souffrance (30 j sans action)"
+        ),
+    );
+    for (r, total) in k
+        .rows
+        .iter()
+        .map(|r| (r, false))
+        .chain(std::iter::once((&k.total, true)))
+    {
+        let _ = write!(
+            b,
+            r#"<tr{}><td>{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{} · {}</td><td class="n">{} / {}</td><td class="n">{}</td><td class="n">{} / {}</td><td class="n">{} / {}</td><td class="n">{}</td><td class="n">{} · {}</td></tr>"#,
+            if total { r#" class="total""# } else { "" },
+            esc(r.collector.as_deref().unwrap_or(l.t("Team", "Équipe"))),
+            r.actions,
+            l.num(Some(r.actions_per_day), ""),
+            l.num(r.contact_rate, " %"),
+            r.promises_obtained,
+            l.money(r.promised_amount),
+            r.promises_kept,
+            r.promises_broken,
+            l.num(r.avg_days_to_first_action, l.t(" d", " j")),
+            r.disputes_opened,
+            r.disputes_resolved,
+            l.num(r.activation_7, " %"),
+            l.num(r.activation_30, " %"),
+            l.money(r.cash_after_action),
+            r.backlog_customers,
+            l.money(r.backlog_overdue),
+        );
+    }
+    b.push_str("</tbody></table></section>");
+    b
+}
+
+/// `GET /api/work?days=30`: the work KPIs over the `days` (1 to 366) days ending on the as-of
+/// date, per collector and for the caller's whole selection.
+pub async fn api_work(State(state): State<Shared>, caller: Caller, query: RawQuery) -> Response {
+    let (snap, p, sel) = try_page!(context(&state, &caller, query).await);
+    let days = p.days.unwrap_or(30) as i32;
+    Json(arpilot_core::work::work(&snap, &sel, p.date(), days, 30)).into_response()
 }
 
 /// Past months' cash and the forecast, with the forecast's measured accuracy.
@@ -1314,9 +1704,19 @@ pub async fn api_team(State(state): State<Shared>, caller: Caller, query: RawQue
     }
 }
 
+/// Months of history of the cohorts and the rating history when the request names none.
+pub const DEFAULT_MONTHS: usize = 12;
+
 pub async fn api_cohorts(State(state): State<Shared>, caller: Caller, query: RawQuery) -> Response {
     let (snap, p, sel) = try_page!(context(&state, &caller, query).await);
-    Json(arpilot_core::analytics::cohorts(&snap, &sel, p.date(), 12)).into_response()
+    let months = p.months.unwrap_or(DEFAULT_MONTHS);
+    Json(arpilot_core::analytics::cohorts(
+        &snap,
+        &sel,
+        p.date(),
+        months,
+    ))
+    .into_response()
 }
 
 pub async fn api_broken_promises(
@@ -1341,7 +1741,36 @@ pub async fn api_forecast(
     let (snap, p, sel) = try_page!(context(&state, &caller, query).await);
     let as_of = p.date();
     let f = try_page!(forecast_figures(&state, &caller, snap.clone(), sel, &p, as_of).await);
-    Json(serde_json::json!({"forecast": f.forecast, "accuracy": f.backtest})).into_response()
+    Json(ForecastAnswer {
+        forecast: &f.forecast,
+        accuracy: &f.backtest,
+    })
+    .into_response()
+}
+
+/// `GET /api/forecast`: the forecast and its measured accuracy.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct ForecastAnswer<'a> {
+    pub forecast: &'a arpilot_core::forecast::Forecast,
+    /// The back-test of the forecast methods over the twelve month ends whose next three months
+    /// are known.
+    pub accuracy: &'a arpilot_core::forecast::Backtest,
+}
+
+/// `GET /api/aging`: the aged balance's buckets and its rows by customer or `by`.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct AgingAnswer<'a> {
+    pub as_of: arpilot_core::Day,
+    pub currency: arpilot_core::Currency,
+    pub aging: &'a [arpilot_core::report::BucketRow],
+    pub groups: Option<&'a arpilot_core::report::Groups>,
+}
+
+/// The JSON answer of a refused request.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct ApiError {
+    /// What was refused and why, naming the parameter or field (`buckets: expected …`).
+    pub error: String,
 }
 
 pub async fn api_rating(
@@ -1351,22 +1780,26 @@ pub async fn api_rating(
     query: RawQuery,
 ) -> Response {
     let (snap, p, sel) = try_page!(context(&state, &caller, query).await);
-    if !customer_in_scope(&snap, &sel, &id) {
-        return (
+    let history = customer_in_scope(&snap, &sel, &id)
+        .then(|| {
+            arpilot_core::analytics::rating_history(
+                &snap,
+                &sel,
+                &id,
+                p.date(),
+                p.months.unwrap_or(DEFAULT_MONTHS),
+                p.rating(),
+            )
+        })
+        .flatten();
+    match history {
+        Some(h) => Json(h).into_response(),
+        None => (
             StatusCode::NOT_FOUND,
             Json(serde_json::json!({"error": "no such customer"})),
         )
-            .into_response();
+            .into_response(),
     }
-    Json(arpilot_core::analytics::rating_history(
-        &snap,
-        &sel,
-        &id,
-        p.date(),
-        12,
-        p.rating(),
-    ))
-    .into_response()
 }
 
 /// A forecast method's name as the JSON and the CLI spell it.
@@ -1384,42 +1817,4 @@ fn downloads(lang: Lang, kind: &str, p: &Params) -> String {
         lang.t("Download:", "Télécharger :"),
         q = esc(&p.raw)
     )
-}
-
-/// The OpenAPI 3.1 description of the JSON API.
-pub fn openapi() -> serde_json::Value {
-    let common = serde_json::json!([
-        {"name": "as_of", "in": "query", "schema": {"type": "string", "format": "date"},
-         "description": "Date of the figures (default: the ledger's last date)."},
-        {"name": "filter", "in": "query", "schema": {"type": "array", "items": {"type": "string"}},
-         "style": "form", "explode": true,
-         "description": "NAME=VALUE on any dimension or custom field, repeatable; always within the caller's portfolio."}
-    ]);
-    let op = |summary: &str, extra: serde_json::Value| {
-        let mut params = common.as_array().cloned().unwrap_or_default();
-        params.extend(extra.as_array().cloned().unwrap_or_default());
-        serde_json::json!({"get": {"summary": summary, "parameters": params,
-            "security": [{"bearer": []}, {"session": []}],
-            "responses": {"200": {"description": "OK", "content": {"application/json": {}}},
-                          "400": {"description": "A parameter is refused"},
-                          "401": {"description": "Not signed in"}}}})
-    };
-    serde_json::json!({
-        "openapi": "3.1.0",
-        "info": {"title": "arpilot", "version": env!("CARGO_PKG_VERSION"),
-                 "description": "Receivables figures as of any date, restricted to the caller's portfolio. Amounts are decimal strings in the ledger's currency."},
-        "components": {"securitySchemes": {
-            "bearer": {"type": "http", "scheme": "bearer", "description": "An API token from `arpilot users token`."},
-            "session": {"type": "apiKey", "in": "cookie", "name": "arpilot_session"}}},
-        "paths": {
-            "/api/report": op("The report: the same JSON as `arpilot report --format json`.", serde_json::json!([
-                {"name": "by", "in": "query", "schema": {"type": "string"}, "description": "Group the aged balance by customer, invoice or a dimension."}])),
-            "/api/aging": op("The aged balance grouped by customer or `by`.", serde_json::json!([
-                {"name": "by", "in": "query", "schema": {"type": "string"}}])),
-            "/api/customers": op("One row per customer: balance, overdue, days late, DSO, rating, revenue share, credit use.", serde_json::json!([])),
-            "/api/customers/{id}": op("A customer's file: its row and open invoices (404 outside the caller's portfolio).", serde_json::json!([
-                {"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}])),
-            "/api/invoices": op("Every invoice issued by the date with its open amount and days late.", serde_json::json!([])),
-        }
-    })
 }

@@ -6,12 +6,16 @@ use arpilot_server::auth;
 use arpilot_store::{Store, Target, UserStore};
 
 mod common;
-use common::{App, Client, Resp, append, csrf_of, d};
+use common::{App, Client, append, csrf_of, d};
 
 const ALL: [&str; 3] = ["C-NORD-1", "C-NORD-2", "C-SUD-1"];
 
 /// Every customer-bearing endpoint and page, as of a date where everything is open.
-const PATHS: [&str; 19] = [
+const PATHS: [&str; 23] = [
+    "/api/work?as_of=2024-06-30&days=366",
+    "/worklist?as_of=2024-06-30",
+    "/api/worklist?as_of=2024-06-30",
+    "/api/worklist?as_of=2024-06-30&filter=collector%3DMarc",
     "/disputes?as_of=2024-06-30",
     "/api/team?as_of=2024-06-30",
     "/api/cohorts?as_of=2024-06-30",
@@ -102,9 +106,7 @@ async fn sessions_tokens_and_csrf() {
     assert_eq!(app.get(&anon, "/").await.status, 303);
     assert_eq!(app.get(&anon, "/api/report").await.status, 401);
     // A wrong password is refused.
-    let r = anon
-        .send(&app.base, "POST", "/login", "login=lea&password=nope", &[])
-        .await;
+    let r = app.post_login("login=lea&password=nope").await;
     assert_eq!(r.status, 401);
     // A token acts as its user.
     let store_token = {
@@ -272,35 +274,6 @@ async fn the_aging_xlsx_totals_equal_the_report() {
     let _ = std::fs::remove_file(&path);
 }
 
-fn multipart(csrf: &str, name: &str, content: &str) -> (String, String) {
-    let b = "----arpilotboundary";
-    let body = format!(
-        "--{b}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: text/csv\r\n\r\n{content}\r\n--{b}--\r\n"
-    );
-    (format!("multipart/form-data; boundary={b}"), body)
-}
-
-async fn post_multipart(app: &App, c: &Client, csrf: &str, name: &str, content: &str) -> Resp {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let (ct, body) = multipart(csrf, name, content);
-    let host = app.base.trim_start_matches("http://").to_string();
-    let mut s = tokio::net::TcpStream::connect(&host).await.unwrap();
-    let req = format!(
-        "POST /imports HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nCookie: {}\r\nContent-Type: {ct}\r\nContent-Length: {}\r\n\r\n{body}",
-        c.cookie.as_deref().unwrap_or(""),
-        body.len()
-    );
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).await.unwrap();
-    let status = out.split(' ').nth(1).unwrap().parse().unwrap();
-    Resp {
-        status,
-        headers: String::new(),
-        body: out,
-    }
-}
-
 #[tokio::test]
 async fn uploads_import_or_explain_why_not() {
     let app = App::start().await;
@@ -309,7 +282,7 @@ async fn uploads_import_or_explain_why_not() {
     assert!(page.contains("id=\"upload\""));
     let csrf = csrf_of(&page);
     let good = "payment_id,customer_id,date,amount,invoice_id\nP-UP-1,C-NORD-1,2024-06-20,50.00,C-NORD-1-F0\n";
-    let r = post_multipart(&app, &admin, &csrf, "payments.csv", good).await;
+    let r = app.upload(&admin, &csrf, "payments.csv", good).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(r.body.contains("id=\"summary\"") && r.body.contains("1 payments"));
     assert!(r.body.contains("payments.csv"));
@@ -318,7 +291,7 @@ async fn uploads_import_or_explain_why_not() {
     assert_eq!(j["totals"]["balance"], "1750.00");
     // A refused file names its line and changes nothing.
     let bad = "payment_id,customer_id,date,amount\nP-UP-2,C-NOBODY,2024-06-20,50.00\n";
-    let r = post_multipart(&app, &admin, &csrf, "payments.csv", bad).await;
+    let r = app.upload(&admin, &csrf, "payments.csv", bad).await;
     assert_eq!(r.status, 422);
     assert!(
         r.body.contains("line 2") && r.body.contains("C-NOBODY"),
@@ -339,7 +312,7 @@ async fn uploads_import_or_explain_why_not() {
             .contains("payments.csv")
     );
     assert_eq!(
-        post_multipart(&app, &admin, "forged", "payments.csv", good)
+        app.upload(&admin, "forged", "payments.csv", good)
             .await
             .status,
         403
@@ -347,7 +320,7 @@ async fn uploads_import_or_explain_why_not() {
     let lea = app.login("lea").await;
     let lea_csrf = csrf_of(&app.get(&lea, "/").await.body);
     assert_eq!(
-        post_multipart(&app, &lea, &lea_csrf, "payments.csv", good)
+        app.upload(&lea, &lea_csrf, "payments.csv", good)
             .await
             .status,
         403
@@ -417,16 +390,7 @@ async fn admins_manage_users_and_changes_apply_at_once() {
     ))
     .await;
     assert_eq!(r.status, 303);
-    let zoe = app
-        .client
-        .send(
-            &app.base,
-            "POST",
-            "/login",
-            "login=zoe&password=long-enough-1",
-            &[],
-        )
-        .await;
+    let zoe = app.post_login("login=zoe&password=long-enough-1").await;
     assert_eq!(zoe.status, 303);
     for bad in [
         "action=add&login=x&role=viewer&password=short",
@@ -667,7 +631,7 @@ async fn customer_data_is_never_cached() {
 #[tokio::test]
 async fn sign_in_backs_off_after_failures() {
     let app = App::start().await;
-    let post = |body: &'static str| app.client.send(&app.base, "POST", "/login", body, &[]);
+    let post = |body: &'static str| app.post_login(body);
     for _ in 0..5 {
         assert_eq!(post("login=admin&password=wrong-one-1").await.status, 401);
     }

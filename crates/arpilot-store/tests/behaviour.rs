@@ -141,6 +141,7 @@ async fn suite(store: Store, raw: impl AsyncFn(&str) -> Result<(), String>) {
                 invoice_id: None,
                 agent: None,
                 note: None,
+                outcome: None,
             })
         })
         .collect();

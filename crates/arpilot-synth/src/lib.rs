@@ -223,7 +223,11 @@ pub fn generate(p: &Params, dir: &Path) -> io::Result<Summary> {
             "invoice_id,opened_on,resolved_on,reason",
         )?,
         promises: writer(dir, "promises.csv", "invoice_id,promised_on,due_on,amount")?,
-        actions: writer(dir, "actions.csv", "customer_id,date,kind,invoice_id,agent")?,
+        actions: writer(
+            dir,
+            "actions.csv",
+            "customer_id,date,kind,invoice_id,agent,outcome",
+        )?,
     };
     let mut rng = Rng::new(p.seed);
     let mut sum = Summary::default();
@@ -468,29 +472,9 @@ fn invoice(
             settle = settle.max(cn_day);
         }
     }
-    // Reminders for late invoices of the last quarter.
-    if settle > due + 3 && due + 5 <= end && end - due < 120 {
-        writeln!(
-            out.actions,
-            "{},{},email,{id},{}",
-            c.id,
-            Day(due + 5),
-            c.collector
-        )?;
-        sum.actions += 1;
-        if settle > due + 20 && due + 20 <= end {
-            writeln!(
-                out.actions,
-                "{},{},call,{id},{}",
-                c.id,
-                Day(due + 20),
-                c.collector
-            )?;
-            sum.actions += 1;
-        }
-    }
-    // Promise to pay on some late invoices: kept three times out of four.
-    if settle > due + 15 && due + 10 <= end && rng.chance(0.25) {
+    // Promise to pay on some late invoices: kept three times out of four. Drawn before the
+    // reminders are written (which draw nothing), so the call can say it obtained the promise.
+    let promise = if settle > due + 15 && due + 10 <= end && rng.chance(0.25) {
         let promised_on = due + 10;
         let kept = rng.chance(0.75);
         let due_on = if kept {
@@ -498,16 +482,45 @@ fn invoice(
         } else {
             (settle - rng.range(5, 20) as i32).max(promised_on)
         };
-        if owed > 0 {
+        (owed > 0).then_some((promised_on, due_on))
+    } else {
+        None
+    };
+    // Reminders for late invoices of the last quarter: an e-mail nobody answers, then a call.
+    if settle > due + 3 && due + 5 <= end && end - due < 120 {
+        writeln!(
+            out.actions,
+            "{},{},email,{id},{},no_answer",
+            c.id,
+            Day(due + 5),
+            c.collector
+        )?;
+        sum.actions += 1;
+        if settle > due + 20 && due + 20 <= end {
+            let outcome = if promise.is_some() {
+                "promise"
+            } else {
+                "reached"
+            };
             writeln!(
-                out.promises,
-                "{id},{},{},{}",
-                Day(promised_on),
-                Day(due_on),
-                money(owed)
+                out.actions,
+                "{},{},call,{id},{},{outcome}",
+                c.id,
+                Day(due + 20),
+                c.collector
             )?;
-            sum.promises += 1;
+            sum.actions += 1;
         }
+    }
+    if let Some((promised_on, due_on)) = promise {
+        writeln!(
+            out.promises,
+            "{id},{},{},{}",
+            Day(promised_on),
+            Day(due_on),
+            money(owed)
+        )?;
+        sum.promises += 1;
     }
     if owed <= 0 {
         return Ok(());

@@ -41,6 +41,19 @@ try {
   const head = fs.readFileSync(file).subarray(0, 2).toString();
   if (head !== 'PK') fail('the export is not an xlsx file');
 
+  // "To do today": ranked, each row with its reasons and next step.
+  await page.goto(base + '/worklist');
+  const todo = await page.locator('#worklist tbody tr').count();
+  if (todo < 5) fail(`expected a worklist, found ${todo} rows`);
+  const reasons = await page.locator('#worklist tbody tr:first-child ul.reasons li').count();
+  if (reasons < 1) fail('the first worklist row says no reason');
+  const scores = (await page.locator('#worklist tbody tr td:nth-child(3)').allTextContents()).map((t) => Number(t.trim()));
+  if (scores.some((s, k) => k > 0 && s > scores[k - 1])) fail(`worklist not ordered by score: ${scores.slice(0, 10)}`);
+  await page.screenshot({ path: `${shots}/worklist.png` });
+  await page.setViewportSize({ width: 1024, height: 700 });
+  await page.screenshot({ path: `${shots}/worklist-laptop.png` });
+  await page.setViewportSize({ width: 1360, height: 900 });
+
   await page.goto(base + '/customers');
   await page.screenshot({ path: `${shots}/customers.png` });
   await page.click('#customers tbody tr:first-child a');
@@ -62,7 +75,57 @@ try {
   await page.waitForFunction((b) => document.querySelector('.kpi b').textContent.trim() !== b, before, { timeout: 5000 });
   if (!(await page.evaluate(() => window.__notReloaded === true))) fail('the page was reloaded');
   await page.screenshot({ path: `${shots}/dashboard-after-push.png` });
-  console.log('ok: charts, drill-down, xlsx, live update');
+
+  // A collector's day: sign in, land on the worklist, open the first customer, log a call with
+  // a promise covering two invoices. The manager's dashboard, open meanwhile, shows the
+  // promised amount move without a reload; the customer file shows the call and its author.
+  const promised = () => page.evaluate(() => {
+    const t = [...document.querySelectorAll('svg text')].map((e) => e.textContent).find((x) => x.startsWith('Promis '));
+    return t || '';
+  });
+  await page.goto(base + '/');
+  await page.evaluate(() => { window.__notReloaded = true; });
+  const promisedBefore = await promised();
+  if (!promisedBefore) fail('no promised amount on the dashboard');
+  const cctx = await browser.newContext({ viewport: { width: 1360, height: 900 }, locale: 'fr-FR' });
+  const cpage = await cctx.newPage();
+  await cpage.goto(base + '/login');
+  await cpage.fill('#login', 'camille');
+  await cpage.fill('#password', 'demo-camille');
+  await cpage.click('button');
+  await cpage.waitForURL(base + '/worklist');
+  const firstReasons = await cpage.locator('#worklist tbody tr:first-child ul.reasons li').allTextContents();
+  if (firstReasons.length < 1) fail('the first customer of the worklist has no reason');
+  const cscores = (await cpage.locator('#worklist tbody tr td:nth-child(3)').allTextContents()).map((t) => Number(t.trim()));
+  if (cscores.some((x, k) => k > 0 && x > cscores[k - 1])) fail('the collector\'s worklist is not ordered by score');
+  await cpage.screenshot({ path: `${shots}/collector-worklist.png` });
+  await cpage.click('#worklist tbody tr:first-child td:nth-child(2) a');
+  await cpage.waitForURL(/\/customers\//);
+  const id = decodeURIComponent(new URL(cpage.url()).pathname.split('/').pop());
+  const cfile = await cpage.evaluate(async (id) => (await fetch('/api/customers/' + encodeURIComponent(id))).json(), id);
+  const two = cfile.open_invoices.slice(0, 2);
+  if (two.length < 2) fail(`customer ${id} has fewer than two open invoices`);
+  const openSum = two.reduce((a, i) => a + Math.round(Number(i.open_amount) * 100), 0);
+  const amount = (Math.floor(openSum / 2) / 100).toFixed(2);
+  await cpage.selectOption('select[name="kind"]', 'call');
+  await cpage.selectOption('select[name="outcome"]', 'promise');
+  await cpage.fill('textarea[name="note"]', 'Virement promis par la comptable');
+  for (const i of two) await cpage.check(`input[name="invoice"][value="${i.document_id}"]`);
+  await cpage.fill('input[name="promise_amount"]', amount.replace('.', ','));
+  await cpage.fill('input[name="promise_date"]', '2026-11-20');
+  await cpage.click('form.work-form button.primary');
+  await cpage.waitForURL(/#work$/);
+  const historyText = await cpage.textContent('#main');
+  if (!historyText.includes('camille') || !historyText.includes('Virement promis par la comptable')) fail('the call and its author are not in the customer file');
+  await cpage.screenshot({ path: `${shots}/collector-customer.png`, fullPage: true });
+  await page.waitForFunction((b) => {
+    const t = [...document.querySelectorAll('svg text')].map((e) => e.textContent).find((x) => x.startsWith('Promis '));
+    return t && t !== b;
+  }, promisedBefore, { timeout: 5000 }).catch(() => fail(`the manager's promised amount did not move (${promisedBefore})`));
+  if (!(await page.evaluate(() => window.__notReloaded === true))) fail('the manager\'s page was reloaded');
+  const promisedAfter = await promised();
+  await page.screenshot({ path: `${shots}/dashboard-after-promise.png` });
+  console.log(`ok: charts, drill-down, xlsx, live update; worklist, call with a promise of ${amount} on ${id}: ${promisedBefore} → ${promisedAfter}`);
 } finally {
   await browser.close();
 }

@@ -2,13 +2,15 @@
 
 use crate::date::Day;
 use crate::money::{Currency, Money};
+use schemars::JsonSchema;
 use serde::Serialize;
 
-#[derive(Serialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, JsonSchema, Debug, Clone, PartialEq)]
 pub struct Report {
     pub as_of: Day,
     pub currency: Currency,
     pub totals: Totals,
+    #[schemars(extend("enum" = ["due", "issue"]))]
     pub aging_basis: &'static str,
     pub aging: Vec<BucketRow>,
     pub dso: Dso,
@@ -29,7 +31,7 @@ pub struct Report {
     pub groups: Option<Groups>,
 }
 
-#[derive(Serialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, JsonSchema, Debug, Clone, PartialEq)]
 pub struct Totals {
     pub balance: Money,
     pub open_invoices: Money,
@@ -41,14 +43,14 @@ pub struct Totals {
     pub promised: Money,
 }
 
-#[derive(Serialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, JsonSchema, Debug, Clone, PartialEq)]
 pub struct BucketRow {
     pub bucket: String,
     pub amount: Money,
     pub count: u64,
 }
 
-#[derive(Serialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, JsonSchema, Debug, Clone, PartialEq)]
 pub struct Dso {
     pub countback: f64,
     pub countback_history_exhausted: bool,
@@ -57,13 +59,13 @@ pub struct Dso {
     pub delinquent: Option<f64>,
 }
 
-#[derive(Serialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, JsonSchema, Debug, Clone, PartialEq)]
 pub struct Cei {
     pub month: Option<f64>,
     pub rolling_90: Option<f64>,
 }
 
-#[derive(Serialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, JsonSchema, Debug, Clone, PartialEq)]
 pub struct CollectionRate {
     pub month: String,
     pub to_collect: Money,
@@ -73,7 +75,7 @@ pub struct CollectionRate {
     pub rate: Option<f64>,
 }
 
-#[derive(Serialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, JsonSchema, Debug, Clone, PartialEq)]
 pub struct Cash {
     /// Payments dated from the 1st of the month to the as-of date.
     pub collected_month: Money,
@@ -84,14 +86,14 @@ pub struct Cash {
     pub collection_ratio_month: Option<f64>,
 }
 
-#[derive(Serialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, JsonSchema, Debug, Clone, PartialEq)]
 pub struct MaturityRow {
     pub period: String,
     pub amount: Money,
     pub count: u64,
 }
 
-#[derive(Serialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, JsonSchema, Debug, Clone, PartialEq)]
 pub struct Debtor {
     pub customer_id: String,
     pub name: String,
@@ -99,7 +101,7 @@ pub struct Debtor {
     pub overdue: Money,
 }
 
-#[derive(Serialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, JsonSchema, Debug, Clone, PartialEq)]
 pub struct OverdueInvoice {
     pub document_id: String,
     pub customer_id: String,
@@ -107,7 +109,7 @@ pub struct OverdueInvoice {
     pub days_overdue: i32,
 }
 
-#[derive(Serialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, JsonSchema, Debug, Clone, PartialEq)]
 pub struct Disputes {
     pub open_count: u64,
     pub open_amount: Money,
@@ -119,14 +121,14 @@ pub struct Disputes {
     pub dispute_dso: Option<f64>,
 }
 
-#[derive(Serialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, JsonSchema, Debug, Clone, PartialEq)]
 pub struct ReasonRow {
     pub reason: String,
     pub count: u64,
     pub amount: Money,
 }
 
-#[derive(Serialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, JsonSchema, Debug, Clone, PartialEq)]
 pub struct Promises {
     pub open_count: u64,
     pub open_amount: Money,
@@ -135,34 +137,34 @@ pub struct Promises {
     pub kept_rate_90_days: Option<f64>,
 }
 
-#[derive(Serialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, JsonSchema, Debug, Clone, PartialEq)]
 pub struct ActionCount {
     pub agent: String,
     pub kind: String,
     pub count: u64,
 }
 
-#[derive(Serialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, JsonSchema, Debug, Clone, PartialEq)]
 pub struct Provisions {
     pub total: Money,
     pub by_bucket: Vec<ProvisionRow>,
 }
 
-#[derive(Serialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, JsonSchema, Debug, Clone, PartialEq)]
 pub struct ProvisionRow {
     pub bucket: String,
     pub rate: f64,
     pub amount: Money,
 }
 
-#[derive(Serialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, JsonSchema, Debug, Clone, PartialEq)]
 pub struct Groups {
     pub by: String,
     pub buckets: Vec<String>,
     pub rows: Vec<GroupRow>,
 }
 
-#[derive(Serialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, JsonSchema, Debug, Clone, PartialEq)]
 pub struct GroupRow {
     pub key: String,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -116,12 +116,7 @@ pub(super) fn promises(snap: &Snapshot, sel: &Selection, d: Day, cur: Currency) 
         }
         if pr.due_on > lo && pr.due_on <= d.0 {
             due += 1;
-            let paid: i64 = snap
-                .allocs_of(i)
-                .filter(|a| a.day >= pr.promised_on && a.day <= pr.due_on)
-                .map(|a| a.amount)
-                .sum();
-            if paid >= pr.amount || snap.open_at(i, pr.due_on) == 0 {
+            if crate::worklist::promise_paid(snap, pr).1 {
                 kept += 1;
             }
         }

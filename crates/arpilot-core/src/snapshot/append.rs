@@ -36,6 +36,7 @@ struct PendingAlloc {
 }
 
 struct Undo {
+    gross: i128,
     customers: usize,
     invoices: usize,
     sources: usize,
@@ -57,6 +58,7 @@ impl Snapshot {
         events: impl IntoIterator<Item = Event>,
     ) -> Result<AppendStats, EventError> {
         let mut undo = Undo {
+            gross: self.gross,
             customers: self.customers.names.len(),
             invoices: self.invoice_count(),
             sources: self.source_count(),
@@ -174,6 +176,8 @@ impl Snapshot {
         later: &mut Vec<(usize, Event)>,
         undo: &mut Undo,
     ) -> Result<(), LedgerError> {
+        crate::bounds::check_event(&ev)?;
+        self.add_gross(&ev)?;
         match ev {
             Event::Customer(c) => self.ingest_customer(c, undo),
             Event::Document(d) => {
@@ -212,6 +216,7 @@ impl Snapshot {
                                     resolved_on: None,
                                     reason: d.dispute_reason.clone(),
                                     amount: None,
+                                    owner: None,
                                 }),
                             ));
                         }
@@ -319,6 +324,37 @@ impl Snapshot {
                 Ok(())
             }
         }
+    }
+
+    /// Adds the event's amount to the ledger's gross volume, refusing it past
+    /// [`crate::bounds::GROSS_LIMIT`]: then no sum of amounts can overflow.
+    fn add_gross(&mut self, ev: &Event) -> Result<(), LedgerError> {
+        let amount = match ev {
+            Event::Customer(c) => c.credit_limit.unwrap_or(0),
+            Event::Document(d) => d.amount,
+            Event::Payment(p) => p.amount,
+            Event::Allocation(a) => a.amount,
+            Event::Dispute(d) => d.amount.unwrap_or(0),
+            Event::Promise(p) => p.amount,
+            Event::Amend(AmendRec {
+                change: Change::Customer(c),
+                ..
+            }) => c.credit_limit.unwrap_or(0),
+            Event::Action(_) | Event::Rate(_) | Event::Amend(_) => 0,
+        };
+        let gross = self.gross + (amount as i128).abs();
+        if gross > crate::bounds::GROSS_LIMIT {
+            return Err(LedgerError::Field {
+                field: "amount",
+                value: amount.to_string(),
+                expected: format!(
+                    "an amount keeping the ledger's total volume under 2^62 minor units (it holds {} already)",
+                    self.gross
+                ),
+            });
+        }
+        self.gross = gross;
+        Ok(())
     }
 
     fn push_source(&mut self, id: &str, kind: u8, cust: u32, day: i32, amount: i64) -> u32 {
@@ -484,6 +520,8 @@ impl Snapshot {
                     Change::DisputeResolved {
                         invoice_id,
                         resolved_on,
+                        outcome,
+                        comment,
                     } => {
                         let inv = self.invoice_row(invoice_id).map_err(err)?;
                         // Open before this batch, or opened earlier in it.
@@ -499,7 +537,12 @@ impl Snapshot {
                                 "invoice {invoice_id:?} has no dispute open on {resolved_on} (expected an open dispute to resolve)"
                             ))));
                         }
-                        Resolved::Resolve(inv, resolved_on.0)
+                        Resolved::Resolve(
+                            inv,
+                            resolved_on.0,
+                            choice(outcome, &RESOLUTIONS),
+                            comment.clone(),
+                        )
                     }
                     Change::Customer(_) => unreachable!("applied when ingested"),
                 },
@@ -511,6 +554,7 @@ impl Snapshot {
     }
 
     fn rollback(&mut self, undo: Undo) {
+        self.gross = undo.gross;
         let c = &mut self.customers;
         for (row, st) in undo.amended {
             let r = row as usize;
@@ -562,12 +606,15 @@ impl Snapshot {
             match r {
                 Resolved::Dispute(inv, d) => {
                     let reason = self.reasons.code(d.reason.as_deref().unwrap_or(""));
+                    let owner = self.agents.code(d.owner.as_deref().unwrap_or(""));
                     self.disputes.push(Dispute {
                         invoice: inv,
                         opened: d.opened_on.0,
                         resolved: d.resolved_on.map_or(i32::MAX, |r| r.0),
                         reason,
                         amount: d.amount.unwrap_or(0),
+                        owner,
+                        outcome: 0,
                     });
                     self.invoices.flags[inv as usize] |= F_DISPUTE;
                 }
@@ -583,12 +630,16 @@ impl Snapshot {
                 Resolved::Action(cust, inv, a) => {
                     let kind = self.action_kinds.code(&a.kind);
                     let agent = self.agents.code(a.agent.as_deref().unwrap_or(""));
+                    if let Some(n) = a.note.filter(|n| !n.is_empty()) {
+                        self.action_notes.insert(self.actions.len() as u32, n);
+                    }
                     self.actions.push(Action {
                         customer: cust,
                         day: a.date.0,
                         kind,
                         agent,
                         invoice: inv.unwrap_or(NO_INVOICE),
+                        outcome: choice(&a.outcome, &OUTCOMES),
                     });
                 }
                 Resolved::Rate(r) => self.rates.push(r),
@@ -602,18 +653,24 @@ impl Snapshot {
                     *f = if on { *f | F_LEGAL } else { *f & !F_LEGAL };
                 }
                 // After the batch's new disputes are indexed.
-                Resolved::Resolve(inv, day) => resolves.push((inv, day)),
+                Resolved::Resolve(inv, day, outcome, comment) => {
+                    resolves.push((inv, day, outcome, comment))
+                }
             }
         }
         if self.disputes.len() != nd {
             self.dispute_ix = order_by_invoice(self.disputes.iter().map(|d| d.invoice));
         }
-        for (inv, day) in resolves {
+        for (inv, day, outcome, comment) in resolves {
             let rows: Vec<usize> = self.disputes_of(inv).collect();
             for r in rows {
                 let d = &mut self.disputes[r];
                 if d.resolved == i32::MAX && d.opened <= day {
                     d.resolved = day;
+                    d.outcome = outcome;
+                    if let Some(c) = comment.clone().filter(|c| !c.is_empty()) {
+                        self.dispute_comments.insert(r as u32, c);
+                    }
                 }
             }
         }
@@ -646,10 +703,17 @@ impl Snapshot {
     }
 }
 
+/// 1 + the index of `v` in `allowed` (checked by the bounds), 0 when absent.
+fn choice(v: &Option<String>, allowed: &[&str]) -> u8 {
+    v.as_deref()
+        .and_then(|x| allowed.iter().position(|a| *a == x))
+        .map_or(0, |k| k as u8 + 1)
+}
+
 enum Resolved {
     Due(u32, i32),
     Legal(u32, bool),
-    Resolve(u32, i32),
+    Resolve(u32, i32, u8, Option<String>),
     Dispute(u32, DisputeRec),
     Promise(u32, PromiseRec),
     Action(u32, Option<u32>, ActionRec),

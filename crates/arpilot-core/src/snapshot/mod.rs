@@ -197,6 +197,10 @@ pub struct Dispute {
     pub reason: u32,
     /// Disputed part of the invoice, 0 when the whole invoice is disputed.
     pub amount: i64,
+    /// Who handles it (code in `agents`, 0 for nobody named).
+    pub owner: u32,
+    /// How it ended: 0 while open or unsaid, else 1 + its index in [`crate::ledger::RESOLUTIONS`].
+    pub outcome: u8,
 }
 
 impl Dispute {
@@ -231,6 +235,8 @@ pub struct Action {
     pub agent: u32,
     /// `NO_INVOICE` when the action concerns the customer as a whole.
     pub invoice: u32,
+    /// 0 when unsaid, else 1 + its index in [`crate::ledger::OUTCOMES`].
+    pub outcome: u8,
 }
 
 pub const NO_INVOICE: u32 = u32::MAX;
@@ -258,11 +264,17 @@ pub struct Snapshot {
     /// Action rows by date.
     action_by_day: Vec<u32>,
     pub actions: Vec<Action>,
+    /// Notes of actions, by action row (most have none).
+    pub action_notes: HashMap<u32, String>,
+    /// Comments of dispute resolutions, by dispute row.
+    pub dispute_comments: HashMap<u32, String>,
     pub reasons: Dict,
     pub action_kinds: Dict,
     pub agents: Dict,
     pub rates: Vec<RateRec>,
     next_seq: u32,
+    /// Sum of the absolute amounts of every event, bounded by [`crate::bounds::GROSS_LIMIT`].
+    pub(crate) gross: i128,
     /// Cached per-day totals of the whole ledger, kept up to date by appends.
     pub(crate) daily: std::sync::OnceLock<crate::daily::Daily>,
 }
@@ -286,11 +298,14 @@ impl Snapshot {
             max_promise_span: 0,
             action_by_day: Vec::new(),
             actions: Vec::new(),
+            action_notes: HashMap::new(),
+            dispute_comments: HashMap::new(),
             reasons: Dict::default(),
             action_kinds: Dict::default(),
             agents: Dict::default(),
             rates: Vec::new(),
             next_seq: 0,
+            gross: 0,
             daily: std::sync::OnceLock::new(),
         }
     }

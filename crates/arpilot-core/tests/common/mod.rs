@@ -138,6 +138,7 @@ impl L {
             resolved_on: resolved.map(day),
             reason: Some(reason.into()),
             amount: None,
+            owner: None,
         }));
         self
     }

@@ -183,6 +183,11 @@ impl Client {
 impl App {
     /// A server on a fresh SQLite ledger holding [`events`] and the users of [`seed`].
     pub async fn start() -> App {
+        App::start_with(arpilot_server::ServerOptions::default()).await
+    }
+
+    /// [`App::start`] with server options.
+    pub async fn start_with(options: arpilot_server::ServerOptions) -> App {
         let path = std::env::temp_dir().join(format!(
             "arpilot-server-{}-{}.db",
             std::process::id(),
@@ -193,13 +198,20 @@ impl App {
         }
         let target = Target::Sqlite(path);
         seed(&target).await;
-        App::serve(target).await
+        App::serve_with(target, options).await
     }
 
     /// A server on an existing ledger, with a store handle of its own.
     pub async fn serve(target: Target) -> App {
+        App::serve_with(target, arpilot_server::ServerOptions::default()).await
+    }
+
+    /// A server on an existing ledger with `options`.
+    pub async fn serve_with(target: Target, options: arpilot_server::ServerOptions) -> App {
         let store = Store::open(&target).await.unwrap();
-        let state = arpilot_server::AppState::new(store).await.unwrap();
+        let state = arpilot_server::AppState::with_options(store, options)
+            .await
+            .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(arpilot_server::serve(listener, Arc::clone(&state)));
@@ -218,23 +230,50 @@ impl App {
         }
     }
 
+    /// Posts the sign-in form as a browser does: `GET /login` for its token and cookie, then
+    /// `POST /login` with `body` and the token.
+    pub async fn post_login(&self, body: &str) -> Resp {
+        let form = self.client.send(&self.base, "GET", "/login", "", &[]).await;
+        assert_eq!(form.status, 200, "{}", form.headers);
+        let cookie = form
+            .headers
+            .lines()
+            .find_map(|l| l.strip_prefix("set-cookie: "))
+            .and_then(|c| c.split(';').next())
+            .expect("the form's cookie")
+            .to_string();
+        let token = form
+            .body
+            .split(r#"name="csrf" value=""#)
+            .nth(1)
+            .and_then(|t| t.split('"').next())
+            .expect("the form's token")
+            .to_string();
+        Client {
+            cookie: Some(cookie),
+            bearer: None,
+        }
+        .send(
+            &self.base,
+            "POST",
+            "/login",
+            &format!("{body}&csrf={token}"),
+            &[],
+        )
+        .await
+    }
+
     /// Signs in (`POST /login`); a client with the session cookie.
     pub async fn login(&self, login: &str) -> Client {
         let r = self
-            .client
-            .send(
-                &self.base,
-                "POST",
-                "/login",
-                &format!("login={login}&password=pw-{login}"),
-                &[],
-            )
+            .post_login(&format!("login={login}&password=pw-{login}"))
             .await;
         assert_eq!(r.status, 303, "{login}: {}", r.headers);
         let cookie = r
             .headers
             .lines()
-            .find_map(|l| l.strip_prefix("set-cookie: "))
+            .filter_map(|l| l.strip_prefix("set-cookie: "))
+            .find(|c| c.starts_with("arpilot_session="))
             .and_then(|c| c.split(';').next())
             .unwrap()
             .to_string();
@@ -270,6 +309,40 @@ impl App {
         let mut out = String::new();
         s.read_to_string(&mut out).await.unwrap();
         out
+    }
+
+    /// Uploads a file through the import page's form (`POST /imports`) as `c`.
+    pub async fn upload(
+        &self,
+        c: &Client,
+        csrf: &str,
+        name: &str,
+        content: impl AsRef<[u8]>,
+    ) -> Resp {
+        let b = "----arpilotboundary";
+        let mut body = format!(
+            "--{b}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(content.as_ref());
+        body.extend_from_slice(format!("\r\n--{b}--\r\n").as_bytes());
+        let host = self.base.trim_start_matches("http://").to_string();
+        let mut s = TcpStream::connect(&host).await.unwrap();
+        let head = format!(
+            "POST /imports HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nCookie: {}\r\nContent-Type: multipart/form-data; boundary={b}\r\nContent-Length: {}\r\n\r\n",
+            c.cookie.as_deref().unwrap_or(""),
+            body.len()
+        );
+        s.write_all(head.as_bytes()).await.unwrap();
+        s.write_all(&body).await.unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.unwrap();
+        let status = out.split(' ').nth(1).unwrap().parse().unwrap();
+        Resp {
+            status,
+            headers: String::new(),
+            body: out,
+        }
     }
 
     pub async fn get(&self, c: &Client, path: &str) -> Resp {

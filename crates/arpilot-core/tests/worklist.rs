@@ -1,0 +1,215 @@
+//! The worklist on a hand-computed ledger: who is on it, why, in which order, with which score.
+
+mod common;
+use arpilot_core::ledger::*;
+use arpilot_core::select::Selection;
+use arpilot_core::worklist::{NextStep, Reason, WorklistParams, worklist};
+use arpilot_core::{Currency, Money};
+use common::{L, day};
+
+fn eur(units: i64) -> Money {
+    Money::new(units * 100, Currency::EUR)
+}
+
+fn action(cust: &str, date: &str, kind: &str) -> Event {
+    Event::Action(ActionRec {
+        customer_id: cust.into(),
+        date: day(date),
+        kind: kind.into(),
+        invoice_id: None,
+        agent: Some("Léa".into()),
+        note: None,
+        outcome: Some("reached".into()),
+    })
+}
+
+/// As of 2024-06-30:
+/// - A: 1 000 overdue 91 days, never contacted. W = 1 000 × (90 + 91) / 90 = 2 011.11,
+///   10·log10(2 012.11) = 33.04; + no action 10 → 43.0.
+/// - B: 500 overdue 5 days, promised for today, called 10 days ago: the promise covers it (no
+///   weighted amount) and falls due today, 20 → 20.0.
+/// - C: 2 000 overdue 30 days, a promise due 2024-06-15 not kept, last called before it;
+///   limit 1 000. W = 2 666.66 → 34.26; + broken 30 + over limit 15 → 79.3.
+/// - D: nothing due: not on the list.
+/// - E: 3 000 overdue 61 days in dispute since 2024-05-01 (60 days, usual 30): no weighted
+///   amount (collection waits for the dispute); dispute 15 + no action 10 → 25.0.
+/// - F: 5 000 fell due 3 days ago (≥ 1 000: newly overdue). W = 5 166.66 → 37.13; + new 10 +
+///   no action 10 → 57.1.
+fn ledger() -> L {
+    let mut l = L::default();
+    for c in ["A", "B", "C", "D", "E", "F"] {
+        l = l.customer_attrs(c, &[("collector", if c < "D" { "Léa" } else { "Marc" })]);
+    }
+    let mut l = l
+        .inv("A1", "A", "2024-03-01", "2024-03-31", 1_000)
+        .inv("B1", "B", "2024-05-25", "2024-06-25", 500)
+        .inv("C1", "C", "2024-05-01", "2024-05-31", 2_000)
+        .inv("D1", "D", "2024-06-01", "2024-07-01", 800)
+        .inv("E1", "E", "2024-04-01", "2024-04-30", 3_000)
+        .inv("F1", "F", "2024-05-28", "2024-06-27", 5_000)
+        .promise("B1", "2024-06-20", "2024-06-30", 500)
+        .promise("C1", "2024-06-01", "2024-06-15", 2_000)
+        .dispute("E1", "2024-05-01", None, "prix");
+    l.ev.push(action("B", "2024-06-20", "call"));
+    l.ev.push(action("C", "2024-06-10", "call"));
+    // C's credit limit, by an amendment of its master data.
+    l.ev.push(Event::Customer(CustomerRec {
+        id: "C".into(),
+        name: "Customer C".into(),
+        credit_limit: Some(100_000),
+        payment_terms_days: None,
+        attrs: vec![("collector".into(), "Léa".into())],
+    }));
+    l
+}
+
+#[test]
+fn ranks_customers_by_score_with_their_reasons() {
+    let snap = ledger().snapshot();
+    let rows = worklist(
+        &snap,
+        &Selection::all(),
+        day("2024-06-30"),
+        &Default::default(),
+        &WorklistParams::default(),
+    );
+    let got: Vec<(&str, f64, NextStep)> = rows
+        .iter()
+        .map(|r| (r.customer_id.as_str(), r.score, r.next_step))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("C", 79.3, NextStep::CallBrokenPromise),
+            ("F", 57.1, NextStep::Email),
+            ("A", 43.0, NextStep::FormalNotice),
+            ("E", 25.0, NextStep::FollowUpDispute),
+            ("B", 20.0, NextStep::CheckPromisedPayment),
+        ]
+    );
+    let c = &rows[0];
+    assert_eq!(
+        c.reasons,
+        [
+            Reason::Overdue {
+                invoices: 1,
+                amount: eur(2_000),
+                oldest_days: 30
+            },
+            Reason::PromiseBroken {
+                invoice_id: "C1".into(),
+                amount: eur(2_000),
+                due_on: day("2024-06-15")
+            },
+            Reason::OverLimit {
+                balance: eur(2_000),
+                limit: eur(1_000)
+            },
+        ]
+    );
+    assert_eq!(c.last_action, Some(day("2024-06-10")));
+    assert_eq!(c.last_action_kind.as_deref(), Some("call"));
+    assert_eq!(c.collector.as_deref(), Some("Léa"));
+    let b = &rows[4];
+    assert_eq!(
+        b.reasons[1..],
+        [
+            Reason::PromiseRunning {
+                invoices: 1,
+                amount: eur(500),
+                due_on: day("2024-06-30")
+            },
+            Reason::PromiseDueToday {
+                invoice_id: "B1".into(),
+                amount: eur(500)
+            },
+        ]
+    );
+    let e = &rows[3];
+    assert_eq!(
+        e.reasons,
+        [
+            Reason::Overdue {
+                invoices: 1,
+                amount: eur(3_000),
+                oldest_days: 61
+            },
+            Reason::DisputeTooLong {
+                invoice_id: "E1".into(),
+                reason: Some("prix".into()),
+                days: 60,
+                usual_days: 30
+            },
+            Reason::NoRecentAction { days: None },
+        ]
+    );
+    // Overdue and disputed at once counts once at stake.
+    assert_eq!((e.overdue, e.at_stake), (eur(3_000), eur(3_000)));
+    assert_eq!(
+        rows[1].reasons[1],
+        Reason::NewOverdue {
+            invoices: 1,
+            amount: eur(5_000),
+            largest_id: "F1".into()
+        }
+    );
+}
+
+#[test]
+fn a_payment_or_a_call_takes_a_customer_off_or_down() {
+    // A paid: off the list. F called yesterday: no "no action" points (57.1 − 10).
+    let mut l = ledger().pay("PA", "A", "2024-06-29", 1_000, Some("A1"));
+    l.ev.push(action("F", "2024-06-29", "email"));
+    let snap = l.snapshot();
+    let rows = worklist(
+        &snap,
+        &Selection::all(),
+        day("2024-06-30"),
+        &Default::default(),
+        &WorklistParams::default(),
+    );
+    let ids: Vec<&str> = rows.iter().map(|r| r.customer_id.as_str()).collect();
+    assert_eq!(ids, ["C", "F", "E", "B"]);
+    assert_eq!(rows[1].score, 47.1);
+    // Before B's promise falls due, B waits for it: on the list with its overdue, nothing to do.
+    let rows = worklist(
+        &ledger().snapshot(),
+        &Selection::all(),
+        day("2024-06-28"),
+        &Default::default(),
+        &WorklistParams::default(),
+    );
+    let b = rows.iter().find(|r| r.customer_id == "B").unwrap();
+    assert_eq!((b.score, b.next_step), (0.0, NextStep::AwaitPromise));
+    // A promise kept is no reason: C pays on its promised date.
+    let snap = ledger()
+        .pay("PC", "C", "2024-06-15", 2_000, Some("C1"))
+        .snapshot();
+    let rows = worklist(
+        &snap,
+        &Selection::all(),
+        day("2024-06-30"),
+        &Default::default(),
+        &WorklistParams::default(),
+    );
+    assert!(rows.iter().all(|r| r.customer_id != "C"));
+}
+
+#[test]
+fn a_collectors_worklist_is_their_customers() {
+    let snap = ledger().snapshot();
+    let sel = Selection::resolve(
+        &snap,
+        &[arpilot_core::select::Filter::parse("collector=Marc").unwrap()],
+    )
+    .unwrap();
+    let rows = worklist(
+        &snap,
+        &sel,
+        day("2024-06-30"),
+        &Default::default(),
+        &WorklistParams::default(),
+    );
+    let ids: Vec<&str> = rows.iter().map(|r| r.customer_id.as_str()).collect();
+    assert_eq!(ids, ["F", "E"]);
+}

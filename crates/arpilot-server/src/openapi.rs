@@ -1,0 +1,1037 @@
+//! The OpenAPI 3.1 description of every endpoint: the JSON API with its parameters, request and
+//! response bodies (schemas derived from the Rust types the handlers serialise, so they cannot
+//! drift from the JSON), error answers included; the exports, the live stream and the pages
+//! briefly. Served at `GET /api/openapi.json`.
+//!
+//! Filters and groupings name the ledger's dimensions: the served document lists the ones the
+//! ledger has, so that every value it allows is one the server accepts.
+
+use crate::Shared;
+use crate::pages::{AgingAnswer, ApiError, DEFAULT_MONTHS, ForecastAnswer};
+use arpilot_app::customer::CustomerFile;
+use arpilot_app::import::FileOutcome;
+use arpilot_app::request::{DEFAULT_BUCKETS, DEFAULT_TOP};
+use arpilot_app::worklist::WorkItem;
+use arpilot_core::analytics::{BrokenPromise, Cohort, RatingPoint, TeamRow};
+use arpilot_core::customers::CustomerRow;
+use arpilot_core::invoices::InvoiceRow;
+use arpilot_core::report::Report;
+use arpilot_core::schema::DATE_PATTERN;
+use axum::Json;
+use axum::extract::State;
+use schemars::generate::SchemaSettings;
+use schemars::{JsonSchema, SchemaGenerator};
+use serde_json::{Map, Value, json};
+
+/// `GET /api/openapi.json`.
+pub async fn serve(State(state): State<Shared>) -> Json<Value> {
+    Json(document(&Ledger::of(&state.snapshot())))
+}
+
+/// What the document says of a ledger: the names its filters, groupings and pushed events take.
+#[derive(Clone, Debug, Default)]
+pub struct Ledger {
+    /// Dimensions to filter and group on (`customer_id` and `customer` first).
+    pub dimensions: Vec<String>,
+    /// Custom fields of customers and documents, which a push may name directly.
+    pub custom_fields: Vec<String>,
+}
+
+impl Ledger {
+    pub fn of(snap: &arpilot_core::Snapshot) -> Ledger {
+        let mut custom_fields: Vec<String> = Vec::new();
+        for c in snap
+            .customers
+            .dims
+            .cols
+            .iter()
+            .chain(&snap.invoices.dims.cols)
+        {
+            if !custom_fields.contains(&c.name) {
+                custom_fields.push(c.name.clone());
+            }
+        }
+        Ledger {
+            dimensions: arpilot_core::select::known_dimensions(snap),
+            custom_fields,
+        }
+    }
+}
+
+/// Custom fields a pushed customer or document may always name (the CSV ledger set's columns).
+use arpilot_app::import::{CUSTOMER_DIMENSIONS, DOCUMENT_DIMENSIONS};
+
+/// Largest `top`, `months` (see `arpilot_app::request`).
+const MAX_TOP: usize = 1000;
+const MAX_MONTHS: usize = 240;
+/// Most events one push may carry.
+const MAX_EVENTS: usize = 100_000;
+
+/// The document for `ledger`.
+pub fn document(ledger: &Ledger) -> Value {
+    let dims = &ledger.dimensions;
+    let mut g = SchemaSettings::draft2020_12()
+        .for_serialize()
+        .with(|s| {
+            s.definitions_path = "/components/schemas".into();
+            s.meta_schema = None;
+        })
+        .into_generator();
+    let p = Params::new(dims);
+    let mut paths = Map::new();
+    let mut add = |path: &str, method: &str, op: Value| {
+        paths
+            .entry(path.to_string())
+            .or_insert_with(|| json!({}))
+            .as_object_mut()
+            .expect("a path item")
+            .insert(method.to_string(), op);
+    };
+
+    // ------------------------------------------------------------ JSON API
+    let report_params = [p.by(None), p.buckets(), p.basis(), p.provisions(), p.top()];
+    add(
+        "/api/report",
+        "get",
+        api(
+            &mut g,
+            ok::<Report>,
+            "The report",
+            "Every figure of the report as of the date: the same JSON as `arpilot report --format json`. With `by`, the aged balance grouped by customer, invoice or a dimension (`groups`).",
+            p.with(&report_params),
+            &[],
+        ),
+    );
+    add(
+        "/api/aging",
+        "get",
+        api(
+            &mut g,
+            ok::<AgingAnswer>,
+            "The aged balance",
+            "The aged balance's buckets and its rows grouped by customer (default) or `by`.",
+            p.with(&[
+                p.by(Some("customer")),
+                p.buckets(),
+                p.basis(),
+                p.provisions(),
+            ]),
+            &[],
+        ),
+    );
+    add(
+        "/api/customers",
+        "get",
+        api(
+            &mut g,
+            ok::<Vec<CustomerRow>>,
+            "The customers",
+            "One row per customer of the caller's portfolio: balance, overdue, days late, DSO, rating, revenue share, credit use (as `arpilot report customers`).",
+            p.with(&[]),
+            &[],
+        ),
+    );
+    add(
+        "/api/customers/{id}",
+        "get",
+        api(
+            &mut g,
+            ok::<CustomerFile>,
+            "A customer's file",
+            "The customer's row, its open invoices (oldest first), its 20 latest payments with the invoices each settled, and its 20 latest disputes, promises and actions. 404 for a customer unknown or outside the caller's portfolio (the two are not told apart).",
+            p.with(&[Params::id()]),
+            &[404],
+        ),
+    );
+    add(
+        "/api/customers/{id}/rating",
+        "get",
+        api(
+            &mut g,
+            ok::<Vec<RatingPoint>>,
+            "A customer's rating history",
+            "The customer's payer rating, average days late and percentile at each of the last `months` month ends and at the date, oldest first. 404 as for the customer's file.",
+            p.with(&[Params::id(), Params::months("Month ends before the date.")]),
+            &[404],
+        ),
+    );
+    add(
+        "/api/worklist",
+        "get",
+        api(
+            &mut g,
+            ok::<Vec<WorkItem>>,
+            "The worklist",
+            "The customers to act on, highest priority first (the same objects as `arpilot worklist --format json`), each with its reasons in words and figures and a suggested next step, in the caller's language. `filter=collector=NAME` for one collector.",
+            p.with(&[]),
+            &[],
+        ),
+    );
+    add(
+        "/api/work",
+        "get",
+        api(
+            &mut g,
+            ok::<arpilot_core::work::WorkKpis>,
+            "Collection work KPIs",
+            "The collectors' work over the `days` days ending on the date: actions, activation, cash after action, backlog; per collector and for the caller's whole portfolio.",
+            p.with(&[json!({"name": "days", "in": "query", "description": "Length of the period, in days.",
+                "schema": {"type": "integer", "minimum": 1, "maximum": 366, "default": 30}})]),
+            &[],
+        ),
+    );
+    add(
+        "/api/invoices",
+        "get",
+        api(
+            &mut g,
+            ok::<Vec<InvoiceRow>>,
+            "The invoices",
+            "Every invoice issued by the date, with its open amount, settlement date and days late.",
+            p.with(&[]),
+            &[],
+        ),
+    );
+    add(
+        "/api/team",
+        "get",
+        api(
+            &mut g,
+            ok::<Vec<TeamRow>>,
+            "KPIs per collector",
+            "Per collector (the customers' `collector`; empty for customers without one): balance, overdue, collection of the month, days to collect, disputes and actions.",
+            p.with(&[]),
+            &[],
+        ),
+    );
+    add(
+        "/api/cohorts",
+        "get",
+        api(
+            &mut g,
+            ok::<Vec<Cohort>>,
+            "Invoice cohorts",
+            "The invoices of each issue month, oldest first, with the share collected within 30, 60, 90 and 120 days of issue.",
+            p.with(&[Params::months("Issue months, the date's included.")]),
+            &[],
+        ),
+    );
+    add(
+        "/api/forecast",
+        "get",
+        api(
+            &mut g,
+            ok::<ForecastAnswer>,
+            "The cash-in forecast and its accuracy",
+            "Cash collected in the past six months and expected for the rest of the month, M+1 … M+3 and later; each method's measured error over the twelve month ends whose next three months are known.",
+            p.with(&[]),
+            &[],
+        ),
+    );
+    add(
+        "/api/broken-promises",
+        "get",
+        api(
+            &mut g,
+            ok::<Vec<BrokenPromise>>,
+            "Broken promises",
+            "Promises to pay due in the 90 days up to the date that were not kept, latest due first.",
+            p.with(&[]),
+            &[],
+        ),
+    );
+    add("/api/events", "post", push(&mut g, &ledger.custom_fields));
+    add("/api/customers/{id}/work", "post", work_api(&mut g));
+    add(
+        "/api/openapi.json",
+        "get",
+        json!({
+            "tags": ["api"],
+            "summary": "This document",
+            "description": "The OpenAPI 3.1 description of every endpoint; the filter and grouping names it allows are the ledger's dimensions. No sign-in needed.",
+            "operationId": "openapi",
+            "security": [],
+            "responses": {"200": {"description": "The document.", "content": {"application/json": {"schema": {"type": "object"}}}}},
+        }),
+    );
+
+    // ------------------------------------------------------------ files and live updates
+    add("/export/{file}", "get", export(&mut g, &p));
+    add(
+        "/events",
+        "get",
+        json!({
+            "tags": ["live"],
+            "summary": "Live updates",
+            "description": "Server-sent events: an event `ledger` (data `changed`) each time the ledger or the report settings change — a push, an upload, an `arpilot import` into the same database (noticed within half a second) — and keep-alive comments. The event carries no data: each page fetches its figures again, through its own portfolio. The stream stays open.",
+            "operationId": "events",
+            "security": security(),
+            "responses": {
+                "200": {"description": "The stream (`event: ledger`, `data: changed`).", "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+                "303": redirect_to_login(),
+            },
+        }),
+    );
+
+    // ------------------------------------------------------------ pages
+    for (path, summary, extra) in [
+        ("/", "The dashboard", vec![]),
+        (
+            "/aging",
+            "The aged balance by customer or `by`, with Excel and CSV downloads",
+            vec![
+                p.by(Some("customer")),
+                p.buckets(),
+                p.basis(),
+                Params::bucket(),
+            ],
+        ),
+        (
+            "/customers",
+            "The customers",
+            vec![
+                json!({"name": "sort", "in": "query", "description": "Order of the rows (default: the customers' order).", "schema": or_empty(json!({"type": "string", "enum": arpilot_app::ReportRequest::SORTS}))}),
+            ],
+        ),
+        ("/customers/{id}", "A customer's file", vec![Params::id()]),
+        ("/worklist", "To do today: the customers to act on", vec![]),
+        ("/team", "Collection effectiveness per collector", vec![]),
+        ("/disputes", "Disputes and promises", vec![]),
+        ("/forecast", "The cash-in forecast and its accuracy", vec![]),
+    ] {
+        let not_found = path == "/customers/{id}";
+        add(path, "get", page(summary, p.with(&extra), not_found));
+    }
+    add(
+        "/imports",
+        "get",
+        page(
+            "Imports: the upload form and the history of import batches",
+            vec![],
+            false,
+        ),
+    );
+    add("/imports", "post", upload());
+    add(
+        "/customers/{id}/work",
+        "post",
+        json!({
+            "tags": ["pages"],
+            "summary": "Records work from the customer file's forms",
+            "description": "An action with its outcome, a promise, a dispute or a dispute's resolution (collectors in their portfolio, managers, admins), with the session's CSRF token.",
+            "operationId": "form_work",
+            "parameters": [Params::id()],
+            "requestBody": {"required": true, "content": {"application/x-www-form-urlencoded": {"schema": {
+                "type": "object",
+                "properties": {"csrf": {"type": "string", "description": "The session's CSRF token."}},
+                "required": ["csrf"],
+                "additionalProperties": {"type": "string"},
+            }}}},
+            "responses": {
+                "303": {"description": "Recorded (back to the customer file); or not signed in (to the sign-in page)."},
+                "200": html("Refused: the customer file again, with the reason; nothing written."),
+                "403": text("A viewer, an invalid CSRF token or a cross-site request."),
+                "404": text("No such customer in the caller's portfolio."),
+                "415": text("Not a form body."),
+                "422": text("The form cannot be read."),
+                "503": text("The store failed; try again."),
+            },
+        }),
+    );
+    add(
+        "/settings",
+        "get",
+        page(
+            "Settings: language; for admins, report defaults and users",
+            vec![],
+            false,
+        ),
+    );
+    add(
+        "/settings/language",
+        "post",
+        form(
+            "Sets the caller's language",
+            json!({"locale": {"type": "string", "description": "`fr`, `en`, or anything else for the browser's language."}}),
+            &["locale"],
+            false,
+        ),
+    );
+    add(
+        "/settings/users",
+        "post",
+        form(
+            "Adds or updates a user (admins)",
+            json!({
+                "action": {"type": "string", "enum": ["add", "update"]},
+                "login": {"type": "string"},
+                "role": {"type": "string", "enum": ["admin", "manager", "collector", "viewer"]},
+                "portfolio": {"type": "string", "description": "NAME=VALUE rules joined by `;`."},
+                "password": {"type": "string", "description": "For `add`: at least 10 characters."},
+            }),
+            &["action", "login", "role"],
+            true,
+        ),
+    );
+    add(
+        "/settings/report",
+        "post",
+        form(
+            "Saves the report defaults (admins)",
+            json!({
+                "buckets": {"type": "string", "description": "Increasing positive day counts such as 30,60,90,120; empty for the default."},
+                "provisions": {"type": "string", "description": "One rate per bucket (two more than the bounds), percentages such as 0,0,25,50,75,100."},
+                "rating": {"type": "string", "description": "Average days late for A, B and C, such as 0,15,45."},
+                "labels": {"type": "string", "description": "Labels of custom fields, `NAME=Label` pairs joined by `;`."},
+            }),
+            &[],
+            true,
+        ),
+    );
+    add(
+        "/login",
+        "get",
+        json!({
+            "tags": ["pages"], "summary": "The sign-in form", "operationId": "login_form", "security": [],
+            "responses": {"200": html("The form.")},
+        }),
+    );
+    add("/login", "post", login());
+    add(
+        "/logout",
+        "post",
+        form("Signs out (closes the session)", json!({}), &[], false),
+    );
+    for (path, kind) in [
+        ("/static/app.css", "text/css"),
+        ("/static/live.js", "text/javascript"),
+    ] {
+        add(
+            path,
+            "get",
+            json!({
+                "tags": ["pages"], "summary": format!("The pages' {}", if kind == "text/css" { "style sheet" } else { "live-refresh script" }),
+                "operationId": path.trim_start_matches('/').replace(['/', '.'], "_"),
+                "security": [],
+                "responses": {"200": {"description": "The file (cached for an hour).", "content": {kind: {"schema": {"type": "string"}}}}},
+            }),
+        );
+    }
+
+    let schemas = g.take_definitions(true);
+    json!({
+        "openapi": "3.1.0",
+        "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
+        "info": {
+            "title": "arpilot",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": concat!(
+                "Receivables figures as of any date, restricted to the caller's portfolio: a filter given in a URL narrows it and never widens it. ",
+                "Amounts are decimal strings in the ledger's currency (`\"1234.50\"`), dates ISO strings. ",
+                "Every `GET` of the API and every page take `as_of`, `filter`, `status`, `issued_from` and `issued_to`; the report parameters (`by`, `bucket`, `sort`, `buckets`, `basis`, `provisions`, `status`, `issued_from`, `issued_to`, `top`, `months`) are checked wherever they are given, ",
+                "and one that cannot be used answers 400 with `{\"error\": \"PARAM: expected …, found …\"}`, even on an endpoint it does not shape. ",
+                "Only `filter` may be repeated; an empty value is no value (forms send empty fields). ",
+                "`buckets` and `provisions` go together: the rates are one per bucket, two more than the bounds (the default bounds, or the admin's, when `buckets` is not given)."
+            ),
+            "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
+        },
+        "tags": [
+            {"name": "api", "description": "The JSON API."},
+            {"name": "exports", "description": "Spreadsheet and CSV downloads."},
+            {"name": "live", "description": "Live updates (server-sent events)."},
+            {"name": "pages", "description": "The dashboard's HTML pages and forms."},
+        ],
+        "security": security(),
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "An API token from `arpilot users token LOGIN` (only its SHA-256 is kept)."},
+                "session": {"type": "apiKey", "in": "cookie", "name": crate::auth::SESSION_COOKIE, "description": "A browser session from `POST /login`."},
+            },
+        },
+    })
+}
+
+fn security() -> Value {
+    json!([{"bearer": []}, {"session": []}])
+}
+
+/// The schema of `T`, a reference to `components/schemas` for named types.
+fn schema<T: JsonSchema + ?Sized>(g: &mut SchemaGenerator) -> Value {
+    g.subschema_for::<T>().to_value()
+}
+
+/// The 200 answer with `T`'s schema.
+fn ok<T: JsonSchema + ?Sized>(g: &mut SchemaGenerator) -> Value {
+    json!({"description": "OK", "content": {"application/json": {"schema": schema::<T>(g)}}})
+}
+
+fn error(g: &mut SchemaGenerator, description: &str) -> Value {
+    json!({"description": description, "content": {"application/json": {"schema": schema::<ApiError>(g)}}})
+}
+
+fn text(description: &str) -> Value {
+    json!({"description": description, "content": {"text/plain": {"schema": {"type": "string"}}}})
+}
+
+fn html(description: &str) -> Value {
+    json!({"description": description, "content": {"text/html": {"schema": {"type": "string"}}}})
+}
+
+fn redirect_to_login() -> Value {
+    json!({"description": "Not signed in: to the sign-in page.", "headers": {"Location": {"schema": {"type": "string", "const": "/login"}}}})
+}
+
+/// A `GET` of the JSON API answering `ok`, with its errors (`also`: 404 where a customer is
+/// named).
+fn api(
+    g: &mut SchemaGenerator,
+    ok: fn(&mut SchemaGenerator) -> Value,
+    summary: &str,
+    description: &str,
+    parameters: Vec<Value>,
+    also: &[u16],
+) -> Value {
+    let mut responses = json!({
+        "200": ok(g),
+        "400": error(g, "A parameter is refused: which one, what it held and what was expected."),
+        "401": error(g, "Not signed in: no session and no valid `Authorization: Bearer` token."),
+        "422": error(g, "The ledger cannot be seen on that date (no exchange rate yet for one of its currencies)."),
+        "500": error(g, "An unexpected failure (the details go to the server's log)."),
+    });
+    if also.contains(&404) {
+        responses["404"] = error(
+            g,
+            "No such customer in the caller's portfolio (unknown or outside it).",
+        );
+    }
+    let id = summary.to_lowercase().replace([' ', '\''], "_");
+    json!({
+        "tags": ["api"],
+        "summary": summary,
+        "description": description,
+        "operationId": id,
+        "parameters": parameters,
+        "responses": responses,
+    })
+}
+
+/// An HTML page: 303 to the sign-in page when not signed in.
+fn page(summary: &str, parameters: Vec<Value>, not_found: bool) -> Value {
+    let mut responses = json!({
+        "200": html("The page."),
+        "303": redirect_to_login(),
+        "400": {"description": "A parameter is refused.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ApiError"}}}},
+        "422": {"description": "The ledger cannot be seen on that date.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ApiError"}}}},
+    });
+    if not_found {
+        responses["404"] = html("No such customer in the caller's portfolio.");
+    }
+    json!({
+        "tags": ["pages"],
+        "summary": summary,
+        "operationId": format!("page_{}", summary.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).take(4).collect::<Vec<_>>().join("_").to_lowercase()),
+        "parameters": parameters,
+        "responses": responses,
+    })
+}
+
+/// A form of the pages (`application/x-www-form-urlencoded`, with the session's CSRF token):
+/// redirects back on success.
+fn form(summary: &str, fields: Value, required: &[&str], admin: bool) -> Value {
+    let mut props = fields.as_object().cloned().unwrap_or_default();
+    props.insert(
+        "csrf".into(),
+        json!({"type": "string", "description": "The session's CSRF token, from the page's forms."}),
+    );
+    let mut req: Vec<&str> = vec!["csrf"];
+    req.extend_from_slice(required);
+    let mut responses = json!({
+        "303": {"description": "Done (back to the page); or not signed in (to the sign-in page)."},
+        "400": text("A field is refused."),
+        "403": text(if admin {
+            "Not an admin, an invalid CSRF token (API tokens have none: forms are for browser sessions) or a cross-site request."
+        } else {
+            "An invalid CSRF token (API tokens have none: forms are for browser sessions) or a cross-site request."
+        }),
+        "415": text("Not a form body."),
+        "422": text("A required field is missing."),
+        "500": text("The store failed."),
+    });
+    if summary.starts_with("Signs out") {
+        responses["503"] = text("The session could not be closed; try again.");
+    }
+    json!({
+        "tags": ["pages"],
+        "summary": summary,
+        "operationId": format!("form_{}", summary.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).take(3).collect::<Vec<_>>().join("_").to_lowercase()),
+        "requestBody": {"required": true, "content": {"application/x-www-form-urlencoded": {"schema": {
+            "type": "object", "properties": props, "required": req,
+        }}}},
+        "responses": responses,
+    })
+}
+
+fn login() -> Value {
+    json!({
+        "tags": ["pages"],
+        "summary": "Signs in",
+        "description": "Opens a session (cookie `arpilot_session`, 12 hours, `HttpOnly`, `SameSite=Strict`). After 5 failed attempts for a login (20 from one client address) each further attempt waits twice as long as the last, up to 15 minutes.",
+        "operationId": "login",
+        "security": [],
+        "requestBody": {"required": true, "content": {"application/x-www-form-urlencoded": {"schema": {
+            "type": "object",
+            "properties": {"login": {"type": "string"}, "password": {"type": "string"}},
+            "required": ["login", "password"],
+        }}}},
+        "responses": {
+            "303": {"description": "Signed in: to the dashboard, with the session cookie.", "headers": {"Set-Cookie": {"schema": {"type": "string"}}}},
+            "401": html("Unknown login or wrong password: the form again, with the message."),
+            "403": {"description": "A cross-site request, or an expired sign-in form (the form again).", "content": {"text/plain": {"schema": {"type": "string"}}, "text/html": {"schema": {"type": "string"}}}},
+            "415": text("Not a form body."),
+            "422": text("A field is missing."),
+            "429": {"description": "Too many failed attempts: wait `Retry-After` seconds.", "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}}, "content": {"text/html": {"schema": {"type": "string"}}}},
+            "503": text("The session could not be opened; try again."),
+        },
+    })
+}
+
+fn upload() -> Value {
+    json!({
+        "tags": ["pages"],
+        "summary": "Imports an uploaded file (managers and admins)",
+        "description": "A file in any format `arpilot import` reads, with an optional mapping (TOML) and entity; answers the import's summary or its error (file, line, column; nothing imported). Up to 256 MiB.",
+        "operationId": "upload",
+        "requestBody": {"required": true, "content": {"multipart/form-data": {"schema": {
+            "type": "object",
+            "properties": {
+                "csrf": {"type": "string"},
+                "file": {"type": "string", "contentMediaType": "application/octet-stream"},
+                "mapping": {"type": "string", "contentMediaType": "application/octet-stream"},
+                "entity": {"type": "string"},
+            },
+            "required": ["csrf", "file"],
+            "additionalProperties": false,
+        }}}},
+        "responses": {
+            "200": html("The import's summary."),
+            "303": redirect_to_login(),
+            "400": text("The multipart body cannot be read."),
+            "403": text("Not a manager or admin, an invalid CSRF token or a cross-site request."),
+            "413": text("Larger than 256 MiB."),
+            "422": html("The file is refused: its error, nothing imported."),
+        },
+    })
+}
+
+fn export(g: &mut SchemaGenerator, p: &Params) -> Value {
+    let mut parameters = vec![json!({
+        "name": "file", "in": "path", "required": true,
+        "description": "What and in which format.",
+        "schema": {"type": "string", "enum": [
+            "aging.xlsx", "aging.csv", "customers.xlsx", "customers.csv", "invoices.xlsx", "invoices.csv",
+        ]},
+    })];
+    parameters.extend(p.with(&[p.by(Some("customer")), p.buckets(), p.basis()]));
+    json!({
+        "tags": ["exports"],
+        "summary": "The aged balance, the customers or the invoices as a file",
+        "description": "The data of the page of the same name, in the caller's portfolio, as an Excel workbook (number and date formats, frozen header, autofilter, totals row) or CSV (English: `,`; French: `;`, decimal commas and a byte-order mark). `by`, `buckets` and `basis` shape the aged balance.",
+        "operationId": "export",
+        "parameters": parameters,
+        "responses": {
+            "200": {
+                "description": "The file, as an attachment named `arpilot-KIND-DATE.EXT`.",
+                "headers": {"Content-Disposition": {"schema": {"type": "string"}}},
+                "content": {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": {"type": "string", "contentMediaType": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}},
+                    "text/csv": {"schema": {"type": "string"}},
+                },
+            },
+            "303": redirect_to_login(),
+            "400": error(g, "An unknown file name or a refused parameter."),
+            "422": error(g, "The ledger cannot be seen on that date."),
+            "500": text("The workbook could not be written."),
+        },
+    })
+}
+
+/// `POST /api/customers/{id}/work`: the customer file's forms, as JSON (`arpilot_app::work`).
+fn work_api(g: &mut SchemaGenerator) -> Value {
+    let field = |d: &str| json!({"type": ["string", "number", "null"], "description": d});
+    json!({
+        "tags": ["api"],
+        "summary": "Records a collector's work",
+        "description": "An action (call, email, letter, visit, note) with its outcome, note and invoices, optionally the promise or dispute it obtained, or a dispute's resolution: the fields of the customer file's forms as a JSON object (numbers are taken as text, `invoice` may be an array). Checked against the ledger as of its date; nothing is written when a field is refused. Collectors in their portfolio, managers and admins; a browser session sends its CSRF token as `X-CSRF-Token`.",
+        "operationId": "record_work",
+        "parameters": [Params::id()],
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {
+            "type": "object",
+            "properties": {
+                "kind": field("call, email, letter, visit or note."),
+                "outcome": field("What came of it."),
+                "note": field("A note."),
+                "invoice": {"type": ["string", "number", "array", "null"], "items": {"type": ["string", "number", "null"]}, "description": "The invoices it is about."},
+                "promise_amount": field("Amount promised."),
+                "promise_date": field("Date promised."),
+            },
+            "additionalProperties": {"type": ["string", "number", "null"]},
+        }}}},
+        "responses": {
+            "200": ok::<arpilot_app::work::Recorded>(g),
+            "400": {
+                "description": "A field is refused (`error` names it, `field` too; JSON), or the body is not JSON at all (text): nothing was written.",
+                "content": {
+                    "application/json": {"schema": schema::<ApiError>(g)},
+                    "text/plain": {"schema": {"type": "string"}},
+                },
+            },
+            "401": error(g, "Not signed in: no session and no valid `Authorization: Bearer` token."),
+            "403": {"description": "A viewer (JSON), or a browser session without its CSRF token (text).", "content": {
+                "application/json": {"schema": schema::<ApiError>(g)},
+                "text/plain": {"schema": {"type": "string"}},
+            }},
+            "404": error(g, "No such customer in the caller's portfolio."),
+            "415": text("The body is not `Content-Type: application/json`."),
+            "503": error(g, "The store failed; try again."),
+        },
+    })
+}
+
+/// `POST /api/events`: the body, described from the reader of pushed events
+/// (`arpilot_ingest::json`).
+fn push(g: &mut SchemaGenerator, custom_fields: &[String]) -> Value {
+    let text = |d: &str| json!({"type": ["string", "number"], "pattern": "\\S", "description": d});
+    let opt_text = |d: &str| json!({"type": ["string", "number", "null"], "description": d});
+    let date = |d: &str| json!({"type": "string", "pattern": DATE_PATTERN, "description": d});
+    let opt_date = |d: &str| json!({"type": ["string", "null"], "anyOf": [{"pattern": DATE_PATTERN}, {"type": "null"}, {"const": ""}], "description": d});
+    // The decimals depend on the currency and the bound on the ledger's volume: the words say
+    // what the schema cannot.
+    let amount = |d: &str| {
+        json!({
+            "description": format!("{d} A positive decimal with '.' as separator, as a string (\"1200.50\") or a number, with at most the currency's decimals (2 for EUR), up to 10^13 minor units (100000000000.00 EUR)."),
+            "anyOf": [
+                {"type": "string", "pattern": "^\\s*[0-9]*\\.?[0-9]*\\s*$"},
+                {"type": "number", "exclusiveMinimum": 0},
+            ],
+        })
+    };
+    let currency = json!({"anyOf": [{"type": "string", "pattern": "^\\s*[A-Za-z]{3}\\s*$"}, {"type": "string", "maxLength": 0}, {"type": "null"}], "description": "ISO-4217 code of the amount (default: the ledger's)."});
+    let flag = |d: &str| json!({"type": ["boolean", "null"], "description": d});
+    let value = json!({"type": ["string", "number", "null"]});
+    // A field outside an event's list is taken only when it is a custom field every ledger has
+    // or one this ledger already has; new ones go into `custom`.
+    let event = |kind: &[&str], fields: Value, required: &[&str], named: &[&str]| {
+        let mut props = fields.as_object().cloned().unwrap_or_default();
+        props.insert("type".into(), json!({"type": "string", "enum": kind}));
+        if !named.is_empty() {
+            let standard: Vec<String> = props.keys().cloned().collect();
+            let mut custom = json!({
+                "type": "object",
+                "additionalProperties": value,
+                "description": "Custom fields (dimensions) to set, new ones included: {\"name\": \"value\"}. Not the event's standard fields.",
+            });
+            custom["propertyNames"] = json!({"not": {"enum": standard}});
+            props.insert("custom".into(), custom);
+            for d in named
+                .iter()
+                .map(|d| d.to_string())
+                .chain(custom_fields.iter().cloned())
+            {
+                props.entry(d).or_insert_with(|| {
+                    let mut v = value.clone();
+                    v["description"] = json!("A custom field (dimension).");
+                    v
+                });
+            }
+        }
+        let mut req = vec!["type"];
+        req.extend_from_slice(required);
+        json!({
+            "title": kind.join(" | "),
+            "type": "object",
+            "properties": props,
+            "required": req,
+            "additionalProperties": false,
+        })
+    };
+    let events = json!([
+        event(
+            &["customer"],
+            json!({
+                "customer_id": text("Your id of the customer."),
+                "name": text("Its name."),
+                "credit_limit": {
+                    "description": "Its credit limit: a decimal as for amounts, zero allowed.",
+                    "anyOf": [
+                        {"type": "string", "pattern": "^\\s*[0-9]*\\.?[0-9]*\\s*$"},
+                        {"type": "number", "minimum": 0},
+                        {"type": "null"},
+                    ],
+                },
+                "payment_terms_days": {"type": ["integer", "string", "null"], "description": "Payment terms, a whole number of days."},
+            }),
+            &["customer_id", "name"],
+            CUSTOMER_DIMENSIONS
+        ),
+        event(
+            &["invoice", "credit_note", "write_off"],
+            json!({
+                "document_id": text("Your id of the document."),
+                "customer_id": text("The customer's id."),
+                "issue_date": date("Issue date."),
+                "due_date": opt_date("Due date (default: the customer's payment terms after issue)."),
+                "amount": amount("Its amount."),
+                "currency": currency,
+                "original_invoice_id": opt_text("The invoice a credit note or write-off settles."),
+                "disputed": flag("Disputed."),
+                "dispute_reason": opt_text("Why."),
+                "in_legal": flag("Handed to legal collection."),
+            }),
+            &["document_id", "customer_id", "issue_date", "amount"],
+            DOCUMENT_DIMENSIONS
+        ),
+        event(
+            &["payment"],
+            json!({
+                "payment_id": text("Your id of the payment."),
+                "customer_id": text("The paying customer's id."),
+                "date": date("Value date."),
+                "amount": amount("Amount received."),
+                "currency": currency,
+                "invoice_id": opt_text("The invoice it settles, when known."),
+                "reference": opt_text("Bank reference."),
+            }),
+            &["payment_id", "customer_id", "date", "amount"],
+            &[]
+        ),
+        event(
+            &["allocation"],
+            json!({
+                "source_id": text("A payment or credit note's id."),
+                "invoice_id": text("The invoice it settles."),
+                "date": date("Date of the allocation."),
+                "amount": amount("Amount allocated."),
+                "currency": currency,
+            }),
+            &["source_id", "invoice_id", "date", "amount"],
+            &[]
+        ),
+        event(
+            &["dispute"],
+            json!({
+                "invoice_id": text("The disputed invoice."),
+                "opened_on": date("Opened on."),
+                "resolved_on": opt_date("Resolved on."),
+                "reason": opt_text("Why."),
+                "amount": nullable(amount("Amount disputed (default: the invoice's).")),
+                "currency": currency,
+            }),
+            &["invoice_id", "opened_on"],
+            &[]
+        ),
+        event(
+            &["promise"],
+            json!({
+                "invoice_id": text("The invoice promised."),
+                "promised_on": date("When the promise was made."),
+                "due_on": date("When the payment is promised for."),
+                "amount": amount("Amount promised."),
+                "currency": currency,
+            }),
+            &["invoice_id", "promised_on", "due_on", "amount"],
+            &[]
+        ),
+        event(
+            &["action"],
+            json!({
+                "customer_id": text("The customer."),
+                "date": date("Date of the action."),
+                "kind": text("call, email, letter, …"),
+                "invoice_id": opt_text("The invoice concerned."),
+                "agent": opt_text("Who acted."),
+                "note": opt_text("Note."),
+            }),
+            &["customer_id", "date", "kind"],
+            &[]
+        ),
+        event(
+            &["rate"],
+            json!({
+                "date": date("From that date."),
+                "currency": {"type": "string", "pattern": "^\\s*[A-Za-z]{3}\\s*$", "description": "The foreign currency."},
+                "rate": {"description": "Units of the ledger's currency for one unit of `currency`, a positive decimal with up to 9 decimals.", "anyOf": [{"type": "string", "pattern": "^\\s*[0-9]*\\.?[0-9]*\\s*$"}, {"type": "number", "exclusiveMinimum": 0}]},
+            }),
+            &["date", "currency", "rate"],
+            &[]
+        ),
+    ]);
+    json!({
+        "tags": ["api"],
+        "summary": "Pushes events (managers and admins)",
+        "description": concat!(
+            "Appends events to the ledger, idempotently: ids are your system's, what is already in the ledger is skipped, changed attributes become amendments (as in `arpilot import`). ",
+            "Each event is a row of the CSV ledger set with a `type` and the set's field names; a field not listed for its type is taken only when it is already a custom field (dimension) of the ledger, ",
+            "and new custom fields are given in `custom` on customer and document events. Text fields take strings or numbers; empty strings and `null` are no value. ",
+            "A refused event answers 400 naming its index and field (`events[3].date: …`) and nothing is written. Every open dashboard refreshes after a push that appended something."
+        ),
+        "operationId": "push_events",
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {
+            "type": "object",
+            "properties": {
+                "source": {"type": "string", "description": "Name of the sending system, kept with the batch (default `api`)."},
+                "events": {"type": "array", "maxItems": MAX_EVENTS, "items": {"oneOf": events}},
+            },
+            "required": ["events"],
+            "additionalProperties": false,
+        }}}},
+        "responses": {
+            "200": {"description": "What was appended (`batch` is null when nothing was new): the same object as one source of `arpilot import --json`.", "content": {"application/json": {"schema": schema::<FileOutcome>(g)}}},
+            "400": {
+                "description": "An event is refused (its index and field named) or the body is not `{\"events\": [...]}` (JSON), or the body is not JSON at all (text): nothing was written.",
+                "content": {
+                    "application/json": {"schema": schema::<ApiError>(g)},
+                    "text/plain": {"schema": {"type": "string"}},
+                },
+            },
+            "401": error(g, "Not signed in: no session and no valid `Authorization: Bearer` token."),
+            "403": error(g, "Pushing events needs the manager or admin role (a browser session must also send its CSRF token as `X-CSRF-Token`)."),
+            "409": error(g, "The store refused the batch (another import ran meanwhile): push again."),
+            "413": text("The body is larger than 64 MiB."),
+            "415": text("The body is not `Content-Type: application/json`."),
+        },
+    })
+}
+
+/// The query parameters, for a ledger with the dimensions `dims`.
+struct Params {
+    /// Filter and grouping names: the ledger's dimensions.
+    dims: Vec<String>,
+}
+
+impl Params {
+    fn new(dims: &[String]) -> Params {
+        Params {
+            dims: dims.to_vec(),
+        }
+    }
+
+    /// The parameters of every page and `GET`, then `extra`.
+    fn with(&self, extra: &[Value]) -> Vec<Value> {
+        let names = self
+            .dims
+            .iter()
+            .map(|d| regex_escape(d))
+            .collect::<Vec<_>>()
+            .join("|");
+        let mut v = extra.to_vec();
+        v.extend([
+            json!({"name": "as_of", "in": "query",
+                "description": "Date of the figures, from 1900-01-01 to 2199-12-31 (default: the ledger's last date).",
+                "schema": date()}),
+            json!({"name": "filter", "in": "query", "style": "form", "explode": true,
+                "description": format!("NAME=VALUE on a dimension of the ledger ({}), repeatable: the conditions on one name are alternatives, on different names all required. Always within the caller's portfolio: a filter narrows it, never widens it.", self.dims.join(", ")),
+                "schema": {"type": "array", "items": or_empty(json!({"type": "string", "pattern": format!("^(?:{names})=")}))}}),
+            json!({"name": "status", "in": "query",
+                "description": "Only the invoices in that status at the date: a dispute or a promise running then, in legal collection, or none of the three (`normal`).",
+                "schema": or_empty(json!({"type": "string", "enum": ["disputed", "in_legal", "promised", "normal"]}))}),
+            json!({"name": "issued_from", "in": "query", "description": "Only the invoices issued on or after that date.",
+                "schema": date()}),
+            json!({"name": "issued_to", "in": "query", "description": "Only the invoices issued on or before that date.",
+                "schema": date()}),
+        ]);
+        v
+    }
+
+    fn by(&self, default: Option<&str>) -> Value {
+        let mut values: Vec<String> = [
+            "customer",
+            "customer_id",
+            "invoice",
+            "document",
+            "document_id",
+        ]
+        .map(String::from)
+        .to_vec();
+        for d in &self.dims {
+            if !values.contains(d) {
+                values.push(d.clone());
+            }
+        }
+        let mut schema = or_empty(json!({"type": "string", "enum": values}));
+        if let Some(d) = default {
+            schema["default"] = json!(d);
+        }
+        json!({"name": "by", "in": "query",
+            "description": "Group the aged balance by customer, invoice or a dimension of the ledger.",
+            "schema": schema})
+    }
+
+    fn buckets(&self) -> Value {
+        json!({"name": "buckets", "in": "query", "style": "form", "explode": false,
+            "description": format!("Upper bounds of the overdue buckets in days, strictly increasing, fewer than 250, the last at most 100000 (default: the admin's setting, else {}). `not_due` and the bucket past the last bound come with them.", DEFAULT_BUCKETS.map(|b| b.to_string()).join(",")),
+            "schema": {"type": "array", "maxItems": 249, "items": {"type": "integer", "minimum": 1, "maximum": 100_000}}})
+    }
+
+    fn basis(&self) -> Value {
+        json!({"name": "basis", "in": "query", "description": "Age invoices from their due date (default) or their issue date.",
+            "schema": or_empty(json!({"type": "string", "enum": ["due", "issue"], "default": "due"}))})
+    }
+
+    fn provisions(&self) -> Value {
+        json!({"name": "provisions", "in": "query", "style": "form", "explode": false,
+            "description": "Provision rate of each bucket in percent, one per bucket (`not_due`, each bound, past the last: two more than the bounds), such as 0,0,25,50,75,100 (default: the admin's setting with the admin's buckets, else a default ladder).",
+            "schema": {"type": "array", "maxItems": 251, "items": {"type": "number", "minimum": 0, "maximum": 100, "multipleOf": 0.01}}})
+    }
+
+    fn top(&self) -> Value {
+        json!({"name": "top", "in": "query", "description": "Length of the top debtors and top overdue invoices lists.",
+            "schema": or_empty(json!({"type": "integer", "minimum": 1, "maximum": MAX_TOP, "default": DEFAULT_TOP}))})
+    }
+
+    fn months(description: &str) -> Value {
+        json!({"name": "months", "in": "query", "description": description,
+            "schema": or_empty(json!({"type": "integer", "minimum": 1, "maximum": MAX_MONTHS, "default": DEFAULT_MONTHS}))})
+    }
+
+    fn bucket() -> Value {
+        json!({"name": "bucket", "in": "query", "description": "Only the rows with an amount in that bucket (0 = not due).",
+            "schema": or_empty(json!({"type": "integer", "minimum": 0, "maximum": u64::MAX}))})
+    }
+
+    fn id() -> Value {
+        json!({"name": "id", "in": "path", "required": true, "description": "The customer's id.",
+            "schema": {"type": "string"}})
+    }
+}
+
+/// `schema` or `null` (no value), for a schema made of alternatives.
+fn nullable(mut schema: Value) -> Value {
+    if let Some(any) = schema["anyOf"].as_array_mut() {
+        any.push(json!({"type": "null"}));
+    }
+    schema
+}
+
+/// A date parameter: exactly the dates the server reads.
+fn date() -> Value {
+    or_empty(json!({"type": "string", "format": "date", "pattern": DATE_PATTERN}))
+}
+
+/// `schema`, or an empty value: forms send empty fields, which are no value (the default).
+fn or_empty(schema: Value) -> Value {
+    json!({"anyOf": [schema, {"type": "string", "maxLength": 0}]})
+}
+
+/// `s` with the characters special to a regular expression escaped.
+fn regex_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -1,0 +1,312 @@
+//! Recording work through the customer file's forms and the JSON API: who may write what, the
+//! checks (field named, nothing written), and the effects on every page, live.
+
+use std::time::Duration;
+
+mod common;
+use common::{App, Client, csrf_of, sse_event};
+
+async fn report(app: &App, c: &Client) -> serde_json::Value {
+    serde_json::from_str(&app.get(c, "/api/report").await.body).unwrap()
+}
+
+async fn history(app: &App, c: &Client, id: &str) -> Vec<serde_json::Value> {
+    let j: serde_json::Value =
+        serde_json::from_str(&app.get(c, &format!("/api/customers/{id}")).await.body).unwrap();
+    j["history"].as_array().unwrap().clone()
+}
+
+/// Posts the customer file's form as `c` (its CSRF token first).
+async fn post_form(app: &App, c: &Client, id: &str, fields: &str) -> common::Resp {
+    let page = app.get(c, &format!("/customers/{id}")).await.body;
+    let csrf = csrf_of(&page);
+    c.send(
+        &app.base,
+        "POST",
+        &format!("/customers/{id}/work"),
+        &format!("csrf={csrf}&{fields}"),
+        &[],
+    )
+    .await
+}
+
+async fn post_api(app: &App, token: &str, id: &str, body: &str) -> common::Resp {
+    let c = Client {
+        cookie: None,
+        bearer: Some(token.to_string()),
+    };
+    c.send(
+        &app.base,
+        "POST",
+        &format!("/api/customers/{id}/work"),
+        body,
+        &[("Content-Type", "application/json")],
+    )
+    .await
+}
+
+/// Léa (collector) logs a call on her customer with a promise covering two invoices: the
+/// promise is split oldest due first, the dashboard's "promised" moves, an open manager page is
+/// told, and the file shows the call with its author.
+#[tokio::test]
+async fn a_collector_logs_a_call_with_a_promise() {
+    let app = App::start().await;
+    let (admin, lea) = (app.login("admin").await, app.login("lea").await);
+    assert_eq!(report(&app, &admin).await["totals"]["promised"], "0.00");
+    let (mut live, _) = app.sse(&admin).await;
+    let page = app.get(&lea, "/customers/C-NORD-1").await.body;
+    assert!(page.contains(r#"id="work""#) && page.contains(r#"name="promise_amount""#));
+    let r = post_form(
+        &app,
+        &lea,
+        "C-NORD-1",
+        "action=log&kind=call&outcome=promise&note=rappeler+apr%C3%A8s+le+15&invoice=C-NORD-1-F1&invoice=C-NORD-1-F0&promise_amount=250&promise_date=2024-03-15",
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(
+        r.headers.contains("/customers/C-NORD-1?#work"),
+        "{}",
+        r.headers
+    );
+    assert!(sse_event(&mut live, "ledger", Duration::from_secs(1)).await);
+    // 100 on F0 (due first), 150 on F1: 250 promised, dated the ledger's last date.
+    let j = report(&app, &admin).await;
+    assert_eq!(j["as_of"], "2024-02-19");
+    assert_eq!(j["totals"]["promised"], "250.00");
+    let h = history(&app, &admin, "C-NORD-1").await;
+    assert_eq!(h[0]["kind"], "action");
+    assert_eq!(h[0]["agent"], "lea");
+    assert_eq!(h[0]["action"], "call");
+    assert_eq!(h[0]["outcome"], "promise");
+    assert_eq!(h[0]["note"], "rappeler après le 15");
+    let promises: Vec<(String, String)> = h
+        .iter()
+        .filter(|e| e["kind"] == "promise")
+        .map(|e| {
+            (
+                e["invoice_id"].as_str().unwrap().to_string(),
+                e["amount"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        promises,
+        [
+            ("C-NORD-1-F1".to_string(), "150.00".to_string()),
+            ("C-NORD-1-F0".to_string(), "100.00".to_string())
+        ]
+    );
+    let page = app.get(&admin, "/customers/C-NORD-1").await.body;
+    assert!(page.contains("rappeler après le 15"), "the note is shown");
+    // The worklist knows: Léa's customer is now waiting for the promise on those invoices.
+    let w: serde_json::Value =
+        serde_json::from_str(&app.get(&lea, "/api/worklist?as_of=2024-03-10").await.body).unwrap();
+    let me = &w[0];
+    assert_eq!(me["customer_id"], "C-NORD-1");
+    assert_eq!(me["last_action"], "2024-02-19");
+    assert!(
+        me["details"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["kind"] == "promise_running"),
+        "{me}"
+    );
+}
+
+#[tokio::test]
+async fn writes_keep_to_roles_portfolios_and_checks() {
+    let app = App::start().await;
+    let (admin, lea, nord) = (
+        app.login("admin").await,
+        app.login("lea").await,
+        app.login("nord").await,
+    );
+    let count = |h: Vec<serde_json::Value>| h.len();
+    let before = count(history(&app, &admin, "C-NORD-1").await);
+    let before_sud = count(history(&app, &admin, "C-SUD-1").await);
+    // Outside Léa's portfolio: as if it did not exist.
+    let r = post_form(&app, &lea, "C-NORD-1", "kind=call").await;
+    assert_eq!(r.status, 303);
+    let csrf = csrf_of(&app.get(&lea, "/").await.body);
+    let r = lea
+        .send(
+            &app.base,
+            "POST",
+            "/customers/C-SUD-1/work",
+            &format!("csrf={csrf}&kind=call"),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 404);
+    // A viewer writes nothing, and sees no form.
+    assert!(
+        !app.get(&nord, "/customers/C-NORD-1")
+            .await
+            .body
+            .contains(r#"id="work""#)
+    );
+    let csrf_nord = csrf_of(&app.get(&nord, "/").await.body);
+    let r = nord
+        .send(
+            &app.base,
+            "POST",
+            "/customers/C-NORD-1/work",
+            &format!("csrf={csrf_nord}&kind=call"),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    // A forged token.
+    let r = lea
+        .send(
+            &app.base,
+            "POST",
+            "/customers/C-NORD-1/work",
+            "csrf=forged&kind=call",
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    // Bad input: the field is named, the form is shown again, nothing is written.
+    for (fields, field) in [
+        ("kind=fax", "Action"),
+        // 300 + 200 open on F2 and F1 at most.
+        (
+            "invoice=C-NORD-1-F1&promise_amount=999&promise_date=2024-03-15",
+            "Amount promised",
+        ),
+        (
+            "invoice=C-NORD-1-F1&promise_amount=10&promise_date=2024-01-01",
+            "Promised for",
+        ),
+        (
+            "invoice=C-SUD-1-F0&promise_amount=10&promise_date=2024-03-15",
+            "Invoices",
+        ),
+        (
+            "date=2024-01-01&invoice=C-NORD-1-F2&promise_amount=10&promise_date=2024-03-15",
+            "Date",
+        ),
+        (
+            "action=resolve&invoice=C-NORD-1-F0&resolution=rejected",
+            "Invoices",
+        ),
+    ] {
+        let r = post_form(&app, &lea, "C-NORD-1", &format!("action=log&{fields}")).await;
+        assert_eq!(r.status, 422, "{fields}: {}", r.body);
+        assert!(r.body.contains(r#"role="alert""#), "{fields}");
+        assert!(r.body.contains(field), "{fields} names {field}");
+    }
+    assert_eq!(count(history(&app, &admin, "C-NORD-1").await), before + 1);
+    assert_eq!(count(history(&app, &admin, "C-SUD-1").await), before_sud);
+    // The API: a collector's token inside and outside the portfolio, a viewer's, bad input.
+    let (t_lea, t_nord) = (app.token("lea").await, app.token("nord").await);
+    let ok = post_api(
+        &app,
+        &t_lea,
+        "C-NORD-1",
+        r#"{"kind": "email", "outcome": "no_answer"}"#,
+    )
+    .await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert!(ok.body.contains(r#""events":1"#), "{}", ok.body);
+    assert_eq!(
+        post_api(&app, &t_lea, "C-SUD-1", r#"{"kind": "email"}"#)
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        post_api(&app, &t_nord, "C-NORD-1", r#"{"kind": "email"}"#)
+            .await
+            .status,
+        403
+    );
+    let r = post_api(
+        &app,
+        &t_lea,
+        "C-NORD-1",
+        r#"{"kind": "call", "invoice": ["C-NORD-1-F2"], "promise_amount": 301, "promise_date": "2024-03-01"}"#,
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    let j: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(j["field"], "promise_amount");
+    assert!(j["error"].as_str().unwrap().contains("300.00"), "{j}");
+    let r = post_api(
+        &app,
+        &t_lea,
+        "C-NORD-1",
+        r#"{"kind": "call", "outcome": "maybe"}"#,
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    let r = post_api(
+        &app,
+        &t_lea,
+        "C-NORD-1",
+        r#"{"kind": "call", "colour": "red"}"#,
+    )
+    .await;
+    assert!(r.body.contains(r#""field":"colour""#), "{}", r.body);
+    // Two identical calls on one day are two calls.
+    for _ in 0..2 {
+        let r = post_api(
+            &app,
+            &t_lea,
+            "C-NORD-1",
+            r#"{"kind": "call", "outcome": "no_answer"}"#,
+        )
+        .await;
+        assert_eq!(r.status, 200);
+    }
+    assert_eq!(count(history(&app, &admin, "C-NORD-1").await), before + 4);
+}
+
+/// A dispute opened from the file moves the invoice from due to disputed; resolving it says how
+/// and moves it back.
+#[tokio::test]
+async fn disputes_open_and_resolve() {
+    let app = App::start().await;
+    let (admin, lea) = (app.login("admin").await, app.login("lea").await);
+    let r = post_form(
+        &app,
+        &lea,
+        "C-NORD-1",
+        "kind=call&outcome=dispute&invoice=C-NORD-1-F2&dispute_reason=prix&dispute_owner=ADV+Nord",
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(report(&app, &admin).await["totals"]["disputed"], "300.00");
+    // Twice is refused.
+    let r = post_form(
+        &app,
+        &lea,
+        "C-NORD-1",
+        "kind=call&invoice=C-NORD-1-F2&dispute_reason=prix",
+    )
+    .await;
+    assert_eq!(r.status, 422);
+    let page = app.get(&lea, "/customers/C-NORD-1").await.body;
+    assert!(
+        page.contains(r#"value="resolve""#),
+        "the resolve form is offered"
+    );
+    let r = post_form(
+        &app,
+        &lea,
+        "C-NORD-1",
+        "action=resolve&invoice=C-NORD-1-F2&resolution=justified&comment=avoir+%C3%A0+%C3%A9mettre",
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(report(&app, &admin).await["totals"]["disputed"], "0.00");
+    let h = history(&app, &admin, "C-NORD-1").await;
+    let d = h.iter().find(|e| e["kind"] == "dispute").unwrap();
+    assert_eq!(d["owner"], "ADV Nord");
+    assert_eq!(d["outcome"], "justified");
+    assert_eq!(d["comment"], "avoir à émettre");
+    assert_eq!(d["resolved_on"], "2024-02-19");
+}
