@@ -71,6 +71,34 @@ pub struct CustomerFile {
     pub payments: Vec<Payment>,
     /// Disputes, promises and actions, latest first.
     pub history: Vec<Entry>,
+    /// The follow-up as of the date: next action, not to contact before, contact person.
+    pub follow_up: FollowUp,
+}
+
+/// A customer's follow-up as of a date (each field: the latest value given by then).
+#[derive(Clone, Debug, PartialEq, Default, Serialize, JsonSchema)]
+pub struct FollowUp {
+    pub next_action: Option<Day>,
+    pub hold_until: Option<Day>,
+    pub hold_reason: Option<String>,
+    pub contact_name: Option<String>,
+    pub contact_role: Option<String>,
+    pub contact_email: Option<String>,
+    pub contact_phone: Option<String>,
+}
+
+impl From<arpilot_core::ledger::FollowupRec> for FollowUp {
+    fn from(f: arpilot_core::ledger::FollowupRec) -> FollowUp {
+        FollowUp {
+            next_action: f.next_action,
+            hold_until: f.hold_until,
+            hold_reason: f.hold_reason,
+            contact_name: f.contact_name,
+            contact_role: f.contact_role,
+            contact_email: f.contact_email,
+            contact_phone: f.contact_phone,
+        }
+    }
 }
 
 /// `sel` narrowed to customer `id`.
@@ -192,10 +220,16 @@ pub fn file(
         .into_iter()
         .filter(|i| i.open_amount.is_positive())
         .collect();
+    let follow_up = snap
+        .followups_on(d)
+        .remove(&c)
+        .map(FollowUp::from)
+        .unwrap_or_default();
     Some(CustomerFile {
         customer: row,
         open_invoices,
         payments,
         history,
+        follow_up,
     })
 }

@@ -122,7 +122,7 @@ struct Unkeyed(HashMap<u128, u32>);
 
 impl Unkeyed {
     fn counted(ev: &Event) -> bool {
-        matches!(ev, Event::Action(_) | Event::Rate(_))
+        matches!(ev, Event::Action(_) | Event::Rate(_) | Event::Followup(_))
     }
 
     fn add(&mut self, events: &[Event]) {
@@ -217,6 +217,7 @@ impl Touched {
                 E::Dispute(d) => doc(&d.invoice_id),
                 E::Promise(p) => doc(&p.invoice_id),
                 E::Action(a) => Some(a.customer_id.clone()),
+                E::Followup(f) => Some(f.customer_id.clone()),
                 E::Amend(a) => match &a.change {
                     Change::DueDate { document_id, .. } | Change::InLegal { document_id, .. } => {
                         doc(document_id)
@@ -597,7 +598,7 @@ impl Views {
                 !promise_on(&x.invoice_id, x.promised_on)
                     && seen.insert((3, &x.invoice_id, x.promised_on.0))
             }
-            Event::Action(_) | Event::Rate(_) => {
+            Event::Action(_) | Event::Rate(_) | Event::Followup(_) => {
                 let h = content_hash(ev);
                 !unkeyed.0.contains_key(&h) && hashes.insert(h)
             }

@@ -3,6 +3,7 @@
 //! Parsed once from form fields or a JSON object, checked against the ledger as of its date
 //! (clear errors naming the field), then appended as ledger events under the author's name.
 
+use crate::customer::FollowUp;
 use crate::import::Author;
 use crate::view::{FastError, Views};
 use arpilot_core::ledger::*;
@@ -28,6 +29,37 @@ pub const DISPUTE_REASONS: [&str; 6] = [
 pub enum Work {
     Log(Log),
     Resolve(Resolution),
+    /// A follow-up alone: next action, do not contact until, contact person.
+    Plan(Day, Plan),
+    /// The customer moves to another collector (managers and admins).
+    Reassign {
+        date: Day,
+        collector: String,
+    },
+}
+
+/// The follow-up fields of a form (each optional): the customer file's [`FollowUp`].
+pub type Plan = FollowUp;
+
+impl FollowUp {
+    fn is_empty(&self) -> bool {
+        *self == FollowUp::default()
+    }
+
+    fn event(&self, customer_id: &str, date: Day) -> Event {
+        let f = self.clone();
+        Event::Followup(FollowupRec {
+            customer_id: customer_id.to_string(),
+            date,
+            next_action: f.next_action,
+            hold_until: f.hold_until,
+            hold_reason: f.hold_reason,
+            contact_name: f.contact_name,
+            contact_role: f.contact_role,
+            contact_email: f.contact_email,
+            contact_phone: f.contact_phone,
+        })
+    }
 }
 
 /// An action, and the promise or dispute it obtained.
@@ -42,6 +74,8 @@ pub struct Log {
     /// Amount (minor units) and date promised.
     pub promise: Option<(i64, Day)>,
     pub dispute: Option<DisputeInput>,
+    /// Follow-up given with the action (next action date…).
+    pub plan: Plan,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -76,8 +110,16 @@ fn err(field: &str, message: impl Into<String>) -> WorkError {
     }
 }
 
-const FIELDS: [&str; 14] = [
+const FIELDS: [&str; 22] = [
     "csrf",
+    "next_action",
+    "hold_until",
+    "hold_reason",
+    "contact_name",
+    "contact_role",
+    "contact_email",
+    "contact_phone",
+    "collector",
     "action",
     "date",
     "kind",
@@ -139,7 +181,30 @@ pub fn parse(
         .filter(|(k, v)| k == "invoice" && !v.trim().is_empty())
         .map(|(_, v)| v.trim().to_string())
         .collect();
+    let plan = Plan {
+        next_action: day("next_action")?,
+        hold_until: day("hold_until")?,
+        hold_reason: one("hold_reason"),
+        contact_name: one("contact_name"),
+        contact_role: one("contact_role"),
+        contact_email: one("contact_email"),
+        contact_phone: one("contact_phone"),
+    };
     match one("action").as_deref().unwrap_or("log") {
+        "plan" => {
+            if plan.is_empty() {
+                return Err(err(
+                    "next_action",
+                    "expected a next action date, a date not to contact before, or a contact",
+                ));
+            }
+            Ok(Work::Plan(date, plan))
+        }
+        "reassign" => Ok(Work::Reassign {
+            date,
+            collector: one("collector")
+                .ok_or_else(|| err("collector", "expected the collector to take the customer"))?,
+        }),
         "resolve" => {
             let invoice_id = match invoices.as_slice() {
                 [one] => one.clone(),
@@ -208,11 +273,12 @@ pub fn parse(
                 invoices,
                 promise,
                 dispute,
+                plan,
             }))
         }
         other => Err(err(
             "action",
-            format!("expected log or resolve, found {other:?}"),
+            format!("expected log, resolve, plan or reassign, found {other:?}"),
         )),
     }
 }
@@ -257,6 +323,29 @@ pub fn events(
         Ok(i)
     };
     match work {
+        Work::Plan(date, plan) => Ok(vec![plan.event(customer_id, *date)]),
+        Work::Reassign { date, collector } => {
+            let r = cust as usize;
+            let cs = &snap.customers;
+            let mut attrs: Vec<(String, String)> = cs
+                .dims
+                .cols
+                .iter()
+                .map(|d| (d.name.clone(), d.value(cust).to_string()))
+                .filter(|(k, v)| !v.is_empty() && k != "collector")
+                .collect();
+            attrs.push(("collector".into(), collector.clone()));
+            Ok(vec![Event::Amend(AmendRec {
+                effective: *date,
+                change: Change::Customer(CustomerRec {
+                    id: customer_id.to_string(),
+                    name: cs.names[r].clone(),
+                    credit_limit: cs.credit_limit[r],
+                    payment_terms_days: cs.terms[r],
+                    attrs,
+                }),
+            })])
+        }
         Work::Resolve(r) => {
             let i = invoice(&r.invoice_id, r.date)?;
             let open = snap
@@ -386,6 +475,9 @@ pub fn events(
                         owner: d.owner.clone(),
                     }));
                 }
+            }
+            if !l.plan.is_empty() {
+                out.push(l.plan.event(customer_id, l.date));
             }
             Ok(out)
         }

@@ -102,6 +102,14 @@ pub fn describe(r: &Reason, lang: Lang) -> String {
                 )
             }
         }
+        Reason::NextActionDue { date } => {
+            let d = lang.date(*date);
+            if fr {
+                format!("Action prévue le {d}")
+            } else {
+                format!("Next action planned for {d}")
+            }
+        }
         Reason::PromiseDueToday { invoice_id, amount } => {
             let m = lang.money(*amount);
             if fr {

@@ -300,6 +300,39 @@ pub fn check_event(ev: &Event) -> Result<(), LedgerError> {
                 None => Ok(()),
             }
         }
+        Event::Followup(f) => {
+            check_id("customer_id", &f.customer_id)?;
+            check_day("date", f.date)?;
+            for (name, d) in [("next_action", f.next_action), ("hold_until", f.hold_until)] {
+                if let Some(d) = d {
+                    check_day(name, d)?;
+                    if d < f.date {
+                        return Err(field(
+                            name,
+                            d.to_string(),
+                            format!("a date on or after {}", f.date),
+                        ));
+                    }
+                }
+            }
+            if f.hold_until.is_some() && f.hold_reason.is_none() {
+                return Err(field(
+                    "hold_reason",
+                    "\"\"".into(),
+                    "the reason not to contact the customer",
+                ));
+            }
+            check_opt_text("hold_reason", &f.hold_reason, MAX_TEXT_CHARS)?;
+            check_opt_text("contact_name", &f.contact_name, MAX_TEXT_CHARS)?;
+            check_opt_text("contact_role", &f.contact_role, MAX_TEXT_CHARS)?;
+            check_opt_text("contact_email", &f.contact_email, MAX_TEXT_CHARS)?;
+            if let Some(e) = &f.contact_email
+                && (!e.contains('@') || e.contains(char::is_whitespace))
+            {
+                return Err(field("contact_email", shown(e), "an e-mail address"));
+            }
+            check_opt_text("contact_phone", &f.contact_phone, MAX_TEXT_CHARS)
+        }
         Event::Rate(r) => {
             check_day("date", r.date)?;
             if r.rate_e9 <= 0 || r.rate_e9 > MAX_RATE_E9 {

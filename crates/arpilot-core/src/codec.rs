@@ -18,6 +18,7 @@ pub const PROMISE: i16 = 6;
 pub const ACTION: i16 = 7;
 pub const RATE: i16 = 8;
 pub const AMEND: i16 = 9;
+pub const FOLLOWUP: i16 = 10;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("stored event of kind {kind} is malformed: {message}")]
@@ -37,6 +38,7 @@ pub fn kind_of(ev: &Event) -> i16 {
         Event::Action(_) => ACTION,
         Event::Rate(_) => RATE,
         Event::Amend(_) => AMEND,
+        Event::Followup(_) => FOLLOWUP,
     }
 }
 
@@ -187,6 +189,17 @@ pub fn encode(ev: &Event) -> (i16, String) {
         }
         Event::Rate(r) => {
             o.day(r.date).cur(Some(r.currency)).int(r.rate_e9);
+        }
+        Event::Followup(f) => {
+            o.text(&f.customer_id)
+                .day(f.date)
+                .opt_day(f.next_action)
+                .opt_day(f.hold_until)
+                .opt(f.hold_reason.as_deref())
+                .opt(f.contact_name.as_deref())
+                .opt(f.contact_role.as_deref())
+                .opt(f.contact_email.as_deref())
+                .opt(f.contact_phone.as_deref());
         }
         Event::Amend(a) => {
             o.day(a.effective);
@@ -394,6 +407,17 @@ pub fn decode(kind: i16, payload: &str) -> Result<Event, CodecError> {
             note: i.opt()?,
             outcome: i.tail(),
         }),
+        FOLLOWUP => Event::Followup(FollowupRec {
+            customer_id: i.text()?,
+            date: i.day()?,
+            next_action: i.opt_day()?,
+            hold_until: i.opt_day()?,
+            hold_reason: i.opt()?,
+            contact_name: i.opt()?,
+            contact_role: i.opt()?,
+            contact_email: i.opt()?,
+            contact_phone: i.opt()?,
+        }),
         RATE => Event::Rate(RateRec {
             date: i.day()?,
             currency: i.cur()?.ok_or_else(|| i.err("missing currency"))?,
@@ -563,6 +587,26 @@ mod tests {
                         outcome,
                     }
                 )),
+            (
+                text(),
+                day(),
+                proptest::option::of(day()),
+                proptest::option::of(text()),
+                proptest::option::of(text())
+            )
+                .prop_map(
+                    |(customer_id, date, next_action, hold_reason, contact_email)| {
+                        Event::Followup(FollowupRec {
+                            customer_id,
+                            date,
+                            next_action,
+                            hold_until: next_action,
+                            hold_reason,
+                            contact_email,
+                            ..FollowupRec::default()
+                        })
+                    }
+                ),
             (
                 day(),
                 text(),

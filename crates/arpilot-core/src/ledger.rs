@@ -141,6 +141,39 @@ pub struct ActionRec {
     pub outcome: Option<String>,
 }
 
+/// A customer's follow-up as of a date: the next action planned, a "do not contact until" with
+/// its reason, the contact person. Each value given replaces the earlier one; a value not given
+/// keeps it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FollowupRec {
+    pub customer_id: String,
+    pub date: Day,
+    pub next_action: Option<Day>,
+    pub hold_until: Option<Day>,
+    pub hold_reason: Option<String>,
+    pub contact_name: Option<String>,
+    pub contact_role: Option<String>,
+    pub contact_email: Option<String>,
+    pub contact_phone: Option<String>,
+}
+
+impl Default for FollowupRec {
+    /// Nothing set, dated the first supported day.
+    fn default() -> Self {
+        FollowupRec {
+            customer_id: String::new(),
+            date: Day::FIRST_SUPPORTED,
+            next_action: None,
+            hold_until: None,
+            hold_reason: None,
+            contact_name: None,
+            contact_role: None,
+            contact_email: None,
+            contact_phone: None,
+        }
+    }
+}
+
 /// Outcomes of an action (a call reached the customer, nobody answered…).
 pub const OUTCOMES: [&str; 6] = [
     "reached",
@@ -199,6 +232,7 @@ pub enum Event {
     Action(ActionRec),
     Rate(RateRec),
     Amend(AmendRec),
+    Followup(FollowupRec),
 }
 
 /// Why an event cannot enter the ledger. The importer adds file, line and column.

@@ -301,6 +301,7 @@ impl Converter {
                 }
                 Event::Action(a)
             }
+            Event::Followup(f) => Event::Followup(f),
             Event::Amend(a) => match &a.change {
                 Change::DueDate {
                     document_id: id, ..

@@ -55,6 +55,8 @@ pub enum Reason {
     },
     /// A promise falls due on the date.
     PromiseDueToday { invoice_id: String, amount: Money },
+    /// The next action planned for the customer is due (and no action came since).
+    NextActionDue { date: Day },
     /// A promise fell due in the last 30 days without being kept, and no action followed.
     PromiseBroken {
         invoice_id: String,
@@ -89,7 +91,7 @@ impl Reason {
         match self {
             Reason::Overdue { .. } | Reason::PromiseRunning { .. } => 0.0,
             Reason::PromiseBroken { .. } => 30.0,
-            Reason::PromiseDueToday { .. } => 20.0,
+            Reason::PromiseDueToday { .. } | Reason::NextActionDue { .. } => 20.0,
             Reason::DisputeTooLong { .. } | Reason::OverLimit { .. } => 15.0,
             Reason::RatingWorsened { .. }
             | Reason::NewOverdue { .. }
@@ -293,6 +295,7 @@ pub fn worklist(
             }
         }
     }
+    let plans = snap.followups_on(day);
     let rows = customers(snap, sel, d, thresholds);
     let month_end = d.month_start().add_days(-1);
     let before: std::collections::HashMap<String, Option<&'static str>> =
@@ -306,6 +309,11 @@ pub fn worklist(
         .into_iter()
         .filter_map(|row| {
             let c = snap.customers.ids.find(&row.customer_id)?;
+            let plan = plans.get(&c);
+            // Not to be contacted before a date: off the list until then.
+            if plan.and_then(|p| p.hold_until).is_some_and(|h| h.0 > day) {
+                return None;
+            }
             let a = std::mem::take(&mut acc[c as usize]);
             let mut reasons = Vec::new();
             if a.overdue_count > 0 {
@@ -348,6 +356,12 @@ pub fn worklist(
                 });
             }
             let last = last_action[c as usize];
+            if let Some(next) = plan.and_then(|p| p.next_action)
+                && next.0 <= day
+                && last.is_none_or(|(dd, _)| dd < next.0)
+            {
+                reasons.push(Reason::NextActionDue { date: next });
+            }
             if a.overdue_count > 0 {
                 let quiet = last.map(|(dd, _)| day - dd);
                 if quiet.is_none_or(|q| q > params.quiet_days) {
@@ -400,7 +414,9 @@ fn next_step(reasons: &[Reason], oldest: i32, waiting: bool) -> NextStep {
         NextStep::AwaitPromise
     } else if oldest >= 60 {
         NextStep::FormalNotice
-    } else if oldest >= 15 || has(|r| matches!(r, Reason::OverLimit { .. })) {
+    } else if oldest >= 15
+        || has(|r| matches!(r, Reason::OverLimit { .. } | Reason::NextActionDue { .. }))
+    {
         NextStep::Call
     } else {
         NextStep::Email

@@ -653,7 +653,7 @@ impl Oracle {
                     }
                     Change::Customer(c) => terms[cust_ix[&c.id]] = c.payment_terms_days,
                 },
-                Event::Action(_) | Event::Rate(_) => {}
+                Event::Action(_) | Event::Rate(_) | Event::Followup(_) => {}
             }
         }
         // The allocation rule: requests by date then input order, capped by what is left on

@@ -213,3 +213,54 @@ fn a_collectors_worklist_is_their_customers() {
     let ids: Vec<&str> = rows.iter().map(|r| r.customer_id.as_str()).collect();
     assert_eq!(ids, ["F", "E"]);
 }
+
+fn followup(cust: &str, date: &str, f: impl FnOnce(&mut FollowupRec)) -> Event {
+    let mut r = FollowupRec {
+        customer_id: cust.into(),
+        date: day(date),
+        ..FollowupRec::default()
+    };
+    f(&mut r);
+    Event::Followup(r)
+}
+
+/// D (not yet due) gets a next action planned for 06-30: on the list with 20 points; A is not to
+/// be contacted before 07-15: off the list until then; a later call on D clears its reason.
+#[test]
+fn follow_ups_plan_and_hold() {
+    let mut l = ledger();
+    l.ev.push(followup("D", "2024-06-20", |f| {
+        f.next_action = Some(day("2024-06-30"))
+    }));
+    l.ev.push(followup("A", "2024-06-25", |f| {
+        f.hold_until = Some(day("2024-07-15"));
+        f.hold_reason = Some("redressement judiciaire".into());
+    }));
+    let at = |l: &L, d: &str| {
+        worklist(
+            &l.snapshot(),
+            &Selection::all(),
+            day(d),
+            &Default::default(),
+            &WorklistParams::default(),
+        )
+    };
+    let rows = at(&l, "2024-06-30");
+    let ids: Vec<&str> = rows.iter().map(|r| r.customer_id.as_str()).collect();
+    // D and B tie at 20: the larger overdue first.
+    assert_eq!(ids, ["C", "F", "E", "B", "D"]);
+    let d = rows.iter().find(|r| r.customer_id == "D").unwrap();
+    assert_eq!(
+        d.reasons,
+        [Reason::NextActionDue {
+            date: day("2024-06-30")
+        }]
+    );
+    assert_eq!((d.score, d.next_step), (20.0, NextStep::Call));
+    // Before the hold, A was there; after it ends, again.
+    assert!(at(&l, "2024-06-24").iter().any(|r| r.customer_id == "A"));
+    assert!(at(&l, "2024-07-16").iter().any(|r| r.customer_id == "A"));
+    // The planned call made: no reason left for D.
+    l.ev.push(action("D", "2024-06-30", "call"));
+    assert!(at(&l, "2024-06-30").iter().all(|r| r.customer_id != "D"));
+}

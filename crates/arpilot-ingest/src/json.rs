@@ -326,6 +326,30 @@ pub fn read(
                     outcome: e.opt("outcome")?,
                     })
                 }
+                "followup" => {
+                    e.only(&[
+                        "customer_id",
+                        "date",
+                        "next_action",
+                        "hold_until",
+                        "hold_reason",
+                        "contact_name",
+                        "contact_role",
+                        "contact_email",
+                        "contact_phone",
+                    ])?;
+                    Event::Followup(FollowupRec {
+                        customer_id: e.text("customer_id")?,
+                        date: e.day("date")?,
+                        next_action: e.opt_day("next_action")?,
+                        hold_until: e.opt_day("hold_until")?,
+                        hold_reason: e.opt("hold_reason")?,
+                        contact_name: e.opt("contact_name")?,
+                        contact_role: e.opt("contact_role")?,
+                        contact_email: e.opt("contact_email")?,
+                        contact_phone: e.opt("contact_phone")?,
+                    })
+                }
                 "rate" => {
                     e.only(&["date", "currency", "rate"])?;
                     Event::Rate(RateRec {
@@ -341,7 +365,7 @@ pub fn read(
                     return Err(e.err(
                         "type",
                         format!(
-                            "expected customer, invoice, credit_note, write_off, payment, allocation, dispute, promise, action or rate, found {other:?}"
+                            "expected customer, invoice, credit_note, write_off, payment, allocation, dispute, promise, action, followup or rate, found {other:?}"
                         ),
                     ));
                 }

@@ -344,6 +344,7 @@ pub fn qualify(events: &mut [Event], entity: &str) {
                 q(&mut a.customer_id);
                 qo(&mut a.invoice_id);
             }
+            Event::Followup(f) => q(&mut f.customer_id),
             Event::Rate(_) => {}
             Event::Amend(a) => match &mut a.change {
                 Change::DueDate { document_id, .. } | Change::InLegal { document_id, .. } => {

@@ -870,12 +870,27 @@ pub(crate) async fn customer_page(
             .map_or("—".into(), |c| l.money(c - row.balance)),
     );
     // Where a collector works: right under the figures.
+    let collectors: Vec<String> = snap
+        .customers
+        .dims
+        .get("collector")
+        .map_or(Vec::new(), |col| {
+            let mut v: Vec<String> = (0..snap.customers.names.len() as u32)
+                .map(|c| col.value(c).to_string())
+                .filter(|v| !v.is_empty())
+                .collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        });
     b.push_str(&crate::work::forms(
         l,
         &id,
         &p.raw,
         caller.csrf.as_deref().unwrap_or(""),
         !matches!(caller.role, crate::auth::Role::Viewer),
+        caller.role.sees_all(),
+        &collectors,
         &f,
         as_of,
         error,

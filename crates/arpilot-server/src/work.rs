@@ -73,6 +73,11 @@ pub async fn post_form(
             crate::pages::customer_page(&state, &caller, &id, query, Some(&msg)).await
         }
         Err(Refusal::Store(msg)) => (StatusCode::SERVICE_UNAVAILABLE, msg).into_response(),
+        Err(Refusal::Forbidden) => (
+            StatusCode::FORBIDDEN,
+            "reassigning needs the manager or admin role",
+        )
+            .into_response(),
     }
 }
 
@@ -101,6 +106,11 @@ pub async fn post_api(
         Err(Refusal::Store(msg)) => (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(serde_json::json!({"error": msg})),
+        )
+            .into_response(),
+        Err(Refusal::Forbidden) => (
+            StatusCode::FORBIDDEN,
+            Json(serde_json::json!({"error": "reassigning needs the manager or admin role"})),
         )
             .into_response(),
     }
@@ -149,6 +159,8 @@ fn pairs_of(body: &serde_json::Value) -> Result<Vec<(String, String)>, WorkError
 enum Refusal {
     Invalid(WorkError),
     Store(String),
+    /// Reassigning customers is for managers and admins.
+    Forbidden,
 }
 
 async fn record(
@@ -160,6 +172,9 @@ async fn record(
 ) -> Result<work::Recorded, Refusal> {
     let currency = state.snapshot().currency;
     let w = work::parse(pairs, state.latest(), currency).map_err(Refusal::Invalid)?;
+    if matches!(w, work::Work::Reassign { .. }) && !caller.role.sees_all() {
+        return Err(Refusal::Forbidden);
+    }
     match work::record(&state.views, &state.store, id, &w, &author(caller), source).await {
         Ok(r) => {
             state.changed();
@@ -181,6 +196,11 @@ fn field_label(l: Lang, f: &str) -> &str {
         "dispute_amount" => l.t("Disputed amount", "Montant contesté"),
         "date" => l.t("Date", "Date"),
         "resolution" => l.t("Resolution", "Issue"),
+        "next_action" => l.t("Next action on", "Prochaine action le"),
+        "hold_until" => l.t("Do not contact before", "Ne pas contacter avant le"),
+        "hold_reason" => l.t("Because", "Motif"),
+        "contact_email" => l.t("E-mail", "E-mail"),
+        "collector" => l.t("Collector", "Chargé de recouvrement"),
         other => other,
     }
 }
@@ -194,16 +214,65 @@ pub fn forms(
     query: &str,
     csrf: &str,
     writes: bool,
+    manages: bool,
+    collectors: &[String],
     f: &CustomerFile,
     as_of: Day,
     error: Option<&str>,
 ) -> String {
+    let fu = &f.follow_up;
+    let mut summary = Vec::new();
+    if let Some(d) = fu.next_action {
+        summary.push(format!(
+            "{} {}",
+            l.t("Next action:", "Prochaine action :"),
+            l.date(d)
+        ));
+    }
+    if let Some(d) = fu.hold_until.filter(|h| *h > as_of) {
+        summary.push(format!(
+            "{} {}{}",
+            l.t("Not to contact before", "Ne pas contacter avant le"),
+            l.date(d),
+            fu.hold_reason
+                .as_deref()
+                .map_or(String::new(), |r| format!(" ({})", esc(r)))
+        ));
+    }
+    let contact: Vec<&str> = [
+        &fu.contact_name,
+        &fu.contact_role,
+        &fu.contact_email,
+        &fu.contact_phone,
+    ]
+    .iter()
+    .filter_map(|x| x.as_deref())
+    .collect();
+    if !contact.is_empty() {
+        summary.push(format!(
+            "{} {}",
+            l.t("Contact:", "Contact :"),
+            esc(&contact.join(" · "))
+        ));
+    }
+    let summary = if summary.is_empty() {
+        String::new()
+    } else {
+        format!(r#"<p class="follow-up">{}</p>"#, summary.join(" — "))
+    };
     if !writes {
-        return String::new();
+        return if summary.is_empty() {
+            String::new()
+        } else {
+            format!(
+                r#"<section class="card work" id="work"><h2>{}</h2>{summary}</section>"#,
+                l.t("Follow-up", "Suivi")
+            )
+        };
     }
     let action = format!("/customers/{}/work?{}", crate::html::q(id), esc(query));
     let mut b = format!(
-        r#"<section class="card work" id="work"><h2>{}</h2>"#,
+        r#"<section class="card work" id="work"><h2>{}</h2>{summary}"#,
         l.t("Record work", "Enregistrer une action")
     );
     if let Some(e) = error {
@@ -255,7 +324,7 @@ pub fn forms(
         .collect();
     let _ = write!(
         b,
-        r#"<form method="post" action="{action}" class="work-form"><input type="hidden" name="csrf" value="{csrf}"><input type="hidden" name="action" value="log"><div class="row"><label>{}<select name="kind">{kinds}</select></label><label>{}<select name="outcome">{outcomes}</select></label><label>{}<input type="date" name="date" value="{as_of}" required></label></div><label class="wide">{}<textarea name="note" rows="2" maxlength="4000"></textarea></label><fieldset><legend>{}</legend>{invoices}</fieldset><div class="row"><label>{}<input name="promise_amount" inputmode="decimal" placeholder="0.00"></label><label>{}<input type="date" name="promise_date"></label></div><div class="row"><label>{}<select name="dispute_reason">{reasons}</select></label><label>{}<input name="dispute_amount" inputmode="decimal" placeholder="{}"></label><label>{}<input name="dispute_owner" maxlength="500"></label></div><button class="primary">{}</button></form>"#,
+        r#"<form method="post" action="{action}" class="work-form"><input type="hidden" name="csrf" value="{csrf}"><input type="hidden" name="action" value="log"><div class="row"><label>{}<select name="kind">{kinds}</select></label><label>{}<select name="outcome">{outcomes}</select></label><label>{}<input type="date" name="date" value="{as_of}" required></label></div><label class="wide">{}<textarea name="note" rows="2" maxlength="4000"></textarea></label><fieldset><legend>{}</legend>{invoices}</fieldset><div class="row"><label>{}<input name="promise_amount" inputmode="decimal" placeholder="0.00"></label><label>{}<input type="date" name="promise_date"></label></div><div class="row"><label>{}<select name="dispute_reason">{reasons}</select></label><label>{}<input name="dispute_amount" inputmode="decimal" placeholder="{}"></label><label>{}<input name="dispute_owner" maxlength="500"></label></div><div class="row"><label>{}<input type="date" name="next_action"></label></div><button class="primary">{}</button></form>"#,
         l.t("Action", "Action"),
         l.t("Outcome", "Résultat"),
         l.t("Date", "Date"),
@@ -267,8 +336,41 @@ pub fn forms(
         l.t("Disputed amount", "Montant contesté"),
         l.t("whole invoices", "factures entières"),
         l.t("Dispute handled by", "Litige suivi par"),
+        l.t("Next action on", "Prochaine action le"),
         l.t("Record", "Enregistrer"),
     );
+    // The follow-up alone: not to contact before a date, the contact person.
+    let v = |x: &Option<String>| esc(x.as_deref().unwrap_or(""));
+    let _ = write!(
+        b,
+        r#"<form method="post" action="{action}" class="work-form"><input type="hidden" name="csrf" value="{csrf}"><input type="hidden" name="action" value="plan"><h3>{}</h3><div class="row"><label>{}<input type="date" name="hold_until"></label><label>{}<input name="hold_reason" maxlength="500"></label></div><div class="row"><label>{}<input name="contact_name" value="{}" maxlength="500"></label><label>{}<input name="contact_role" value="{}" maxlength="500"></label><label>{}<input type="email" name="contact_email" value="{}" maxlength="500"></label><label>{}<input type="tel" name="contact_phone" value="{}" maxlength="500"></label></div><button>{}</button></form>"#,
+        l.t("Follow-up", "Suivi"),
+        l.t("Do not contact before", "Ne pas contacter avant le"),
+        l.t("Because", "Motif"),
+        l.t("Contact", "Interlocuteur"),
+        v(&fu.contact_name),
+        l.t("Role", "Fonction"),
+        v(&fu.contact_role),
+        l.t("E-mail", "E-mail"),
+        v(&fu.contact_email),
+        l.t("Phone", "Téléphone"),
+        v(&fu.contact_phone),
+        l.t("Save", "Enregistrer"),
+    );
+    if manages {
+        let options: String = collectors
+            .iter()
+            .map(|c| format!(r#"<option value="{}">"#, esc(c)))
+            .collect();
+        let _ = write!(
+            b,
+            r#"<form method="post" action="{action}" class="work-form"><input type="hidden" name="csrf" value="{csrf}"><input type="hidden" name="action" value="reassign"><h3>{}</h3><div class="row"><label>{}<input name="collector" list="collectors" required maxlength="500"></label><datalist id="collectors">{options}</datalist><label>{}<input type="date" name="date" value="{as_of}" required></label></div><button>{}</button></form>"#,
+            l.t("Reassign", "Réaffecter"),
+            l.t("Collector", "Chargé de recouvrement"),
+            l.t("From", "À partir du"),
+            l.t("Reassign", "Réaffecter"),
+        );
+    }
     // Open disputes, to resolve.
     let open: Vec<&str> = f
         .history

@@ -310,3 +310,61 @@ async fn disputes_open_and_resolve() {
     assert_eq!(d["comment"], "avoir à émettre");
     assert_eq!(d["resolved_on"], "2024-02-19");
 }
+
+/// The follow-up (contact, not to contact before a date, next action) and reassignment: only
+/// managers and admins move a customer; the collector it leaves no longer sees it.
+#[tokio::test]
+async fn follow_ups_and_reassignment() {
+    let app = App::start().await;
+    let (admin, lea) = (app.login("admin").await, app.login("lea").await);
+    let r = post_form(
+        &app,
+        &lea,
+        "C-NORD-1",
+        "action=plan&contact_name=Mme+Roux&contact_role=comptable&contact_email=roux%40client.fr&hold_until=2024-03-10&hold_reason=r%C3%A8glement+en+cours",
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let j: serde_json::Value =
+        serde_json::from_str(&app.get(&admin, "/api/customers/C-NORD-1").await.body).unwrap();
+    let f = &j["follow_up"];
+    assert_eq!(f["contact_name"], "Mme Roux");
+    assert_eq!(f["contact_email"], "roux@client.fr");
+    assert_eq!(f["hold_until"], "2024-03-10");
+    // On hold: off Léa's worklist until the date.
+    let w = app.get(&lea, "/api/worklist").await.body;
+    assert!(!w.contains("C-NORD-1"), "{w}");
+    let w = app.get(&lea, "/api/worklist?as_of=2024-03-11").await.body;
+    assert!(w.contains("C-NORD-1"), "{w}");
+    // A contact e-mail without @, a hold without its reason: refused with the field.
+    let r = post_form(&app, &lea, "C-NORD-1", "action=plan&contact_email=roux").await;
+    assert_eq!(r.status, 422);
+    assert!(r.body.contains("E-mail"), "{}", r.body);
+    let r = post_form(&app, &lea, "C-NORD-1", "action=plan&hold_until=2024-04-01").await;
+    assert_eq!(r.status, 422);
+    // A collector cannot reassign; an admin can, and the customer leaves Léa's portfolio.
+    let r = post_form(&app, &lea, "C-NORD-1", "action=reassign&collector=Marc").await;
+    assert_eq!(r.status, 403);
+    let r = post_form(&app, &admin, "C-NORD-1", "action=reassign&collector=Marc").await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(app.get(&lea, "/api/customers/C-NORD-1").await.status, 404);
+    let j: serde_json::Value = serde_json::from_str(
+        &app.get(&admin, "/api/customers?filter=collector%3DMarc")
+            .await
+            .body,
+    )
+    .unwrap();
+    let ids: Vec<&str> = j
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["customer_id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&"C-NORD-1"), "{ids:?}");
+    // Its region and name are kept.
+    let j: serde_json::Value =
+        serde_json::from_str(&app.get(&admin, "/api/customers/C-NORD-1").await.body).unwrap();
+    assert_eq!(j["customer"]["name"], "Client C-NORD-1");
+    let nord = app.login("nord").await;
+    assert_eq!(app.get(&nord, "/api/customers/C-NORD-1").await.status, 200);
+}

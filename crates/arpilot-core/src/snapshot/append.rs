@@ -301,6 +301,11 @@ impl Snapshot {
                 later.push((index, ev));
                 Ok(())
             }
+            Event::Followup(ref f) => {
+                self.customer_row(&f.customer_id)?;
+                later.push((index, ev));
+                Ok(())
+            }
             Event::Rate(ref r) => {
                 if r.rate_e9 <= 0 {
                     return Err(LedgerError::NonPositive("rate".into()));
@@ -340,7 +345,7 @@ impl Snapshot {
                 change: Change::Customer(c),
                 ..
             }) => c.credit_limit.unwrap_or(0),
-            Event::Action(_) | Event::Rate(_) | Event::Amend(_) => 0,
+            Event::Action(_) | Event::Rate(_) | Event::Amend(_) | Event::Followup(_) => 0,
         };
         let gross = self.gross + (amount as i128).abs();
         if gross > crate::bounds::GROSS_LIMIT {
@@ -509,6 +514,9 @@ impl Snapshot {
                     Resolved::Action(cust, inv, a.clone())
                 }
                 Event::Rate(r) => Resolved::Rate(r.clone()),
+                Event::Followup(f) => {
+                    Resolved::Followup(self.customer_row(&f.customer_id).map_err(err)?, f.clone())
+                }
                 Event::Amend(a) => match &a.change {
                     Change::DueDate { document_id, due } => {
                         Resolved::Due(self.invoice_row(document_id).map_err(err)?, due.0)
@@ -643,6 +651,7 @@ impl Snapshot {
                     });
                 }
                 Resolved::Rate(r) => self.rates.push(r),
+                Resolved::Followup(c, f) => self.followups.push((c, f)),
                 Resolved::Due(inv, due) => {
                     self.invoices.due[inv as usize] = due;
                     // Per-day due totals moved: rebuilt on demand.
@@ -718,4 +727,5 @@ enum Resolved {
     Promise(u32, PromiseRec),
     Action(u32, Option<u32>, ActionRec),
     Rate(RateRec),
+    Followup(u32, FollowupRec),
 }

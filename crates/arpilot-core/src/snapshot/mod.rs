@@ -268,6 +268,9 @@ pub struct Snapshot {
     pub action_notes: HashMap<u32, String>,
     /// Comments of dispute resolutions, by dispute row.
     pub dispute_comments: HashMap<u32, String>,
+    /// Follow-ups (next action, do not contact until, contact person) by customer row, in the
+    /// order recorded.
+    pub followups: Vec<(u32, crate::ledger::FollowupRec)>,
     pub reasons: Dict,
     pub action_kinds: Dict,
     pub agents: Dict,
@@ -300,6 +303,7 @@ impl Snapshot {
             actions: Vec::new(),
             action_notes: HashMap::new(),
             dispute_comments: HashMap::new(),
+            followups: Vec::new(),
             reasons: Dict::default(),
             action_kinds: Dict::default(),
             agents: Dict::default(),
@@ -442,6 +446,42 @@ impl Snapshot {
             .iter()
             .map(|&k| &self.promises[k as usize])
             .take_while(move |p| p.due_on <= to)
+    }
+
+    /// Each customer's follow-up on day `d`: for every field, the latest value given by then
+    /// (by date, then as recorded).
+    pub fn followups_on(&self, d: i32) -> HashMap<u32, crate::ledger::FollowupRec> {
+        let mut rows: Vec<&(u32, crate::ledger::FollowupRec)> = self
+            .followups
+            .iter()
+            .filter(|(_, f)| f.date.0 <= d)
+            .collect();
+        rows.sort_by_key(|(_, f)| f.date);
+        let mut out: HashMap<u32, crate::ledger::FollowupRec> = HashMap::new();
+        for (c, f) in rows {
+            let m = out.entry(*c).or_insert_with(|| crate::ledger::FollowupRec {
+                customer_id: f.customer_id.clone(),
+                ..Default::default()
+            });
+            m.date = f.date;
+            let keep = |slot: &mut Option<String>, v: &Option<String>| {
+                if v.is_some() {
+                    slot.clone_from(v);
+                }
+            };
+            if f.next_action.is_some() {
+                m.next_action = f.next_action;
+            }
+            if f.hold_until.is_some() {
+                m.hold_until = f.hold_until;
+                m.hold_reason.clone_from(&f.hold_reason);
+            }
+            keep(&mut m.contact_name, &f.contact_name);
+            keep(&mut m.contact_role, &f.contact_role);
+            keep(&mut m.contact_email, &f.contact_email);
+            keep(&mut m.contact_phone, &f.contact_phone);
+        }
+        out
     }
 
     /// Actions dated in `[from, to]`.
