@@ -632,9 +632,31 @@ pub async fn customers(State(state): State<Shared>, caller: Caller, query: RawQu
     .into_response()
 }
 
+/// The collectors the customers are assigned to, sorted.
+fn collectors(snap: &Snapshot) -> Vec<String> {
+    let Some(col) = snap.customers.dims.get("collector") else {
+        return Vec::new();
+    };
+    let mut v: Vec<String> = (0..snap.customers.names.len() as u32)
+        .map(|c| col.value(c).to_string())
+        .filter(|v| !v.is_empty())
+        .collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
 /// `GET /worklist`: "To do today", the customers to act on, highest priority first, each with
 /// why and what to do. A manager narrows it to a collector with `filter=collector=NAME`.
 pub async fn worklist(State(state): State<Shared>, caller: Caller, query: RawQuery) -> Response {
+    // The page number is this page's own parameter: the report request does not keep it.
+    let page_asked = query
+        .0
+        .as_deref()
+        .unwrap_or("")
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("page="))
+        .and_then(|v| v.parse::<usize>().ok());
     let (snap, p, sel) = try_page!(context(&state, &caller, query).await);
     let as_of = p.date();
     let l = caller.lang;
@@ -652,15 +674,8 @@ pub async fn worklist(State(state): State<Shared>, caller: Caller, query: RawQue
         toolbar(l, "/worklist", &p, as_of)
     );
     // Managers pick a collector or the whole team (links: every view is a URL).
-    if !caller.scope.restricted()
-        && let Some(col) = snap.customers.dims.get("collector")
-    {
-        let mut names: Vec<&str> = (0..snap.customers.names.len() as u32)
-            .map(|c| col.value(c))
-            .filter(|v| !v.is_empty())
-            .collect();
-        names.sort_unstable();
-        names.dedup();
+    let names = collectors(&snap);
+    if !caller.scope.restricted() && !names.is_empty() {
         let current = p
             .filters
             .iter()
@@ -682,7 +697,7 @@ pub async fn worklist(State(state): State<Shared>, caller: Caller, query: RawQue
             links.push(link(
                 n,
                 format!("&filter=collector%3D{}", html::q(n)),
-                current == Some(*n),
+                current == Some(n.as_str()),
             ));
         }
         let _ = write!(
@@ -695,13 +710,7 @@ pub async fn worklist(State(state): State<Shared>, caller: Caller, query: RawQue
     // 50 a page.
     const PER_PAGE: usize = 50;
     let pages = items.len().div_ceil(PER_PAGE).max(1);
-    let page_no = p
-        .raw
-        .split('&')
-        .find_map(|kv| kv.strip_prefix("page="))
-        .and_then(|v| v.parse::<usize>().ok())
-        .unwrap_or(1)
-        .clamp(1, pages);
+    let page_no = page_asked.unwrap_or(1).clamp(1, pages);
     let total = arpilot_core::Money::sum(snap.currency, items.iter().map(|i| i.at_stake));
     let _ = write!(
         b,
@@ -769,18 +778,16 @@ pub async fn worklist(State(state): State<Shared>, caller: Caller, query: RawQue
     }
     b.push_str("</tbody></table></section>");
     if pages > 1 {
-        let base: String = p
-            .raw
-            .split('&')
-            .filter(|kv| !kv.starts_with("page=") && !kv.is_empty())
-            .collect::<Vec<_>>()
-            .join("&");
         let mut nav_pages = String::new();
         for n in 1..=pages {
             let _ = write!(
                 nav_pages,
-                r#"<a href="/worklist?{}&page={n}"{}>{n}</a>"#,
-                esc(&base),
+                r#"<a href="/worklist?{}page={n}"{}>{n}</a>"#,
+                if p.raw.is_empty() {
+                    String::new()
+                } else {
+                    esc(&format!("{}&", p.raw))
+                },
                 if n == page_no {
                     r#" aria-current="page""#
                 } else {
@@ -870,19 +877,7 @@ pub(crate) async fn customer_page(
             .map_or("—".into(), |c| l.money(c - row.balance)),
     );
     // Where a collector works: right under the figures.
-    let collectors: Vec<String> = snap
-        .customers
-        .dims
-        .get("collector")
-        .map_or(Vec::new(), |col| {
-            let mut v: Vec<String> = (0..snap.customers.names.len() as u32)
-                .map(|c| col.value(c).to_string())
-                .filter(|v| !v.is_empty())
-                .collect();
-            v.sort_unstable();
-            v.dedup();
-            v
-        });
+    let collectors = collectors(&snap);
     b.push_str(&crate::work::forms(
         l,
         &id,

@@ -368,3 +368,43 @@ async fn follow_ups_and_reassignment() {
     let nord = app.login("nord").await;
     assert_eq!(app.get(&nord, "/api/customers/C-NORD-1").await.status, 200);
 }
+
+/// The worklist shows 50 customers a page; `page=2` starts at rank 51 and links keep the date.
+#[tokio::test]
+async fn the_worklist_pages_by_fifty() {
+    let app = App::start().await;
+    let token = app.token("admin").await;
+    let events: Vec<String> = (0..60)
+        .flat_map(|k| {
+            [
+                format!(r#"{{"type": "customer", "customer_id": "P{k:02}", "name": "Page {k}"}}"#),
+                format!(
+                    r#"{{"type": "invoice", "document_id": "PF{k:02}", "customer_id": "P{k:02}", "issue_date": "2024-01-01", "due_date": "2024-01-31", "amount": "{}"}}"#,
+                    100 + k
+                ),
+            ]
+        })
+        .collect();
+    let r = app
+        .push(&token, &format!(r#"{{"events": [{}]}}"#, events.join(",")))
+        .await;
+    assert!(r.starts_with("HTTP/1.1 200"), "{r}");
+    let admin = app.login("admin").await;
+    let first = app.get(&admin, "/worklist?as_of=2024-06-30").await.body;
+    assert!(
+        first.contains(r#"<td class="n">50</td>"#) && !first.contains(r#"<td class="n">51</td>"#)
+    );
+    let second = app
+        .get(&admin, "/worklist?as_of=2024-06-30&page=2")
+        .await
+        .body;
+    assert!(
+        second.contains(r#"<td class="n">51</td>"#),
+        "page 2 starts at 51"
+    );
+    assert!(!second.contains(r#"<td class="n">50</td>"#));
+    assert!(
+        second.contains(r#"href="/worklist?as_of=2024-06-30&amp;page=1""#),
+        "the pager keeps the date"
+    );
+}
