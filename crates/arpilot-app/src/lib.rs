@@ -3,6 +3,7 @@
 //! any date, exports and the words of both languages. The shells parse their input, call these
 //! and render the result; the figures themselves come from `arpilot-core`.
 
+pub mod cash;
 pub mod customer;
 pub mod export;
 pub mod import;

@@ -167,7 +167,14 @@ impl Touched {
         if matches!(self, Touched::Everything) || events.is_empty() {
             return;
         }
-        if events.iter().any(|e| matches!(e, E::Rate(_))) {
+        // A rate changes every amount; receipts and cash decisions other than an application
+        // change the unapplied cash everyone in the company sees.
+        let everywhere = |e: &E| match e {
+            E::Rate(_) | E::Receipt(_) => true,
+            E::Cash(c) => !matches!(c.decision, arpilot_core::ledger::Decision::Apply { .. }),
+            _ => false,
+        };
+        if events.iter().any(everywhere) {
             *self = Touched::Everything;
             return;
         }
@@ -225,7 +232,21 @@ impl Touched {
                     Change::DisputeResolved { invoice_id, .. } => doc(invoice_id),
                     Change::Customer(c) => Some(c.id.clone()),
                 },
-                E::Rate(_) => None,
+                E::Cash(c) => match &c.decision {
+                    arpilot_core::ledger::Decision::Apply {
+                        customer_id,
+                        invoices,
+                        ..
+                    } => {
+                        for (i, _) in invoices {
+                            doc(i);
+                        }
+                        doc(&c.receipt_id);
+                        Some(customer_id.clone())
+                    }
+                    _ => None,
+                },
+                E::Rate(_) | E::Receipt(_) => None,
             };
             if let Some(c) = customer {
                 customers.insert(c);
@@ -327,6 +348,12 @@ impl Views {
     /// The default as-of date: the ledger's last document or payment date.
     pub fn latest(&self) -> Day {
         self.read().latest
+    }
+
+    /// The view at the ledger's last date and the store's position it was built up to.
+    pub fn current_at(&self) -> (Arc<Snapshot>, i64) {
+        let c = self.read();
+        (c.snapshot.clone(), c.last_seq)
     }
 
     /// Stored events the current view holds.
@@ -533,7 +560,32 @@ impl Views {
             let c = self.read();
             (c.last_seq, c.dated)
         };
-        let (id, end, counts) = self.write_checked(store, batch, &events, from).await?;
+        let (id, end, counts) = match self.write_checked(store, batch, &events, from).await {
+            Err(FastError::Refused {
+                error: arpilot_core::LedgerError::Rebuild(_),
+                ..
+            }) if events.len() == 1 => {
+                // An undo of a cash application, checked up to what only a new reading of the
+                // ledger can do: write it, then build the views without the application.
+                let mut counts = arpilot_store::Counts {
+                    rows_read: 1,
+                    appended: 1,
+                    ..Default::default()
+                };
+                crate::import::tally(&events, &mut counts);
+                let batch = NewBatch {
+                    counts,
+                    ..batch.clone()
+                };
+                let id = store.append(&batch, &[], &events, from, &|_| {}).await?;
+                self.rebuild(store).await?;
+                return Ok(Appended {
+                    batch_id: id,
+                    counts,
+                });
+            }
+            r => r?,
+        };
         // A dated ledger (or an amendment, effective from its date) is seen differently on
         // other dates: build the views again; otherwise the view already holds the events.
         if dated || events.iter().any(|e| matches!(e, Event::Amend(_))) {
@@ -602,7 +654,7 @@ impl Views {
                 let h = content_hash(ev);
                 !unkeyed.0.contains_key(&h) && hashes.insert(h)
             }
-            Event::Allocation(_) | Event::Amend(_) => false,
+            Event::Allocation(_) | Event::Amend(_) | Event::Receipt(_) | Event::Cash(_) => false,
         })
     }
 }

@@ -69,6 +69,10 @@ pub struct ImportArgs {
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Bank statements: queue every receipt for review instead of applying the confident
+    /// matches at once.
+    #[arg(long)]
+    pub no_auto: bool,
 }
 
 /// `customer_id,payment_terms_days` rows.
@@ -120,6 +124,25 @@ fn spinner(msg: String) -> ProgressBar {
 }
 
 pub fn run(a: ImportArgs, rt: &tokio::runtime::Runtime) -> Result<()> {
+    // Bank statements (camt, CFONB, MT940, OFX) go to cash application.
+    let statements = a.format == "auto" && a.files.iter().any(|f| arpilot_app::cash::sniff(f));
+    if statements {
+        if let Some(other) = a.files.iter().find(|f| !arpilot_app::cash::sniff(f)) {
+            bail!(
+                "{}: not a bank statement; import bank statements on their own (expected camt.053/054, CFONB 120, MT940 or OFX files only)",
+                other.display()
+            );
+        }
+        return crate::cash::import_statements(
+            &a.files,
+            &a.db,
+            a.user.clone(),
+            a.entity.clone(),
+            !a.no_auto,
+            a.json,
+            rt,
+        );
+    }
     let format = match a.format.as_str() {
         "auto" => None,
         f => Some(Format::parse(f).ok_or_else(|| {

@@ -1,6 +1,7 @@
 //! `arpilot`: the command line of the receivables cockpit.
 
 mod bench;
+mod cash;
 mod import;
 mod output;
 mod web;
@@ -90,6 +91,9 @@ enum Cmd {
         #[arg(long, value_enum, default_value_t = Locale::En)]
         locale: Locale,
     },
+    /// Cash application: the review queue of bank receipts, decisions, the matching engine.
+    #[command(subcommand)]
+    Cash(cash::CashCmd),
     /// Manage the users of the dashboard and API.
     Users {
         #[command(flatten)]
@@ -280,6 +284,10 @@ enum Kind {
     /// The team's work over the last --days days: actions, contact rate, promises obtained,
     /// kept and broken, days to the first action, disputes, activation, backlog.
     Work,
+    /// Cash application from --from (default: the first of the as-of month) to the as-of date:
+    /// receipts, automatic match rate, days to match, unapplied cash and its age, decisions by
+    /// user.
+    Cash,
 }
 
 #[derive(clap::Args)]
@@ -321,6 +329,9 @@ struct ReportArgs {
     /// Days of `report work`, ending on the as-of date.
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(i32).range(1..=366))]
     days: i32,
+    /// First day of `report cash` (default: the first day of the as-of month).
+    #[arg(long)]
+    from: Option<Day>,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
@@ -458,6 +469,7 @@ fn run(cli: Cli) -> Result<()> {
             web::serve(&db, &listen, options, &runtime()?)
         }
         Cmd::Users { db, cmd } => web::users(&db, cmd, &runtime()?),
+        Cmd::Cash(cmd) => cash::run(cmd, &runtime()?),
         Cmd::Export {
             kind,
             source,
@@ -810,6 +822,17 @@ fn run_report(a: ReportArgs) -> Result<()> {
         Kind::Work => {
             let k = arpilot_core::work::work(&snap, &sel, as_of, a.days, 30);
             output::write_work(&mut w, &k, a.format, a.locale)?;
+        }
+        Kind::Cash => {
+            if !a.filters.is_empty() {
+                bail!("--filter: cash application is reported for the whole company");
+            }
+            let from = a.from.unwrap_or_else(|| as_of.month_start());
+            if from > as_of {
+                bail!("--from {from}: expected a date on or before the as-of date {as_of}");
+            }
+            let r = arpilot_app::cash::report(&snap, from, as_of);
+            cash::write_report(&r, a.format, a.locale, &mut w)?;
         }
     }
     Ok(())

@@ -29,6 +29,8 @@ pub const MAX_FIELDS: usize = 64;
 /// Longest payment terms, in days (ten years).
 pub const MAX_TERMS_DAYS: i32 = 3_650;
 /// Largest exchange rate: a million units of reporting currency per unit, scaled by 10^9.
+/// Most invoices one cash application may settle.
+pub const MAX_CASH_INVOICES: usize = 1_000;
 pub const MAX_RATE_E9: i64 = 1_000_000 * 1_000_000_000;
 
 /// Characters that reorder text on screen (U+202A–U+202E, U+2066–U+2069) or are invisible
@@ -344,6 +346,54 @@ pub fn check_event(ev: &Event) -> Result<(), LedgerError> {
                         MAX_RATE_E9 / 1_000_000_000
                     ),
                 ));
+            }
+            Ok(())
+        }
+        Event::Receipt(r) => {
+            check_id("receipt_id", &r.id)?;
+            check_day("date", r.date)?;
+            check_amount("amount", r.amount, false)?;
+            check_opt_text("payer_name", &r.payer_name, MAX_TEXT_CHARS)?;
+            check_opt_text("payer_iban", &r.payer_iban, MAX_ID_CHARS)?;
+            check_opt_text("creditor_reference", &r.creditor_ref, MAX_ID_CHARS)?;
+            check_opt_text("bank_reference", &r.bank_ref, MAX_TEXT_CHARS)?;
+            check_opt_text("account", &r.account, MAX_ID_CHARS)?;
+            match &r.remittance {
+                Some(t) => check_text("remittance", t, MAX_NOTE_CHARS, true),
+                None => Ok(()),
+            }
+        }
+        Event::Cash(c) => {
+            check_id("receipt_id", &c.receipt_id)?;
+            check_day("date", c.date)?;
+            check_choice("rule", &Some(c.rule.clone()), &CASH_RULES)?;
+            if c.confidence > 100 {
+                return Err(field(
+                    "confidence",
+                    c.confidence.to_string(),
+                    "a confidence from 0 to 100",
+                ));
+            }
+            check_opt_text("author", &c.author, MAX_TEXT_CHARS)?;
+            if let Decision::Apply {
+                customer_id,
+                invoices,
+                write_off,
+            } = &c.decision
+            {
+                check_id("customer_id", customer_id)?;
+                if invoices.len() > MAX_CASH_INVOICES {
+                    return Err(field(
+                        "invoices",
+                        invoices.len().to_string(),
+                        format!("at most {MAX_CASH_INVOICES} invoices in one application"),
+                    ));
+                }
+                for (inv, amount) in invoices {
+                    check_id("invoice_id", inv)?;
+                    check_amount("amount", *amount, false)?;
+                }
+                check_amount("write_off", *write_off, true)?;
             }
             Ok(())
         }

@@ -19,6 +19,8 @@ pub const ACTION: i16 = 7;
 pub const RATE: i16 = 8;
 pub const AMEND: i16 = 9;
 pub const FOLLOWUP: i16 = 10;
+pub const RECEIPT: i16 = 11;
+pub const CASH: i16 = 12;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("stored event of kind {kind} is malformed: {message}")]
@@ -39,6 +41,8 @@ pub fn kind_of(ev: &Event) -> i16 {
         Event::Rate(_) => RATE,
         Event::Amend(_) => AMEND,
         Event::Followup(_) => FOLLOWUP,
+        Event::Receipt(_) => RECEIPT,
+        Event::Cash(_) => CASH,
     }
 }
 
@@ -200,6 +204,46 @@ pub fn encode(ev: &Event) -> (i16, String) {
                 .opt(f.contact_role.as_deref())
                 .opt(f.contact_email.as_deref())
                 .opt(f.contact_phone.as_deref());
+        }
+        Event::Receipt(r) => {
+            o.text(&r.id)
+                .day(r.date)
+                .int(r.amount)
+                .cur(r.currency)
+                .opt(r.payer_name.as_deref())
+                .opt(r.payer_iban.as_deref())
+                .opt(r.remittance.as_deref())
+                .opt(r.creditor_ref.as_deref())
+                .opt(r.bank_ref.as_deref())
+                .opt(r.account.as_deref());
+        }
+        Event::Cash(c) => {
+            o.text(&c.receipt_id)
+                .day(c.date)
+                .text(&c.rule)
+                .int(i64::from(c.confidence))
+                .opt(c.author.as_deref());
+            match &c.decision {
+                Decision::Apply {
+                    customer_id,
+                    invoices,
+                    write_off,
+                } => {
+                    o.text("apply").text(customer_id).int(*write_off);
+                    for (inv, amount) in invoices {
+                        o.text(inv).int(*amount);
+                    }
+                }
+                Decision::NotCustomer => {
+                    o.text("not_customer");
+                }
+                Decision::Undo => {
+                    o.text("undo");
+                }
+                Decision::Returned => {
+                    o.text("returned");
+                }
+            }
         }
         Event::Amend(a) => {
             o.day(a.effective);
@@ -418,6 +462,53 @@ pub fn decode(kind: i16, payload: &str) -> Result<Event, CodecError> {
             contact_email: i.opt()?,
             contact_phone: i.opt()?,
         }),
+        RECEIPT => Event::Receipt(ReceiptRec {
+            id: i.text()?,
+            date: i.day()?,
+            amount: i.int()?,
+            currency: i.cur()?,
+            payer_name: i.opt()?,
+            payer_iban: i.opt()?,
+            remittance: i.opt()?,
+            creditor_ref: i.opt()?,
+            bank_ref: i.opt()?,
+            account: i.opt()?,
+        }),
+        CASH => {
+            let receipt_id = i.text()?;
+            let date = i.day()?;
+            let rule = i.text()?;
+            let confidence = u8::try_from(i.int()?).map_err(|_| i.err("bad confidence"))?;
+            let author = i.opt()?;
+            let tag = i.raw()?.to_string();
+            let decision = match tag.as_str() {
+                "apply" => {
+                    let customer_id = i.text()?;
+                    let write_off = i.int()?;
+                    let mut invoices = Vec::new();
+                    while let Some(inv) = i.fields.next() {
+                        invoices.push((unescape(inv), i.int()?));
+                    }
+                    Decision::Apply {
+                        customer_id,
+                        invoices,
+                        write_off,
+                    }
+                }
+                "not_customer" => Decision::NotCustomer,
+                "undo" => Decision::Undo,
+                "returned" => Decision::Returned,
+                other => return Err(i.err(format!("unknown decision {other:?}"))),
+            };
+            Event::Cash(CashRec {
+                receipt_id,
+                date,
+                decision,
+                rule,
+                confidence,
+                author,
+            })
+        }
         RATE => Event::Rate(RateRec {
             date: i.day()?,
             currency: i.cur()?.ok_or_else(|| i.err("missing currency"))?,
@@ -604,6 +695,59 @@ mod tests {
                             hold_reason,
                             contact_email,
                             ..FollowupRec::default()
+                        })
+                    }
+                ),
+            (
+                text(),
+                day(),
+                1i64..1_000_000,
+                proptest::option::of(text()),
+                proptest::option::of(text()),
+                proptest::option::of(text())
+            )
+                .prop_map(
+                    |(id, date, amount, payer_name, remittance, creditor_ref)| {
+                        Event::Receipt(ReceiptRec {
+                            id,
+                            date,
+                            amount,
+                            payer_name,
+                            remittance,
+                            creditor_ref,
+                            bank_ref: Some("B1".into()),
+                            ..ReceiptRec::default()
+                        })
+                    }
+                ),
+            (
+                text(),
+                day(),
+                0usize..4,
+                text(),
+                proptest::collection::vec((text(), 1i64..1_000_000), 0..3),
+                0u8..=100,
+                proptest::option::of(text())
+            )
+                .prop_map(
+                    |(receipt_id, date, k, customer_id, invoices, confidence, author)| {
+                        let decision = match k {
+                            0 => Decision::Apply {
+                                customer_id,
+                                invoices,
+                                write_off: 12,
+                            },
+                            1 => Decision::NotCustomer,
+                            2 => Decision::Undo,
+                            _ => Decision::Returned,
+                        };
+                        Event::Cash(CashRec {
+                            receipt_id,
+                            date,
+                            decision,
+                            rule: "manual".into(),
+                            confidence,
+                            author,
                         })
                     }
                 ),

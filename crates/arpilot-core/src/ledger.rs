@@ -174,6 +174,93 @@ impl Default for FollowupRec {
     }
 }
 
+/// A credit booked on the company's bank account, as the bank's statement gives it. It is cash
+/// received but nobody's payment until a [`CashRec`] applies it to a customer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReceiptRec {
+    /// Stable id derived from the statement line: importing the statement again adds nothing.
+    pub id: String,
+    /// Booking date.
+    pub date: Day,
+    pub amount: i64,
+    pub currency: Option<Currency>,
+    pub payer_name: Option<String>,
+    pub payer_iban: Option<String>,
+    /// What the payer wrote (unstructured remittance information).
+    pub remittance: Option<String>,
+    /// Structured creditor reference (ISO 11649 "RF…" or another scheme), as written.
+    pub creditor_ref: Option<String>,
+    /// The bank's reference of the entry.
+    pub bank_ref: Option<String>,
+    /// The statement's account.
+    pub account: Option<String>,
+}
+
+impl Default for ReceiptRec {
+    /// Nothing but an amount of zero, dated the first supported day.
+    fn default() -> Self {
+        ReceiptRec {
+            id: String::new(),
+            date: Day::FIRST_SUPPORTED,
+            amount: 0,
+            currency: None,
+            payer_name: None,
+            payer_iban: None,
+            remittance: None,
+            creditor_ref: None,
+            bank_ref: None,
+            account: None,
+        }
+    }
+}
+
+/// A cash-application decision on a bank receipt or on a payment already in the ledger.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CashRec {
+    /// The receipt, or the payment (source) whose unapplied part is allocated.
+    pub receipt_id: String,
+    /// When the decision was made.
+    pub date: Day,
+    pub decision: Decision,
+    /// Which rule decided (one of [`CASH_RULES`]).
+    pub rule: String,
+    /// How sure the rule was, 0 to 100.
+    pub confidence: u8,
+    /// Who decided: a user, or `None` for the matching engine.
+    pub author: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Decision {
+    /// The receipt becomes a payment of `customer_id` on its own date (a payment already in the
+    /// ledger keeps its customer, which must be this one), allocated to these invoices; a
+    /// `write_off` settles the rest of the last invoice (bank fees, discounts); what is left
+    /// stays unapplied on the customer.
+    Apply {
+        customer_id: String,
+        invoices: Vec<(String, i64)>,
+        write_off: i64,
+    },
+    /// Not a customer receipt (a refund, a transfer between the company's own accounts…).
+    NotCustomer,
+    /// Cancels the receipt's current application: reports become what they were without it.
+    Undo,
+    /// The bank returned the payment: cancels its application and closes the receipt.
+    Returned,
+}
+
+/// The rules of the matching engine, and `manual` for a person's decision.
+pub const CASH_RULES: [&str; 8] = [
+    "creditor_reference",
+    "invoice_number",
+    "exact_amount",
+    "combination",
+    "tolerance",
+    "oldest_first",
+    "unapplied",
+    "manual",
+];
+
 /// Outcomes of an action (a call reached the customer, nobody answered…).
 pub const OUTCOMES: [&str; 6] = [
     "reached",
@@ -233,11 +320,17 @@ pub enum Event {
     Rate(RateRec),
     Amend(AmendRec),
     Followup(FollowupRec),
+    Receipt(ReceiptRec),
+    Cash(CashRec),
 }
 
 /// Why an event cannot enter the ledger. The importer adds file, line and column.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LedgerError {
+    /// Undoing the application of this receipt or payment: the ledger must be read again
+    /// without it (the views do; a single snapshot cannot take allocations back).
+    #[error("undoing the application of {0:?} needs the ledger read again")]
+    Rebuild(String),
     #[error("unknown customer {0:?} (expected a customer_id of customers.csv)")]
     UnknownCustomer(String),
     #[error("duplicate id {0:?} (expected an id not used by another document or payment)")]
@@ -294,7 +387,9 @@ impl LedgerError {
             LedgerError::Currency { .. } => "currency",
             LedgerError::NonPositive(_) => "amount",
             LedgerError::Field { field, .. } => field,
-            LedgerError::DuplicateId(_) | LedgerError::Invalid(_) => return None,
+            LedgerError::DuplicateId(_) | LedgerError::Invalid(_) | LedgerError::Rebuild(_) => {
+                return None;
+            }
         })
     }
 }

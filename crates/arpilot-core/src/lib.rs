@@ -6,6 +6,7 @@
 
 pub mod analytics;
 pub mod bounds;
+pub mod cash;
 pub mod codec;
 pub mod columns;
 pub mod customers;

@@ -127,6 +127,7 @@ pub fn prepare(
             }
             Event::Document(d) => foreign |= d.currency.is_some_and(|c| c != reporting),
             Event::Payment(p) => foreign |= p.currency.is_some_and(|c| c != reporting),
+            Event::Receipt(r) => foreign |= r.currency.is_some_and(|c| c != reporting),
             _ => {}
         }
     }
@@ -302,6 +303,38 @@ impl Converter {
                 Event::Action(a)
             }
             Event::Followup(f) => Event::Followup(f),
+            Event::Receipt(mut r) => {
+                let cur = r.currency.unwrap_or(self.mode.currency());
+                if !self.keep(&r.id, cur) {
+                    return Ok(None);
+                }
+                if !only {
+                    r.amount = self.amount(r.amount, cur)?;
+                }
+                r.currency = None;
+                Event::Receipt(r)
+            }
+            Event::Cash(mut c) => {
+                if self.dropped.contains(&c.receipt_id) {
+                    return Ok(None);
+                }
+                if let Decision::Apply {
+                    invoices,
+                    write_off,
+                    ..
+                } = &mut c.decision
+                {
+                    let cur = self.cur_of(&c.receipt_id);
+                    invoices.retain(|(i, _)| !self.dropped.contains(i));
+                    if !only {
+                        for (_, a) in invoices.iter_mut() {
+                            *a = self.amount(*a, cur)?;
+                        }
+                        *write_off = self.amount(*write_off, cur)?;
+                    }
+                }
+                Event::Cash(c)
+            }
             Event::Amend(a) => match &a.change {
                 Change::DueDate {
                     document_id: id, ..

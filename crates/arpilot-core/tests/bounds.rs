@@ -654,6 +654,8 @@ impl Oracle {
                     Change::Customer(c) => terms[cust_ix[&c.id]] = c.payment_terms_days,
                 },
                 Event::Action(_) | Event::Rate(_) | Event::Followup(_) => {}
+                // The generated ledgers hold no bank receipts.
+                Event::Receipt(_) | Event::Cash(_) => unreachable!("not generated"),
             }
         }
         // The allocation rule: requests by date then input order, capped by what is left on

@@ -2,6 +2,7 @@
 //!
 //! Every error names the file, the line and the column at fault and what was expected.
 
+pub mod bank;
 pub mod einvoice;
 pub mod fec;
 pub mod json;

@@ -345,7 +345,20 @@ pub fn qualify(events: &mut [Event], entity: &str) {
                 qo(&mut a.invoice_id);
             }
             Event::Followup(f) => q(&mut f.customer_id),
-            Event::Rate(_) => {}
+            Event::Rate(_) | Event::Receipt(_) => {}
+            Event::Cash(c) => {
+                if let Decision::Apply {
+                    customer_id,
+                    invoices,
+                    ..
+                } = &mut c.decision
+                {
+                    q(customer_id);
+                    for (i, _) in invoices {
+                        q(i);
+                    }
+                }
+            }
             Event::Amend(a) => match &mut a.change {
                 Change::DueDate { document_id, .. } | Change::InLegal { document_id, .. } => {
                     q(document_id)

@@ -41,6 +41,10 @@ struct Undo {
     invoices: usize,
     sources: usize,
     amended: Vec<(u32, CustomerState)>,
+    receipts: usize,
+    cash: usize,
+    /// Receipts whose state the batch changed: (row, state, decided) before it.
+    receipt_states: Vec<(u32, u8, i32)>,
 }
 
 #[derive(Clone)]
@@ -63,6 +67,9 @@ impl Snapshot {
             invoices: self.invoice_count(),
             sources: self.source_count(),
             amended: Vec::new(),
+            receipts: self.receipts.day.len(),
+            cash: self.cash.len(),
+            receipt_states: Vec::new(),
         };
         let mut pending = Vec::new();
         let mut later = Vec::new();
@@ -328,7 +335,216 @@ impl Snapshot {
                 later.push((index, ev));
                 Ok(())
             }
+            Event::Receipt(r) => self.ingest_receipt(r),
+            Event::Cash(c) => self.ingest_cash(index, c, pending, undo),
         }
+    }
+
+    fn ingest_receipt(&mut self, r: ReceiptRec) -> Result<(), LedgerError> {
+        self.check_currency(r.currency)?;
+        if r.amount <= 0 {
+            return Err(LedgerError::NonPositive(r.amount.to_string()));
+        }
+        if self.receipts.ids.find(&r.id).is_some() || self.sources.ids.find(&r.id).is_some() {
+            return Err(LedgerError::DuplicateId(r.id));
+        }
+        let rc = &mut self.receipts;
+        rc.ids.push(&r.id);
+        rc.day.push(r.date.0);
+        rc.amount.push(r.amount);
+        rc.state.push(super::RECEIPT_OPEN);
+        rc.decided.push(OPEN);
+        rc.info.push(r);
+        Ok(())
+    }
+
+    fn set_receipt_state(&mut self, row: u32, state: u8, day: i32, undo: &mut Undo) {
+        let r = row as usize;
+        undo.receipt_states
+            .push((row, self.receipts.state[r], self.receipts.decided[r]));
+        self.receipts.state[r] = state;
+        self.receipts.decided[r] = day;
+    }
+
+    fn ingest_cash(
+        &mut self,
+        index: usize,
+        c: CashRec,
+        pending: &mut Vec<PendingAlloc>,
+        undo: &mut Undo,
+    ) -> Result<(), LedgerError> {
+        use super::{
+            CASH_APPLY, CASH_NOT_CUSTOMER, CASH_RETURNED, CASH_UNDO, CashRow, RECEIPT_APPLIED,
+            RECEIPT_NOT_CUSTOMER, RECEIPT_OPEN, RECEIPT_RETURNED,
+        };
+        let receipt = self.receipts.ids.find(&c.receipt_id);
+        let payment = match receipt {
+            Some(_) => None,
+            None => match self.sources.ids.find(&c.receipt_id) {
+                Some(s) if self.sources.kind[s as usize] == SRC_PAYMENT => Some(s),
+                _ => return Err(LedgerError::UnknownSource(c.receipt_id.clone())),
+            },
+        };
+        let state = receipt.map(|r| self.receipts.state[r as usize]);
+        let rule = CASH_RULES
+            .iter()
+            .position(|x| *x == c.rule)
+            .unwrap_or(CASH_RULES.len() - 1) as u8;
+        let author = self.agents.code(c.author.as_deref().unwrap_or(""));
+        let mut row = CashRow {
+            receipt: receipt.unwrap_or(u32::MAX),
+            source: u32::MAX,
+            day: c.date.0,
+            kind: CASH_APPLY,
+            rule,
+            confidence: c.confidence,
+            author,
+            applied: 0,
+            write_off: 0,
+        };
+        let refused = |expected: &str| LedgerError::Field {
+            field: "receipt_id",
+            value: c.receipt_id.clone(),
+            expected: expected.to_string(),
+        };
+        match c.decision {
+            Decision::Apply {
+                customer_id,
+                invoices,
+                write_off,
+            } => {
+                let cust = self.customer_row(&customer_id)?;
+                let total: i64 = invoices.iter().map(|x| x.1).sum();
+                if invoices.iter().any(|x| x.1 <= 0) || write_off < 0 {
+                    return Err(LedgerError::NonPositive(
+                        "an amount applied to an invoice".into(),
+                    ));
+                }
+                let (src, day, available) = match (receipt, payment) {
+                    (Some(r), _) => {
+                        if state != Some(RECEIPT_OPEN) {
+                            return Err(refused(
+                                "a receipt waiting for application (undo its decision first)",
+                            ));
+                        }
+                        let ru = r as usize;
+                        let (day, amount) = (self.receipts.day[ru], self.receipts.amount[ru]);
+                        self.check_new_id(&c.receipt_id, true)?;
+                        let src = self.push_source(&c.receipt_id, SRC_PAYMENT, cust, day, amount);
+                        self.set_receipt_state(r, RECEIPT_APPLIED, c.date.0, undo);
+                        (src, day, amount)
+                    }
+                    (None, Some(s)) => {
+                        let su = s as usize;
+                        if self.sources.customer[su] != cust {
+                            return Err(LedgerError::CrossCustomer {
+                                source_id: c.receipt_id.clone(),
+                                source_customer: self
+                                    .customers
+                                    .ids
+                                    .get(self.sources.customer[su])
+                                    .to_string(),
+                                invoice_id: invoices
+                                    .first()
+                                    .map(|x| x.0.clone())
+                                    .unwrap_or_default(),
+                                invoice_customer: customer_id,
+                            });
+                        }
+                        // Cash left unapplied is allocated on the day of the decision.
+                        let left = self.sources.remaining.get(su, self.sources.amount[su]);
+                        (s, c.date.0.max(self.sources.day[su]), left)
+                    }
+                    (None, None) => unreachable!("checked above"),
+                };
+                if total > available {
+                    return Err(LedgerError::Field {
+                        field: "amount",
+                        value: total.to_string(),
+                        expected: format!("at most the {available} minor units left to apply"),
+                    });
+                }
+                let mut last = None;
+                for (inv, amount) in invoices {
+                    // A payment received before its invoice is allocated once the invoice exists.
+                    let d = self
+                        .invoices
+                        .ids
+                        .find(&inv)
+                        .map_or(day, |i| day.max(self.invoices.issue[i as usize]));
+                    let seq = self.seq();
+                    last = Some((inv.clone(), d));
+                    pending.push(PendingAlloc {
+                        event: index,
+                        src,
+                        invoice_id: inv,
+                        day: d,
+                        amount,
+                        seq,
+                    });
+                }
+                if write_off > 0 {
+                    let Some((inv, d)) = last else {
+                        return Err(LedgerError::Field {
+                            field: "write_off",
+                            value: write_off.to_string(),
+                            expected: "an invoice to write the difference off on".into(),
+                        });
+                    };
+                    let id = format!("{}~wo", c.receipt_id);
+                    self.check_new_id(&id, true)?;
+                    let wo = self.push_source(&id, SRC_WRITEOFF, cust, d, write_off);
+                    let seq = self.seq();
+                    pending.push(PendingAlloc {
+                        event: index,
+                        src: wo,
+                        invoice_id: inv,
+                        day: d,
+                        amount: write_off,
+                        seq,
+                    });
+                }
+                row.source = src;
+                row.applied = total;
+                row.write_off = write_off;
+            }
+            Decision::NotCustomer => {
+                let Some(r) = receipt.filter(|_| state == Some(RECEIPT_OPEN)) else {
+                    return Err(refused("a bank receipt waiting for application"));
+                };
+                self.set_receipt_state(r, RECEIPT_NOT_CUSTOMER, c.date.0, undo);
+                row.kind = CASH_NOT_CUSTOMER;
+            }
+            Decision::Undo | Decision::Returned => {
+                let returned = c.decision == Decision::Returned;
+                row.kind = if returned { CASH_RETURNED } else { CASH_UNDO };
+                let applied = match receipt {
+                    Some(_) => state == Some(RECEIPT_APPLIED),
+                    None => self.cash.iter().any(|x| {
+                        x.kind == CASH_APPLY && x.receipt == u32::MAX && payment == Some(x.source)
+                    }),
+                };
+                if applied && !self.replaying {
+                    // Allocations are never taken back one by one: the ledger is read again
+                    // without the application (see `Snapshot::build`).
+                    return Err(LedgerError::Rebuild(c.receipt_id));
+                }
+                match receipt {
+                    Some(r) if returned && state != Some(RECEIPT_RETURNED) => {
+                        self.set_receipt_state(r, RECEIPT_RETURNED, c.date.0, undo);
+                    }
+                    Some(r) if !returned && state != Some(RECEIPT_OPEN) => {
+                        self.set_receipt_state(r, RECEIPT_OPEN, OPEN, undo);
+                    }
+                    Some(_) if !returned && state == Some(RECEIPT_OPEN) && !self.replaying => {
+                        return Err(refused("a receipt with a decision to undo"));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        self.cash.push(row);
+        Ok(())
     }
 
     /// Adds the event's amount to the ledger's gross volume, refusing it past
@@ -345,6 +561,17 @@ impl Snapshot {
                 change: Change::Customer(c),
                 ..
             }) => c.credit_limit.unwrap_or(0),
+            Event::Receipt(r) => r.amount,
+            Event::Cash(c) => match &c.decision {
+                Decision::Apply {
+                    invoices,
+                    write_off,
+                    ..
+                } => invoices
+                    .iter()
+                    .fold(*write_off, |a, x| a.saturating_add(x.1.abs())),
+                _ => 0,
+            },
             Event::Action(_) | Event::Rate(_) | Event::Amend(_) | Event::Followup(_) => 0,
         };
         let gross = self.gross + (amount as i128).abs();
@@ -605,6 +832,19 @@ impl Snapshot {
         s.remaining.truncate(n);
         s.last_alloc.truncate(n);
         s.dims.truncate(n);
+        for (row, state, decided) in undo.receipt_states.into_iter().rev() {
+            self.receipts.state[row as usize] = state;
+            self.receipts.decided[row as usize] = decided;
+        }
+        let r = &mut self.receipts;
+        let n = undo.receipts;
+        r.ids.truncate(n);
+        r.day.truncate(n);
+        r.amount.truncate(n);
+        r.info.truncate(n);
+        r.state.truncate(n);
+        r.decided.truncate(n);
+        self.cash.truncate(undo.cash);
     }
 
     fn apply_others(&mut self, others: Vec<Resolved>) {

@@ -241,6 +241,52 @@ pub struct Action {
 
 pub const NO_INVOICE: u32 = u32::MAX;
 
+/// States of a bank receipt, in `Receipts::state`.
+pub const RECEIPT_OPEN: u8 = 0;
+pub const RECEIPT_APPLIED: u8 = 1;
+pub const RECEIPT_NOT_CUSTOMER: u8 = 2;
+pub const RECEIPT_RETURNED: u8 = 3;
+
+/// Bank receipts (statement credits) and where each stands.
+#[derive(Clone, Debug, Default)]
+pub struct Receipts {
+    pub ids: IdIndex,
+    pub day: Vec<i32>,
+    pub amount: Vec<i64>,
+    /// What the bank said of each (payer, remittance, references).
+    pub info: Vec<ReceiptRec>,
+    /// `RECEIPT_OPEN`, `RECEIPT_APPLIED`, …
+    pub state: Vec<u8>,
+    /// Day of the decision that gave the current state (`OPEN` while open).
+    pub decided: Vec<i32>,
+}
+
+/// Kinds of cash decisions, in `CashRow::kind`.
+pub const CASH_APPLY: u8 = 0;
+pub const CASH_NOT_CUSTOMER: u8 = 1;
+pub const CASH_UNDO: u8 = 2;
+pub const CASH_RETURNED: u8 = 3;
+
+/// One cash-application decision still in effect (an undone application is not kept; its undo
+/// is).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CashRow {
+    /// Receipt row, or `u32::MAX` for a decision on a payment already in the ledger.
+    pub receipt: u32,
+    /// Payment (source) row the decision allocated, `u32::MAX` for none.
+    pub source: u32,
+    pub day: i32,
+    pub kind: u8,
+    /// Index in [`crate::ledger::CASH_RULES`].
+    pub rule: u8,
+    pub confidence: u8,
+    /// Code in `agents`; 0 for the matching engine.
+    pub author: u32,
+    /// Amount allocated to invoices (write-off excluded).
+    pub applied: i64,
+    pub write_off: i64,
+}
+
 #[derive(Clone, Debug)]
 pub struct Snapshot {
     pub currency: Currency,
@@ -275,6 +321,11 @@ pub struct Snapshot {
     pub action_kinds: Dict,
     pub agents: Dict,
     pub rates: Vec<RateRec>,
+    pub receipts: Receipts,
+    pub cash: Vec<CashRow>,
+    /// While [`Snapshot::build`] reads a whole ledger whose undone applications were dropped:
+    /// an undo then only records itself.
+    replaying: bool,
     next_seq: u32,
     /// Sum of the absolute amounts of every event, bounded by [`crate::bounds::GROSS_LIMIT`].
     pub(crate) gross: i128,
@@ -308,6 +359,9 @@ impl Snapshot {
             action_kinds: Dict::default(),
             agents: Dict::default(),
             rates: Vec::new(),
+            receipts: Receipts::default(),
+            cash: Vec::new(),
+            replaying: false,
             next_seq: 0,
             gross: 0,
             daily: std::sync::OnceLock::new(),
@@ -320,7 +374,13 @@ impl Snapshot {
         events: impl IntoIterator<Item = Event>,
     ) -> Result<Snapshot, EventError> {
         let mut s = Snapshot::new(currency);
+        // An application undone later never entered the ledger's figures: drop it first, so
+        // that undo gives back exactly the reports of before.
+        let mut events: Vec<Event> = events.into_iter().collect();
+        crate::cash::drop_undone(&mut events);
+        s.replaying = true;
         s.append(events)?;
+        s.replaying = false;
         Ok(s)
     }
 
