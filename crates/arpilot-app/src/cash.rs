@@ -216,6 +216,29 @@ pub async fn import_statement(
     .await
 }
 
+/// [`import_statement`] of an uploaded file, named as the user named it; `None` when the bytes
+/// are not a bank statement.
+pub async fn import_statement_bytes(
+    store: &impl LedgerStore,
+    views: Option<&Views>,
+    name: &str,
+    bytes: &[u8],
+    author: &Author,
+    settings: CashSettings,
+) -> Option<Result<StatementOutcome, CashError>> {
+    let kind = bank::sniff(&bytes[..bytes.len().min(4096)])?;
+    let file = Path::new(name);
+    let lines = match bank::read(kind, bytes, file) {
+        Ok(l) => l,
+        Err(e) => return Some(Err(e.into())),
+    };
+    let sha: String = Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Some(import_lines(store, views, kind, lines, name, sha, file, author, settings).await)
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn import_lines(
     store: &impl LedgerStore,

@@ -206,8 +206,9 @@ async fn run_in(store: &Store, cmd: CashCmd) -> Result<()> {
             } else if undo {
                 Choice::Undo
             } else {
-                let customer = customer
-                    .context("--customer: expected the customer (or --accept, --not-customer, --undo)")?;
+                let customer = customer.context(
+                    "--customer: expected the customer (or --accept, --not-customer, --undo)",
+                )?;
                 if invoices.is_empty() {
                     Choice::OnAccount {
                         customer_id: customer,
@@ -236,8 +237,8 @@ async fn run_in(store: &Store, cmd: CashCmd) -> Result<()> {
                 entity: None,
                 effective: day,
             };
-            let d = cash::decide(&views, store, &receipt, &choice, &author, "cli", s.config)
-                .await?;
+            let d =
+                cash::decide(&views, store, &receipt, &choice, &author, "cli", s.config).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&d)?);
             } else {
@@ -276,15 +277,8 @@ pub fn import_statements(
         s.auto = auto;
         let mut outs = Vec::new();
         for f in files {
-            let r = cash::import_statement(
-                &store,
-                None,
-                f,
-                &f.display().to_string(),
-                &author,
-                s,
-            )
-            .await;
+            let r =
+                cash::import_statement(&store, None, f, &f.display().to_string(), &author, s).await;
             match r {
                 Ok(o) => outs.push(o),
                 Err(e) => {
@@ -336,17 +330,89 @@ pub fn write_report(
         Format::Csv => bail!("--format csv: expected table or json for the cash report"),
         Format::Table => {
             let fr = locale == Locale::Fr;
-            let pct = |x: Option<f64>| x.map_or("–".to_string(), |v| format!("{:.1} %", v * 100.0));
+            let pct =
+                |x: Option<f64>| x.map_or("–".to_string(), |v| format!("{:.1} %", v * 100.0));
             let rows: Vec<(&str, String)> = vec![
-                (if fr { "Période" } else { "Period" }, format!("{} – {}", r.from, r.to)),
-                (if fr { "Encaissements" } else { "Receipts" }, format!("{} ({} {})", r.receipts, r.receipts_amount, r.currency)),
-                (if fr { "Lettrés automatiquement" } else { "Matched automatically" }, format!("{} ({} {}), {} / {}", r.auto_matched, r.auto_matched_amount, r.currency, pct(r.auto_rate), pct(r.auto_rate_amount))),
-                (if fr { "Lettrés à la main" } else { "Matched by hand" }, format!("{} ({} {})", r.manual_matched, r.manual_matched_amount, r.currency)),
-                (if fr { "Lettrés sous 1 / 3 / 7 j" } else { "Matched within 1 / 3 / 7 d" }, format!("{} / {} / {}", pct(r.matched_within_1_day), pct(r.matched_within_3_days), pct(r.matched_within_7_days))),
-                (if fr { "Non affectés" } else { "Unapplied" }, format!("{} ({} {})", r.unapplied, r.unapplied_amount, r.currency)),
-                (if fr { "  par âge 0-7 / 8-30 / 31-90 / >90 j" } else { "  by age 0-7 / 8-30 / 31-90 / >90 d" }, r.unapplied_by_age.join(" / ")),
-                (if fr { "Non affectés au début, lettrés depuis" } else { "Unapplied at start, matched since" }, format!("{} / {} ({})", r.opening_unapplied, r.opening_matched, pct(r.opening_recovery_rate))),
-                (if fr { "Acomptes sur comptes clients" } else { "Cash on customers' accounts" }, format!("{} {}", r.on_account, r.currency)),
+                (
+                    if fr { "Période" } else { "Period" },
+                    format!("{} – {}", r.from, r.to),
+                ),
+                (
+                    if fr { "Encaissements" } else { "Receipts" },
+                    format!("{} ({} {})", r.receipts, r.receipts_amount, r.currency),
+                ),
+                (
+                    if fr {
+                        "Lettrés automatiquement"
+                    } else {
+                        "Matched automatically"
+                    },
+                    format!(
+                        "{} ({} {}), {} / {}",
+                        r.auto_matched,
+                        r.auto_matched_amount,
+                        r.currency,
+                        pct(r.auto_rate),
+                        pct(r.auto_rate_amount)
+                    ),
+                ),
+                (
+                    if fr {
+                        "Lettrés à la main"
+                    } else {
+                        "Matched by hand"
+                    },
+                    format!(
+                        "{} ({} {})",
+                        r.manual_matched, r.manual_matched_amount, r.currency
+                    ),
+                ),
+                (
+                    if fr {
+                        "Lettrés sous 1 / 3 / 7 j"
+                    } else {
+                        "Matched within 1 / 3 / 7 d"
+                    },
+                    format!(
+                        "{} / {} / {}",
+                        pct(r.matched_within_1_day),
+                        pct(r.matched_within_3_days),
+                        pct(r.matched_within_7_days)
+                    ),
+                ),
+                (
+                    if fr { "Non affectés" } else { "Unapplied" },
+                    format!("{} ({} {})", r.unapplied, r.unapplied_amount, r.currency),
+                ),
+                (
+                    if fr {
+                        "  par âge 0-7 / 8-30 / 31-90 / >90 j"
+                    } else {
+                        "  by age 0-7 / 8-30 / 31-90 / >90 d"
+                    },
+                    r.unapplied_by_age.join(" / "),
+                ),
+                (
+                    if fr {
+                        "Non affectés au début, lettrés depuis"
+                    } else {
+                        "Unapplied at start, matched since"
+                    },
+                    format!(
+                        "{} / {} ({})",
+                        r.opening_unapplied,
+                        r.opening_matched,
+                        pct(r.opening_recovery_rate)
+                    ),
+                ),
+                (
+                    if fr {
+                        "Acomptes sur comptes clients"
+                    } else {
+                        "Cash on customers' accounts"
+                    },
+                    format!("{} {}", r.on_account, r.currency),
+                ),
             ];
             for (k, v) in rows {
                 writeln!(w, "{k:<40} {v}")?;

@@ -130,6 +130,15 @@ enum Cmd {
         /// Number of customers (default: one per hundred invoices).
         #[arg(long)]
         customers: Option<u64>,
+        /// Also write bank statements (statements/camt053.xml, cfonb120.txt and truth.csv):
+        /// the payments of the statement period arrive there as receipts instead of in the
+        /// ledger, and customers.csv gets an iban column.
+        #[arg(long)]
+        bank_statements: bool,
+        /// First day of the statement period (YYYY-MM-DD; default: the first day of the last
+        /// month of the history).
+        #[arg(long, requires = "bank_statements")]
+        bank_from: Option<Day>,
     },
     /// Forecast the cash to collect (rest of the month, M+1 … M+3, later), or back-test it.
     #[command(args_conflicts_with_subcommands = true)]
@@ -423,11 +432,16 @@ fn run(cli: Cli) -> Result<()> {
             end,
             months,
             customers,
+            bank_statements,
+            bank_from,
         } => {
             let mut p = arpilot_synth::Params::new(invoices, seed);
             p.end = end;
             p.months = months;
             p.customers = customers;
+            p.bank = bank_statements.then(|| arpilot_synth::BankParams {
+                from: bank_from.unwrap_or(arpilot_synth::BankParams::last_month(end).from),
+            });
             let t = Instant::now();
             let s = arpilot_synth::generate(&p, &output)
                 .with_context(|| format!("writing {}", output.display()))?;
@@ -445,6 +459,14 @@ fn run(cli: Cli) -> Result<()> {
                 output.display(),
                 t.elapsed().as_secs_f64()
             );
+            if let Some(b) = p.bank {
+                eprintln!(
+                    "wrote {} bank receipts from {} on to {}",
+                    s.receipts,
+                    b.from,
+                    output.join("statements").display()
+                );
+            }
             Ok(())
         }
         Cmd::Bench { data, as_of, runs } => bench::run(&data, as_of, runs),

@@ -92,13 +92,25 @@ fn ledger(dir: &Path) -> String {
     std::fs::write(set.join("customers.csv"), CUSTOMERS).unwrap();
     std::fs::write(set.join("invoices.csv"), INVOICES).unwrap();
     let db = dir.join("ledger.db");
-    ok(&["import", set.to_str().unwrap(), "--db", db.to_str().unwrap()]);
+    ok(&[
+        "import",
+        set.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+    ]);
     db.to_str().unwrap().to_string()
 }
 
 fn open_amounts(db: &str) -> Vec<(String, String)> {
     let v = json(&[
-        "report", "invoices", "--db", db, "--as-of", "2024-01-31", "--format", "json",
+        "report",
+        "invoices",
+        "--db",
+        db,
+        "--as-of",
+        "2024-01-31",
+        "--format",
+        "json",
     ]);
     v.as_array()
         .unwrap()
@@ -124,9 +136,15 @@ fn the_french_cfonb_sample_pays_the_invoices_it_quotes() {
     let out = json(&["import", cfo.to_str().unwrap(), "--db", &db, "--json"]);
     let o = &out[0];
     assert_eq!(o["format"], "cfonb120");
-    assert_eq!((o["lines"].as_u64(), o["credits"].as_u64()), (Some(13), Some(9)));
+    assert_eq!(
+        (o["lines"].as_u64(), o["credits"].as_u64()),
+        (Some(13), Some(9))
+    );
     assert_eq!(o["receipts"], 9);
-    assert_eq!((o["applied"].as_u64(), o["queued"].as_u64()), (Some(7), Some(2)));
+    assert_eq!(
+        (o["applied"].as_u64(), o["queued"].as_u64()),
+        (Some(7), Some(2))
+    );
     // 1 040.17 + 1 321.00 + 4 772.91 + 2 341.12 + 218.80 + 510.80 + 1 552.23
     assert_eq!(o["applied_amount"], 1_175_703);
     let open: std::collections::BTreeMap<_, _> = open_amounts(&db).into_iter().collect();
@@ -147,14 +165,29 @@ fn the_french_cfonb_sample_pays_the_invoices_it_quotes() {
     }
     // The same statement again adds nothing.
     let again = json(&["import", cfo.to_str().unwrap(), "--db", &db, "--json"]);
-    assert_eq!((again[0]["receipts"].as_u64(), again[0]["already"].as_u64()), (Some(0), Some(9)));
+    assert_eq!(
+        (again[0]["receipts"].as_u64(), again[0]["already"].as_u64()),
+        (Some(0), Some(9))
+    );
     assert!(again[0]["batch"].is_null());
 
     // The queue: Brombij and Prarial, with the contract's members.
-    let q = json(&["cash", "queue", "--db", &db, "--as-of", "2024-01-31", "--format", "json"]);
+    let q = json(&[
+        "cash",
+        "queue",
+        "--db",
+        &db,
+        "--as-of",
+        "2024-01-31",
+        "--format",
+        "json",
+    ]);
     let q = q.as_array().unwrap();
     assert_eq!(q.len(), 2);
-    let payers: Vec<&str> = q.iter().map(|i| i["payer_name"].as_str().unwrap()).collect();
+    let payers: Vec<&str> = q
+        .iter()
+        .map(|i| i["payer_name"].as_str().unwrap())
+        .collect();
     assert_eq!(payers, ["BROMBIJ BV", "PRARIAL OT MONTG"]);
     for i in q {
         assert!(i["receipt_id"].as_str().unwrap().starts_with("BNK-"));
@@ -164,8 +197,18 @@ fn the_french_cfonb_sample_pays_the_invoices_it_quotes() {
     // Prarial's transfer was for Ditri's remaining invoice after all: chosen by hand.
     let prarial = q[1]["receipt_id"].as_str().unwrap().to_string();
     let d = json(&[
-        "cash", "decide", &prarial, "--db", &db, "--customer", "DIT", "--invoice",
-        "F231234=3227.09", "--date", "2024-01-31", "--json",
+        "cash",
+        "decide",
+        &prarial,
+        "--db",
+        &db,
+        "--customer",
+        "DIT",
+        "--invoice",
+        "F231234=3227.09",
+        "--date",
+        "2024-01-31",
+        "--json",
     ]);
     assert_eq!(d["decision"], "apply");
     assert_eq!(d["applied"], "3227.09");
@@ -173,14 +216,39 @@ fn the_french_cfonb_sample_pays_the_invoices_it_quotes() {
     assert_eq!(open["F231234"], "0.00");
     // Brombij is not a customer of ours.
     let brombij = q[0]["receipt_id"].as_str().unwrap().to_string();
-    ok(&["cash", "decide", &brombij, "--db", &db, "--not-customer", "--date", "2024-01-31"]);
-    let q = json(&["cash", "queue", "--db", &db, "--as-of", "2024-01-31", "--format", "json"]);
+    ok(&[
+        "cash",
+        "decide",
+        &brombij,
+        "--db",
+        &db,
+        "--not-customer",
+        "--date",
+        "2024-01-31",
+    ]);
+    let q = json(&[
+        "cash",
+        "queue",
+        "--db",
+        &db,
+        "--as-of",
+        "2024-01-31",
+        "--format",
+        "json",
+    ]);
     assert_eq!(q.as_array().unwrap().len(), 0);
 
     // KPIs of January: 9 receipts of 17 968.57; 7 matched by the engine (11 757.03 of it),
     // 1 by hand, 1 not a customer's.
     let k = json(&[
-        "report", "cash", "--db", &db, "--as-of", "2024-01-31", "--format", "json",
+        "report",
+        "cash",
+        "--db",
+        &db,
+        "--as-of",
+        "2024-01-31",
+        "--format",
+        "json",
     ]);
     assert_eq!(k["receipts"], 9);
     assert_eq!(k["receipts_amount"], "17968.57");
@@ -197,15 +265,43 @@ fn the_french_cfonb_sample_pays_the_invoices_it_quotes() {
     assert_eq!(k["by_user"][0]["decisions"], 2);
 
     // Undo the hand match: F231234 open again, every other figure as before it.
-    ok(&["cash", "decide", &prarial, "--db", &db, "--undo", "--date", "2024-01-31"]);
+    ok(&[
+        "cash",
+        "decide",
+        &prarial,
+        "--db",
+        &db,
+        "--undo",
+        "--date",
+        "2024-01-31",
+    ]);
     let open: std::collections::BTreeMap<_, _> = open_amounts(&db).into_iter().collect();
     assert_eq!(open["F231234"], "3227.09");
-    let q = json(&["cash", "queue", "--db", &db, "--as-of", "2024-01-31", "--format", "json"]);
+    let q = json(&[
+        "cash",
+        "queue",
+        "--db",
+        &db,
+        "--as-of",
+        "2024-01-31",
+        "--format",
+        "json",
+    ]);
     assert_eq!(q.as_array().unwrap().len(), 1);
     let k = json(&[
-        "report", "cash", "--db", &db, "--as-of", "2024-01-31", "--format", "json",
+        "report",
+        "cash",
+        "--db",
+        &db,
+        "--as-of",
+        "2024-01-31",
+        "--format",
+        "json",
     ]);
-    assert_eq!((k["manual_matched"].as_u64(), k["unapplied"].as_u64()), (Some(0), Some(1)));
+    assert_eq!(
+        (k["manual_matched"].as_u64(), k["unapplied"].as_u64()),
+        (Some(0), Some(1))
+    );
     assert_eq!(k["by_user"][0]["undos"], 1);
     // Before the statement, the invoices were as imported.
     assert_eq!(before.len(), 11);

@@ -158,8 +158,8 @@ pub fn normal_name(s: &str) -> String {
         "SA", "SAS", "SASU", "SARL", "EURL", "SNC", "SCI", "GMBH", "AG", "LTD", "LIMITED", "INC",
         "LLC", "BV", "NV", "SPA",
     ];
-    // "S.A.S." is "SAS".
-    let s = s.replace('.', "");
+    // "S.A.S." is "SAS"; banks drop accents ("SOCIETE" for "Société").
+    let s: String = s.chars().filter(|&c| c != '.').map(fold_accent).collect();
     let words: Vec<String> = s
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
@@ -167,6 +167,29 @@ pub fn normal_name(s: &str) -> String {
         .filter(|w| !FORMS.contains(&w.as_str()))
         .collect();
     words.join(" ")
+}
+
+/// The letter without its accent (Latin letters of French, German, Spanish, Portuguese…).
+fn fold_accent(c: char) -> char {
+    match c {
+        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' => 'a',
+        'À' | 'Á' | 'Â' | 'Ã' | 'Ä' | 'Å' => 'A',
+        'ç' => 'c',
+        'Ç' => 'C',
+        'è' | 'é' | 'ê' | 'ë' => 'e',
+        'È' | 'É' | 'Ê' | 'Ë' => 'E',
+        'ì' | 'í' | 'î' | 'ï' => 'i',
+        'Ì' | 'Í' | 'Î' | 'Ï' => 'I',
+        'ñ' => 'n',
+        'Ñ' => 'N',
+        'ò' | 'ó' | 'ô' | 'õ' | 'ö' => 'o',
+        'Ò' | 'Ó' | 'Ô' | 'Õ' | 'Ö' => 'O',
+        'ù' | 'ú' | 'û' | 'ü' => 'u',
+        'Ù' | 'Ú' | 'Û' | 'Ü' => 'U',
+        'ý' | 'ÿ' => 'y',
+        'Ý' => 'Y',
+        c => c,
+    }
 }
 
 /// True when `a` and `b` differ by at most one edit (a typo: one letter changed, added or lost).
@@ -534,18 +557,48 @@ impl<'a> Matcher<'a> {
             if weak.len() > 3 {
                 weak.clear();
             }
-            if strong.is_empty() {
-                // Near misses (a typo, a truncation) among the identified payer's invoices.
-                if let Some(c) = payer.as_ref().map(|p| p.0).or(ref_customer) {
+            // A typo often turns one invoice number into another real one, of another
+            // customer: numbers quoted that are neither the identified payer's nor of the amount
+            // paid are doubted, and the payer's near misses preferred.
+            let payer_c = payer.as_ref().map(|p| p.0).or(ref_customer);
+            let doubted = !by_rf
+                && !strong.is_empty()
+                && payer_c.is_some_and(|c| {
+                    !strong
+                        .iter()
+                        .any(|&i| self.snap.invoices.customer[i as usize] == c)
+                })
+                && strong.iter().map(|&i| self.open[i as usize]).sum::<i64>() != r.amount;
+            if strong.is_empty() || doubted {
+                // Near misses (a typo, a truncation) among the identified payer's invoices; a
+                // number may be split in two tokens ("F 0093118").
+                let mut cands: Vec<String> =
+                    tokens.iter().filter(|t| t.len() >= 5).cloned().collect();
+                for w in tokens.windows(2) {
+                    let j = format!("{}{}", w[0], w[1]);
+                    if j.len() >= 5 {
+                        cands.push(j);
+                    }
+                }
+                if let Some(c) = payer_c {
+                    let mut near_found = Vec::new();
                     for i in self.customer_invoices(c) {
                         let id = normal(self.snap.invoices.ids.get(i));
-                        let near = tokens.iter().any(|t| {
-                            (t.len() >= 5 && one_edit(t.as_bytes(), id.as_bytes()))
-                                || (t.len() >= 5
-                                    && t.len() < id.len()
-                                    && id.starts_with(t.as_str()))
+                        let near = cands.iter().any(|t| {
+                            one_edit(t.as_bytes(), id.as_bytes())
+                                || (t.len() < id.len() && id.starts_with(t.as_str()))
                         });
                         if near && !weak.contains(&i) {
+                            near_found.push(i);
+                        }
+                    }
+                    if doubted && !near_found.is_empty() {
+                        strong.clear();
+                        weak.clear();
+                        reasons.retain(|x| !matches!(x, Reason::InvoiceNumber(_)));
+                    }
+                    if strong.is_empty() {
+                        for i in near_found {
                             weak.push(i);
                             reasons.push(Reason::InvoiceNumberNear(i));
                         }
@@ -650,6 +703,12 @@ impl<'a> Matcher<'a> {
             }
         }
         let sum: i64 = inv.iter().map(|&i| self.open[i as usize]).sum();
+        // Numbers quoted, amount different, and nothing says the payer is this customer: a typo
+        // may have named another invoice; a person decides.
+        let vouched = by_rf || payer.is_some_and(|p| p.0 == c) || r.customer == Some(c);
+        if r.amount != sum && !vouched {
+            conf = conf.min(70);
+        }
         let rule = if by_rf {
             "creditor_reference"
         } else {

@@ -76,10 +76,30 @@ fn invoice_numbers_in_the_text_in_any_form() {
     assert_eq!(p.confidence, 85);
     let p = m.propose(&remit(120_000, "INV20240007"));
     assert_eq!(ids(&s, &p), [("INV-2024-0007".into(), 120_000)]);
-    // A part payment ("acompte") of a quoted invoice: oldest quoted first.
+    // A part payment ("acompte") of a quoted invoice: oldest quoted first. From an unknown
+    // payer, a person confirms (a typo may name another invoice); from the customer's IBAN, it
+    // is applied.
     let p = m.propose(&remit(30_000, "ACOMPTE F-1001"));
     assert_eq!(ids(&s, &p), [("F-1001".into(), 30_000)]);
+    assert_eq!(p.confidence, 65);
+    let p = m.propose(&Remit {
+        payer_iban: Some("FR7630001007941234567890185"),
+        ..remit(30_000, "ACOMPTE F-1001")
+    });
+    assert_eq!(ids(&s, &p), [("F-1001".into(), 30_000)]);
     assert_eq!(p.confidence, 90);
+    // A typo naming another customer's invoice (B's INV-2024-0008 for A's F-1002?): doubted,
+    // and the payer's near miss preferred when there is one.
+    let p = m.propose(&Remit {
+        payer_iban: Some("FR7630001007941234567890185"),
+        ..remit(25_000, "F-1O02 INV-2024-0008")
+    });
+    assert_eq!(ids(&s, &p), [("F-1002".into(), 25_000)]);
+    assert!(
+        p.reasons
+            .iter()
+            .any(|r| matches!(r, Reason::InvoiceNumberNear(_)))
+    );
     // A paid invoice quoted: said, and the customer is still found.
     let p = m.propose(&remit(40_000, "F-0999"));
     assert!(

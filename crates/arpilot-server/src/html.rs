@@ -45,7 +45,7 @@ pub fn page(lang: Lang, title: &str, nav: &Nav, body: &str) -> String {
         )
     };
     format!(
-        r#"<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{title} · arpilot</title><link rel="stylesheet" href="/static/app.css"></head><body><header><a class="brand" href="/">arpilot</a><nav>{d}{w}{a}{c}{t}{x}{f}{i}{s}</nav><form method="post" action="/logout" class="who"><span>{login} · {role}</span><input type="hidden" name="csrf" value="{csrf}"><button>{out}</button></form></header><main id="main" data-live="1">{body}</main><script src="/static/live.js" defer></script></body></html>"#,
+        r#"<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{title} · arpilot</title><link rel="stylesheet" href="/static/app.css"></head><body><header><a class="brand" href="/">arpilot</a><nav>{d}{w}{a}{c}{t}{x}{f}{k}{i}{s}</nav><form method="post" action="/logout" class="who"><span>{login} · {role}</span><input type="hidden" name="csrf" value="{csrf}"><button>{out}</button></form></header><main id="main" data-live="1">{body}</main><script src="/static/live.js" defer></script></body></html>"#,
         lang = lang.code(),
         title = esc(title),
         d = link("/", "dashboard", lang.t("Dashboard", "Tableau de bord")),
@@ -59,6 +59,12 @@ pub fn page(lang: Lang, title: &str, nav: &Nav, body: &str) -> String {
             "disputes",
             lang.t("Disputes & promises", "Litiges et promesses")
         ),
+        // Bank receipts belong to no portfolio: cash application is the managers' page.
+        k = if matches!(nav.role, "admin" | "manager") {
+            link("/cash", "cash", lang.t("Cash", "Lettrage"))
+        } else {
+            String::new()
+        },
         i = link("/imports", "imports", lang.t("Imports", "Imports")),
         s = link("/settings", "settings", lang.t("Settings", "Réglages")),
         login = esc(nav.login),
@@ -87,7 +93,7 @@ button.primary{background:var(--accent);color:#fff;border:0;border-radius:6px;pa
 .card{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:16px}
 .kpis{display:grid;grid-template-columns:repeat(auto-fit,minmax(200px,1fr));gap:12px;margin-bottom:16px}
 .kpi{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:12px 14px}.kpi b{display:block;font-size:18px;white-space:nowrap}.kpi span{color:var(--mute);font-size:12px}
-.kpi.late b{color:var(--red)}
+.kpi.late b{color:var(--red)}a.kpi{text-decoration:none;color:var(--ink)}a.kpi span{display:block}
 table{width:100%;border-collapse:collapse;font-size:13px}th,td{padding:6px 8px;border-bottom:1px solid var(--line);text-align:left}
 th{color:var(--mute);font-weight:600;font-size:12px;text-transform:uppercase}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 tr:hover td{background:#f1f5f9}a{color:var(--accent)}
@@ -102,6 +108,8 @@ tr:hover td{background:#f1f5f9}a{color:var(--accent)}
 .work{margin-bottom:18px}
 .pills,.pager{display:flex;flex-wrap:wrap;gap:6px;margin:8px 0 14px}.pills a,.pager a{padding:3px 10px;border:1px solid var(--line);border-radius:14px;text-decoration:none;color:var(--ink);background:var(--card)}
 .pills a[aria-current],.pager a[aria-current]{background:var(--accent);color:#fff;border-color:var(--accent)}
+.receipt{border:1px solid var(--line);border-radius:8px;padding:10px 12px;margin:0 0 12px}.receipt-head{display:flex;gap:14px;flex-wrap:wrap;align-items:baseline}.remit{margin:4px 0;font-family:ui-monospace,monospace;font-size:13px;overflow-wrap:anywhere}
+table.candidates input[size]{width:auto}
 ul.reasons{margin:0;padding-left:18px}ul.reasons li{margin:0}#worklist td{vertical-align:top}
 "#;
 

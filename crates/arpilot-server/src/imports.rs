@@ -60,7 +60,7 @@ fn form(caller: &Caller, l: Lang) -> String {
         r#"<section class="card"><h2>{}</h2><form id="upload" method="post" action="/imports" enctype="multipart/form-data" class="bar-form"><input type="hidden" name="csrf" value="{}"><label>{}<input type="file" name="file" required></label><label>{}<input type="file" name="mapping" accept=".toml"></label><label>{}<input name="entity" placeholder="FR01"></label><button class="primary">{}</button></form><progress id="progress" max="100" value="0" hidden></progress><p class="muted">{}</p></section>"#,
         l.t("Import a file", "Importer un fichier"),
         esc(caller.csrf.as_deref().unwrap_or("")),
-        l.t("File (CSV, XLSX, FEC, Factur-X, UBL, CII)", "Fichier (CSV, XLSX, FEC, Factur-X, UBL, CII)"),
+        l.t("File (CSV, XLSX, FEC, Factur-X, UBL, CII, bank statement)", "Fichier (CSV, XLSX, FEC, Factur-X, UBL, CII, relevé bancaire)"),
         l.t("Mapping (optional, .toml)", "Correspondance (facultative, .toml)"),
         l.t("Entity (optional)", "Société (facultatif)"),
         l.t("Import", "Importer"),
@@ -152,6 +152,50 @@ pub async fn upload(
         entity: (!entity.is_empty()).then(|| entity.clone()),
         effective: arpilot_store::today(),
     };
+    // A bank statement goes to cash application.
+    let cash_settings = arpilot_app::cash::CashSettings::from_settings(
+        &arpilot_store::UserStore::settings(&state.store)
+            .await
+            .unwrap_or_default(),
+    );
+    if let Some(r) = arpilot_app::cash::import_statement_bytes(
+        &state.store,
+        Some(&state.views),
+        &name,
+        &file,
+        &author,
+        cash_settings,
+    )
+    .await
+    {
+        let summary = match r {
+            Ok(o) => {
+                if o.batch.is_some() {
+                    state.changed();
+                }
+                let mut s = format!(
+                    r#"<p id="summary"><b>{}</b> ({}): {} {}, {} {}, {} {}, {} {} · <a href="/cash">{}</a></p>"#,
+                    esc(&o.source),
+                    o.format,
+                    o.receipts,
+                    l.t("new receipts", "nouveaux encaissements"),
+                    o.already,
+                    l.t("already imported", "déjà importés"),
+                    o.applied,
+                    l.t("matched at once", "lettrés aussitôt"),
+                    o.queued,
+                    l.t("to review", "à valider"),
+                    l.t("Review", "Valider"),
+                );
+                for w in o.warnings.iter().take(20) {
+                    let _ = write!(s, r#"<p class="muted">{}</p>"#, esc(w));
+                }
+                Ok(s)
+            }
+            Err(e) => Err(e.to_string()),
+        };
+        return result_page(&state, &caller, summary).await;
+    }
     let outcome = arpilot_app::import::import_bytes(
         &state.store,
         Some(&state.views),

@@ -4,6 +4,7 @@
 //! Every handler reads customer data through the caller's [`auth::Scope`].
 
 pub mod auth;
+mod cash;
 pub mod charts;
 pub mod html;
 mod imports;
@@ -245,6 +246,11 @@ pub fn router(state: Shared) -> Router {
         .route("/aging", get(pages::aging))
         .route("/customers", get(pages::customers))
         .route("/worklist", get(pages::worklist))
+        .route("/cash", get(cash::page_get))
+        .route("/cash/{id}", post(cash::post_form))
+        .route("/api/cash/queue", get(cash::api_queue))
+        .route("/api/cash/report", get(cash::api_report))
+        .route("/api/cash/{id}", post(cash::post_api))
         .route("/customers/{id}", get(pages::customer))
         .route("/customers/{id}/work", post(work::post_form))
         .route("/api/customers/{id}/work", post(work::post_api))

@@ -242,6 +242,7 @@ pub fn document(ledger: &Ledger) -> Value {
     );
     add("/api/events", "post", push(&mut g, &ledger.custom_fields));
     add("/api/customers/{id}/work", "post", work_api(&mut g));
+    cash_api(&mut g, &mut add);
     add(
         "/api/openapi.json",
         "get",
@@ -712,6 +713,141 @@ fn work_api(g: &mut SchemaGenerator) -> Value {
             "503": error(g, "The store failed; try again."),
         },
     })
+}
+
+/// The cash-application endpoints and pages (admins and managers).
+fn cash_api(g: &mut SchemaGenerator, add: &mut impl FnMut(&str, &str, Value)) {
+    let date = |name: &str, d: &str| json!({"name": name, "in": "query", "description": d, "schema": {"type": "string", "format": "date"}});
+    let receipt = json!({"name": "id", "in": "path", "required": true, "description": "The receipt's id (`BNK-…`, as the queue lists it) or a payment's id.", "schema": {"type": "string"}});
+    let common = |g: &mut SchemaGenerator, ok: Value| {
+        json!({
+            "200": ok,
+            "400": error(g, "A parameter is refused: which one, what it held and what was expected."),
+            "401": error(g, "Not signed in: no session and no valid `Authorization: Bearer` token."),
+            "403": error(g, "Cash application needs the admin or manager role."),
+            "500": error(g, "An unexpected failure (the details go to the server's log)."),
+        })
+    };
+    let ok_queue = ok::<Vec<arpilot_app::cash::QueueItem>>(g);
+    add(
+        "/api/cash/queue",
+        "get",
+        json!({
+            "tags": ["api"],
+            "summary": "The cash-application review queue",
+            "description": "Bank receipts waiting for a decision (then payments with cash left on a customer's account), oldest first, at most 100: each with the engine's proposal (customer, invoices and amounts, rule, confidence 0–100), its reasons in the caller's language and other candidate invoices. The same objects as `arpilot cash queue --format json`.",
+            "operationId": "cash_queue",
+            "parameters": [date("as_of", "Date the open invoices are taken at (default: today).")],
+            "responses": common(g, ok_queue),
+        }),
+    );
+    let ok_report = ok::<arpilot_app::cash::CashReport>(g);
+    add(
+        "/api/cash/report",
+        "get",
+        json!({
+            "tags": ["api"],
+            "summary": "Cash-application KPIs",
+            "description": "Receipts of the period, the share matched automatically (lines and amount), by hand, within 1/3/7 days, unapplied cash at the end and its age, the share of the unapplied cash at the start matched during the period, decisions and undos per user. The same object as `arpilot report cash --format json`.",
+            "operationId": "cash_report",
+            "parameters": [
+                date("from", "First day (default: the first of the as-of month)."),
+                date("as_of", "Last day (default: today)."),
+            ],
+            "responses": common(g, ok_report),
+        }),
+    );
+    let ok_decided = ok::<arpilot_app::cash::Decided>(g);
+    let mut responses = common(g, ok_decided);
+    responses["404"] = error(
+        g,
+        "No receipt or payment of that id waiting for that decision.",
+    );
+    responses["400"] = json!({
+        "description": "A field is refused (`error` and `field`; JSON), or the body is not JSON (text): nothing was written.",
+        "content": {
+            "application/json": {"schema": schema::<ApiError>(g)},
+            "text/plain": {"schema": {"type": "string"}},
+        },
+    });
+    responses["403"] = json!({"description": "Not an admin or manager (JSON), or a browser session without its CSRF token (text).", "content": {
+        "application/json": {"schema": schema::<ApiError>(g)},
+        "text/plain": {"schema": {"type": "string"}},
+    }});
+    responses["415"] = text("The body is not `Content-Type: application/json`.");
+    responses["503"] = error(g, "The store failed; try again.");
+    add(
+        "/api/cash/{id}",
+        "post",
+        json!({
+            "tags": ["api"],
+            "summary": "Decides on a receipt",
+            "description": "`accept` the engine's proposal; `apply` to chosen `invoices` of `customer_id` (none: left on the customer's account), with a `write_off` of the shortfall on the last invoice; `not_customer`; `undo` the decision in effect (the ledger then reads exactly as without it). Written as a ledger event with its author; checked first, nothing written when refused.",
+            "operationId": "cash_decide",
+            "parameters": [receipt.clone()],
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {
+                "type": "object",
+                "properties": {
+                    "decision": {"type": "string", "enum": ["accept", "apply", "not_customer", "undo"]},
+                    "customer_id": {"type": "string"},
+                    "invoices": {"type": "array", "items": {"type": "object", "properties": {
+                        "invoice_id": {"type": "string"}, "amount": {"type": "string", "description": "Amount such as 1234.56."}
+                    }, "required": ["invoice_id", "amount"]}},
+                    "write_off": {"type": "string", "description": "Amount such as 0.50."},
+                },
+                "required": ["decision"],
+                "additionalProperties": false,
+            }}}},
+            "responses": responses,
+        }),
+    );
+    add(
+        "/cash",
+        "get",
+        json!({
+            "tags": ["pages"],
+            "summary": "Cash application: the month's KPIs, the statement upload, the review queue, the latest decisions",
+            "operationId": "page_cash",
+            "parameters": [date("as_of", "Date of the queue and the KPIs (default: today).")],
+            "responses": {
+                "200": html("The page."),
+                "303": redirect_to_login(),
+                "400": text("A parameter is refused."),
+                "403": text("Not an admin or manager."),
+            },
+        }),
+    );
+    add(
+        "/cash/{id}",
+        "post",
+        json!({
+            "tags": ["pages"],
+            "summary": "Decides on a receipt from the cash-application page",
+            "operationId": "form_cash",
+            "parameters": [receipt],
+            "requestBody": {"required": true, "content": {"application/x-www-form-urlencoded": {"schema": {
+                "type": "object",
+                "properties": {
+                    "csrf": {"type": "string", "description": "The session's CSRF token."},
+                    "decision": {"type": "string", "enum": ["accept", "apply", "not_customer", "undo"]},
+                    "customer_id": {"type": "string"},
+                    "invoice": {"type": "string", "description": "An invoice ticked (repeated), with `amount_{invoice}`."},
+                    "write_off": {"type": "string"},
+                },
+                "required": ["csrf", "decision"],
+                "additionalProperties": {"type": "string"},
+            }}}},
+            "responses": {
+                "303": {"description": "Recorded (back to the page); or not signed in (to the sign-in page)."},
+                "400": html("Refused: the page again with the reason; nothing written."),
+                "403": text("Not an admin or manager, an invalid CSRF token or a cross-site request."),
+                "404": html("No such receipt waiting for that decision: the page again with the reason."),
+                "415": text("Not a form body."),
+                "422": text("The form cannot be read."),
+                "503": html("The store failed; try again."),
+            },
+        }),
+    );
 }
 
 /// `POST /api/events`: the body, described from the reader of pushed events

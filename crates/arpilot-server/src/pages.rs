@@ -164,9 +164,30 @@ pub async fn dashboard(State(state): State<Shared>, caller: Caller, query: RawQu
             esc(&value)
         )
     };
+    // Bank receipts waiting for a decision belong to no customer: shown, as the review queue
+    // lists them, to those who see every customer.
+    let to_apply = if !caller.scope.restricted()
+        && p.filters.is_empty()
+        && !snap.receipts.day.is_empty()
+    {
+        let waiting = arpilot_core::cash::waiting(&snap, r.as_of.0);
+        let amount: i64 = waiting
+            .iter()
+            .map(|&x| snap.receipts.amount[x as usize])
+            .sum();
+        format!(
+            r#"<a class="kpi" id="to-apply" href="/cash"><span>{}</span><b>{}</b><span>{} {}</span></a>"#,
+            esc(l.t("Receipts to review", "Encaissements à valider")),
+            esc(&m(Money::new(amount, snap.currency))),
+            waiting.len(),
+            esc(l.t("receipts", "encaissements")),
+        )
+    } else {
+        String::new()
+    };
     let _ = write!(
         b,
-        r#"<section class="kpis">{}{}{}{}{}{}</section>"#,
+        r#"<section class="kpis">{}{}{}{}{}{}{to_apply}</section>"#,
         kpi(l.t("Balance", "Encours"), m(t.balance), false),
         kpi(l.t("Overdue", "Échu"), m(t.overdue), true),
         kpi(

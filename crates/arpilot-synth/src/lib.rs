@@ -4,7 +4,12 @@
 //! sectors, collectors and credit limits. Invoices are paid in full, in parts, in batches covering
 //! several invoices, with overpayments left unapplied, or as cash on account matched weeks later;
 //! some get credit notes, disputes with reasons, promises to pay, collection actions, write-offs.
-//! The same parameters and seed always write the same bytes.
+//! The same parameters and seed always write the same bytes. With [`Params::bank`], the last
+//! payments arrive instead as bank statements to match (see [`bank`]).
+
+pub mod bank;
+
+pub use bank::BankParams;
 
 use arpilot_core::Day;
 use arpilot_core::money::format_minor;
@@ -63,6 +68,9 @@ pub struct Params {
     /// Share of the second entity's customers invoiced in US dollars (0: everything in euros).
     /// When above 0, `rates.csv` gives a USD rate for every month.
     pub usd_share: f64,
+    /// Bank statements of the period starting at `from`, whose payments then leave the ledger
+    /// (`None`: none, and the ledger is what it always was).
+    pub bank: Option<BankParams>,
 }
 
 impl Params {
@@ -75,6 +83,7 @@ impl Params {
             customers: None,
             entities: 2,
             usd_share: 0.0,
+            bank: None,
         }
     }
 }
@@ -91,6 +100,8 @@ pub struct Summary {
     pub disputes: u64,
     pub promises: u64,
     pub actions: u64,
+    /// Bank receipts in the statements (0 without [`Params::bank`]).
+    pub receipts: u64,
 }
 
 const REGIONS: [&str; 6] = [
@@ -155,6 +166,8 @@ const NAME_C: [&str; 8] = [
 
 struct Customer {
     id: String,
+    /// Position in the customer list, as the bank statements know the customer.
+    ix: u32,
     terms: i32,
     /// Mean days late and spread.
     late_mean: f64,
@@ -185,6 +198,22 @@ struct Out {
     disputes: BufWriter<File>,
     promises: BufWriter<File>,
     actions: BufWriter<File>,
+    bank: Option<bank::Bank>,
+}
+
+impl Out {
+    /// True when the payment falls in the bank statement period: the bank statements receive it
+    /// and the ledger must not. `unapplied` is cash on account paying no invoice.
+    fn banked(&mut self, c: &Customer, day: i32, items: &[(&str, i64)], unapplied: i64) -> bool {
+        self.bank
+            .as_mut()
+            .is_some_and(|b| b.take(c.ix, day, items, unapplied))
+    }
+
+    /// True on or after the first day of the bank statement period.
+    fn in_period(&self, day: i32) -> bool {
+        self.bank.as_ref().is_some_and(|b| b.in_period(day))
+    }
 }
 
 fn writer(dir: &Path, name: &str, header: &str) -> io::Result<BufWriter<File>> {
@@ -200,12 +229,13 @@ fn money(cents: i64) -> String {
 /// Writes a ledger set into `dir` (created if needed).
 pub fn generate(p: &Params, dir: &Path) -> io::Result<Summary> {
     fs::create_dir_all(dir)?;
+    let bank = p.bank.map(|b| bank::Bank::new(p, b)).transpose()?;
+    let customers_header = format!(
+        "customer_id,name,group,entity,collector,sales_rep,region,sector,size,credit_limit,payment_terms_days,currency,siren{}",
+        if bank.is_some() { ",iban" } else { "" }
+    );
     let mut out = Out {
-        customers: writer(
-            dir,
-            "customers.csv",
-            "customer_id,name,group,entity,collector,sales_rep,region,sector,size,credit_limit,payment_terms_days,currency,siren",
-        )?,
+        customers: writer(dir, "customers.csv", &customers_header)?,
         invoices: writer(
             dir,
             "invoices.csv",
@@ -228,13 +258,20 @@ pub fn generate(p: &Params, dir: &Path) -> io::Result<Summary> {
             "actions.csv",
             "customer_id,date,kind,invoice_id,agent,outcome",
         )?,
+        bank,
     };
     let mut rng = Rng::new(p.seed);
     let mut sum = Summary::default();
     let n_cust = p.customers.unwrap_or((p.invoices / 100).max(5)).max(1);
     let mut custs = Vec::with_capacity(n_cust as usize);
     for c in 0..n_cust {
-        custs.push(make_customer(&mut rng, c, p, &mut out.customers)?);
+        custs.push(make_customer(
+            &mut rng,
+            c,
+            p,
+            &mut out.customers,
+            out.bank.as_mut(),
+        )?);
         sum.customers += 1;
     }
     // Cumulative weights: big customers receive more invoices.
@@ -273,12 +310,16 @@ pub fn generate(p: &Params, dir: &Path) -> io::Result<Summary> {
         }
         let day = end - rng.range(0, 60) as i32;
         let id = ids.next("R");
+        let amount = rng.range(10_000, 500_000);
+        if out.banked(c, day, &[], amount) {
+            continue;
+        }
         writeln!(
             out.payments,
             "{id},{},{},{},",
             c.id,
             Day(day),
-            money(rng.range(10_000, 500_000))
+            money(amount)
         )?;
         sum.payments += 1;
     }
@@ -292,6 +333,9 @@ pub fn generate(p: &Params, dir: &Path) -> io::Result<Summary> {
         &mut out.actions,
     ] {
         w.flush()?;
+    }
+    if let Some(b) = out.bank.take() {
+        sum.receipts = b.finish(dir)?;
     }
     if p.usd_share > 0.0 {
         // Euros per dollar on the first of each month, drifting between about 0.88 and 0.96.
@@ -331,6 +375,7 @@ fn make_customer(
     c: u64,
     p: &Params,
     w: &mut BufWriter<File>,
+    bank: Option<&mut bank::Bank>,
 ) -> io::Result<Customer> {
     let size_roll = rng.f();
     let (size, lo, hi, weight, batch_p) = if size_roll < 0.65 {
@@ -366,6 +411,15 @@ fn make_customer(
     } else {
         String::new()
     };
+    // The bank needs payers told apart and their IBANs (its own generator: the ledger's draws
+    // stay the same).
+    let (name, iban) = match bank {
+        Some(b) => {
+            let (name, iban) = b.customer(&id, name, &group);
+            (name, Some(iban))
+        }
+        None => (name, None),
+    };
     let limit = ((hi * 4.0) as i64 / 1000 * 1000) * 100;
     // Drawn only when asked, so that euro-only ledgers stay identical for a seed; the first
     // customer stays in euros (the ledger's currency is the first one named).
@@ -374,7 +428,7 @@ fn make_customer(
     } else {
         "EUR"
     };
-    writeln!(
+    write!(
         w,
         "{id},\"{name}\",{group},{entity},{collector},{},{},{},{size},{},{terms},{currency},{:09}",
         rng.pick(&SALES_REPS),
@@ -383,8 +437,13 @@ fn make_customer(
         money(limit),
         rng.range(100_000_000, 999_999_999),
     )?;
+    match iban {
+        Some(iban) => writeln!(w, ",{iban}")?,
+        None => writeln!(w)?,
+    }
     Ok(Customer {
         id,
+        ix: c as u32,
         terms,
         late_mean,
         late_spread,
@@ -548,6 +607,9 @@ fn invoice(
             if part_day <= end {
                 let part = owed * rng.range(20, 60) / 100;
                 let pid = ids.next("R");
+                if out.banked(c, part_day, &[(&id, part)], 0) {
+                    return Ok(());
+                }
                 writeln!(
                     out.payments,
                     "{pid},{},{},{},{id}",
@@ -580,6 +642,9 @@ fn invoice(
         b.items.push((id, owed));
     } else if mode < 0.64 {
         let pid = ids.next("R");
+        if out.banked(c, settle, &[(&id, owed)], 0) {
+            return Ok(());
+        }
         writeln!(
             out.payments,
             "{pid},{},{},{},{id}",
@@ -594,6 +659,9 @@ fn invoice(
         let d1 = (settle - rng.range(10, 30) as i32).max(issue + 1);
         for (day, amt) in [(d1, first), (settle, owed - first)] {
             let pid = ids.next("R");
+            if out.banked(c, day, &[(&id, amt)], 0) {
+                continue;
+            }
             writeln!(
                 out.payments,
                 "{pid},{},{},{},{id}",
@@ -606,16 +674,21 @@ fn invoice(
     } else if mode < 0.93 {
         // Cash on account, matched later by the accountant (or not yet).
         let pid = ids.next("R");
-        writeln!(
-            out.payments,
-            "{pid},{},{},{},",
-            c.id,
-            Day(settle),
-            money(owed)
-        )?;
-        sum.payments += 1;
+        let banked = out.banked(c, settle, &[(&id, owed)], 0);
+        if !banked {
+            writeln!(
+                out.payments,
+                "{pid},{},{},{},",
+                c.id,
+                Day(settle),
+                money(owed)
+            )?;
+            sum.payments += 1;
+        }
         let matched = settle + rng.range(1, 30) as i32;
-        if matched <= end {
+        // A match in the statement period is work still to do there: the invoice stays open
+        // and the cash unapplied.
+        if !banked && matched <= end && !out.in_period(matched) {
             writeln!(
                 out.allocations,
                 "{pid},{id},{},{}",
@@ -628,6 +701,10 @@ fn invoice(
         // Overpayment: the excess stays unapplied.
         let pid = ids.next("R");
         let extra = rng.range(100, 5_000);
+        // The bank receipt pays the invoice exactly: a receipt never exceeds what is open.
+        if out.banked(c, settle, &[(&id, owed)], 0) {
+            return Ok(());
+        }
         writeln!(
             out.payments,
             "{pid},{},{},{},{id}",
@@ -657,6 +734,10 @@ fn flush_batch(
     }
     // The batch pays on its latest member's date, so never before an invoice it covers.
     let pid = ids.next("R");
+    let refs: Vec<(&str, i64)> = items.iter().map(|(i, a)| (i.as_str(), *a)).collect();
+    if out.banked(c, day, &refs, 0) {
+        return Ok(());
+    }
     if items.len() == 1 {
         let (inv, amt) = &items[0];
         writeln!(
