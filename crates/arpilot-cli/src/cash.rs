@@ -43,6 +43,17 @@ pub enum CashCmd {
         #[arg(long)]
         user: Option<String>,
     },
+    /// Show or change the settings of cash application.
+    Settings {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Confidence (0–100, 101: never) from which a proposal is applied without review.
+        #[arg(long, value_parser = clap::value_parser!(u8).range(0..=101))]
+        threshold: Option<u8>,
+        /// Largest shortfall written off (bank fees, discount), e.g. 25.00.
+        #[arg(long)]
+        write_off_max: Option<String>,
+    },
     /// Decide on one receipt (or payment with cash left).
     Decide {
         #[command(flatten)]
@@ -89,9 +100,10 @@ async fn settings(store: &Store) -> Result<CashSettings> {
 
 pub fn run(cmd: CashCmd, rt: &tokio::runtime::Runtime) -> Result<()> {
     let target = match &cmd {
-        CashCmd::Queue { db, .. } | CashCmd::Match { db, .. } | CashCmd::Decide { db, .. } => {
-            db.target()
-        }
+        CashCmd::Queue { db, .. }
+        | CashCmd::Match { db, .. }
+        | CashCmd::Decide { db, .. }
+        | CashCmd::Settings { db, .. } => db.target(),
     };
     rt.block_on(async {
         let store = Store::open_existing(&target).await?;
@@ -122,16 +134,20 @@ async fn run_in(store: &Store, cmd: CashCmd) -> Result<()> {
                 payments,
                 limit,
             );
+            use std::io::Write;
+            let out = std::io::stdout();
+            let mut w = out.lock();
             match format {
-                Format::Json => println!("{}", serde_json::to_string_pretty(&items)?),
+                Format::Json => writeln!(w, "{}", serde_json::to_string_pretty(&items)?)?,
                 Format::Csv => bail!("--format csv: expected table or json for the queue"),
                 Format::Table => {
                     let cur = view.snapshot.currency;
                     if items.is_empty() {
-                        println!("nothing waiting for review");
+                        writeln!(w, "nothing waiting for review")?;
                     }
                     for i in &items {
-                        println!(
+                        writeln!(
+                            w,
                             "{}  {}  {} {}  {}  [{} {}]",
                             i.receipt_id,
                             i.date,
@@ -140,18 +156,19 @@ async fn run_in(store: &Store, cmd: CashCmd) -> Result<()> {
                             i.payer_name.as_deref().unwrap_or("?"),
                             i.rule,
                             i.confidence
-                        );
+                        )?;
                         if let Some(t) = &i.remittance {
-                            println!("    {t}");
+                            writeln!(w, "    {t}")?;
                         }
                         for p in &i.proposal {
-                            println!(
+                            writeln!(
+                                w,
                                 "    → {} {} ({}): {} of {}",
                                 p.invoice_id, p.customer_name, p.due_date, p.apply, p.open
-                            );
+                            )?;
                         }
                         for r in &i.reasons {
-                            println!("    · {r}");
+                            writeln!(w, "    · {r}")?;
                         }
                     }
                 }
@@ -178,6 +195,35 @@ async fn run_in(store: &Store, cmd: CashCmd) -> Result<()> {
                 Some(b) => println!("{n} receipts and payments applied (batch {b})"),
                 None => println!("nothing the engine is sure enough of"),
             }
+            Ok(())
+        }
+        CashCmd::Settings {
+            db: _,
+            threshold,
+            write_off_max,
+        } => {
+            if let Some(t) = threshold {
+                store
+                    .set_setting("cash.auto_threshold", &t.to_string())
+                    .await?;
+            }
+            if let Some(w) = &write_off_max {
+                let v = arpilot_core::money::parse_minor(w.trim(), 2)
+                    .ok()
+                    .filter(|v| (0..=arpilot_core::money::MAX_AMOUNT).contains(v))
+                    .with_context(|| {
+                        format!("--write-off-max {w:?}: expected an amount like 25.00")
+                    })?;
+                store
+                    .set_setting("cash.write_off_max", &v.to_string())
+                    .await?;
+            }
+            let s = settings(store).await?;
+            println!(
+                "auto_threshold {}\nwrite_off_max {}",
+                s.config.auto_threshold,
+                arpilot_core::money::format_minor(s.config.write_off_max, 2)
+            );
             Ok(())
         }
         CashCmd::Decide {

@@ -148,6 +148,14 @@ enum Cmd {
         #[command(flatten)]
         args: Option<ForecastArgs>,
     },
+    /// Measure cash application: the matching engine on LINES bank lines against INVOICES open
+    /// invoices, beside a plain hash join of the same lines (JSON).
+    BenchCash {
+        #[arg(long, default_value_t = 1_000_000)]
+        invoices: usize,
+        #[arg(long, default_value_t = 1_000_000)]
+        lines: usize,
+    },
     /// Measure the engine on a ledger: load, aging, full report, trend, incremental append.
     Bench {
         #[arg(long)]
@@ -470,6 +478,7 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Cmd::Bench { data, as_of, runs } => bench::run(&data, as_of, runs),
+        Cmd::BenchCash { invoices, lines } => bench::cash(invoices, lines),
         Cmd::Forecast { sub, args } => run_forecast(sub, args),
         Cmd::Demo {
             db,

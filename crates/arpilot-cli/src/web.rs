@@ -137,10 +137,10 @@ pub async fn build_demo(db: &Path, seed: u64) -> Result<Store> {
     let mut p = arpilot_synth::Params::new(40_000, seed);
     p.entities = 2;
     p.usd_share = 0.3;
+    p.bank = Some(arpilot_synth::BankParams::last_month(p.end));
     arpilot_synth::generate(&p, &dir)?;
     let set =
         arpilot_ingest::ledger_csv::read_set(std::slice::from_ref(&dir)).map_err(|e| anyhow!(e))?;
-    let _ = std::fs::remove_dir_all(&dir);
     let store = Store::open(&arpilot_store::Target::Sqlite(db.to_path_buf())).await?;
     import(
         &store,
@@ -161,6 +161,25 @@ pub async fn build_demo(db: &Path, seed: u64) -> Result<Store> {
     )
     .await
     .map_err(|e| anyhow!("{e}"))?;
+    // The last month's payments arrive as the bank's statement: most are matched at once, the
+    // rest wait on the cash-application page.
+    let statement = dir.join("statements/camt053.xml");
+    let author = arpilot_app::Author {
+        user: "demo".into(),
+        entity: None,
+        effective: p.end,
+    };
+    arpilot_app::cash::import_statement(
+        &store,
+        None,
+        &statement,
+        "relevé BNP octobre (camt.053)",
+        &author,
+        arpilot_app::cash::CashSettings::default(),
+    )
+    .await
+    .map_err(|e| anyhow!("{e}"))?;
+    let _ = std::fs::remove_dir_all(&dir);
     for (login, role, portfolio) in DEMO_USERS {
         store
             .add_user(

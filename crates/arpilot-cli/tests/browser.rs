@@ -108,6 +108,10 @@ fn dashboard_in_chromium() {
         "worklist-laptop",
         "dashboard-after-push",
         "collector-worklist",
+        "cash",
+        "cash-laptop",
+        "cash-customer-after",
+        "dashboard-after-cash",
         "collector-customer",
         "dashboard-after-promise",
     ] {

@@ -572,11 +572,15 @@ impl<'a> Matcher<'a> {
             if strong.is_empty() || doubted {
                 // Near misses (a typo, a truncation) among the identified payer's invoices; a
                 // number may be split in two tokens ("F 0093118").
+                // Only what looks like a number (two digits at least) is a near miss: words
+                // and names are not.
+                let numberish =
+                    |t: &str| t.len() >= 5 && t.bytes().filter(u8::is_ascii_digit).count() >= 2;
                 let mut cands: Vec<String> =
-                    tokens.iter().filter(|t| t.len() >= 5).cloned().collect();
+                    tokens.iter().filter(|t| numberish(t)).cloned().collect();
                 for w in tokens.windows(2) {
                     let j = format!("{}{}", w[0], w[1]);
-                    if j.len() >= 5 {
+                    if numberish(&j) {
                         cands.push(j);
                     }
                 }
@@ -689,6 +693,17 @@ impl<'a> Matcher<'a> {
             .copied()
             .filter(|&i| self.snap.invoices.customer[i as usize] == c)
             .collect();
+        // Several near misses, one of exactly the amount paid: that one.
+        if base < 90 && inv.len() > 1 {
+            let exact: Vec<u32> = inv
+                .iter()
+                .copied()
+                .filter(|&i| self.open[i as usize] == r.amount)
+                .collect();
+            if exact.len() == 1 {
+                inv = exact;
+            }
+        }
         inv.sort_by_key(|&i| (self.snap.invoices.due[i as usize], i));
         let mut conf = base;
         if per.len() > 1 {

@@ -104,7 +104,7 @@ async fn cash_page(
     let r = cash::report(&snap, day.month_start(), day);
     let items = cash::queue(&snap, day, s.config, l, true, QUEUE_LIMIT);
     let cur = snap.currency;
-    let money = |v: &str| format!("{v} {cur}");
+    let money = |v: &str| shown(v, l, cur);
     let pct = |x: Option<f64>| x.map_or("–".to_string(), |v| l.num(Some(v * 100.0), " %"));
     let csrf = esc(caller.csrf.as_deref().unwrap_or(""));
     let mut b = format!(
@@ -167,12 +167,24 @@ async fn cash_page(
             "Les encaissements dont le moteur est sûr sont lettrés aussitôt ; les autres attendent ci-dessous."
         ),
     );
+    let waiting =
+        arpilot_core::cash::waiting(&snap, day.0).len() + cash::unapplied_payments(&snap).len();
     let _ = write!(
         b,
-        r#"<section class="card spaced"><h2>{} ({})</h2>"#,
+        r#"<section class="card spaced"><h2>{} ({waiting})</h2>"#,
         l.t("Waiting for review", "À valider"),
-        items.len()
     );
+    if waiting > items.len() {
+        let _ = write!(
+            b,
+            r#"<p class="muted">{} {}.</p>"#,
+            l.t(
+                "The oldest first; shown:",
+                "Les plus anciens d'abord ; affichés :"
+            ),
+            items.len()
+        );
+    }
     if items.is_empty() {
         let _ = write!(
             b,
@@ -185,7 +197,7 @@ async fn cash_page(
     }
     b.push_str(r#"<div id="queue">"#);
     for it in &items {
-        b += &queue_item(it, l, &csrf, &money);
+        b += &queue_item(it, l, &csrf, cur);
     }
     b.push_str("</div></section>");
     b += &recent(&snap, l, &csrf, &money);
@@ -198,13 +210,50 @@ async fn cash_page(
     .into_response()
 }
 
-fn queue_item(it: &QueueItem, l: Lang, csrf: &str, money: &dyn Fn(&str) -> String) -> String {
+/// A rule of the engine in words.
+fn rule_words(rule: &str, l: Lang) -> &'static str {
+    match rule {
+        "creditor_reference" => l.t(
+            "our structured reference (RF)",
+            "notre référence structurée (RF)",
+        ),
+        "invoice_number" => l.t("invoice number", "numéro de facture"),
+        "exact_amount" => l.t("payer and exact amount", "payeur et montant exact"),
+        "combination" => l.t("payer and several invoices", "payeur et plusieurs factures"),
+        "tolerance" => l.t("payer, amount less fees", "payeur, montant moins frais"),
+        "oldest_first" => l.t(
+            "payer, oldest invoices first",
+            "payeur, factures les plus anciennes",
+        ),
+        "manual" => l.t("by hand", "à la main"),
+        _ => l.t("nothing found", "rien trouvé"),
+    }
+}
+
+/// An amount of the queue (`1234.56`) in the page's language.
+fn shown(text: &str, l: Lang, cur: arpilot_core::Currency) -> String {
+    arpilot_core::money::parse_minor(text, cur.decimals())
+        .map(|v| l.money(arpilot_core::Money::new(v, cur)))
+        .unwrap_or_else(|_| text.to_string())
+}
+
+/// An amount to edit, with the language's decimal mark (either is read back).
+fn editable(text: &str, l: Lang) -> String {
+    if l == Lang::Fr {
+        text.replace('.', ",")
+    } else {
+        text.to_string()
+    }
+}
+
+fn queue_item(it: &QueueItem, l: Lang, csrf: &str, cur: arpilot_core::Currency) -> String {
     let id = esc(&it.receipt_id);
     let action = format!("/cash/{}", crate::html::q(&it.receipt_id));
+    let date = Day::parse_iso(&it.date).map_or(it.date.clone(), |d| l.date(d));
     let mut b = format!(
-        r#"<article class="receipt" data-receipt="{id}"><header class="receipt-head"><b>{}</b> <span>{}</span> <span>{}</span> <span class="muted">{}</span></header>"#,
-        money(&it.amount),
-        esc(&it.date),
+        r#"<article class="receipt" data-receipt="{id}"><div class="receipt-head"><b>{}</b><span>{}</span><span>{}</span><span class="muted">{}</span></div>"#,
+        esc(&shown(&it.amount, l, cur)),
+        esc(&date),
         esc(it.payer_name.as_deref().unwrap_or("?")),
         esc(it.payer_iban.as_deref().unwrap_or("")),
     );
@@ -224,7 +273,7 @@ fn queue_item(it: &QueueItem, l: Lang, csrf: &str, money: &dyn Fn(&str) -> Strin
         b,
         r#"<p class="muted">{} <b>{}</b> · {} {} %</p><ul class="reasons">{reasons}</ul>"#,
         l.t("Rule", "Règle"),
-        esc(&it.rule),
+        rule_words(&it.rule, l),
         l.t("confidence", "confiance"),
         it.confidence
     );
@@ -242,13 +291,15 @@ fn queue_item(it: &QueueItem, l: Lang, csrf: &str, money: &dyn Fn(&str) -> Strin
         l.t("Open", "Reste dû"),
         l.t("Apply", "Affecter"),
     );
+    // The proposal, then a few other invoices to choose from.
     for (inv, ticked) in it
         .proposal
         .iter()
         .map(|i| (i, true))
-        .chain(it.candidates.iter().map(|i| (i, false)))
+        .chain(it.candidates.iter().take(5).map(|i| (i, false)))
     {
-        let amount = if ticked { &inv.apply } else { &inv.open };
+        let amount = editable(if ticked { &inv.apply } else { &inv.open }, l);
+        let due = Day::parse_iso(&inv.due_date).map_or(inv.due_date.clone(), |d| l.date(d));
         let _ = write!(
             b,
             r#"<tr><td><input type="checkbox" name="invoice" value="{}" aria-label="{}"{}></td><td>{}</td><td>{}</td><td>{}</td><td class="n">{}</td><td class="n"><input name="amount_{}" value="{}" size="9"></td></tr>"#,
@@ -257,15 +308,15 @@ fn queue_item(it: &QueueItem, l: Lang, csrf: &str, money: &dyn Fn(&str) -> Strin
             if ticked { " checked" } else { "" },
             esc(&inv.invoice_id),
             esc(&inv.customer_name),
-            esc(&inv.due_date),
-            esc(&inv.open),
+            esc(&due),
+            esc(&shown(&inv.open, l, cur)),
             esc(&inv.invoice_id),
-            esc(amount),
+            esc(&amount),
         );
     }
     let _ = write!(
         b,
-        r#"</tbody></table><div class="row"><button class="primary" name="decision" value="apply">{}</button><button name="decision" value="not_customer">{}</button></div></form></article>"#,
+        r#"</tbody></table><div class="row"><button class="primary" name="decision" value="apply">{}</button><button class="secondary" name="decision" value="not_customer">{}</button></div></form></article>"#,
         l.t(
             "Apply to the ticked invoices (none: on the customer's account)",
             "Affecter aux factures cochées (aucune : sur le compte du client)"
@@ -320,8 +371,8 @@ fn recent(
         };
         let _ = write!(
             b,
-            r#"<tr><td>{}</td><td>{}<br><small class="muted">{}</small></td><td class="n">{}</td><td>{}</td><td>{} ({} %)</td><td>{}</td><td><form method="post" action="/cash/{}"><input type="hidden" name="csrf" value="{csrf}"><button name="decision" value="undo">{}</button></form></td></tr>"#,
-            Day(row.day),
+            r#"<tr><td>{}</td><td>{}<br><small class="muted">{}</small></td><td class="n">{}</td><td>{}</td><td>{} ({} %)</td><td>{}</td><td><form method="post" action="/cash/{}"><input type="hidden" name="csrf" value="{csrf}"><button class="secondary" name="decision" value="undo">{}</button></form></td></tr>"#,
+            l.date(Day(row.day)),
             esc(info.payer_name.as_deref().unwrap_or("?")),
             esc(&info.id),
             money(&arpilot_core::money::format_minor(
@@ -329,10 +380,13 @@ fn recent(
                 dec
             )),
             esc(&customer),
-            esc(arpilot_core::ledger::CASH_RULES
-                .get(row.rule as usize)
-                .copied()
-                .unwrap_or("manual")),
+            rule_words(
+                arpilot_core::ledger::CASH_RULES
+                    .get(row.rule as usize)
+                    .copied()
+                    .unwrap_or("manual"),
+                l
+            ),
             row.confidence,
             if row.author == 0 {
                 l.t("engine", "moteur").to_string()
@@ -365,7 +419,13 @@ fn choice_of(pairs: &[(String, String)], decimals: u8) -> Result<Choice, (String
             .filter(|v| !v.is_empty())
     };
     let amount = |field: String, v: &str| {
-        arpilot_core::money::parse_minor(v, decimals)
+        // "14 519,64" as typed in French, "14519.64" as the API sends it.
+        let t: String = v
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}'))
+            .map(|c| if c == ',' { '.' } else { c })
+            .collect();
+        arpilot_core::money::parse_minor(&t, decimals)
             .ok()
             .filter(|a| *a >= 0)
             .ok_or_else(|| (field, format!("{v:?}: expected an amount like 1234.56")))

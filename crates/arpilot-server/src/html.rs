@@ -108,7 +108,8 @@ tr:hover td{background:#f1f5f9}a{color:var(--accent)}
 .work{margin-bottom:18px}
 .pills,.pager{display:flex;flex-wrap:wrap;gap:6px;margin:8px 0 14px}.pills a,.pager a{padding:3px 10px;border:1px solid var(--line);border-radius:14px;text-decoration:none;color:var(--ink);background:var(--card)}
 .pills a[aria-current],.pager a[aria-current]{background:var(--accent);color:#fff;border-color:var(--accent)}
-.receipt{border:1px solid var(--line);border-radius:8px;padding:10px 12px;margin:0 0 12px}.receipt-head{display:flex;gap:14px;flex-wrap:wrap;align-items:baseline}.remit{margin:4px 0;font-family:ui-monospace,monospace;font-size:13px;overflow-wrap:anywhere}
+.receipt{border:1px solid var(--line);border-radius:8px;padding:10px 12px;margin:0 0 12px}.receipt-head{display:flex;gap:16px;flex-wrap:wrap;align-items:baseline;font-size:15px}.receipt-head b{font-size:17px}
+button.secondary{background:#fff;color:var(--ink);border:1px solid #cbd5e1;border-radius:6px;padding:6px 12px;font:inherit;cursor:pointer}.remit{margin:4px 0;font-family:ui-monospace,monospace;font-size:13px;overflow-wrap:anywhere}
 table.candidates input[size]{width:auto}
 ul.reasons{margin:0;padding-left:18px}ul.reasons li{margin:0}#worklist td{vertical-align:top}
 "#;

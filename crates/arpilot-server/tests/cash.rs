@@ -84,7 +84,11 @@ async fn a_statement_is_matched_reviewed_and_undone_in_scope_and_live() {
     let r = app.upload(&admin, &csrf, "releve.xml", CAMT).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(r.body.contains("3 new receipts"), "{}", r.body);
-    assert!(r.body.contains("1 matched at once") && r.body.contains("2 to review"));
+    assert!(
+        r.body.contains("1 matched at once") && r.body.contains("2 to review"),
+        "{}",
+        r.body
+    );
     // Léa's customer paid: her page is told, and she sees the invoice settled.
     assert!(sse_event(&mut lea_live, "ledger", Duration::from_secs(2)).await);
     assert_eq!(open_of(&app, &lea, "C-NORD-1", "C-NORD-1-F0").await, "0.00");

@@ -181,6 +181,8 @@ struct Customer {
     batch_p: f64,
     collector: &'static str,
     batch: Option<Batch>,
+    /// Paid in US dollars, into another account than the euro statements'.
+    usd: bool,
 }
 
 /// A grouped transfer being filled: first and last settlement day, invoices with amounts.
@@ -205,9 +207,12 @@ impl Out {
     /// True when the payment falls in the bank statement period: the bank statements receive it
     /// and the ledger must not. `unapplied` is cash on account paying no invoice.
     fn banked(&mut self, c: &Customer, day: i32, items: &[(&str, i64)], unapplied: i64) -> bool {
-        self.bank
-            .as_mut()
-            .is_some_and(|b| b.take(c.ix, day, items, unapplied))
+        // The statements are those of the euro account.
+        !c.usd
+            && self
+                .bank
+                .as_mut()
+                .is_some_and(|b| b.take(c.ix, day, items, unapplied))
     }
 
     /// True on or after the first day of the bank statement period.
@@ -454,6 +459,7 @@ fn make_customer(
         batch_p,
         collector,
         batch: None,
+        usd: currency == "USD",
     })
 }
 

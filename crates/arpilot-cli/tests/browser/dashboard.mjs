@@ -1,5 +1,6 @@
 // Drives Debian's Chromium through the dashboard: sign in, charts, aging drill-down, xlsx
-// download, and a payment pushed through the API refreshing the open page without a reload.
+// download, and a payment pushed through the API refreshing the open page without a reload;
+// the collector's day; cash application from the review queue.
 // Usage: node dashboard.mjs BASE_URL API_TOKEN SCREENSHOT_DIR
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
@@ -125,7 +126,51 @@ try {
   if (!(await page.evaluate(() => window.__notReloaded === true))) fail('the manager\'s page was reloaded');
   const promisedAfter = await promised();
   await page.screenshot({ path: `${shots}/dashboard-after-promise.png` });
-  console.log(`ok: charts, drill-down, xlsx, live update; worklist, call with a promise of ${amount} on ${id}: ${promisedBefore} → ${promisedAfter}`);
+
+  // Cash application: the review queue shows a receipt with its proposal and candidates;
+  // accepting it moves the customer's balance and the dashboard's receipts to review, both
+  // open in other tabs, without a reload.
+  await page.goto(base + '/');
+  await page.evaluate(() => { window.__notReloaded = true; });
+  const toApply = async (p) => (await p.textContent('#to-apply b')).trim();
+  const toApplyBefore = await toApply(page);
+  const qpage = await ctx.newPage();
+  await qpage.goto(base + '/cash');
+  await qpage.screenshot({ path: `${shots}/cash.png` });
+  const receipts = qpage.locator('article.receipt');
+  const n = await receipts.count();
+  if (n < 1) fail('no receipt waits for review');
+  let chosen = null;
+  for (let k = 0; k < n && !chosen; k++) {
+    const r = receipts.nth(k);
+    const cust = await r.locator('input[name="customer_id"]').inputValue();
+    const ticked = await r.locator('input[name="invoice"]:checked').count();
+    const candidates = await r.locator('input[name="invoice"]').count();
+    const reasons = await r.locator('ul.reasons li').count();
+    if (cust && ticked > 0 && candidates >= ticked && reasons > 0) chosen = { r, cust };
+  }
+  if (!chosen) fail('no receipt with a proposed customer and invoices');
+  await qpage.setViewportSize({ width: 1280, height: 720 });
+  await chosen.r.scrollIntoViewIfNeeded();
+  await qpage.screenshot({ path: `${shots}/cash-laptop.png` });
+  const cust = await ctx.newPage();
+  await cust.goto(base + '/customers/' + encodeURIComponent(chosen.cust));
+  await cust.evaluate(() => { window.__notReloaded = true; });
+  const balance = async () => (await cust.locator('.kpi b').first().textContent()).trim();
+  const balanceBefore = await balance();
+  await chosen.r.locator('button[name="decision"][value="apply"]').click();
+  await qpage.waitForURL(base + '/cash');
+  await cust.waitForFunction((b) => document.querySelector('.kpi b').textContent.trim() !== b, balanceBefore, { timeout: 5000 })
+    .catch(() => fail(`the customer's balance did not move (${balanceBefore})`));
+  await page.waitForFunction((b) => document.querySelector('#to-apply b').textContent.trim() !== b, toApplyBefore, { timeout: 5000 })
+    .catch(() => fail(`the dashboard's receipts to review did not move (${toApplyBefore})`));
+  for (const p of [page, cust]) {
+    if (!(await p.evaluate(() => window.__notReloaded === true))) fail('a page was reloaded');
+  }
+  const toApplyAfter = await toApply(page);
+  await cust.screenshot({ path: `${shots}/cash-customer-after.png` });
+  await page.screenshot({ path: `${shots}/dashboard-after-cash.png` });
+  console.log(`ok: charts, drill-down, xlsx, live update; worklist, call with a promise of ${amount} on ${id}: ${promisedBefore} → ${promisedAfter}; receipt of ${chosen.cust} applied: balance ${balanceBefore} → ${await balance()}, to review ${toApplyBefore} → ${toApplyAfter}`);
 } finally {
   await browser.close();
 }
