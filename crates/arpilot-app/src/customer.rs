@@ -73,6 +73,9 @@ pub struct CustomerFile {
     pub history: Vec<Entry>,
     /// The follow-up as of the date: next action, not to contact before, contact person.
     pub follow_up: FollowUp,
+    /// The structured creditor reference (ISO 11649 "RF…") to quote when paying this customer's
+    /// statement: it comes back on the bank statement and the payment is matched to it.
+    pub payment_reference: Option<String>,
 }
 
 /// A customer's follow-up as of a date (each field: the latest value given by then).
@@ -231,5 +234,6 @@ pub fn file(
         payments,
         history,
         follow_up,
+        payment_reference: arpilot_core::cash::customer_reference(id),
     })
 }

@@ -208,7 +208,7 @@ async fn run_in(store: &Store, cmd: CashCmd) -> Result<()> {
                     .await?;
             }
             if let Some(w) = &write_off_max {
-                let v = arpilot_core::money::parse_minor(w.trim(), 2)
+                let v = cash::parse_amount(w, 2)
                     .ok()
                     .filter(|v| (0..=arpilot_core::money::MAX_AMOUNT).contains(v))
                     .with_context(|| {
@@ -242,7 +242,7 @@ async fn run_in(store: &Store, cmd: CashCmd) -> Result<()> {
             let views = arpilot_app::Views::open(store).await?;
             let dec = views.current().currency.decimals();
             let amount = |what: &str, v: &str| {
-                arpilot_core::money::parse_minor(v.trim(), dec)
+                cash::parse_amount(v, dec)
                     .map_err(|e| anyhow!("{what} {v:?}: {e} (expected an amount like 1234.56)"))
             };
             let choice = if accept {

@@ -335,3 +335,81 @@ fn statements_are_refused_whole_with_their_line() {
     assert_eq!(q.as_array().unwrap().len(), 0);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Cash already in the ledger but left unapplied (a payment without an invoice) goes through the
+/// same engine: `cash match` applies it to the customer's invoice of exactly that amount, and the
+/// queue lists what it is not sure of.
+#[test]
+fn unapplied_payments_go_through_the_same_engine() {
+    let dir = temp("unapplied");
+    let set = dir.join("set");
+    std::fs::create_dir_all(&set).unwrap();
+    std::fs::write(set.join("customers.csv"), CUSTOMERS).unwrap();
+    std::fs::write(set.join("invoices.csv"), INVOICES).unwrap();
+    // Print pays 800.00 (PRI-2's amount) without naming it; Ditri pays 1 000.00, which fits none
+    // of its invoices (3 000.00 and 5 000.00).
+    std::fs::write(
+        set.join("payments.csv"),
+        "payment_id,customer_id,date,amount,invoice_id\nP-PRI,PRI,2024-01-20,800.00,\nP-DIT,DIT,2024-01-21,1000.00,\n",
+    )
+    .unwrap();
+    let db = dir.join("ledger.db");
+    let db = db.to_str().unwrap();
+    ok(&["import", set.to_str().unwrap(), "--db", db]);
+    let q = json(&[
+        "cash",
+        "queue",
+        "--db",
+        db,
+        "--as-of",
+        "2024-01-31",
+        "--payments",
+        "--format",
+        "json",
+    ]);
+    let q = q.as_array().unwrap();
+    assert_eq!(q.len(), 2);
+    assert_eq!(
+        (q[0]["receipt_id"].as_str(), q[0]["kind"].as_str()),
+        (Some("P-PRI"), Some("payment"))
+    );
+    assert_eq!(
+        (q[0]["rule"].as_str(), q[0]["confidence"].as_u64()),
+        (Some("exact_amount"), Some(90))
+    );
+    assert_eq!(q[1]["rule"], "oldest_first");
+    let out = ok(&["cash", "match", "--db", db, "--as-of", "2024-01-31"]);
+    assert!(out.starts_with("1 receipts and payments applied"), "{out}");
+    let open: std::collections::BTreeMap<_, _> = open_amounts(db).into_iter().collect();
+    assert_eq!(open["PRI-2"], "0.00");
+    assert_eq!(open["F230987"], "3000.00");
+    let q = json(&[
+        "cash",
+        "queue",
+        "--db",
+        db,
+        "--as-of",
+        "2024-01-31",
+        "--payments",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(q.as_array().unwrap().len(), 1);
+    // A person applies the rest: 1 000.00 on F230987, dated the decision's day.
+    ok(&[
+        "cash",
+        "decide",
+        "P-DIT",
+        "--db",
+        db,
+        "--customer",
+        "DIT",
+        "--invoice",
+        "F230987=1000,00",
+        "--date",
+        "2024-01-31",
+    ]);
+    let open: std::collections::BTreeMap<_, _> = open_amounts(db).into_iter().collect();
+    assert_eq!(open["F230987"], "2000.00");
+    let _ = std::fs::remove_dir_all(&dir);
+}

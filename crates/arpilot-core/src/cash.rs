@@ -492,8 +492,15 @@ impl<'a> Matcher<'a> {
         for s in refs {
             if let Some(body) = parse_creditor_reference(s) {
                 if let Some(&i) = self.by_ref.get(&body) {
-                    reasons.push(Reason::CreditorRefInvoice(i));
-                    strong.push(i);
+                    if self.open[i as usize] > 0 {
+                        reasons.push(Reason::CreditorRefInvoice(i));
+                        strong.push(i);
+                    } else {
+                        // Paid already (twice paid, or the same transfer seen twice): the
+                        // customer is known, the invoice is not what the cash is for.
+                        reasons.push(Reason::AlreadyPaid(i));
+                        ref_customer = Some(self.snap.invoices.customer[i as usize]);
+                    }
                 } else if let Some(&c) = self.customer_refs.get(&body) {
                     reasons.push(Reason::CreditorRefCustomer(c));
                     ref_customer = Some(c);

@@ -122,6 +122,16 @@ fn creditor_references_of_ours() {
     });
     assert_eq!(ids(&s, &p), [("F-1003".into(), 40_000)]);
     assert_eq!((p.rule, p.confidence), ("creditor_reference", 100));
+    // The reference of a paid invoice: said, never applied to it; the customer is known.
+    let rf = cash::invoice_reference("F-0999").unwrap();
+    let p = m.propose(&remit(40_000, &rf));
+    assert!(
+        p.reasons
+            .iter()
+            .any(|r| matches!(r, Reason::AlreadyPaid(_)))
+    );
+    assert_eq!(ids(&s, &p), [("F-1003".into(), 40_000)]);
+    assert!(p.invoices.iter().all(|x| x.1 > 0));
     // A customer's statement reference: the customer's invoices by amount.
     let rf = cash::customer_reference("B").unwrap();
     let p = m.propose(&remit(240_000, &rf));
@@ -424,7 +434,10 @@ proptest! {
     ) {
         let base = ledger();
         let before = figures(&base.snapshot());
-        let words = ["F-1001", "F1002 F1003", "INV-2024-0007", "", "F-2001 merci", "RF"];
+        // Our references of an open and of a paid invoice too: a paid one is never applied.
+        let rf_open = cash::invoice_reference("F-1001").unwrap();
+        let rf_paid = cash::invoice_reference("F-0999").unwrap();
+        let words = ["F-1001", "F1002 F1003", "INV-2024-0007", rf_open.as_str(), "F-2001 merci", rf_paid.as_str()];
         let mut l = base.clone();
         for (k, &a) in amounts.iter().enumerate() {
             l.ev.push(receipt(&format!("X{k}"), "2024-06-25", a, words[texts[k]]));

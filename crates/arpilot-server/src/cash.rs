@@ -419,13 +419,7 @@ fn choice_of(pairs: &[(String, String)], decimals: u8) -> Result<Choice, (String
             .filter(|v| !v.is_empty())
     };
     let amount = |field: String, v: &str| {
-        // "14 519,64" as typed in French, "14519.64" as the API sends it.
-        let t: String = v
-            .chars()
-            .filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}'))
-            .map(|c| if c == ',' { '.' } else { c })
-            .collect();
-        arpilot_core::money::parse_minor(&t, decimals)
+        cash::parse_amount(v, decimals)
             .ok()
             .filter(|a| *a >= 0)
             .ok_or_else(|| (field, format!("{v:?}: expected an amount like 1234.56")))

@@ -879,6 +879,17 @@ pub(crate) async fn customer_page(
         esc(&row.name),
         toolbar(l, &format!("/customers/{}", html::q(&id)), &p, as_of)
     );
+    if let Some(rf) = &f.payment_reference {
+        let _ = write!(
+            b,
+            r#"<p class="muted" id="payment-reference">{} <b>{}</b></p>"#,
+            l.t(
+                "Payment reference to quote on transfers:",
+                "Référence de paiement à rappeler sur les virements :"
+            ),
+            esc(rf)
+        );
+    }
     let _ = write!(
         b,
         r#"<section class="kpis"><div class="kpi"><span>{}</span><b>{}</b></div><div class="kpi late"><span>{}</span><b>{}</b></div><div class="kpi"><span>{}</span><b>{} ({})</b></div><div class="kpi"><span>{}</span><b>{}</b></div><div class="kpi"><span>{}</span><b>{}</b></div><div class="kpi"><span>{}</span><b>{}</b></div></section>"#,
