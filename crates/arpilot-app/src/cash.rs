@@ -1064,7 +1064,7 @@ mod tests {
             payer_iban: None,
             remittance: text.into(),
             creditor_ref: None,
-            bank_ref: (k % 2 == 0).then(|| format!("B{k}")),
+            bank_ref: k.is_multiple_of(2).then(|| format!("B{k}")),
             end_to_end: None,
         }
     }

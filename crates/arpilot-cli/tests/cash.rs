@@ -3,6 +3,8 @@
 //! applied at once, the rest queued; `report invoices` showing the new open amounts; re-import
 //! adding nothing; decisions and undo; `report cash`.
 
+mod common;
+use common::shared_data;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -27,20 +29,6 @@ fn ok(args: &[&str]) -> String {
 
 fn json(args: &[&str]) -> Value {
     serde_json::from_str(&ok(args)).unwrap()
-}
-
-fn shared_data(sub: &str) -> Option<PathBuf> {
-    let dir = std::env::var_os("ARPILOT_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    if dir.join(sub).is_dir() {
-        Some(dir)
-    } else if std::env::var_os("ARPILOT_REQUIRE_SHARED_DATA").is_some() {
-        panic!("shared data not found at {}", dir.display());
-    } else {
-        eprintln!("skipped: shared data not found at {}", dir.display());
-        None
-    }
 }
 
 fn temp(name: &str) -> PathBuf {

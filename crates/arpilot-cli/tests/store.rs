@@ -2,6 +2,8 @@
 //! and PostgreSQL byte for byte; synchronisation of newer exports with amendments that leave
 //! past reports unchanged; currencies; all-or-nothing imports, even when killed.
 
+mod common;
+use common::shared_data;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -41,20 +43,6 @@ fn tmp(name: &str) -> PathBuf {
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
-}
-
-fn shared_data(sub: &str) -> Option<PathBuf> {
-    let dir = std::env::var_os("ARPILOT_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    if dir.join(sub).is_dir() {
-        Some(dir)
-    } else if std::env::var_os("ARPILOT_REQUIRE_SHARED_DATA").is_some() {
-        panic!("shared data not found at {}", dir.display());
-    } else {
-        eprintln!("skipped: shared data not found at {}", dir.display());
-        None
-    }
 }
 
 fn fresh_postgres() -> Option<String> {

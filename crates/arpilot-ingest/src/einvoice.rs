@@ -220,19 +220,7 @@ fn scan(bytes: &[u8]) -> Result<Raw, String> {
             X::CData(t) => text.push_str(t.as_ref()),
             X::GeneralRef(g) => {
                 let name = g.as_ref().to_string();
-                let c = match name.as_str() {
-                    "amp" => Some('&'),
-                    "lt" => Some('<'),
-                    "gt" => Some('>'),
-                    "quot" => Some('"'),
-                    "apos" => Some('\''),
-                    n => n
-                        .strip_prefix("#x")
-                        .map(|h| u32::from_str_radix(h, 16))
-                        .or_else(|| n.strip_prefix('#').map(|d| d.parse::<u32>()))
-                        .and_then(|r| r.ok())
-                        .and_then(char::from_u32),
-                };
+                let c = crate::text::xml_entity(&name);
                 match c {
                     Some(c) => text.push(c),
                     None => return Err(format!("unknown entity &{name}; in {}", stack.join("/"))),

@@ -157,6 +157,25 @@ impl<R: Read> Read for LineTracker<R> {
     }
 }
 
+/// The character of an XML predefined entity (`amp`, `lt`, `gt`, `quot`, `apos`) or character
+/// reference (`#233`, `#xE9`), by the name between `&` and `;`.
+pub(crate) fn xml_entity(name: &str) -> Option<char> {
+    match name {
+        "amp" => Some('&'),
+        "lt" => Some('<'),
+        "gt" => Some('>'),
+        "quot" => Some('"'),
+        "apos" => Some('\''),
+        n => n
+            .strip_prefix("#x")
+            .or_else(|| n.strip_prefix("#X"))
+            .map(|h| u32::from_str_radix(h, 16))
+            .or_else(|| n.strip_prefix('#').map(|d| d.parse::<u32>()))
+            .and_then(|r| r.ok())
+            .and_then(char::from_u32),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -608,20 +608,30 @@ pub async fn post_api(
     }
 }
 
-/// `GET /api/cash/queue?as_of=D`: what waits for review, with proposals and candidates.
-pub async fn api_queue(State(state): State<Shared>, caller: Caller, query: RawQuery) -> Response {
-    if !allowed(&caller) {
-        return forbidden(true);
+/// The API's check: an admin or manager, and `as_of` and `from` read (403, 400 otherwise).
+fn api_dates(
+    caller: &Caller,
+    query: &RawQuery,
+) -> Result<(Option<Day>, Option<Day>), Box<Response>> {
+    if !allowed(caller) {
+        return Err(Box::new(forbidden(true)));
     }
-    let (as_of, _) = match dates(&query) {
-        Ok(d) => d,
-        Err(e) => {
-            return (
+    dates(query).map_err(|e| {
+        Box::new(
+            (
                 StatusCode::BAD_REQUEST,
                 Json(serde_json::json!({"error": e})),
             )
-                .into_response();
-        }
+                .into_response(),
+        )
+    })
+}
+
+/// `GET /api/cash/queue?as_of=D`: what waits for review, with proposals and candidates.
+pub async fn api_queue(State(state): State<Shared>, caller: Caller, query: RawQuery) -> Response {
+    let (as_of, _) = match api_dates(&caller, &query) {
+        Ok(d) => d,
+        Err(r) => return *r,
     };
     let day = as_of.unwrap_or_else(arpilot_store::today);
     let s = settings(&state).await;
@@ -639,18 +649,9 @@ pub async fn api_queue(State(state): State<Shared>, caller: Caller, query: RawQu
 /// `GET /api/cash/report?from=D&as_of=D`: the cash-application KPIs of the period (default: the
 /// month to date).
 pub async fn api_report(State(state): State<Shared>, caller: Caller, query: RawQuery) -> Response {
-    if !allowed(&caller) {
-        return forbidden(true);
-    }
-    let (as_of, from) = match dates(&query) {
+    let (as_of, from) = match api_dates(&caller, &query) {
         Ok(d) => d,
-        Err(e) => {
-            return (
-                StatusCode::BAD_REQUEST,
-                Json(serde_json::json!({"error": e})),
-            )
-                .into_response();
-        }
+        Err(r) => return *r,
     };
     let to = as_of.unwrap_or_else(arpilot_store::today);
     let from = from.unwrap_or_else(|| to.month_start());

@@ -115,19 +115,7 @@ pub fn read(bytes: &[u8], file: &Path) -> Result<Vec<BankLine>, IngestError> {
 
 /// The decoded character of a predefined entity or character reference.
 fn entity(name: &str) -> Option<char> {
-    match name {
-        "amp" => Some('&'),
-        "lt" => Some('<'),
-        "gt" => Some('>'),
-        "quot" => Some('"'),
-        "apos" => Some('\''),
-        n => n
-            .strip_prefix("#x")
-            .map(|h| u32::from_str_radix(h, 16))
-            .or_else(|| n.strip_prefix('#').map(|d| d.parse::<u32>()))
-            .and_then(|r| r.ok())
-            .and_then(char::from_u32),
-    }
+    crate::text::xml_entity(name)
 }
 
 /// Turns byte offsets into 1-based line numbers, counting forward from the last offset asked

@@ -312,23 +312,9 @@ fn unescape(v: &str) -> Cow<'_, str> {
     while let Some(i) = rest.find('&') {
         out.push_str(&rest[..i]);
         rest = &rest[i..];
-        let decoded = rest.find(';').and_then(|semi| {
-            let c = match &rest[1..semi] {
-                "amp" => Some('&'),
-                "lt" => Some('<'),
-                "gt" => Some('>'),
-                "quot" => Some('"'),
-                "apos" => Some('\''),
-                n => n
-                    .strip_prefix("#x")
-                    .or_else(|| n.strip_prefix("#X"))
-                    .map(|h| u32::from_str_radix(h, 16))
-                    .or_else(|| n.strip_prefix('#').map(|d| d.parse::<u32>()))
-                    .and_then(|r| r.ok())
-                    .and_then(char::from_u32),
-            };
-            c.map(|c| (c, semi))
-        });
+        let decoded = rest
+            .find(';')
+            .and_then(|semi| crate::text::xml_entity(&rest[1..semi]).map(|c| (c, semi)));
         match decoded {
             Some((c, semi)) => {
                 out.push(c);
