@@ -46,6 +46,10 @@ fn dates(query: &RawQuery) -> Result<(Option<Day>, Option<Day>), String> {
     let mut as_of = None;
     let mut from = None;
     for (k, v) in form_urlencoded::parse(query.0.as_deref().unwrap_or("").as_bytes()) {
+        // An empty value is the default, as for every date of the pages.
+        if v.is_empty() {
+            continue;
+        }
         let d = || {
             Day::parse_iso(&v)
                 .ok()

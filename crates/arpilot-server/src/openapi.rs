@@ -717,7 +717,7 @@ fn work_api(g: &mut SchemaGenerator) -> Value {
 
 /// The cash-application endpoints and pages (admins and managers).
 fn cash_api(g: &mut SchemaGenerator, add: &mut impl FnMut(&str, &str, Value)) {
-    let date = |name: &str, d: &str| json!({"name": name, "in": "query", "description": d, "schema": {"type": "string", "format": "date"}});
+    let day_param = |name: &str, d: &str| json!({"name": name, "in": "query", "description": d, "schema": date()});
     let receipt = json!({"name": "id", "in": "path", "required": true, "description": "The receipt's id (`BNK-…`, as the queue lists it) or a payment's id.", "schema": {"type": "string"}});
     let common = |g: &mut SchemaGenerator, ok: Value| {
         json!({
@@ -737,7 +737,7 @@ fn cash_api(g: &mut SchemaGenerator, add: &mut impl FnMut(&str, &str, Value)) {
             "summary": "The cash-application review queue",
             "description": "Bank receipts waiting for a decision (then payments with cash left on a customer's account), oldest first, at most 100: each with the engine's proposal (customer, invoices and amounts, rule, confidence 0–100), its reasons in the caller's language and other candidate invoices. The same objects as `arpilot cash queue --format json`.",
             "operationId": "cash_queue",
-            "parameters": [date("as_of", "Date the open invoices are taken at (default: today).")],
+            "parameters": [day_param("as_of", "Date the open invoices are taken at (default: today).")],
             "responses": common(g, ok_queue),
         }),
     );
@@ -751,8 +751,8 @@ fn cash_api(g: &mut SchemaGenerator, add: &mut impl FnMut(&str, &str, Value)) {
             "description": "Receipts of the period, the share matched automatically (lines and amount), by hand, within 1/3/7 days, unapplied cash at the end and its age, the share of the unapplied cash at the start matched during the period, decisions and undos per user. The same object as `arpilot report cash --format json`.",
             "operationId": "cash_report",
             "parameters": [
-                date("from", "First day (default: the first of the as-of month)."),
-                date("as_of", "Last day (default: today)."),
+                day_param("from", "First day (default: the first of the as-of month)."),
+                day_param("as_of", "Last day (default: today)."),
             ],
             "responses": common(g, ok_report),
         }),
@@ -808,7 +808,7 @@ fn cash_api(g: &mut SchemaGenerator, add: &mut impl FnMut(&str, &str, Value)) {
             "tags": ["pages"],
             "summary": "Cash application: the month's KPIs, the statement upload, the review queue, the latest decisions",
             "operationId": "page_cash",
-            "parameters": [date("as_of", "Date of the queue and the KPIs (default: today).")],
+            "parameters": [day_param("as_of", "Date of the queue and the KPIs (default: today).")],
             "responses": {
                 "200": html("The page."),
                 "303": redirect_to_login(),
