@@ -9,6 +9,7 @@ pub mod export;
 pub mod import;
 pub mod locale;
 pub mod request;
+pub mod statement;
 pub mod users;
 pub mod view;
 pub mod work;

@@ -477,3 +477,61 @@ pub fn write_report(
     }
     Ok(())
 }
+
+/// `arpilot statement`: the customer's account statement as a PDF.
+pub fn statement(
+    customer: &str,
+    db: &DbArgs,
+    as_of: Day,
+    output: &std::path::Path,
+    locale: Locale,
+    company: [Option<String>; 3],
+    rt: &tokio::runtime::Runtime,
+) -> Result<()> {
+    let [name, iban, bic] = company;
+    if let Some(i) = &iban
+        && !arpilot_app::statement::valid_iban(i)
+    {
+        bail!("--iban {i:?}: expected an IBAN with valid check digits");
+    }
+    let target = db.target();
+    let (s, lang) = rt.block_on(async {
+        let store = Store::open_existing(&target).await?;
+        for (k, v) in [
+            ("company.name", &name),
+            ("company.iban", &iban),
+            ("company.bic", &bic),
+        ] {
+            if let Some(v) = v {
+                store.set_setting(k, v.trim()).await?;
+            }
+        }
+        let company = arpilot_app::statement::Company::from_settings(&store.settings().await?);
+        let view = arpilot_app::view::load(&store, Some(as_of), None).await;
+        store.close().await;
+        let snap = view?.snapshot;
+        let s = arpilot_app::statement::statement(
+            &snap,
+            &arpilot_core::Selection::all(),
+            customer,
+            as_of,
+            company,
+        );
+        Ok::<_, anyhow::Error>((s, locale.lang()))
+    })?;
+    let s = s.with_context(|| format!("customer {customer:?}: not in the ledger"))?;
+    std::fs::write(output, arpilot_app::statement::pdf(&s, lang))
+        .with_context(|| output.display().to_string())?;
+    eprintln!(
+        "wrote {}: {} open invoices, total due {}{}",
+        output.display(),
+        s.items.len(),
+        lang.money(s.total),
+        if arpilot_app::statement::epc_payload(&s).is_some() {
+            ", with its EPC QR code"
+        } else {
+            " (no QR code: set the company's IBAN with --iban)"
+        }
+    );
+    Ok(())
+}

@@ -94,6 +94,28 @@ enum Cmd {
     /// Cash application: the review queue of bank receipts, decisions, the matching engine.
     #[command(subcommand)]
     Cash(cash::CashCmd),
+    /// Write a customer's account statement as of a date (PDF): open items, aged summary,
+    /// unapplied cash, total, payment instructions with an EPC QR code.
+    Statement {
+        customer: String,
+        #[command(flatten)]
+        db: import::DbArgs,
+        /// Date of the statement (default: today).
+        #[arg(long)]
+        as_of: Option<Day>,
+        #[arg(long)]
+        output: PathBuf,
+        #[arg(long, value_enum, default_value_t = Locale::Fr)]
+        locale: Locale,
+        /// The company paid (default: the setting company.name); --iban and --bic likewise. Given
+        /// here, they are saved as the settings.
+        #[arg(long)]
+        company: Option<String>,
+        #[arg(long)]
+        iban: Option<String>,
+        #[arg(long)]
+        bic: Option<String>,
+    },
     /// Manage the users of the dashboard and API.
     Users {
         #[command(flatten)]
@@ -501,6 +523,24 @@ fn run(cli: Cli) -> Result<()> {
         }
         Cmd::Users { db, cmd } => web::users(&db, cmd, &runtime()?),
         Cmd::Cash(cmd) => cash::run(cmd, &runtime()?),
+        Cmd::Statement {
+            customer,
+            db,
+            as_of,
+            output,
+            locale,
+            company,
+            iban,
+            bic,
+        } => cash::statement(
+            &customer,
+            &db,
+            as_of.unwrap_or_else(today),
+            &output,
+            locale,
+            [company, iban, bic],
+            &runtime()?,
+        ),
         Cmd::Export {
             kind,
             source,

@@ -180,6 +180,14 @@ pub async fn build_demo(db: &Path, seed: u64) -> Result<Store> {
     .await
     .map_err(|e| anyhow!("{e}"))?;
     let _ = std::fs::remove_dir_all(&dir);
+    // Who is paid: printed on statements with the EPC QR code.
+    for (k, v) in [
+        ("company.name", "Groupe Démo Industries SAS"),
+        ("company.iban", "FR7630006000011234567890189"),
+        ("company.bic", "BNPAFRPPXXX"),
+    ] {
+        store.set_setting(k, v).await?;
+    }
     for (login, role, portfolio) in DEMO_USERS {
         store
             .add_user(

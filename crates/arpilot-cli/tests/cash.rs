@@ -401,3 +401,108 @@ fn unapplied_payments_go_through_the_same_engine() {
     assert_eq!(open["F230987"], "2000.00");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn tool(name: &str) -> bool {
+    let found = Command::new(name).arg("-v").output().is_ok();
+    if !found && std::env::var_os("CI").is_some() {
+        panic!("{name} not found (poppler-utils, zbar-tools)");
+    }
+    found
+}
+
+/// `arpilot statement` (interfaces §4): the PDF's text holds the open invoices and the totals,
+/// and its QR code decodes to the EPC payload of a transfer of the total, with our reference.
+/// Ditri on 2024-01-31 after the bank statement: F231234 open 3 227.09, 37 days late (due
+/// 2023-12-25), nothing unapplied; total due 3 227.09.
+#[test]
+fn the_statement_pdf_holds_the_figures_and_a_scannable_epc_code() {
+    let Some(data) = shared_data("bank_statements") else {
+        return;
+    };
+    if !tool("pdftotext") || !tool("zbarimg") {
+        eprintln!("skipped: pdftotext or zbarimg not installed");
+        return;
+    }
+    let dir = temp("statement");
+    let db = ledger(&dir);
+    let cfo = data.join("bank_statements/cfonb120/oca__cfonb_classic.cfo");
+    ok(&["import", cfo.to_str().unwrap(), "--db", &db]);
+    let pdf = dir.join("ditri.pdf");
+    let out = arpilot(&[
+        "statement",
+        "DIT",
+        "--db",
+        &db,
+        "--as-of",
+        "2024-01-31",
+        "--output",
+        pdf.to_str().unwrap(),
+        "--company",
+        "Société Démo SAS",
+        "--iban",
+        "FR76 3000 6000 0112 3456 7890 189",
+        "--bic",
+        "BNPAFRPPXXX",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = Command::new("pdftotext")
+        .args(["-layout", pdf.to_str().unwrap(), "-"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(text.stdout).unwrap();
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    for want in [
+        "Relevé de compte",
+        "Ditri Camping Nord",
+        "F231234 25/11/2023 25/12/2023 37 5 000,00 3 227,09",
+        "Total dû 3 227,09 EUR",
+        "Règlements non affectés 0,00 EUR",
+        "IBAN FR76 3000 6000 0112 3456 7890 189",
+        "Référence à rappeler : RF",
+    ] {
+        assert!(flat.contains(want), "{want:?} not in {flat}");
+    }
+    assert!(
+        !flat.contains("F230987"),
+        "a paid invoice is listed: {flat}"
+    );
+    let png = dir.join("page");
+    let st = Command::new("pdftoppm")
+        .args([
+            "-r",
+            "200",
+            "-png",
+            pdf.to_str().unwrap(),
+            png.to_str().unwrap(),
+        ])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let img = dir.join("page-1.png");
+    let qr = Command::new("zbarimg")
+        .args(["-q", "--raw", "-Sdisable", "-Sqrcode.enable", "-Sbinary"])
+        .arg(&img)
+        .output()
+        .unwrap();
+    let payload = String::from_utf8(qr.stdout).unwrap();
+    let rf = flat
+        .split("Référence à rappeler : ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        payload.trim_end(),
+        format!(
+            "BCD\n002\n1\nSCT\nBNPAFRPPXXX\nSociété Démo SAS\nFR7630006000011234567890189\nEUR3227.09\n\n{rf}"
+        )
+    );
+    // ISO 11649 by hand: "CDIT" + "RF00" as digits is 12131829271500, mod 97 = 80, 98 − 80 = 18;
+    // and 12131829271518 mod 97 = 1.
+    assert_eq!(rf, "RF18CDIT");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -252,6 +252,7 @@ pub fn router(state: Shared) -> Router {
         .route("/api/cash/report", get(cash::api_report))
         .route("/api/cash/{id}", post(cash::post_api))
         .route("/customers/{id}", get(pages::customer))
+        .route("/customers/{id}/statement.pdf", get(pages::statement_pdf))
         .route("/customers/{id}/work", post(work::post_form))
         .route("/api/customers/{id}/work", post(work::post_api))
         .route(

@@ -802,6 +802,27 @@ fn cash_api(g: &mut SchemaGenerator, add: &mut impl FnMut(&str, &str, Value)) {
         }),
     );
     add(
+        "/customers/{id}/statement.pdf",
+        "get",
+        json!({
+            "tags": ["pages"],
+            "summary": "A customer's account statement (PDF)",
+            "description": "Open invoices with due dates and days overdue, the aged summary, unapplied cash, the total due, and payment instructions with the company's IBAN, the customer's ISO 11649 reference and an EPC QR code (settings company.name, company.iban, company.bic), as of `as_of`. 404 for a customer unknown or outside the caller's portfolio.",
+            "operationId": "statement_pdf",
+            "parameters": [
+                {"name": "id", "in": "path", "required": true, "schema": {"type": "string"}},
+                day_param("as_of", "Date of the statement (default: the ledger's last date)."),
+            ],
+            "responses": {
+                "200": {"description": "The PDF, as an attachment.", "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}},
+                "303": redirect_to_login(),
+                "400": {"description": "A parameter is refused.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ApiError"}}}},
+                "404": text("No such customer in the caller's portfolio."),
+                "422": {"description": "The ledger cannot be seen on that date.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ApiError"}}}},
+            },
+        }),
+    );
+    add(
         "/cash",
         "get",
         json!({

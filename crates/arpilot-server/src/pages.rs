@@ -847,6 +847,50 @@ pub async fn customer(
     customer_page(&state, &caller, &id, query, None).await
 }
 
+/// `GET /customers/{id}/statement.pdf`: the customer's account statement as of the page's date,
+/// within the caller's portfolio (404 outside it, as the file).
+pub async fn statement_pdf(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+    query: RawQuery,
+) -> Response {
+    let (snap, p, sel) = try_page!(context(&state, &caller, query).await);
+    let as_of = p.date();
+    let company = arpilot_app::statement::Company::from_settings(
+        &arpilot_store::UserStore::settings(&state.store)
+            .await
+            .unwrap_or_default(),
+    );
+    let Some(s) = arpilot_app::statement::statement(&snap, &sel, &id, as_of, company) else {
+        return (StatusCode::NOT_FOUND, "no such customer").into_response();
+    };
+    let name: String = id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/pdf".to_string(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"releve-{name}-{as_of}.pdf\""),
+            ),
+        ],
+        arpilot_app::statement::pdf(&s, caller.lang),
+    )
+        .into_response()
+}
+
 /// The customer file, with `error` above the work form when recording was refused.
 pub(crate) async fn customer_page(
     state: &Shared,
@@ -882,12 +926,15 @@ pub(crate) async fn customer_page(
     if let Some(rf) = &f.payment_reference {
         let _ = write!(
             b,
-            r#"<p class="muted" id="payment-reference">{} <b>{}</b></p>"#,
+            r#"<p class="muted" id="payment-reference">{} <b>{}</b> · <a href="/customers/{}/statement.pdf?{}">{}</a></p>"#,
             l.t(
                 "Payment reference to quote on transfers:",
                 "Référence de paiement à rappeler sur les virements :"
             ),
-            esc(rf)
+            esc(rf),
+            html::q(&id),
+            esc(&p.raw),
+            l.t("Account statement (PDF)", "Relevé de compte (PDF)"),
         );
     }
     let _ = write!(

@@ -261,3 +261,26 @@ async fn a_statement_is_matched_reviewed_and_undone_in_scope_and_live() {
     let r = post_api(&app, &admin, &receipt, r#"{"decision": "undo"}"#).await;
     assert_eq!(r.status, 400, "{}", r.body);
 }
+
+/// The customer file links to its account statement (PDF), within the caller's portfolio.
+#[tokio::test]
+async fn the_statement_pdf_is_served_within_the_portfolio() {
+    let app = App::start().await;
+    let lea = app.login("lea").await;
+    let page = app.get(&lea, "/customers/C-NORD-1").await.body;
+    assert!(page.contains("/customers/C-NORD-1/statement.pdf"), "{page}");
+    let r = app
+        .get(&lea, "/customers/C-NORD-1/statement.pdf?as_of=2024-02-19")
+        .await;
+    assert_eq!(r.status, 200);
+    assert!(r.headers.contains("application/pdf"), "{}", r.headers);
+    assert!(r.body.starts_with("%PDF-1.4"));
+    // Three open invoices of 100, 200 and 300: the total is in the text stream.
+    assert!(r.body.contains("(EUR 600.00) Tj"), "{}", r.body);
+    assert_eq!(
+        app.get(&lea, "/customers/C-SUD-1/statement.pdf")
+            .await
+            .status,
+        404
+    );
+}
