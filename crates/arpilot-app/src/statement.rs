@@ -235,7 +235,9 @@ impl Page {
 
 const LEFT: f32 = 50.0;
 const RIGHT: f32 = 545.0;
-const ROWS_PER_PAGE: usize = 32;
+/// Rows of open items a page holds: the last page keeps room for the totals, the aged summary,
+/// the payment instructions and the QR code below them.
+const ROWS_PER_PAGE: usize = 24;
 
 /// The statement as a PDF document.
 pub fn pdf(s: &Statement, lang: Lang) -> Vec<u8> {
@@ -347,12 +349,12 @@ pub fn pdf(s: &Statement, lang: Lang) -> Vec<u8> {
                 l.t("61–90 days", "61–90 j"),
                 l.t("Over 90 days", "Plus de 90 j"),
             ];
-            for (i, (lab, v)) in labels.iter().zip(s.aging.iter()).enumerate() {
-                let x = LEFT + i as f32 * 99.0;
-                p.text(x, y, 8.0, false, lab);
-                p.text(x, y - 12.0, 9.0, false, &money(*v));
+            for (lab, v) in labels.iter().zip(s.aging.iter()) {
+                p.text(LEFT, y, 9.0, false, lab);
+                p.text_right(300.0, y, 9.0, false, &money(*v));
+                y -= 13.0;
             }
-            y -= 40.0;
+            y -= 12.0;
             p.text(LEFT, y, 10.0, true, l.t("How to pay", "Règlement"));
             y -= 15.0;
             let mut lines = vec![format!(
