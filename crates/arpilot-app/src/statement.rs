@@ -37,25 +37,7 @@ impl Company {
 
 /// True for an IBAN whose check digits are right (ISO 13616, mod 97).
 pub fn valid_iban(iban: &str) -> bool {
-    let n = arpilot_core::cash::normal(iban);
-    if n.len() < 15 || n.len() > 34 || !n[..2].bytes().all(|b| b.is_ascii_uppercase()) {
-        return false;
-    }
-    let moved = format!("{}{}", &n[4..], &n[..4]);
-    let mut r: u32 = 0;
-    for c in moved.chars() {
-        let v = match c {
-            '0'..='9' => c as u32 - '0' as u32,
-            'A'..='Z' => c as u32 - 'A' as u32 + 10,
-            _ => return false,
-        };
-        r = if v >= 10 {
-            (r * 100 + v) % 97
-        } else {
-            (r * 10 + v) % 97
-        };
-    }
-    r == 1
+    arpilot_core::cash::valid_iban(iban)
 }
 
 /// One open item of the statement.

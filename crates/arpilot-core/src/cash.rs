@@ -17,7 +17,7 @@
 
 use crate::ledger::{CashRec, Decision, Event};
 use crate::snapshot::{
-    CASH_APPLY, CASH_NOT_CUSTOMER, CASH_RETURNED, CASH_UNDO, OPEN, RECEIPT_APPLIED, RECEIPT_OPEN,
+    CASH_APPLY, CASH_NOT_CUSTOMER, CASH_RETURNED, CASH_UNDO, RECEIPT_APPLIED, RECEIPT_OPEN,
     Snapshot,
 };
 use std::collections::HashMap;
@@ -100,14 +100,20 @@ fn digit_key(s: &str) -> Option<u64> {
     None
 }
 
-/// ISO 11649 check: move "RFcc" to the end, letters to numbers (A = 10 … Z = 35), mod 97 = 1.
-fn mod97(s: &str) -> u32 {
+/// The ISO 7064 mod 97-10 remainder that IBANs (ISO 13616) and creditor references (ISO 11649)
+/// are checked with: the first four characters moved to the end, letters as 10 to 35. `None`
+/// for fewer than five characters or anything but upper-case letters and digits.
+pub fn mod97(s: &str) -> Option<u32> {
+    let b = s.as_bytes();
+    if b.len() < 5 {
+        return None;
+    }
     let mut r: u32 = 0;
-    for c in s.chars() {
+    for &c in b[4..].iter().chain(&b[..4]) {
         let v = match c {
-            '0'..='9' => c as u32 - '0' as u32,
-            'A'..='Z' => c as u32 - 'A' as u32 + 10,
-            _ => return u32::MAX,
+            b'0'..=b'9' => (c - b'0') as u32,
+            b'A'..=b'Z' => (c - b'A') as u32 + 10,
+            _ => return None,
         };
         r = if v >= 10 {
             (r * 100 + v) % 97
@@ -115,7 +121,15 @@ fn mod97(s: &str) -> u32 {
             (r * 10 + v) % 97
         };
     }
-    r
+    Some(r)
+}
+
+/// True for an IBAN whose check digits are right, spaces and separators ignored.
+pub fn valid_iban(iban: &str) -> bool {
+    let n = normal(iban);
+    (15..=34).contains(&n.len())
+        && n.as_bytes()[..2].iter().all(u8::is_ascii_uppercase)
+        && mod97(&n) == Some(1)
 }
 
 /// The ISO 11649 structured creditor reference of `body` (letters and digits, at most 21):
@@ -125,7 +139,7 @@ pub fn creditor_reference(body: &str) -> Option<String> {
     if body.is_empty() || body.len() > 21 {
         return None;
     }
-    let check = 98 - mod97(&format!("{body}RF00"));
+    let check = 98 - mod97(&format!("RF00{body}"))?;
     Some(format!("RF{check:02}{body}"))
 }
 
@@ -149,7 +163,7 @@ pub fn parse_creditor_reference(s: &str) -> Option<String> {
     if !head[2..].bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    (mod97(&format!("{body}{head}")) == 1).then(|| body.to_string())
+    (mod97(&n) == Some(1)).then(|| body.to_string())
 }
 
 /// A name in a comparable form: upper case, letters and digits, legal forms dropped.
@@ -431,10 +445,6 @@ impl<'a> Matcher<'a> {
             names,
             customer_refs,
         }
-    }
-
-    pub fn config(&self) -> MatchConfig {
-        self.cfg
     }
 
     /// What is still open on invoice `i` in this run.
@@ -1090,9 +1100,6 @@ pub fn waiting(snap: &Snapshot, day: i32) -> Vec<u32> {
     v.sort_by_key(|&r| (rc.day[r as usize], r));
     v
 }
-
-/// Not decided yet: `decided` of an open receipt.
-pub const UNDECIDED: i32 = OPEN;
 
 #[cfg(test)]
 mod tests {

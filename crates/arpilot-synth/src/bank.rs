@@ -723,23 +723,13 @@ fn fold(s: &str) -> String {
     out
 }
 
-/// ISO 13616 remainder: the first four characters moved to the end, letters as 10 to 35.
-fn mod97(s: &str) -> u32 {
-    let b = s.as_bytes();
-    let (head, body) = b.split_at(4.min(b.len()));
-    body.iter().chain(head).fold(0, |r, &c| match c {
-        b'0'..=b'9' => (r * 10 + u32::from(c - b'0')) % 97,
-        b'A'..=b'Z' => (r * 100 + u32::from(c - b'A') + 10) % 97,
-        _ => r,
-    })
-}
-
 /// A French IBAN: bank, desk, account number and RIB key (the BBAN), with its check digits.
 fn french_iban(bank: &str, desk: &str, account: &str) -> String {
     let n = |s: &str| s.parse::<u64>().unwrap_or(0);
     let key = 97 - (89 * n(bank) + 15 * n(desk) + 3 * n(account)) % 97;
     let bban = format!("{bank}{desk}{account}{key:02}");
-    let check = 98 - mod97(&format!("FR00{bban}"));
+    // ISO 13616 check digits (the generated BBAN is digits only).
+    let check = 98 - arpilot_core::cash::mod97(&format!("FR00{bban}")).unwrap_or(0);
     format!("FR{check:02}{bban}")
 }
 

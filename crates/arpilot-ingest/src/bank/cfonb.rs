@@ -26,6 +26,7 @@
 
 use super::BankLine;
 use crate::IngestError;
+use arpilot_core::cash::mod97;
 use arpilot_core::money::parse_minor;
 use arpilot_core::{Currency, Day};
 use std::path::Path;
@@ -439,26 +440,6 @@ pub(super) fn iban_shaped(s: &str) -> Option<String> {
         && b[2..4].iter().all(u8::is_ascii_digit)
         && b[4..].iter().all(u8::is_ascii_alphanumeric);
     shaped.then_some(compact)
-}
-
-/// The remainder modulo 97 of the number an IBAN or an ISO 11649 reference stands for: its
-/// first four characters moved to the end, letters as 10–35.
-fn mod97(s: &str) -> Option<u32> {
-    let b = s.as_bytes();
-    if b.len() < 5 {
-        return None;
-    }
-    let mut r = 0u32;
-    for &c in b[4..].iter().chain(&b[..4]) {
-        let v = match c {
-            b'0'..=b'9' => (c - b'0') as u32,
-            b'A'..=b'Z' => (c - b'A') as u32 + 10,
-            _ => return None,
-        };
-        let scale = if v < 10 { 10 } else { 100 };
-        r = (r * scale + v) % 97;
-    }
-    Some(r)
 }
 
 /// True for a valid IBAN (shape and check digits), spaces ignored: for IBANs found in free text.
