@@ -66,13 +66,7 @@ fn dates(query: &RawQuery) -> Result<(Option<Day>, Option<Day>), String> {
 }
 
 fn nav(caller: &Caller) -> crate::html::Nav<'_> {
-    crate::html::Nav {
-        login: &caller.user.login,
-        role: caller.role.name(),
-        csrf: caller.csrf.as_deref().unwrap_or(""),
-        query: "",
-        active: "cash",
-    }
+    caller.nav("", "cash")
 }
 
 fn author(caller: &Caller) -> arpilot_app::Author {

@@ -13,13 +13,7 @@ use std::fmt::Write;
 pub const MAX_UPLOAD: usize = 256 << 20;
 
 fn nav(caller: &Caller) -> crate::html::Nav<'_> {
-    crate::html::Nav {
-        login: &caller.user.login,
-        role: caller.role.name(),
-        csrf: caller.csrf.as_deref().unwrap_or(""),
-        query: "",
-        active: "imports",
-    }
+    caller.nav("", "imports")
 }
 
 async fn history(state: &Shared, l: Lang) -> String {

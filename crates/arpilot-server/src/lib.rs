@@ -379,6 +379,20 @@ pub struct Caller {
     pub lang: Lang,
 }
 
+impl Caller {
+    /// The page header's menu for this caller, `active` highlighted, `query` (date and filters)
+    /// kept on its links.
+    pub(crate) fn nav<'a>(&'a self, query: &'a str, active: &'static str) -> html::Nav<'a> {
+        html::Nav {
+            login: &self.user.login,
+            role: self.role.name(),
+            csrf: self.csrf.as_deref().unwrap_or(""),
+            query,
+            active,
+        }
+    }
+}
+
 pub enum Denied {
     Page,
     Api,

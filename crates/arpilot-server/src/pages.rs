@@ -59,13 +59,7 @@ async fn context(
 }
 
 fn nav<'a>(c: &'a Caller, p: &'a Params, active: &'static str) -> Nav<'a> {
-    Nav {
-        login: &c.user.login,
-        role: c.role.name(),
-        csrf: c.csrf.as_deref().unwrap_or(""),
-        query: &p.raw,
-        active,
-    }
+    c.nav(&p.raw, active)
 }
 
 /// The engine's parameters of the request, with the admin's defaults.

@@ -11,13 +11,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use std::fmt::Write;
 
 fn nav(c: &Caller) -> Nav<'_> {
-    Nav {
-        login: &c.user.login,
-        role: c.role.name(),
-        csrf: c.csrf.as_deref().unwrap_or(""),
-        query: "",
-        active: "settings",
-    }
+    c.nav("", "settings")
 }
 
 const ROLES: [&str; 4] = ["admin", "manager", "collector", "viewer"];
