@@ -5,9 +5,11 @@
 
 pub mod cash;
 pub mod customer;
+pub mod dunning;
 pub mod export;
 pub mod import;
 pub mod locale;
+pub mod portal;
 pub mod request;
 pub mod statement;
 pub mod users;

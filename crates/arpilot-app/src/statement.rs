@@ -400,6 +400,106 @@ pub fn pdf(s: &Statement, lang: Lang) -> Vec<u8> {
     write_pdf(&pages)
 }
 
+/// Characters of 10-point Helvetica a text line of the letter holds (495 pt at about 0.5 em a
+/// character).
+const LETTER_CHARS: usize = 98;
+
+/// `text` broken into lines of at most `width` characters, at spaces where it can.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    for para in text.split('\n') {
+        let mut line = String::new();
+        for word in para.split(' ') {
+            let wl = word.chars().count();
+            let ll = line.chars().count();
+            if ll > 0 && ll + 1 + wl > width {
+                out.push(std::mem::take(&mut line));
+            }
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+            while line.chars().count() > width {
+                let head: String = line.chars().take(width).collect();
+                line = line.chars().skip(width).collect();
+                out.push(head);
+            }
+        }
+        out.push(line);
+    }
+    out
+}
+
+/// A reminder letter or formal notice (mise en demeure) as a PDF: the company, the customer,
+/// the date, the subject, and the message with its table of invoices (and, for a formal notice,
+/// the L441-10 interest and indemnities) — the text the e-mail would have carried.
+pub fn letter_pdf(l: &crate::dunning::Letter) -> Vec<u8> {
+    let lang = l.lang;
+    let mut pages: Vec<Page> = Vec::new();
+    let mut p = Page(String::new());
+    p.text(LEFT, 790.0, 14.0, true, &l.company.name);
+    if let Some(i) = &l.company.iban {
+        p.text(LEFT, 775.0, 8.0, false, &format!("IBAN {}", group4(i)));
+    }
+    p.text(340.0, 730.0, 11.0, true, &l.customer_name);
+    p.text(
+        340.0,
+        716.0,
+        9.0,
+        false,
+        &format!("{} {}", lang.t("Customer", "Client"), l.customer_id),
+    );
+    if let Some(c) = &l.contact {
+        p.text(340.0, 702.0, 9.0, false, c);
+    }
+    p.text(
+        340.0,
+        670.0,
+        10.0,
+        false,
+        &format!("{} {}", lang.t("On", "Le"), lang.date(l.day)),
+    );
+    if l.channel == "formal_notice" {
+        p.text(
+            LEFT,
+            650.0,
+            9.0,
+            true,
+            lang.t(
+                "Registered letter with acknowledgement of receipt",
+                "Lettre recommandée avec accusé de réception",
+            ),
+        );
+    }
+    let subject = l.subject_text();
+    let mut y = 625.0;
+    for line in wrap(&subject, 80) {
+        p.text(LEFT, y, 11.0, true, &line);
+        y -= 15.0;
+    }
+    y -= 10.0;
+    for line in wrap(&l.fill_text(&l.body), LETTER_CHARS) {
+        if y < 60.0 {
+            pages.push(std::mem::replace(&mut p, Page(String::new())));
+            y = 790.0;
+        }
+        p.text(LEFT, y, 10.0, false, &line);
+        y -= 13.0;
+    }
+    pages.push(p);
+    let n = pages.len();
+    for (k, pg) in pages.iter_mut().enumerate() {
+        pg.text_right(
+            RIGHT,
+            30.0,
+            8.0,
+            false,
+            &format!("{} – {} {}/{n}", l.id, lang.t("page", "page"), k + 1),
+        );
+    }
+    write_pdf(&pages)
+}
+
 /// An IBAN in groups of four characters, as printed.
 fn group4(s: &str) -> String {
     s.as_bytes()

@@ -225,6 +225,7 @@ impl Touched {
                 E::Promise(p) => doc(&p.invoice_id),
                 E::Action(a) => Some(a.customer_id.clone()),
                 E::Followup(f) => Some(f.customer_id.clone()),
+                E::Reminder(r) => Some(r.customer_id.clone()),
                 E::Amend(a) => match &a.change {
                     Change::DueDate { document_id, .. } | Change::InLegal { document_id, .. } => {
                         doc(document_id)
@@ -654,7 +655,11 @@ impl Views {
                 let h = content_hash(ev);
                 !unkeyed.0.contains_key(&h) && hashes.insert(h)
             }
-            Event::Allocation(_) | Event::Amend(_) | Event::Receipt(_) | Event::Cash(_) => false,
+            Event::Allocation(_)
+            | Event::Amend(_)
+            | Event::Receipt(_)
+            | Event::Cash(_)
+            | Event::Reminder(_) => false,
         })
     }
 }

@@ -2,6 +2,7 @@
 
 mod bench;
 mod cash;
+mod dunning;
 mod import;
 mod output;
 mod web;
@@ -94,6 +95,9 @@ enum Cmd {
     /// Cash application: the review queue of bank receipts, decisions, the matching engine.
     #[command(subcommand)]
     Cash(cash::CashCmd),
+    /// Reminders (relances): the daily run, what went out, their KPIs, the scenarios.
+    #[command(subcommand)]
+    Dunning(dunning::DunningCmd),
     /// Write a customer's account statement as of a date (PDF): open items, aged summary,
     /// unapplied cash, total, payment instructions with an EPC QR code.
     Statement {
@@ -523,6 +527,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Cmd::Users { db, cmd } => web::users(&db, cmd, &runtime()?),
         Cmd::Cash(cmd) => cash::run(cmd, &runtime()?),
+        Cmd::Dunning(cmd) => dunning::run(cmd, &runtime()?),
         Cmd::Statement {
             customer,
             db,

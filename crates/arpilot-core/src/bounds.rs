@@ -31,6 +31,8 @@ pub const MAX_TERMS_DAYS: i32 = 3_650;
 /// Largest exchange rate: a million units of reporting currency per unit, scaled by 10^9.
 /// Most invoices one cash application may settle.
 pub const MAX_CASH_INVOICES: usize = 1_000;
+/// Invoices one reminder may cover.
+pub const MAX_REMINDER_LINES: usize = 10_000;
 pub const MAX_RATE_E9: i64 = 1_000_000 * 1_000_000_000;
 
 /// Characters that reorder text on screen (U+202A–U+202E, U+2066–U+2069) or are invisible
@@ -361,6 +363,44 @@ pub fn check_event(ev: &Event) -> Result<(), LedgerError> {
             match &r.remittance {
                 Some(t) => check_text("remittance", t, MAX_NOTE_CHARS, true),
                 None => Ok(()),
+            }
+        }
+        Event::Reminder(r) => {
+            check_id("reminder_id", &r.id)?;
+            check_id("customer_id", &r.customer_id)?;
+            check_day("date", r.date)?;
+            match &r.status {
+                ReminderStatus::Queued(c) => {
+                    check_id("scenario", &c.scenario)?;
+                    if c.step == 0 {
+                        return Err(field("step", "0".into(), "a step from 1"));
+                    }
+                    check_choice("channel", &Some(c.channel.clone()), &CHANNELS)?;
+                    check_opt_text("author", &c.author, MAX_TEXT_CHARS)?;
+                    check_opt_text("recipient", &c.recipient, MAX_TEXT_CHARS)?;
+                    // Empty only in a view that leaves its invoices out (another entity).
+                    if c.lines.len() > MAX_REMINDER_LINES {
+                        return Err(field(
+                            "invoices",
+                            c.lines.len().to_string(),
+                            format!("at most {MAX_REMINDER_LINES} invoices in one reminder"),
+                        ));
+                    }
+                    for (inv, open, _) in &c.lines {
+                        check_id("invoice_id", inv)?;
+                        check_amount("amount", *open, false)?;
+                    }
+                    Ok(())
+                }
+                ReminderStatus::Sent { message_id } => {
+                    check_text("message_id", message_id, MAX_TEXT_CHARS, false)
+                }
+                ReminderStatus::Failed { error, .. } => {
+                    check_text("error", error, MAX_NOTE_CHARS, true)
+                }
+                ReminderStatus::Skipped { reason } => {
+                    check_opt_text("reason", reason, MAX_TEXT_CHARS)
+                }
             }
         }
         Event::Cash(c) => {

@@ -21,6 +21,7 @@ pub const AMEND: i16 = 9;
 pub const FOLLOWUP: i16 = 10;
 pub const RECEIPT: i16 = 11;
 pub const CASH: i16 = 12;
+pub const REMINDER: i16 = 13;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("stored event of kind {kind} is malformed: {message}")]
@@ -43,6 +44,7 @@ pub fn kind_of(ev: &Event) -> i16 {
         Event::Followup(_) => FOLLOWUP,
         Event::Receipt(_) => RECEIPT,
         Event::Cash(_) => CASH,
+        Event::Reminder(_) => REMINDER,
     }
 }
 
@@ -242,6 +244,31 @@ pub fn encode(ev: &Event) -> (i16, String) {
                 }
                 Decision::Returned => {
                     o.text("returned");
+                }
+            }
+        }
+        Event::Reminder(r) => {
+            o.text(&r.id).text(&r.customer_id).day(r.date);
+            match &r.status {
+                ReminderStatus::Queued(c) => {
+                    o.text("queued")
+                        .text(&c.scenario)
+                        .int(i64::from(c.step))
+                        .text(&c.channel)
+                        .opt(c.author.as_deref())
+                        .opt(c.recipient.as_deref());
+                    for (inv, open, step) in &c.lines {
+                        o.text(inv).int(*open).int(i64::from(*step));
+                    }
+                }
+                ReminderStatus::Sent { message_id } => {
+                    o.text("sent").text(message_id);
+                }
+                ReminderStatus::Failed { attempt, error } => {
+                    o.text("failed").int(i64::from(*attempt)).text(error);
+                }
+                ReminderStatus::Skipped { reason } => {
+                    o.text("skipped").opt(reason.as_deref());
                 }
             }
         }
@@ -509,6 +536,52 @@ pub fn decode(kind: i16, payload: &str) -> Result<Event, CodecError> {
                 author,
             })
         }
+        REMINDER => {
+            let id = i.text()?;
+            let customer_id = i.text()?;
+            let date = i.day()?;
+            let tag = i.raw()?.to_string();
+            let small = |i: &mut In, what: &str| -> Result<u16, CodecError> {
+                u16::try_from(i.int()?).map_err(|_| i.err(format!("bad {what}")))
+            };
+            let status = match tag.as_str() {
+                "queued" => {
+                    let scenario = i.text()?;
+                    let step = small(&mut i, "step")?;
+                    let channel = i.text()?;
+                    let author = i.opt()?;
+                    let recipient = i.opt()?;
+                    let mut lines = Vec::new();
+                    while let Some(inv) = i.fields.next() {
+                        let open = i.int()?;
+                        lines.push((unescape(inv), open, small(&mut i, "step")?));
+                    }
+                    ReminderStatus::Queued(ReminderContent {
+                        scenario,
+                        step,
+                        channel,
+                        lines,
+                        author,
+                        recipient,
+                    })
+                }
+                "sent" => ReminderStatus::Sent {
+                    message_id: i.text()?,
+                },
+                "failed" => ReminderStatus::Failed {
+                    attempt: small(&mut i, "attempt")?,
+                    error: i.text()?,
+                },
+                "skipped" => ReminderStatus::Skipped { reason: i.opt()? },
+                other => return Err(i.err(format!("unknown reminder status {other:?}"))),
+            };
+            Event::Reminder(ReminderRec {
+                id,
+                customer_id,
+                date,
+                status,
+            })
+        }
         RATE => Event::Rate(RateRec {
             date: i.day()?,
             currency: i.cur()?.ok_or_else(|| i.err("missing currency"))?,
@@ -767,6 +840,39 @@ mod tests {
                             outcome,
                             comment,
                         },
+                    })
+                }),
+            (
+                text(),
+                day(),
+                0usize..4,
+                proptest::collection::vec((text(), 1i64..1_000_000, 1u16..9), 1..3),
+                proptest::option::of(text())
+            )
+                .prop_map(|(id, date, k, lines, reason)| {
+                    let status = match k {
+                        0 => ReminderStatus::Queued(ReminderContent {
+                            scenario: "standard".into(),
+                            step: 2,
+                            channel: "email".into(),
+                            lines,
+                            author: reason.clone(),
+                            recipient: Some("compta@client.fr".into()),
+                        }),
+                        1 => ReminderStatus::Sent {
+                            message_id: "<r1@arpilot>".into(),
+                        },
+                        2 => ReminderStatus::Failed {
+                            attempt: 3,
+                            error: "421 try later".into(),
+                        },
+                        _ => ReminderStatus::Skipped { reason },
+                    };
+                    Event::Reminder(ReminderRec {
+                        id,
+                        customer_id: "C1".into(),
+                        date,
+                        status,
                     })
                 }),
             (day(), text(), day()).prop_map(|(effective, document_id, due)| Event::Amend(

@@ -261,6 +261,49 @@ pub const CASH_RULES: [&str; 8] = [
     "manual",
 ];
 
+/// A reminder (relance) through its life. It is written with its whole content before it
+/// leaves (the outbox), then marked sent with the message id, failed (and retried), or skipped.
+/// One reminder per customer and day: its id says so.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReminderRec {
+    pub id: String,
+    pub customer_id: String,
+    /// The run's date for [`ReminderStatus::Queued`] and [`ReminderStatus::Skipped`], the day it
+    /// happened for the others.
+    pub date: Day,
+    pub status: ReminderStatus,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ReminderStatus {
+    /// Decided and about to leave: what it says.
+    Queued(ReminderContent),
+    /// Handed to the mail server (its message id), printed, or turned into a task.
+    Sent { message_id: String },
+    /// A failed attempt (the number of attempts so far, the error): retried later.
+    Failed { attempt: u16, error: String },
+    /// Not sent: skipped on the preview page, or cancelled before it left.
+    Skipped { reason: Option<String> },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReminderContent {
+    pub scenario: String,
+    /// The step (1 = first) of the scenario: the highest reached by its invoices.
+    pub step: u16,
+    /// One of [`CHANNELS`].
+    pub channel: String,
+    /// The invoices it covers: id, open amount then, and the step each has reached.
+    pub lines: Vec<(String, i64, u16)>,
+    /// Who ran it: a user, or `None` for the scheduled run.
+    pub author: Option<String>,
+    /// The e-mail address it goes to (e-mails only).
+    pub recipient: Option<String>,
+}
+
+/// How a reminder step reaches the customer.
+pub const CHANNELS: [&str; 5] = ["email", "letter", "call", "formal_notice", "legal"];
+
 /// Outcomes of an action (a call reached the customer, nobody answered…).
 pub const OUTCOMES: [&str; 6] = [
     "reached",
@@ -322,6 +365,7 @@ pub enum Event {
     Followup(FollowupRec),
     Receipt(ReceiptRec),
     Cash(CashRec),
+    Reminder(ReminderRec),
 }
 
 /// Why an event cannot enter the ledger. The importer adds file, line and column.

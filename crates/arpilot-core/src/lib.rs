@@ -13,6 +13,7 @@ pub mod customers;
 pub mod daily;
 pub mod date;
 pub mod dso;
+pub mod dunning;
 pub mod forecast;
 pub mod invoices;
 pub mod ledger;

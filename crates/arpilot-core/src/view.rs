@@ -303,6 +303,13 @@ impl Converter {
                 Event::Action(a)
             }
             Event::Followup(f) => Event::Followup(f),
+            // A reminder's amounts are the reporting-currency figures it was decided on.
+            Event::Reminder(mut r) => {
+                if let ReminderStatus::Queued(c) = &mut r.status {
+                    c.lines.retain(|(i, _, _)| !self.dropped.contains(i));
+                }
+                Event::Reminder(r)
+            }
             Event::Receipt(mut r) => {
                 let cur = r.currency.unwrap_or(self.mode.currency());
                 if !self.keep(&r.id, cur) {

@@ -655,7 +655,9 @@ impl Oracle {
                 },
                 Event::Action(_) | Event::Rate(_) | Event::Followup(_) => {}
                 // The generated ledgers hold no bank receipts.
-                Event::Receipt(_) | Event::Cash(_) => unreachable!("not generated"),
+                Event::Receipt(_) | Event::Cash(_) | Event::Reminder(_) => {
+                    unreachable!("not generated")
+                }
             }
         }
         // The allocation rule: requests by date then input order, capped by what is left on

@@ -345,6 +345,14 @@ pub fn qualify(events: &mut [Event], entity: &str) {
                 qo(&mut a.invoice_id);
             }
             Event::Followup(f) => q(&mut f.customer_id),
+            Event::Reminder(r) => {
+                q(&mut r.customer_id);
+                if let ReminderStatus::Queued(c) = &mut r.status {
+                    for (i, _, _) in &mut c.lines {
+                        q(i);
+                    }
+                }
+            }
             Event::Rate(_) | Event::Receipt(_) => {}
             Event::Cash(c) => {
                 if let Decision::Apply {

@@ -236,7 +236,7 @@ pub fn generate(p: &Params, dir: &Path) -> io::Result<Summary> {
     fs::create_dir_all(dir)?;
     let bank = p.bank.map(|b| bank::Bank::new(p, b)).transpose()?;
     let customers_header = format!(
-        "customer_id,name,group,entity,collector,sales_rep,region,sector,size,credit_limit,payment_terms_days,currency,siren{}",
+        "customer_id,name,group,entity,collector,sales_rep,region,sector,size,credit_limit,payment_terms_days,currency,siren,email,language{}",
         if bank.is_some() { ",iban" } else { "" }
     );
     let mut out = Out {
@@ -435,12 +435,15 @@ fn make_customer(
     };
     write!(
         w,
-        "{id},\"{name}\",{group},{entity},{collector},{},{},{},{size},{},{terms},{currency},{:09}",
+        "{id},\"{name}\",{group},{entity},{collector},{},{},{},{size},{},{terms},{currency},{:09},comptabilite@{}.example.com,{}",
         rng.pick(&SALES_REPS),
         rng.pick(&REGIONS),
         rng.pick(&SECTORS),
         money(limit),
         rng.range(100_000_000, 999_999_999),
+        // Derived, not drawn: the ledger's figures stay those of a seed.
+        id.to_lowercase(),
+        if currency == "USD" { "en" } else { "fr" },
     )?;
     match iban {
         Some(iban) => writeln!(w, ",{iban}")?,

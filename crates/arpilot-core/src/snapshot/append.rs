@@ -313,6 +313,11 @@ impl Snapshot {
                 later.push((index, ev));
                 Ok(())
             }
+            Event::Reminder(ref r) => {
+                self.customer_row(&r.customer_id)?;
+                later.push((index, ev));
+                Ok(())
+            }
             Event::Rate(ref r) => {
                 if r.rate_e9 <= 0 {
                     return Err(LedgerError::NonPositive("rate".into()));
@@ -572,7 +577,11 @@ impl Snapshot {
                     .fold(*write_off, |a, x| a.saturating_add(x.1.abs())),
                 _ => 0,
             },
-            Event::Action(_) | Event::Rate(_) | Event::Amend(_) | Event::Followup(_) => 0,
+            Event::Action(_)
+            | Event::Rate(_)
+            | Event::Amend(_)
+            | Event::Followup(_)
+            | Event::Reminder(_) => 0,
         };
         let gross = self.gross + (amount as i128).abs();
         if gross > crate::bounds::GROSS_LIMIT {
@@ -744,6 +753,7 @@ impl Snapshot {
                 Event::Followup(f) => {
                     Resolved::Followup(self.customer_row(&f.customer_id).map_err(err)?, f.clone())
                 }
+                Event::Reminder(r) => self.resolve_reminder(r, &others).map_err(err)?,
                 Event::Amend(a) => match &a.change {
                     Change::DueDate { document_id, due } => {
                         Resolved::Due(self.invoice_row(document_id).map_err(err)?, due.0)
@@ -892,6 +902,7 @@ impl Snapshot {
                 }
                 Resolved::Rate(r) => self.rates.push(r),
                 Resolved::Followup(c, f) => self.followups.push((c, f)),
+                Resolved::Reminder(row) => self.apply_reminder(row),
                 Resolved::Due(inv, due) => {
                     self.invoices.due[inv as usize] = due;
                     // Per-day due totals moved: rebuilt on demand.
@@ -968,4 +979,218 @@ enum Resolved {
     Action(u32, Option<u32>, ActionRec),
     Rate(RateRec),
     Followup(u32, FollowupRec),
+    Reminder(ReminderChange),
+}
+
+/// A checked reminder event: a new row, or a status for an existing (or batch-earlier) one.
+enum ReminderChange {
+    /// The row, and its author's name (coded when applied).
+    New(Box<super::Reminder>, Option<String>),
+    Status(StatusChange),
+}
+
+struct StatusChange {
+    id: String,
+    status: u8,
+    day: i32,
+    message_id: Option<String>,
+    attempt: u16,
+    error: Option<String>,
+    reason: Option<String>,
+}
+
+impl Snapshot {
+    fn resolve_reminder(
+        &self,
+        r: &ReminderRec,
+        others: &[Resolved],
+    ) -> Result<Resolved, LedgerError> {
+        use super::{REMINDER_FAILED, REMINDER_QUEUED, REMINDER_SENT, REMINDER_SKIPPED};
+        let customer = self.customer_row(&r.customer_id)?;
+        // The status the reminder has, counting this batch's earlier events.
+        let mut current = self.reminders.find(&r.id).map(|x| (x.customer, x.status));
+        for o in others {
+            match o {
+                Resolved::Reminder(ReminderChange::New(x, _)) if x.id == r.id => {
+                    current = Some((x.customer, x.status))
+                }
+                Resolved::Reminder(ReminderChange::Status(x)) if x.id == r.id => {
+                    if let Some(c) = current.as_mut() {
+                        c.1 = x.status;
+                    }
+                }
+                _ => {}
+            }
+        }
+        if current.is_some_and(|(c, _)| c != customer) {
+            return Err(LedgerError::Field {
+                field: "customer_id",
+                value: r.customer_id.clone(),
+                expected: format!("the customer of reminder {:?}", r.id),
+            });
+        }
+        let status = |status: u8| StatusChange {
+            id: r.id.clone(),
+            status,
+            day: r.date.0,
+            message_id: None,
+            attempt: 0,
+            error: None,
+            reason: None,
+        };
+        let change = match &r.status {
+            ReminderStatus::Queued(c) => {
+                if current.is_some() {
+                    return Err(LedgerError::DuplicateId(r.id.clone()));
+                }
+                let mut lines = Vec::with_capacity(c.lines.len());
+                let mut amount: i64 = 0;
+                for (inv, open, step) in &c.lines {
+                    let i = self.invoice_row(inv)?;
+                    if self.invoices.customer[i as usize] != customer {
+                        return Err(LedgerError::Field {
+                            field: "invoice_id",
+                            value: inv.clone(),
+                            expected: format!("an invoice of customer {:?}", r.customer_id),
+                        });
+                    }
+                    amount = amount.saturating_add(*open);
+                    lines.push((i, *open, *step));
+                }
+                let channel = CHANNELS
+                    .iter()
+                    .position(|x| *x == c.channel)
+                    .ok_or_else(|| LedgerError::Field {
+                        field: "channel",
+                        value: c.channel.clone(),
+                        expected: format!("one of {}", CHANNELS.join(", ")),
+                    })? as u8;
+                ReminderChange::New(
+                    Box::new(super::Reminder {
+                        id: r.id.clone(),
+                        customer,
+                        day: r.date.0,
+                        scenario: c.scenario.clone(),
+                        step: c.step,
+                        channel,
+                        lines,
+                        amount,
+                        author: 0,
+                        recipient: c.recipient.clone(),
+                        status: REMINDER_QUEUED,
+                        status_day: r.date.0,
+                        message_id: None,
+                        attempts: 0,
+                        error: None,
+                        skip_reason: None,
+                    }),
+                    c.author.clone(),
+                )
+            }
+            ReminderStatus::Skipped { reason } => match current {
+                Some((_, REMINDER_SENT)) => {
+                    return Err(LedgerError::Invalid(format!(
+                        "reminder {:?} has been sent (expected one not sent yet to skip)",
+                        r.id
+                    )));
+                }
+                Some(_) => ReminderChange::Status(StatusChange {
+                    reason: reason.clone(),
+                    ..status(REMINDER_SKIPPED)
+                }),
+                None => ReminderChange::New(
+                    Box::new(super::Reminder {
+                        id: r.id.clone(),
+                        customer,
+                        day: r.date.0,
+                        scenario: String::new(),
+                        step: 0,
+                        channel: 0,
+                        lines: Vec::new(),
+                        amount: 0,
+                        author: 0,
+                        recipient: None,
+                        status: REMINDER_SKIPPED,
+                        status_day: r.date.0,
+                        message_id: None,
+                        attempts: 0,
+                        error: None,
+                        skip_reason: reason.clone(),
+                    }),
+                    None,
+                ),
+            },
+            ReminderStatus::Sent { message_id } => match current {
+                Some((_, REMINDER_QUEUED | REMINDER_FAILED)) => {
+                    ReminderChange::Status(StatusChange {
+                        message_id: Some(message_id.clone()),
+                        ..status(REMINDER_SENT)
+                    })
+                }
+                _ => {
+                    return Err(LedgerError::Invalid(format!(
+                        "reminder {:?} is not waiting to be sent (expected a queued reminder)",
+                        r.id
+                    )));
+                }
+            },
+            ReminderStatus::Failed { attempt, error } => match current {
+                Some((_, REMINDER_QUEUED | REMINDER_FAILED)) => {
+                    ReminderChange::Status(StatusChange {
+                        attempt: *attempt,
+                        error: Some(error.clone()),
+                        ..status(REMINDER_FAILED)
+                    })
+                }
+                _ => {
+                    return Err(LedgerError::Invalid(format!(
+                        "reminder {:?} is not waiting to be sent (expected a queued reminder)",
+                        r.id
+                    )));
+                }
+            },
+        };
+        Ok(Resolved::Reminder(change))
+    }
+
+    fn apply_reminder(&mut self, change: ReminderChange) {
+        match change {
+            ReminderChange::New(mut row, author) => {
+                if let Some(a) = author {
+                    row.author = self.agents.code(&a);
+                }
+                let k = self.reminders.rows.len() as u32;
+                self.reminders.ids.insert(row.id.clone(), k);
+                self.reminders.rows.push(*row);
+            }
+            ReminderChange::Status(StatusChange {
+                id,
+                status,
+                day,
+                message_id,
+                attempt,
+                error,
+                reason,
+            }) => {
+                let Some(&k) = self.reminders.ids.get(&id) else {
+                    return;
+                };
+                let row = &mut self.reminders.rows[k as usize];
+                row.status = status;
+                row.status_day = day;
+                if message_id.is_some() {
+                    row.message_id = message_id;
+                }
+                if attempt > 0 {
+                    row.attempts = attempt;
+                }
+                if error.is_some() {
+                    row.error = error;
+                }
+                if reason.is_some() {
+                    row.skip_reason = reason;
+                }
+            }
+        }
+    }
 }

@@ -261,6 +261,52 @@ pub struct Receipts {
     pub decided: Vec<i32>,
 }
 
+/// Where a reminder stands, in `Reminder::status`.
+pub const REMINDER_QUEUED: u8 = 0;
+pub const REMINDER_SENT: u8 = 1;
+pub const REMINDER_FAILED: u8 = 2;
+pub const REMINDER_SKIPPED: u8 = 3;
+
+/// One reminder (relance): what it says and where it stands.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reminder {
+    pub id: String,
+    pub customer: u32,
+    /// The run's date.
+    pub day: i32,
+    pub scenario: String,
+    pub step: u16,
+    /// Index in [`crate::ledger::CHANNELS`].
+    pub channel: u8,
+    /// Invoice row, open amount then, and the step the invoice reached.
+    pub lines: Vec<(u32, i64, u16)>,
+    pub amount: i64,
+    /// Code in `agents`; 0 for the scheduled run.
+    pub author: u32,
+    pub recipient: Option<String>,
+    /// `REMINDER_QUEUED`, `REMINDER_SENT`, …
+    pub status: u8,
+    /// Day of the latest status.
+    pub status_day: i32,
+    pub message_id: Option<String>,
+    pub attempts: u16,
+    pub error: Option<String>,
+    pub skip_reason: Option<String>,
+}
+
+/// Reminders in the order written, and their ids.
+#[derive(Clone, Debug, Default)]
+pub struct Reminders {
+    pub rows: Vec<Reminder>,
+    pub ids: HashMap<String, u32>,
+}
+
+impl Reminders {
+    pub fn find(&self, id: &str) -> Option<&Reminder> {
+        self.ids.get(id).map(|&r| &self.rows[r as usize])
+    }
+}
+
 /// Kinds of cash decisions, in `CashRow::kind`.
 pub const CASH_APPLY: u8 = 0;
 pub const CASH_NOT_CUSTOMER: u8 = 1;
@@ -323,6 +369,7 @@ pub struct Snapshot {
     pub rates: Vec<RateRec>,
     pub receipts: Receipts,
     pub cash: Vec<CashRow>,
+    pub reminders: Reminders,
     /// While [`Snapshot::build`] reads a whole ledger whose undone applications were dropped:
     /// an undo then only records itself.
     replaying: bool,
@@ -361,6 +408,7 @@ impl Snapshot {
             rates: Vec::new(),
             receipts: Receipts::default(),
             cash: Vec::new(),
+            reminders: Reminders::default(),
             replaying: false,
             next_seq: 0,
             gross: 0,
