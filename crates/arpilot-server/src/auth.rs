@@ -54,6 +54,23 @@ impl Throttle {
     pub fn clear(&self, key: &str) {
         self.failures.lock().expect("throttle lock").remove(key);
     }
+
+    /// A request of `key` (kept apart from sign-in keys by its prefix) under a limit of `limit`
+    /// requests a `window`: `None` when it may go on, else how long until the window ends.
+    pub fn rate(&self, key: &str, limit: u32, window: Duration) -> Option<Duration> {
+        let mut map = self.failures.lock().expect("throttle lock");
+        let now = Instant::now();
+        if map.len() > 100_000 {
+            map.retain(|_, (_, until)| *until + Duration::from_secs(3600) > now);
+        }
+        // For these keys the instant is the end of the current window.
+        let e = map.entry(key.to_string()).or_insert((0, now + window));
+        if e.1 <= now {
+            *e = (0, now + window);
+        }
+        e.0 = e.0.saturating_add(1);
+        (e.0 > limit).then(|| e.1 - now)
+    }
 }
 
 /// What a caller may see.
@@ -85,6 +102,12 @@ impl Scope {
             None => Selection::none(snap),
         };
         Ok(own.and(asked))
+    }
+
+    /// The portfolio's conditions (none: every customer); `None` when the caller may see
+    /// nothing.
+    pub fn filters(&self) -> Option<&[Filter]> {
+        self.filters.as_deref()
     }
 
     /// True when the caller is restricted to a portfolio.

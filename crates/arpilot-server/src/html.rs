@@ -45,7 +45,7 @@ pub fn page(lang: Lang, title: &str, nav: &Nav, body: &str) -> String {
         )
     };
     format!(
-        r#"<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{title} · arpilot</title><link rel="stylesheet" href="/static/app.css"></head><body><header><a class="brand" href="/">arpilot</a><nav>{d}{w}{a}{c}{t}{x}{f}{k}{i}{s}</nav><form method="post" action="/logout" class="who"><span>{login} · {role}</span><input type="hidden" name="csrf" value="{csrf}"><button>{out}</button></form></header><main id="main" data-live="1">{body}</main><script src="/static/live.js" defer></script></body></html>"#,
+        r#"<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{title} · arpilot</title><link rel="stylesheet" href="/static/app.css"></head><body><header><a class="brand" href="/">arpilot</a><nav>{d}{w}{a}{c}{t}{x}{f}{k}{r}{i}{s}</nav><form method="post" action="/logout" class="who"><span>{login} · {role}</span><input type="hidden" name="csrf" value="{csrf}"><button>{out}</button></form></header><main id="main" data-live="1">{body}</main><script src="/static/live.js" defer></script></body></html>"#,
         lang = lang.code(),
         title = esc(title),
         d = link("/", "dashboard", lang.t("Dashboard", "Tableau de bord")),
@@ -62,6 +62,12 @@ pub fn page(lang: Lang, title: &str, nav: &Nav, body: &str) -> String {
         // Bank receipts belong to no portfolio: cash application is the managers' page.
         k = if matches!(nav.role, "admin" | "manager") {
             link("/cash", "cash", lang.t("Cash", "Lettrage"))
+        } else {
+            String::new()
+        },
+        // Reminders are run by the managers (collectors may open the page, read-only).
+        r = if matches!(nav.role, "admin" | "manager") {
+            link("/reminders", "reminders", lang.t("Reminders", "Relances"))
         } else {
             String::new()
         },
@@ -112,6 +118,9 @@ tr:hover td{background:#f1f5f9}a{color:var(--accent)}
 button.secondary{background:#fff;color:var(--ink);border:1px solid #cbd5e1;border-radius:6px;padding:6px 12px;font:inherit;cursor:pointer}.remit{margin:4px 0;font-family:ui-monospace,monospace;font-size:13px;overflow-wrap:anywhere}
 table.candidates input[size]{width:auto}
 ul.reasons{margin:0;padding-left:18px}ul.reasons li{margin:0}#worklist td{vertical-align:top}
+.ok{color:#166534}form.inline{display:inline-flex;gap:4px;align-items:center}pre.letter{white-space:pre-wrap;font:14px/1.5 system-ui,sans-serif;margin:0}
+ul.steps{margin:0 0 12px;padding-left:18px;font-size:13px}.work-form textarea{font:13px/1.4 ui-monospace,monospace}
+main.portal{max-width:860px}
 "#;
 
 /// Progressive enhancement: when the ledger changes, refresh the page's content in place.

@@ -10,6 +10,8 @@ pub mod html;
 mod imports;
 pub mod openapi;
 mod pages;
+mod portal;
+mod reminders;
 mod settings;
 mod work;
 
@@ -251,6 +253,19 @@ pub fn router(state: Shared) -> Router {
         .route("/api/cash/queue", get(cash::api_queue))
         .route("/api/cash/report", get(cash::api_report))
         .route("/api/cash/{id}", post(cash::post_api))
+        .route("/reminders", get(reminders::page_get))
+        .route("/reminders/run", post(reminders::post_run))
+        .route("/reminders/skip", post(reminders::post_skip))
+        .route("/reminders/{file}", get(reminders::letter_pdf))
+        .route("/api/reminders/preview", get(reminders::api_preview))
+        .route("/api/reminders/history", get(reminders::api_history))
+        .route("/api/reminders/kpis", get(reminders::api_kpis))
+        .route("/api/reminders/run", post(reminders::api_run))
+        .route("/portal/{token}", get(portal::page))
+        .route("/portal/{token}/statement.pdf", get(portal::statement_pdf))
+        .route("/portal/{token}/promise", post(portal::promise))
+        .route("/portal/{token}/dispute", post(portal::dispute))
+        .route("/portal/{token}/rating", post(portal::rating))
         .route("/customers/{id}", get(pages::customer))
         .route("/customers/{id}/statement.pdf", get(pages::statement_pdf))
         .route("/customers/{id}/work", post(work::post_form))
@@ -265,6 +280,11 @@ pub fn router(state: Shared) -> Router {
         .route("/settings/users", post(settings::users))
         .route("/settings/language", post(settings::language))
         .route("/settings/report", post(settings::report))
+        .route("/settings/reminders", post(settings::reminders))
+        .route(
+            "/settings/reminders/preview",
+            get(settings::reminder_preview),
+        )
         .route("/team", get(pages::team))
         .route("/disputes", get(pages::disputes))
         .route("/api/team", get(pages::api_team))
@@ -808,6 +828,8 @@ async fn push_events(
 /// Serves until the process ends.
 pub async fn serve(listener: tokio::net::TcpListener, state: Shared) -> std::io::Result<()> {
     tokio::spawn(watch_ledger(Arc::clone(&state)));
+    // The daily reminders and the retries of failed e-mails.
+    tokio::spawn(reminders::schedule(Arc::clone(&state)));
     // Client addresses for the sign-in back-off.
     axum::serve(
         listener,

@@ -243,6 +243,8 @@ pub fn document(ledger: &Ledger) -> Value {
     add("/api/events", "post", push(&mut g, &ledger.custom_fields));
     add("/api/customers/{id}/work", "post", work_api(&mut g));
     cash_api(&mut g, &mut add);
+    reminders_api(&mut g, &mut add);
+    portal_api(&mut add);
     add(
         "/api/openapi.json",
         "get",
@@ -441,6 +443,7 @@ pub fn document(ledger: &Ledger) -> Value {
             {"name": "exports", "description": "Spreadsheet and CSV downloads."},
             {"name": "live", "description": "Live updates (server-sent events)."},
             {"name": "pages", "description": "The dashboard's HTML pages and forms."},
+            {"name": "portal", "description": "The customer portal, opened by the signed link of a reminder (no sign-in)."},
         ],
         "security": security(),
         "paths": paths,
@@ -869,6 +872,336 @@ fn cash_api(g: &mut SchemaGenerator, add: &mut impl FnMut(&str, &str, Value)) {
             },
         }),
     );
+}
+
+/// The reminder endpoints and pages: admins and managers run and skip; collectors read their
+/// portfolio's.
+fn reminders_api(g: &mut SchemaGenerator, add: &mut impl FnMut(&str, &str, Value)) {
+    let day_param = |name: &str, d: &str| json!({"name": name, "in": "query", "description": d, "schema": date()});
+    let read = |g: &mut SchemaGenerator, ok: Value| {
+        json!({
+            "200": ok,
+            "400": error(g, "A parameter is refused: which one, what it held and what was expected."),
+            "401": error(g, "Not signed in: no session and no valid `Authorization: Bearer` token."),
+            "403": error(g, "A viewer, or a collector without a portfolio."),
+            "422": error(g, "The ledger cannot be seen on that date (no exchange rate yet for one of its currencies)."),
+            "500": error(g, "The reminder settings cannot be read, or an unexpected failure (the details go to the server's log)."),
+        })
+    };
+    let period = [
+        day_param("from", "First day (default: 29 days before `to`)."),
+        day_param("to", "Last day (default: the ledger's last date)."),
+    ];
+    let ok_preview = ok::<arpilot_app::dunning::Preview>(g);
+    add(
+        "/api/reminders/preview",
+        "get",
+        json!({
+            "tags": ["api"],
+            "summary": "The reminders a run would send",
+            "description": "The customers of the caller's portfolio due a reminder on `as_of` (scenario, step, channel, invoices, amount, recipient, language), and those with invoices at a new step that wait (`hold`, `promise`, `interval`, `below_minimum`, `today`) with until when. The same objects as `arpilot dunning run --dry-run --format json`.",
+            "operationId": "reminders_preview",
+            "parameters": [day_param("as_of", "Date of the run (default: the ledger's last date).")],
+            "responses": read(g, ok_preview),
+        }),
+    );
+    let ok_history = ok::<Vec<arpilot_app::dunning::HistoryRow>>(g);
+    add(
+        "/api/reminders/history",
+        "get",
+        json!({
+            "tags": ["api"],
+            "summary": "The reminders of a period",
+            "description": "Reminders dated in the period of customers of the caller's portfolio, latest first, with their status (`queued`, `sent`, `failed`, `skipped`), message id, attempts and error. `from` must not come after `to` (400).",
+            "operationId": "reminders_history",
+            "parameters": period.clone(),
+            "responses": read(g, ok_history),
+        }),
+    );
+    let ok_kpis = ok::<arpilot_core::dunning::ReminderKpis>(g);
+    add(
+        "/api/reminders/kpis",
+        "get",
+        json!({
+            "tags": ["api"],
+            "summary": "Reminder KPIs",
+            "description": "Reminders sent in the period, activation within 7, 15 and 30 days, cash collected after them, invoices recovered and cost, by scenario, step, channel and collector; reminders waiting to leave and failed on `to`. `from` must not come after `to` (400).",
+            "operationId": "reminders_kpis",
+            "parameters": period,
+            "responses": read(g, ok_kpis),
+        }),
+    );
+    let ok_run = ok::<crate::reminders::RunAnswer>(g);
+    add(
+        "/api/reminders/run",
+        "post",
+        json!({
+            "tags": ["api"],
+            "summary": "Runs the reminders of a date",
+            "description": "Decides the reminders of `as_of` (default: the ledger's last date) — all, or those of `customers` — writes each to the ledger before it leaves, sends the e-mails (SMTP server of the settings) and marks them sent or failed; letters, call tasks and legal collection are recorded at once. A second run on the same date decides nothing more. `dry_run`: only what it would decide. Admins and managers.",
+            "operationId": "reminders_run",
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {
+                "type": "object",
+                "properties": {
+                    "as_of": date(),
+                    "customers": {"type": "array", "items": {"type": "string"}, "description": "Only these customers (ids)."},
+                    "dry_run": {"type": "boolean"},
+                },
+                "additionalProperties": false,
+            }}}},
+            "responses": {
+                "200": ok_run,
+                "400": {"description": "A field is refused, or e-mails are due and no SMTP server is set (JSON); or the body is not JSON (text). Nothing was written.", "content": {
+                    "application/json": {"schema": schema::<ApiError>(g)},
+                    "text/plain": {"schema": {"type": "string"}},
+                }},
+                "401": error(g, "Not signed in: no session and no valid `Authorization: Bearer` token."),
+                "403": {"description": "Not an admin or manager (JSON), or a browser session without its CSRF token (text).", "content": {
+                    "application/json": {"schema": schema::<ApiError>(g)},
+                    "text/plain": {"schema": {"type": "string"}},
+                }},
+                "409": error(g, "The ledger refused the reminders."),
+                "415": text("The body is not `Content-Type: application/json`."),
+                "422": error(g, "The ledger cannot be seen on that date."),
+                "500": error(g, "The reminder settings cannot be read, or an unexpected failure."),
+                "503": error(g, "The store failed; try again."),
+            },
+        }),
+    );
+    add(
+        "/reminders",
+        "get",
+        json!({
+            "tags": ["pages"],
+            "summary": "Reminders: KPIs, the reminders of the date to approve or skip, the customers waiting, the history",
+            "operationId": "page_reminders",
+            "parameters": [day_param("as_of", "Date of the run (default: the ledger's last date).")],
+            "responses": {
+                "200": html("The page."),
+                "303": redirect_to_login(),
+                "400": text("A parameter is refused."),
+                "403": text("A viewer, or a collector without a portfolio."),
+                "422": {"description": "The ledger cannot be seen on that date.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ApiError"}}}},
+                "500": text("The reminder settings cannot be read."),
+            },
+        }),
+    );
+    let form_responses = || {
+        json!({
+            "303": {"description": "Done (back to the page with what was done); or not signed in (to the sign-in page)."},
+            "400": {"description": "Refused: the page again with the reason (HTML), or a date refused (text); nothing written.", "content": {"text/html": {"schema": {"type": "string"}}, "text/plain": {"schema": {"type": "string"}}}},
+            "403": text("Not an admin or manager, an invalid CSRF token or a cross-site request."),
+            "409": html("The ledger refused the reminders: the page again with the reason."),
+            "415": text("Not a form body."),
+            "422": text("The form cannot be read."),
+            "503": html("The store failed; try again."),
+        })
+    };
+    add(
+        "/reminders/run",
+        "post",
+        json!({
+            "tags": ["pages"],
+            "summary": "Approves reminders from the reminders page",
+            "operationId": "form_reminders_run",
+            "requestBody": {"required": true, "content": {"application/x-www-form-urlencoded": {"schema": {
+                "type": "object",
+                "properties": {
+                    "csrf": {"type": "string", "description": "The session's CSRF token."},
+                    "as_of": date(),
+                    "customer": {"type": "string", "description": "A customer to approve (repeated); none: every reminder of the date."},
+                },
+                "required": ["csrf"],
+            }}}},
+            "responses": form_responses(),
+        }),
+    );
+    let mut skip = form_responses();
+    skip["404"] = text("No such customer.");
+    add(
+        "/reminders/skip",
+        "post",
+        json!({
+            "tags": ["pages"],
+            "summary": "Skips a customer's reminder of a date",
+            "operationId": "form_reminders_skip",
+            "requestBody": {"required": true, "content": {"application/x-www-form-urlencoded": {"schema": {
+                "type": "object",
+                "properties": {
+                    "csrf": {"type": "string", "description": "The session's CSRF token."},
+                    "as_of": date(),
+                    "customer": {"type": "string"},
+                    "reason": {"type": "string", "maxLength": 500},
+                },
+                "required": ["csrf", "customer"],
+            }}}},
+            "responses": skip,
+        }),
+    );
+    add(
+        "/reminders/{file}",
+        "get",
+        json!({
+            "tags": ["pages"],
+            "summary": "A reminder's letter (PDF)",
+            "description": "`{id}.pdf`, the id as the history lists it: the letter, formal notice (with the L441-10 interest and indemnities) or e-mail of the reminder as a printable letter. 404 for a reminder unknown, skipped, or of a customer outside the caller's portfolio.",
+            "operationId": "reminder_letter_pdf",
+            "parameters": [{"name": "file", "in": "path", "required": true, "description": "The reminder's id followed by `.pdf`.", "schema": {"type": "string"}}],
+            "responses": {
+                "200": {"description": "The PDF, as an attachment.", "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}},
+                "303": redirect_to_login(),
+                "403": text("A viewer, or a collector without a portfolio."),
+                "404": text("No such reminder in the caller's portfolio."),
+                "500": text("The reminder settings cannot be read."),
+            },
+        }),
+    );
+    add(
+        "/settings/reminders",
+        "post",
+        json!({
+            "tags": ["pages"],
+            "summary": "Saves the reminder scenarios and settings (admins)",
+            "description": "Every value is checked first (the policy's JSON, the hour, SMTP and portal URLs); the settings page again with the error when one is refused, nothing saved.",
+            "operationId": "form_settings_reminders",
+            "requestBody": {"required": true, "content": {"application/x-www-form-urlencoded": {"schema": {
+                "type": "object",
+                "properties": {
+                    "csrf": {"type": "string", "description": "The session's CSRF token."},
+                    "policy": {"type": "string", "description": "The scenarios and rules as JSON (as `arpilot dunning scenarios` prints them)."},
+                    "hour": {"type": "string", "description": "Hour of the daily run, 0 to 23 (UTC); empty: no scheduled run."},
+                    "approval": {"type": "string", "enum": ["auto", "manual"]},
+                    "smtp_url": {"type": "string", "description": "smtp://host:port, smtp://user:pass@host:587?tls=required or smtps://host:465."},
+                    "smtp_from": {"type": "string"},
+                    "portal_url": {"type": "string", "description": "The public address the portal links start with."},
+                },
+                "required": ["csrf", "policy"],
+            }}}},
+            "responses": {
+                "303": {"description": "Saved (back to the settings); or not signed in (to the sign-in page)."},
+                "400": html("Refused: the settings page again with the error; nothing saved."),
+                "403": text("Not an admin, an invalid CSRF token or a cross-site request."),
+                "415": text("Not a form body."),
+                "422": text("The form cannot be read."),
+                "500": text("The store failed."),
+            },
+        }),
+    );
+    add(
+        "/settings/reminders/preview",
+        "get",
+        json!({
+            "tags": ["pages"],
+            "summary": "The message of a scenario's step, filled with a customer due today (admins)",
+            "operationId": "page_settings_reminders_preview",
+            "parameters": [
+                {"name": "scenario", "in": "query", "required": true, "description": "The scenario's id.", "schema": {"type": "string"}},
+                {"name": "step", "in": "query", "required": true, "description": "The step, from 1.", "schema": {"type": "integer", "minimum": 1}},
+            ],
+            "responses": {
+                "200": html("The page."),
+                "303": redirect_to_login(),
+                "403": text("Not an admin."),
+                "404": text("No such scenario or step."),
+                "500": text("The reminder settings cannot be read."),
+            },
+        }),
+    );
+}
+
+/// The customer portal: no sign-in, a signed link.
+fn portal_api(add: &mut impl FnMut(&str, &str, Value)) {
+    let token = json!({"name": "token", "in": "path", "required": true, "description": "The signed link of a reminder (customer, expiry date, signature).", "schema": {"type": "string"}});
+    let too_many = json!({"description": "Too many requests from this address: wait `Retry-After` seconds.", "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}}, "content": {"text/plain": {"schema": {"type": "string"}}}});
+    let gone = html("The link is altered, expired or of no customer (no hint which).");
+    add(
+        "/portal/{token}",
+        "get",
+        json!({
+            "tags": ["portal"],
+            "summary": "The customer portal",
+            "description": "The customer's open invoices, the total due, how to pay (IBAN, BIC, reference), the statement with its QR code, and forms to promise a payment, dispute an invoice and rate the service. French, English for customers whose `language` starts with `en`.",
+            "operationId": "portal",
+            "security": [],
+            "parameters": [token.clone(), {"name": "thanks", "in": "query", "description": "What was just recorded.", "schema": {"type": "string", "enum": ["promise", "dispute", "rating"]}}],
+            "responses": {"200": html("The page."), "404": gone.clone(), "429": too_many.clone()},
+        }),
+    );
+    add(
+        "/portal/{token}/statement.pdf",
+        "get",
+        json!({
+            "tags": ["portal"],
+            "summary": "The customer's statement (PDF) from the portal",
+            "operationId": "portal_statement_pdf",
+            "security": [],
+            "parameters": [token.clone()],
+            "responses": {
+                "200": {"description": "The PDF, as an attachment.", "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}},
+                "404": gone.clone(),
+                "429": too_many.clone(),
+            },
+        }),
+    );
+    for (what, summary, fields, required) in [
+        (
+            "promise",
+            "Promises a payment from the portal",
+            json!({
+                "amount": {"type": "string", "description": "Amount such as 1500.00."},
+                "date": date(),
+                "invoice": {"type": "string", "description": "An invoice of the customer (repeated)."},
+            }),
+            vec!["csrf", "amount", "date", "invoice"],
+        ),
+        (
+            "dispute",
+            "Disputes an invoice from the portal",
+            json!({
+                "invoice": {"type": "string"},
+                "reason": {"type": "string", "enum": arpilot_app::work::DISPUTE_REASONS},
+                "comment": {"type": "string", "maxLength": 2000},
+            }),
+            vec!["csrf", "invoice"],
+        ),
+        (
+            "rating",
+            "Rates the service from the portal",
+            json!({"rating": {"type": "integer", "minimum": 1, "maximum": 5}}),
+            vec!["csrf", "rating"],
+        ),
+    ] {
+        let mut props = fields.as_object().cloned().unwrap_or_default();
+        props.insert(
+            "csrf".into(),
+            json!({"type": "string", "description": "The portal page's form token."}),
+        );
+        add(
+            &format!("/portal/{{token}}/{what}"),
+            "post",
+            json!({
+                "tags": ["portal"],
+                "summary": summary,
+                "description": "Recorded in the ledger as the collectors' work is (author `portal`, source `portal`); only the link's customer's invoices are accepted.",
+                "operationId": format!("portal_{what}"),
+                "security": [],
+                "parameters": [token.clone()],
+                "requestBody": {"required": true, "content": {"application/x-www-form-urlencoded": {"schema": {
+                    "type": "object", "properties": props, "required": required,
+                }}}},
+                "responses": {
+                    "303": {"description": "Recorded: back to the portal with a thank-you."},
+                    "400": html("Refused: the portal again with the reason; nothing written."),
+                    "403": text("An invalid form token or a cross-site request."),
+                    "404": gone.clone(),
+                    "415": text("Not a form body."),
+                    "422": text("The form cannot be read."),
+                    "429": too_many.clone(),
+                    "503": text("The store failed; try again."),
+                },
+            }),
+        );
+    }
 }
 
 /// `POST /api/events`: the body, described from the reader of pushed events

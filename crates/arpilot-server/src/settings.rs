@@ -40,6 +40,11 @@ fn role_select(l: Lang, current: &str, form: &str) -> String {
 }
 
 pub async fn page(State(state): State<Shared>, caller: Caller) -> Response {
+    render(&state, &caller, None).await
+}
+
+/// The settings page; `reminders` holds the reminder form as posted when it was refused.
+async fn render(state: &Shared, caller: &Caller, reminders: Option<&ReminderForm>) -> Response {
     let l = caller.lang;
     let csrf = esc(caller.csrf.as_deref().unwrap_or(""));
     let mut b = format!("<h1>{}</h1>", l.t("Settings", "Réglages"));
@@ -124,14 +129,18 @@ pub async fn page(State(state): State<Shared>, caller: Caller) -> Response {
             l.t("Portfolio", "Portefeuille"),
             l.t("Add", "Ajouter"),
         );
+        b += &reminder_section(state, l, &csrf, reminders).await;
     }
-    Html(html::page(
-        l,
-        l.t("Settings", "Réglages"),
-        &nav(&caller),
-        &b,
-    ))
-    .into_response()
+    let status = if reminders.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    (
+        status,
+        Html(html::page(l, l.t("Settings", "Réglages"), &nav(caller), &b)),
+    )
+        .into_response()
 }
 
 #[derive(serde::Deserialize)]
@@ -256,4 +265,394 @@ pub async fn report(
         }
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reminder scenarios
+
+/// The reminder settings form (admins): the policy as JSON, the scheduled run, SMTP, the
+/// portal's address.
+#[derive(serde::Deserialize, Default, Clone)]
+pub struct ReminderForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    policy: String,
+    #[serde(default)]
+    hour: String,
+    #[serde(default)]
+    approval: String,
+    #[serde(default)]
+    smtp_url: String,
+    #[serde(default)]
+    smtp_from: String,
+    #[serde(default)]
+    portal_url: String,
+    /// Why it was refused (not a field of the form).
+    #[serde(skip)]
+    error: String,
+}
+
+/// The section of the settings page: the stored values, or the form as posted with its error.
+async fn reminder_section(
+    state: &Shared,
+    l: Lang,
+    csrf: &str,
+    posted: Option<&ReminderForm>,
+) -> String {
+    use arpilot_app::dunning::{
+        APPROVAL_KEY, FROM_KEY, HOUR_KEY, POLICY_KEY, PORTAL_URL_KEY, SMTP_KEY,
+    };
+    let stored = state.store.settings().await.unwrap_or_default();
+    let get = |k: &str| {
+        stored
+            .iter()
+            .find(|(x, _)| x == k)
+            .map_or(String::new(), |(_, v)| v.trim().to_string())
+    };
+    let f = match posted {
+        Some(f) => f.clone(),
+        None => ReminderForm {
+            policy: Some(get(POLICY_KEY))
+                .filter(|p| !p.is_empty())
+                .unwrap_or_else(|| {
+                    serde_json::to_string_pretty(&arpilot_core::dunning::Policy::standard())
+                        .expect("a policy serialises")
+                }),
+            hour: get(HOUR_KEY),
+            approval: get(APPROVAL_KEY),
+            smtp_url: get(SMTP_KEY),
+            smtp_from: get(FROM_KEY),
+            portal_url: get(PORTAL_URL_KEY),
+            ..ReminderForm::default()
+        },
+    };
+    let mut b = format!(
+        r#"<section class="card spaced" id="reminders"><h2>{}</h2>"#,
+        l.t("Reminder scenarios", "Scénarios de relance")
+    );
+    if !f.error.is_empty() {
+        let _ = write!(b, r#"<p class="err" role="alert">{}</p>"#, esc(&f.error));
+    }
+    // Each step of the scenarios in force, with its preview.
+    let dec = state.snapshot().currency.decimals();
+    if let Ok(s) = arpilot_app::dunning::DunningSettings::from_settings(&stored, dec) {
+        b.push_str(r#"<ul class="steps">"#);
+        for sc in &s.policy.scenarios {
+            for (k, st) in sc.steps.iter().enumerate() {
+                let _ = write!(
+                    b,
+                    r#"<li>{} — {} {}: {} ({:+} {}) · <a href="/settings/reminders/preview?scenario={}&amp;step={}">{}</a></li>"#,
+                    esc(&sc.name),
+                    l.t("step", "étape"),
+                    k + 1,
+                    crate::reminders::channel_words(&st.channel, l),
+                    st.offset,
+                    l.t("days from the due date", "jours par rapport à l'échéance"),
+                    html::q(&sc.id),
+                    k + 1,
+                    l.t("Preview", "Aperçu"),
+                );
+            }
+        }
+        b.push_str("</ul>");
+    }
+    let selected = |v: &str, want: &str| if v == want { " selected" } else { "" };
+    let _ = write!(
+        b,
+        r#"<form method="post" action="/settings/reminders" class="work-form"><input type="hidden" name="csrf" value="{csrf}"><label class="wide">{}<textarea name="policy" rows="18" spellcheck="false">{}</textarea></label><div class="row"><label>{}<input name="hour" value="{}" inputmode="numeric" size="4" placeholder="8"></label><label>{}<select name="approval"><option value="auto"{}>{}</option><option value="manual"{}>{}</option></select></label></div><div class="row"><label>{}<input name="smtp_url" value="{}" size="40" placeholder="smtp://relay.example.com:25"></label><label>{}<input name="smtp_from" value="{}" size="30" placeholder="relances@example.com"></label><label>{}<input name="portal_url" value="{}" size="30" placeholder="https://ar.example.com"></label></div><button class="primary">{}</button></form></section>"#,
+        l.t("Scenarios and rules (JSON)", "Scénarios et règles (JSON)"),
+        esc(&f.policy),
+        l.t(
+            "Hour of the daily run (0–23, UTC; empty: none)",
+            "Heure de l'envoi quotidien (0–23, UTC ; vide : aucun)"
+        ),
+        esc(&f.hour),
+        l.t("Approval", "Validation"),
+        selected(&f.approval, "auto"),
+        l.t("automatic", "automatique"),
+        selected(&f.approval, "manual"),
+        l.t("manual (on the Reminders page)", "manuelle (page Relances)"),
+        l.t("SMTP server (URL)", "Serveur SMTP (URL)"),
+        esc(&f.smtp_url),
+        l.t("Sender address", "Adresse d'expédition"),
+        esc(&f.smtp_from),
+        l.t(
+            "Public address of the portal",
+            "Adresse publique du portail"
+        ),
+        esc(&f.portal_url),
+        l.t("Save", "Enregistrer"),
+    );
+    b
+}
+
+/// Checks the reminder form: every value, the policy included (nothing saved when one is
+/// wrong); the error names the field.
+fn check_reminders(f: &ReminderForm, stored: &[(String, String)], dec: u8) -> Result<(), String> {
+    use arpilot_app::dunning::{APPROVAL_KEY, DunningSettings, POLICY_KEY};
+    let hour = f.hour.trim();
+    if !hour.is_empty() && !hour.parse::<u8>().is_ok_and(|h| h < 24) {
+        return Err(format!(
+            "dunning.hour {hour:?}: expected an hour from 0 to 23, or nothing"
+        ));
+    }
+    if !matches!(f.approval.trim(), "" | "auto" | "manual") {
+        return Err(format!(
+            "{APPROVAL_KEY} {:?}: expected auto or manual",
+            f.approval
+        ));
+    }
+    let url = f.smtp_url.trim();
+    if !url.is_empty() {
+        if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+            return Err(format!(
+                "smtp.url {url:?}: expected smtp://host:port or smtps://host:465"
+            ));
+        }
+        arpilot_app::dunning::Smtp::new(url).map_err(|e| e.to_string())?;
+    }
+    let from = f.smtp_from.trim();
+    if !from.is_empty() && (!from.contains('@') || from.contains(char::is_whitespace)) {
+        return Err(format!("smtp.from {from:?}: expected an e-mail address"));
+    }
+    let portal = f.portal_url.trim();
+    if !portal.is_empty() {
+        crate::ServerOptions::public_url(portal).map_err(|e| format!("portal.url: {e}"))?;
+    }
+    let mut all: Vec<(String, String)> = stored
+        .iter()
+        .filter(|(k, _)| k != POLICY_KEY)
+        .cloned()
+        .collect();
+    all.push((POLICY_KEY.to_string(), f.policy.clone()));
+    if f.policy.trim().is_empty() {
+        return Err(format!(
+            "{POLICY_KEY}: expected the scenarios and rules as JSON"
+        ));
+    }
+    DunningSettings::from_settings(&all, dec)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// `POST /settings/reminders` (admins): the policy through `dunning::save_policy`, the other
+/// values as settings; the page again with the error when one is refused, nothing saved.
+pub async fn reminders(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    caller: Caller,
+    Form(mut f): Form<ReminderForm>,
+) -> Response {
+    use arpilot_app::dunning::{APPROVAL_KEY, FROM_KEY, HOUR_KEY, PORTAL_URL_KEY, SMTP_KEY};
+    if caller.role != Role::Admin {
+        return (
+            StatusCode::FORBIDDEN,
+            "reminder settings are managed by admins",
+        )
+            .into_response();
+    }
+    if !csrf_ok(&caller, &f.csrf) || !same_origin(&headers) {
+        return (StatusCode::FORBIDDEN, "invalid CSRF token").into_response();
+    }
+    let stored = match state.store.settings().await {
+        Ok(s) => s,
+        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    };
+    let dec = state.snapshot().currency.decimals();
+    if let Err(e) = check_reminders(&f, &stored, dec) {
+        f.error = e;
+        return render(&state, &caller, Some(&f)).await;
+    }
+    if let Err(e) = arpilot_app::dunning::save_policy(&state.store, &f.policy).await {
+        f.error = e.to_string();
+        return render(&state, &caller, Some(&f)).await;
+    }
+    let approval = if f.approval.trim() == "manual" {
+        "manual"
+    } else {
+        "auto"
+    };
+    let pairs = [
+        (HOUR_KEY, f.hour.trim().to_string()),
+        (APPROVAL_KEY, approval.to_string()),
+        (SMTP_KEY, f.smtp_url.trim().to_string()),
+        (FROM_KEY, f.smtp_from.trim().to_string()),
+        (
+            PORTAL_URL_KEY,
+            f.portal_url.trim().trim_end_matches('/').to_string(),
+        ),
+    ];
+    match state.save_settings(&pairs).await {
+        Ok(()) => Redirect::to("/settings#reminders").into_response(),
+        Err(e) => {
+            f.error = e.to_string();
+            render(&state, &caller, Some(&f)).await
+        }
+    }
+}
+
+/// `GET /settings/reminders/preview?scenario=ID&step=N` (admins): the message of that step
+/// filled with the data of the first customer due a reminder on the ledger's last date (of
+/// that scenario if one is, else any).
+pub async fn reminder_preview(
+    State(state): State<Shared>,
+    caller: Caller,
+    query: axum::extract::RawQuery,
+) -> Response {
+    use arpilot_app::dunning::{self, Letter};
+    if caller.role != Role::Admin {
+        return (
+            StatusCode::FORBIDDEN,
+            "reminder settings are managed by admins",
+        )
+            .into_response();
+    }
+    let l = caller.lang;
+    let mut scenario = String::new();
+    let mut step = 0usize;
+    for (k, v) in form_urlencoded::parse(query.0.as_deref().unwrap_or("").as_bytes()) {
+        match k.as_ref() {
+            "scenario" => scenario = v.into_owned(),
+            "step" => step = v.parse().unwrap_or(0),
+            _ => {}
+        }
+    }
+    let s = match crate::reminders::settings(&state).await {
+        Ok(s) => s,
+        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    };
+    let Some(sc) = s.policy.scenarios.iter().find(|x| x.id == scenario) else {
+        return (StatusCode::NOT_FOUND, "no such scenario").into_response();
+    };
+    let Some(st) = step.checked_sub(1).and_then(|k| sc.steps.get(k)) else {
+        return (StatusCode::NOT_FOUND, "no such step").into_response();
+    };
+    let snap = state.snapshot();
+    let as_of = state.latest();
+    let pv = dunning::preview(&snap, &[], &s, as_of);
+    let planned = pv
+        .reminders
+        .iter()
+        .find(|p| p.scenario == sc.id)
+        .or_else(|| pv.reminders.first());
+    let mut b = format!(
+        "<h1>{} — {} {} ({})</h1>",
+        esc(&sc.name),
+        l.t("step", "étape"),
+        step,
+        crate::reminders::channel_words(&st.channel, l),
+    );
+    let courtesy = st.offset < 0;
+    match planned {
+        Some(p) => {
+            let lang = if p.language == "en" {
+                Lang::En
+            } else {
+                Lang::Fr
+            };
+            let (subject, body) = st
+                .templates
+                .get(lang.code())
+                .map(|t| (t.subject.clone(), t.body.clone()))
+                .unwrap_or_else(|| dunning::default_template(&st.channel, courtesy, lang));
+            let row = snap.customers.ids.find(&p.customer_id);
+            let rules = &s.policy.rules;
+            let indemnity = if snap.currency.code() == "EUR" {
+                rules.indemnity
+            } else {
+                0
+            };
+            let letter = Letter {
+                id: dunning::reminder_id(&p.customer_id, as_of),
+                lang,
+                channel: st.channel.clone(),
+                step: step as u16,
+                day: as_of,
+                customer_id: p.customer_id.clone(),
+                customer_name: p.customer_name.clone(),
+                contact: row.and_then(|c| {
+                    snap.followups_on(as_of.0)
+                        .get(&c)
+                        .and_then(|f| f.contact_name.clone())
+                }),
+                collector: row.and_then(|c| {
+                    snap.customers
+                        .dims
+                        .get("collector")
+                        .map(|col| col.value(c).trim().to_string())
+                        .filter(|v| !v.is_empty())
+                }),
+                lines: p.lines.clone(),
+                total: p.amount,
+                penalties: if st.channel == "formal_notice" {
+                    p.lines
+                        .iter()
+                        .map(|x| {
+                            arpilot_core::dunning::late_terms(
+                                x.open.minor,
+                                x.due,
+                                as_of,
+                                rules.late_rate_bp,
+                                indemnity,
+                            )
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                },
+                rate_bp: rules.late_rate_bp,
+                subject,
+                body: body.clone(),
+                portal: s.portal_link(&p.customer_id, as_of),
+                company: s.company.clone(),
+                reference: arpilot_core::cash::customer_reference(&p.customer_id),
+            };
+            let _ = write!(
+                b,
+                r#"<p class="muted">{} {} ({}) {} {}</p><section class="card"><h2>{}</h2><p id="subject">{}</p><h2>{}</h2><pre class="letter" id="body">{}</pre></section>"#,
+                l.t("With the data of", "Avec les données de"),
+                esc(&p.customer_name),
+                esc(&p.customer_id),
+                l.t("on", "au"),
+                l.date(as_of),
+                l.t("Subject", "Objet"),
+                esc(&letter.subject_text()),
+                l.t("Message", "Message"),
+                esc(&letter.fill_text(&body)),
+            );
+        }
+        None => {
+            let lang = l;
+            let (subject, body) = st
+                .templates
+                .get(lang.code())
+                .map(|t| (t.subject.clone(), t.body.clone()))
+                .unwrap_or_else(|| dunning::default_template(&st.channel, courtesy, lang));
+            let _ = write!(
+                b,
+                r#"<p class="muted">{}</p><section class="card"><h2>{}</h2><p id="subject">{}</p><h2>{}</h2><pre class="letter" id="body">{}</pre></section>"#,
+                l.t(
+                    "No customer is due a reminder on the ledger's last date: the template as written.",
+                    "Aucun client n'est à relancer à la dernière date du grand livre : le modèle tel qu'écrit."
+                ),
+                l.t("Subject", "Objet"),
+                esc(&subject),
+                l.t("Message", "Message"),
+                esc(&body),
+            );
+        }
+    }
+    let _ = write!(
+        b,
+        r#"<p><a href="/settings#reminders">{}</a></p>"#,
+        l.t("Back to the settings", "Retour aux réglages")
+    );
+    Html(html::page(
+        l,
+        l.t("Reminder preview", "Aperçu de relance"),
+        &nav(&caller),
+        &b,
+    ))
+    .into_response()
 }

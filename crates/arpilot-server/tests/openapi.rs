@@ -227,6 +227,10 @@ async fn the_document_describes_every_route_and_every_answer() {
         (&camille, "/api/work".into(), "/api/work"),
         (&camille, "/api/worklist?as_of=2026-06-30".into(), "/api/worklist"),
         (&anonymous, "/api/openapi.json".into(), "/api/openapi.json"),
+        (&manager, "/api/reminders/preview".into(), "/api/reminders/preview"),
+        (&camille, "/api/reminders/preview?as_of=2026-06-30".into(), "/api/reminders/preview"),
+        (&manager, "/api/reminders/history?from=2025-01-01".into(), "/api/reminders/history"),
+        (&manager, "/api/reminders/kpis".into(), "/api/reminders/kpis"),
     ];
     for (c, url, path) in &cases {
         let (status, headers, body) = get(&app, c, url).await;
@@ -237,6 +241,26 @@ async fn the_document_describes_every_route_and_every_answer() {
         );
         check(&doc, path, "get", 200, &body);
     }
+    // A dry run of the reminders, its answer as described.
+    let r = manager
+        .send(
+            &app.base,
+            "POST",
+            "/api/reminders/run",
+            r#"{"dry_run": true}"#,
+            &[("Content-Type", "application/json")],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    check(&doc, "/api/reminders/run", "post", 200, &r.body);
+    assert!(
+        !serde_json::from_str::<Value>(&r.body).unwrap()["reminders"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "the demo ledger has reminders due"
+    );
+
     // A drift is seen: an amount as a number, a missing field, an unknown rating.
     let (_, _, r) = get(&app, &manager, "/api/report").await;
     let mut r: Value = serde_json::from_str(&r).unwrap();
