@@ -294,7 +294,8 @@ fn fnv(b: &[u8]) -> u64 {
 
 #[test]
 fn without_bank_statements_the_ledger_is_unchanged() {
-    // Hashes of the files written before bank statements existed.
+    // Hashes of the files written before bank statements existed (customers.csv since it gained
+    // its derived `email` and `language` columns: no draw changed).
     // (invoices, seed, USD share, file hashes)
     type Golden = (u64, u64, f64, &'static [(&'static str, u64)]);
     let golden: [Golden; 2] = [
@@ -305,7 +306,7 @@ fn without_bank_statements_the_ledger_is_unchanged() {
             &[
                 ("actions.csv", 0xd15e921d1fabf17c),
                 ("allocations.csv", 0xcfa53ac9eee19e21),
-                ("customers.csv", 0x83d2ea3833cbdff8),
+                ("customers.csv", 0xda29ac3abdd8ef82),
                 ("disputes.csv", 0xb830c5fe1de077e2),
                 ("invoices.csv", 0x88d9b8f1246d0da3),
                 ("payments.csv", 0x60753522c6adf196),
@@ -319,7 +320,7 @@ fn without_bank_statements_the_ledger_is_unchanged() {
             &[
                 ("actions.csv", 0x1ae2b3c2b6861c2f),
                 ("allocations.csv", 0xbf159360599927f2),
-                ("customers.csv", 0xf51d9859ba31d16e),
+                ("customers.csv", 0x18b2bc7b8333f5ee),
                 ("disputes.csv", 0x054a567757d0afd6),
                 ("invoices.csv", 0x1afc197cbccd9f9f),
                 ("payments.csv", 0x8fce9c9ddf580fe3),
