@@ -304,20 +304,7 @@ fn planned(
     if channel == "email" && recipient.is_none() {
         channel = "letter".into();
     }
-    let lines: Vec<PlannedLine> = d
-        .lines
-        .iter()
-        .map(|&(i, open, step)| {
-            let due = Day(snap.invoices.due[i as usize]);
-            PlannedLine {
-                invoice_id: snap.invoices.ids.get(i).to_string(),
-                due,
-                days_overdue: (as_of.0 - due.0).max(0),
-                open: Money::new(open, cur),
-                step,
-            }
-        })
-        .collect();
+    let lines = line_rows(snap, &d.lines, as_of);
     Planned {
         customer_id: snap.customers.ids.get(d.customer).to_string(),
         customer_name: snap.customers.names[d.customer as usize].clone(),
@@ -331,6 +318,23 @@ fn planned(
         recipient,
         language: language_of(snap, d.customer).code().into(),
     }
+}
+
+/// A reminder's invoices (row, open amount, step) as shown on `day`.
+fn line_rows(snap: &Snapshot, lines: &[(u32, i64, u16)], day: Day) -> Vec<PlannedLine> {
+    lines
+        .iter()
+        .map(|&(i, open, step)| {
+            let due = Day(snap.invoices.due[i as usize]);
+            PlannedLine {
+                invoice_id: snap.invoices.ids.get(i).to_string(),
+                due,
+                days_overdue: (day.0 - due.0).max(0),
+                open: Money::new(open, snap.currency),
+                step,
+            }
+        })
+        .collect()
 }
 
 /// The id of customer `customer_id`'s reminder of `day`: one a day.
@@ -570,26 +574,40 @@ async fn deliver_locked(
     due: impl Fn(&str) -> bool,
 ) -> Result<Delivered, DunningError> {
     views.refresh(store).await?;
-    let snap = views.current();
     let email = CHANNELS.iter().position(|c| *c == "email").unwrap_or(0) as u8;
-    let waiting: Vec<usize> = snap
+    let waiting = |r: &arpilot_core::snapshot::Reminder| {
+        r.channel == email
+            && (r.status == REMINDER_QUEUED
+                || (r.status == REMINDER_FAILED && r.attempts < MAX_ATTEMPTS))
+    };
+    let ids: Vec<String> = views
+        .current()
         .reminders
         .rows
         .iter()
-        .enumerate()
-        .filter(|(_, r)| {
-            r.channel == email
-                && (r.status == REMINDER_QUEUED
-                    || (r.status == REMINDER_FAILED && r.attempts < MAX_ATTEMPTS))
-                && due(&r.id)
-        })
-        .map(|(k, _)| k)
+        .filter(|r| waiting(r) && due(&r.id))
+        .map(|r| r.id.clone())
         .collect();
     let mut out = Delivered::default();
-    for k in waiting {
-        let r = &snap.reminders.rows[k];
-        let cid = snap.customers.ids.get(r.customer).to_string();
-        let msg = outgoing(&snap, settings, k);
+    for id in ids {
+        // The view is not held across the append: appending to a view still shared would copy
+        // the whole ledger.
+        let (msg, cid, attempts, day) = {
+            let snap = views.current();
+            let Some(&k) = snap.reminders.ids.get(&id) else {
+                continue;
+            };
+            let r = &snap.reminders.rows[k as usize];
+            if !waiting(r) {
+                continue;
+            }
+            (
+                outgoing(&snap, settings, k as usize),
+                snap.customers.ids.get(r.customer).to_string(),
+                r.attempts,
+                r.day,
+            )
+        };
         let result = match msg {
             Some(m) => mailer.send(&m).await.map(|_| m.message_id),
             None => Err("no e-mail address".to_string()),
@@ -599,26 +617,26 @@ async fn deliver_locked(
                 message_id: mid.clone(),
             },
             Err(e) => ReminderStatus::Failed {
-                attempt: r.attempts + 1,
+                attempt: attempts + 1,
                 error: e.chars().take(1_000).collect(),
             },
         };
         let ev = Event::Reminder(ReminderRec {
-            id: r.id.clone(),
+            id: id.clone(),
             customer_id: cid.clone(),
-            date: Day(r.day),
+            date: Day(day),
             status,
         });
         append(views, store, "dunning", author, vec![ev]).await?;
         match result {
             Ok(_) => {
                 out.sent += 1;
-                out.sent_ids.push(r.id.clone());
+                out.sent_ids.push(id);
             }
             Err(error) => out.failed.push(Failure {
-                reminder_id: r.id.clone(),
+                reminder_id: id,
                 customer_id: cid,
-                attempt: r.attempts + 1,
+                attempt: attempts + 1,
                 error,
             }),
         }
@@ -735,20 +753,7 @@ pub fn letter(snap: &Snapshot, settings: &DunningSettings, k: usize) -> Letter {
     let lang = language_of(snap, c);
     let day = Day(r.day);
     let channel = CHANNELS[r.channel as usize].to_string();
-    let lines: Vec<PlannedLine> = r
-        .lines
-        .iter()
-        .map(|&(i, open, step)| {
-            let due = Day(snap.invoices.due[i as usize]);
-            PlannedLine {
-                invoice_id: snap.invoices.ids.get(i).to_string(),
-                due,
-                days_overdue: (day.0 - due.0).max(0),
-                open: Money::new(open, cur),
-                step,
-            }
-        })
-        .collect();
+    let lines = line_rows(snap, &r.lines, day);
     let rate_bp = late_rate(snap, c, settings);
     let indemnity = if cur.code() == "EUR" {
         settings.policy.rules.indemnity
@@ -776,7 +781,6 @@ pub fn letter(snap: &Snapshot, settings: &DunningSettings, k: usize) -> Letter {
         .and_then(|s| s.templates.get(lang.code()))
         .map(|t| (t.subject.clone(), t.body.clone()))
         .unwrap_or_else(|| default_template(&channel, courtesy, lang));
-    let contacts = snap.followups_on(r.day);
     let customer_id = snap.customers.ids.get(c).to_string();
     Letter {
         id: r.id.clone(),
@@ -785,7 +789,7 @@ pub fn letter(snap: &Snapshot, settings: &DunningSettings, k: usize) -> Letter {
         step: r.step,
         day,
         customer_name: snap.customers.names[c as usize].clone(),
-        contact: contacts.get(&c).and_then(|f| f.contact_name.clone()),
+        contact: snap.followup_of(c, r.day).and_then(|f| f.contact_name),
         collector: attr(snap, c, "collector").map(str::to_string),
         total: Money::new(r.amount, cur),
         penalties,
@@ -1165,17 +1169,100 @@ pub fn kpis(
 /// and test sinks), `smtp://user:pass@host:587?tls=required` (STARTTLS), `smtps://host:465`
 /// (TLS).
 pub struct Smtp {
-    transport: lettre::AsyncSmtpTransport<lettre::Tokio1Executor>,
+    route: Route,
+}
+
+enum Route {
+    /// Plain SMTP on our own connection, kept open between messages. Its socket sends without
+    /// delay (TCP_NODELAY): lettre writes the end-of-data mark apart from the message, and with
+    /// Nagle's algorithm that waits for the server's delayed acknowledgement (40 ms a message).
+    Plain {
+        addr: String,
+        credentials: Option<lettre::transport::smtp::authentication::Credentials>,
+        conn: tokio::sync::Mutex<Option<Box<lettre::transport::smtp::client::AsyncSmtpConnection>>>,
+    },
+    /// TLS and STARTTLS through lettre's transport.
+    Tls(lettre::AsyncSmtpTransport<lettre::Tokio1Executor>),
+}
+
+/// The host:port and credentials of a plain `smtp://` URL without a `tls` parameter.
+fn plain_url(url: &str) -> Option<(String, Option<(String, String)>)> {
+    let rest = url.strip_prefix("smtp://")?;
+    if rest.contains('?') {
+        return None;
+    }
+    let rest = rest.trim_end_matches('/');
+    let (auth, host) = match rest.rsplit_once('@') {
+        Some((a, h)) => (Some(a), h),
+        None => (None, rest),
+    };
+    let host = if host.contains(':') {
+        host.to_string()
+    } else {
+        format!("{host}:25")
+    };
+    let decode = |s: &str| {
+        form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    let creds = auth.map(|a| match a.split_once(':') {
+        Some((u, p)) => (decode(u), decode(p)),
+        None => (decode(a), String::new()),
+    });
+    Some((host, creds))
 }
 
 impl Smtp {
     pub fn new(url: &str) -> Result<Smtp, DunningError> {
+        if let Some((addr, creds)) = plain_url(url) {
+            return Ok(Smtp {
+                route: Route::Plain {
+                    addr,
+                    credentials: creds.map(|(u, p)| {
+                        lettre::transport::smtp::authentication::Credentials::new(u, p)
+                    }),
+                    conn: tokio::sync::Mutex::new(None),
+                },
+            });
+        }
         let transport = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(url)
             .map_err(|e| DunningError::Invalid(format!("SMTP URL {url:?}: {e}")))?
             .timeout(Some(std::time::Duration::from_secs(30)))
             .build();
-        Ok(Smtp { transport })
+        Ok(Smtp {
+            route: Route::Tls(transport),
+        })
     }
+}
+
+async fn connect_plain(
+    addr: &str,
+    credentials: &Option<lettre::transport::smtp::authentication::Credentials>,
+) -> Result<lettre::transport::smtp::client::AsyncSmtpConnection, String> {
+    use lettre::transport::smtp::client::AsyncSmtpConnection;
+    use lettre::transport::smtp::extension::ClientId;
+    let timeout = std::time::Duration::from_secs(30);
+    let tcp = tokio::time::timeout(timeout, tokio::net::TcpStream::connect(addr))
+        .await
+        .map_err(|_| format!("connection to {addr} timed out"))?
+        .map_err(|e| format!("connection to {addr}: {e}"))?;
+    tcp.set_nodelay(true).map_err(|e| e.to_string())?;
+    let mut conn = tokio::time::timeout(
+        timeout,
+        AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &ClientId::default()),
+    )
+    .await
+    .map_err(|_| format!("{addr} did not greet in time"))?
+    .map_err(|e| e.to_string())?;
+    if let Some(c) = credentials {
+        use lettre::transport::smtp::authentication::Mechanism;
+        conn.auth(&[Mechanism::Plain, Mechanism::Login], c)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(conn)
 }
 
 impl Mailer for Smtp {
@@ -1214,11 +1301,30 @@ impl Mailer for Smtp {
                 None => alt,
             };
         let email = b.multipart(body).map_err(|e| e.to_string())?;
-        self.transport
-            .send(email)
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+        match &self.route {
+            Route::Tls(t) => t.send(email).await.map(|_| ()).map_err(|e| e.to_string()),
+            Route::Plain {
+                addr,
+                credentials,
+                conn,
+            } => {
+                let mut slot = conn.lock().await;
+                // A connection the server closed (idle timeout) is opened again.
+                let reuse = match slot.as_mut() {
+                    Some(c) => !c.has_broken() && c.test_connected().await,
+                    None => false,
+                };
+                if !reuse {
+                    *slot = Some(Box::new(connect_plain(addr, credentials).await?));
+                }
+                let c = slot.as_mut().expect("connected");
+                let r = c.send(email.envelope(), &email.formatted()).await;
+                if r.is_err() {
+                    *slot = None;
+                }
+                r.map(|_| ()).map_err(|e| e.to_string())
+            }
+        }
     }
 }
 
@@ -1254,5 +1360,18 @@ mod tests {
             "R20261020-C1"
         );
         assert!(reminder_id(&"x".repeat(100), Day::parse_iso("2026-10-20").unwrap()).len() <= 100);
+        assert_eq!(
+            plain_url("smtp://127.0.0.1:2525"),
+            Some(("127.0.0.1:2525".into(), None))
+        );
+        assert_eq!(
+            plain_url("smtp://l%C3%A9a:p%40ss+w@mail.example.com"),
+            Some((
+                "mail.example.com:25".into(),
+                Some(("léa".into(), "p@ss+w".into()))
+            ))
+        );
+        assert_eq!(plain_url("smtp://h:587?tls=required"), None);
+        assert_eq!(plain_url("smtps://h:465"), None);
     }
 }

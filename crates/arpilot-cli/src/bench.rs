@@ -247,3 +247,179 @@ pub fn cash(invoices: usize, lines: usize) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(())
 }
+
+/// `arpilot bench-dunning`: selecting today's reminders on a ledger of `invoices` invoices
+/// (customers of 100 invoices each, due dates spread over the last 180 days and the next 30,
+/// four in five paid, a dispute on one in fifty, a promise on one in a hundred), beside one
+/// aged-balance pass over the same ledger in the same run; then, with `smtp`, a full run of
+/// `messages` e-mail reminders (each customer due, its statement attached) into a new SQLite
+/// ledger, delivered to that SMTP server.
+pub fn dunning(invoices: usize, runs: usize, messages: usize, smtp: Option<&str>) -> Result<()> {
+    use arpilot_core::dunning::{Policy, select};
+    use arpilot_core::ledger::{CustomerRec, DisputeRec, PromiseRec};
+    let day = Day::from_ymd(2026, 10, 31).expect("valid");
+    let customers = (invoices / 100).max(1);
+    let t = Instant::now();
+    let mut events = Vec::with_capacity(customers + invoices * 2);
+    for c in 0..customers {
+        events.push(Event::Customer(CustomerRec {
+            id: format!("C{c:07}"),
+            name: format!("Client {c}"),
+            credit_limit: None,
+            payment_terms_days: Some(30),
+            attrs: vec![
+                ("email".into(), format!("c{c}@bench.example.com")),
+                ("size".into(), if c % 10 == 0 { "GE" } else { "PME" }.into()),
+            ],
+        }));
+    }
+    for i in 0..invoices {
+        let due = day.add_days(30 - (i % 211) as i32);
+        let id = format!("F{i:09}");
+        let cust = format!("C{:07}", i % customers);
+        events.push(Event::Document(DocumentRec {
+            due: Some(due),
+            ..DocumentRec::new(
+                id.clone(),
+                cust.clone(),
+                DocKind::Invoice,
+                due.add_days(-30),
+                10_000 + (i % 997) as i64 * 100,
+            )
+        }));
+        if i % 5 != 0 && due <= day {
+            events.push(Event::Payment(PaymentRec {
+                id: format!("P{i:09}"),
+                customer_id: cust,
+                date: due,
+                amount: 10_000 + (i % 997) as i64 * 100,
+                currency: None,
+                invoice_id: Some(id.clone()),
+                reference: None,
+            }));
+        } else if i % 50 == 5 {
+            events.push(Event::Dispute(DisputeRec {
+                invoice_id: id,
+                opened_on: due,
+                resolved_on: None,
+                reason: Some("prix".into()),
+                amount: None,
+                owner: None,
+            }));
+        } else if i % 100 == 10 {
+            events.push(Event::Promise(PromiseRec {
+                invoice_id: id,
+                promised_on: day.add_days(-5),
+                due_on: day.add_days(5),
+                amount: 10_000,
+            }));
+        }
+    }
+    let snap = arpilot_core::Snapshot::build(arpilot_core::Currency::EUR, events)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let build_ms = round(t.elapsed().as_secs_f64() * 1000.0);
+    let all = Selection::all();
+    let policy = Policy::standard();
+    let mut due = 0;
+    let mut waiting = 0;
+    let select_ms = median_ms(runs, |_| {
+        let s = select(&snap, &all, &policy, day);
+        due = s.due.len();
+        waiting = s.waiting.len();
+    });
+    let cfg = AgingConfig::default();
+    let mut check = 0i64;
+    let aging_ms = median_ms(runs, |_| check += aging(&snap, &all, day, &cfg).0[0].0);
+    drop(snap);
+    let mut out = serde_json::json!({
+        "invoices": invoices,
+        "customers": customers,
+        "build_ms": build_ms,
+        "select_ms": select_ms,
+        "baseline_aging_ms": aging_ms,
+        "reminders_due": due,
+        "customers_waiting": waiting,
+        "runs": runs,
+        "checksum": check,
+    });
+    if let Some(url) = smtp {
+        out["send"] = send(messages, url, day)?;
+    }
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(())
+}
+
+/// A full reminder run of `messages` e-mails into a new ledger, delivered to `url`.
+fn send(messages: usize, url: &str, day: Day) -> Result<serde_json::Value> {
+    use arpilot_app::dunning::{self, DunningSettings, Smtp};
+    use arpilot_core::ledger::CustomerRec;
+    use arpilot_store::{LedgerStore, NewBatch, Store, Target};
+    let dir = std::env::temp_dir().join(format!("arpilot-bench-dunning-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let r = rt.block_on(async {
+        let store = Store::open(&Target::Sqlite(dir.join("bench.db"))).await?;
+        let mut events = Vec::with_capacity(messages * 3);
+        for c in 0..messages {
+            events.push(Event::Customer(CustomerRec {
+                id: format!("C{c:06}"),
+                name: format!("Client {c}"),
+                credit_limit: None,
+                payment_terms_days: Some(30),
+                attrs: vec![("email".into(), format!("c{c}@bench.example.com"))],
+            }));
+            for k in 0..2 {
+                events.push(Event::Document(DocumentRec {
+                    due: Some(day.add_days(-10 - k)),
+                    ..DocumentRec::new(
+                        format!("F{c:06}-{k}"),
+                        format!("C{c:06}"),
+                        DocKind::Invoice,
+                        day.add_days(-40 - k),
+                        12_345 + c as i64,
+                    )
+                }));
+            }
+        }
+        let batch =
+            NewBatch::for_import("bench".into(), String::new(), "json", None, "bench".into());
+        store.append(&batch, &[], &events, 0, &|_| {}).await?;
+        let views = arpilot_app::Views::open(&store).await?;
+        let mut settings = DunningSettings::load(&store, 2).await?;
+        settings.smtp_url = Some(url.to_string());
+        let smtp = Smtp::new(url)?;
+        let author = arpilot_app::Author {
+            user: "bench".into(),
+            entity: None,
+            effective: day,
+        };
+        let t = Instant::now();
+        let o = dunning::run(
+            &views,
+            &store,
+            &settings,
+            &smtp,
+            day,
+            &[],
+            None,
+            &author,
+            "cli",
+        )
+        .await?;
+        let secs = t.elapsed().as_secs_f64();
+        store.close().await;
+        anyhow::Ok(serde_json::json!({
+            "messages": messages,
+            "queued": o.queued,
+            "emails_sent": o.emails_sent,
+            "failed": o.failed.len(),
+            "run_s": round(secs),
+            "per_message_ms": round(secs * 1000.0 / messages.max(1) as f64),
+        }))
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    r
+}

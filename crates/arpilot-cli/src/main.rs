@@ -182,6 +182,19 @@ enum Cmd {
         #[arg(long, default_value_t = 1_000_000)]
         lines: usize,
     },
+    /// Measure reminders: selecting today's reminders on INVOICES invoices beside an aged-balance
+    /// pass (JSON); with --smtp, a full run of MESSAGES e-mails delivered to that server.
+    BenchDunning {
+        #[arg(long, default_value_t = 1_000_000)]
+        invoices: usize,
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        #[arg(long, default_value_t = 10_000)]
+        messages: usize,
+        /// smtp://host:port of a local sink.
+        #[arg(long)]
+        smtp: Option<String>,
+    },
     /// Measure the engine on a ledger: load, aging, full report, trend, incremental append.
     Bench {
         #[arg(long)]
@@ -505,6 +518,12 @@ fn run(cli: Cli) -> Result<()> {
         }
         Cmd::Bench { data, as_of, runs } => bench::run(&data, as_of, runs),
         Cmd::BenchCash { invoices, lines } => bench::cash(invoices, lines),
+        Cmd::BenchDunning {
+            invoices,
+            runs,
+            messages,
+            smtp,
+        } => bench::dunning(invoices, runs, messages, smtp.as_deref()),
         Cmd::Forecast { sub, args } => run_forecast(sub, args),
         Cmd::Demo {
             db,

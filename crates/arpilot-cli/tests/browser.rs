@@ -1,11 +1,17 @@
-//! Browser test: Debian's Chromium driven by playwright-core through the demo's dashboard (see
-//! `tests/browser/dashboard.mjs`). Screenshots land in `target/browser-screenshots/`.
-//! Skipped with a note without node, Chromium or `npm install` in `tests/browser`, unless
+//! Browser tests: Debian's Chromium driven by playwright-core through the demo's dashboard (see
+//! `tests/browser/dashboard.mjs`) and its reminders, with the e-mails delivered to an SMTP sink
+//! and the customer portal they link to (`tests/browser/reminders.mjs`). Screenshots land in
+//! `target/browser-screenshots/`. Skipped with a note without node, Chromium or `npm install`
+//! in `tests/browser` (or python3 with aiosmtpd, for the reminders), unless
 //! `ARPILOT_REQUIRE_BROWSER` is set (as `.ci/run` does).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Mutex;
+
+/// One Chromium at a time: the tests' timings assume the machine is not shared by two.
+static BROWSER: Mutex<()> = Mutex::new(());
 
 fn chromium() -> PathBuf {
     std::env::var_os("CHROMIUM").map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from)
@@ -27,27 +33,99 @@ fn ready(dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// True when the test cannot run here, saying why; a panic instead when
+/// `ARPILOT_REQUIRE_BROWSER` is set.
+fn skip(why: Result<(), String>) -> bool {
+    match why {
+        Ok(()) => false,
+        Err(why) if std::env::var_os("ARPILOT_REQUIRE_BROWSER").is_some() => {
+            panic!("browser test required: {why}")
+        }
+        Err(why) => {
+            eprintln!("skipped: {why}");
+            true
+        }
+    }
+}
+
+/// `arpilot serve` on a free port with `env`, and its URL (no trailing slash).
+fn serve(db: &str, env: &[(&str, String)]) -> (Child, String) {
+    let mut server = Command::new(env!("CARGO_BIN_EXE_arpilot"));
+    server
+        .args(["serve", "--db", db, "--listen", "127.0.0.1:0"])
+        .env_remove("ARPILOT_SMTP_URL")
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        server.env(k, v);
+    }
+    let mut server = server.spawn().unwrap();
+    let mut err = BufReader::new(server.stderr.take().unwrap());
+    let mut line = String::new();
+    err.read_line(&mut line).unwrap();
+    // The rest of the server's log, shown with the test's output (and the pipe kept open).
+    std::thread::spawn(move || {
+        for l in err.lines().map_while(Result::ok) {
+            eprintln!("server: {l}");
+        }
+    });
+    let base = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL in {line:?}"))
+        .trim_end_matches('/')
+        .to_string();
+    (server, base)
+}
+
+/// A fresh demo company in `dir`; the database's path.
+fn demo(dir: &Path) -> String {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).unwrap();
+    let db = dir.join("demo.db").to_str().unwrap().to_string();
+    let st = Command::new(env!("CARGO_BIN_EXE_arpilot"))
+        .args(["demo", "--db", &db, "--no-serve"])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    db
+}
+
+fn screenshots() -> PathBuf {
+    let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/browser-screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    shots
+}
+
+/// What the script printed; a failure with its error.
+fn report(run: &Output, shots: &Path) {
+    eprintln!(
+        "{}{}screenshots: {}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr),
+        shots
+            .canonicalize()
+            .unwrap_or(shots.to_path_buf())
+            .display()
+    );
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
+
 #[test]
 fn dashboard_in_chromium() {
     let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let browser_dir = here.join("tests/browser");
-    if let Err(why) = ready(&browser_dir) {
-        if std::env::var_os("ARPILOT_REQUIRE_BROWSER").is_some() {
-            panic!("browser test required: {why}");
-        }
-        eprintln!("skipped: {why}");
+    if skip(ready(&browser_dir)) {
         return;
     }
+    let _one = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
     let exe = env!("CARGO_BIN_EXE_arpilot");
     let dir = std::env::temp_dir().join(format!("arpilot-browser-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let db = dir.join("demo.db");
-    let db = db.to_str().unwrap();
-    let st = Command::new(exe)
-        .args(["demo", "--db", db, "--no-serve"])
-        .status()
-        .unwrap();
-    assert!(st.success());
+    let db = demo(&dir);
+    let db = db.as_str();
     let out = Command::new(exe)
         .args([
             "users",
@@ -62,23 +140,8 @@ fn dashboard_in_chromium() {
         .unwrap();
     assert!(out.status.success());
     let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
-    let mut server = Command::new(exe)
-        .args(["serve", "--db", db, "--listen", "127.0.0.1:0"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(server.stderr.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no URL in {line:?}"))
-        .trim_end_matches('/')
-        .to_string();
-    let shots = here.join("../../target/browser-screenshots");
-    std::fs::create_dir_all(&shots).unwrap();
+    let (mut server, base) = serve(db, &[]);
+    let shots = screenshots();
     let run = Command::new("node")
         .current_dir(&browser_dir)
         .args(["dashboard.mjs", &base, &token, shots.to_str().unwrap()])
@@ -88,17 +151,7 @@ fn dashboard_in_chromium() {
     let _ = server.kill();
     let _ = server.wait();
     let _ = std::fs::remove_dir_all(&dir);
-    eprintln!(
-        "{}{}screenshots: {}",
-        String::from_utf8_lossy(&run.stdout),
-        String::from_utf8_lossy(&run.stderr),
-        shots.canonicalize().unwrap_or(shots.clone()).display()
-    );
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    report(&run, &shots);
     for page in [
         "dashboard",
         "aging",
@@ -114,6 +167,111 @@ fn dashboard_in_chromium() {
         "dashboard-after-cash",
         "collector-customer",
         "dashboard-after-promise",
+    ] {
+        assert!(shots.join(format!("{page}.png")).is_file(), "{page}.png");
+    }
+}
+
+/// The SMTP sink of `tests/smtp/sink.py` (aiosmtpd), killed on drop.
+struct Sink(Child);
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The sink writing the messages it accepts to `dir`, and its port.
+fn sink(dir: &Path) -> Result<(Sink, u16), String> {
+    let has = Command::new("python3")
+        .args(["-c", "import aiosmtpd"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has {
+        return Err("python3 with aiosmtpd not found (pip install aiosmtpd)".into());
+    }
+    std::fs::create_dir_all(dir).unwrap();
+    let mut child = Command::new("python3")
+        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/smtp/sink.py"))
+        .arg(dir)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port = line.trim().parse().expect("the sink's port");
+    Ok((Sink(child), port))
+}
+
+/// The reminders end to end: the admin approves the day's reminders on the Reminders page, the
+/// e-mails reach the sink, a customer opens its e-mail's portal link without signing in and
+/// declares a promise that the collector's open worklist shows without a reload; an altered
+/// link answers 404.
+#[test]
+fn reminders_and_portal_in_chromium() {
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let browser_dir = here.join("tests/browser");
+    if skip(ready(&browser_dir)) {
+        return;
+    }
+    let dir =
+        std::env::temp_dir().join(format!("arpilot-browser-reminders-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (sink, port) = match sink(&dir.join("sink")) {
+        Ok(s) => s,
+        Err(why) => {
+            skip(Err(why));
+            return;
+        }
+    };
+    let _one = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    let db = demo(&dir.join("db"));
+    // The portal's address is this server's: the script sets it on the settings page, as an
+    // admin does (the port is only known once the server listens).
+    let (mut server, base) = serve(
+        &db,
+        &[("ARPILOT_SMTP_URL", format!("smtp://127.0.0.1:{port}"))],
+    );
+    let shots = screenshots();
+    let run = Command::new("node")
+        .current_dir(&browser_dir)
+        .args([
+            "reminders.mjs",
+            &base,
+            dir.join("sink").to_str().unwrap(),
+            shots.to_str().unwrap(),
+        ])
+        .env("CHROMIUM", chromium())
+        .output()
+        .unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    drop(sink);
+    let _ = std::fs::remove_dir_all(&dir);
+    report(&run, &shots);
+    for page in [
+        "settings-reminders",
+        "reminders-preview",
+        "reminders",
+        "reminders-history",
+        "portal",
+        "portal-forms",
+    ] {
+        for size in ["", "-1920"] {
+            assert!(
+                shots.join(format!("{page}{size}.png")).is_file(),
+                "{page}{size}.png"
+            );
+        }
+    }
+    for page in [
+        "dashboard-reminders",
+        "portal-thanks",
+        "portal-404",
+        "collector-worklist-after-portal",
     ] {
         assert!(shots.join(format!("{page}.png")).is_file(), "{page}.png");
     }

@@ -312,8 +312,19 @@ fn history(snap: &Snapshot, d: i32) -> History {
     h
 }
 
+/// An open invoice at a step of its customer's scenario.
+struct Hit {
+    c: u32,
+    i: u32,
+    open: i64,
+    step: u16,
+    scenario: u16,
+    promise_until: i32,
+}
+
 #[derive(Default)]
 struct Acc {
+    scenario: u16,
     lines: Vec<(u32, i64, u16)>,
     step: u16,
     /// An invoice reached a step not reminded yet.
@@ -329,65 +340,93 @@ pub fn select(snap: &Snapshot, sel: &Selection, policy: &Policy, as_of: Day) -> 
     let hist = history(snap, d);
     let grace = policy.rules.grace_days;
     let ncust = snap.customers.names.len();
-    // Scenario per customer, computed when first needed: u16::MAX unknown, u16::MAX-1 none.
-    let mut scen: Vec<u16> = vec![u16::MAX; ncust];
-    let mut accs: HashMap<u32, Acc> = HashMap::new();
     let inv = &snap.invoices;
-    for i in 0..inv.customer.len() {
-        // Settled, not yet issued, or not due for a step yet: the cheap tests first.
-        if inv.settled[i] <= d || inv.issue[i] > d {
-            continue;
-        }
-        let c = inv.customer[i];
-        if !sel.customer(c) || !sel.invoice(snap, i) {
-            continue;
-        }
-        let sc = match scen[c as usize] {
-            u16::MAX => {
-                let v = policy
-                    .scenario_of(snap, c)
-                    .map_or(u16::MAX - 1, |k| k as u16);
-                scen[c as usize] = v;
-                v
+    // The invoices at a step, found in parallel over row ranges (in row order).
+    let parts = crate::par::chunked(inv.customer.len(), |rows| {
+        // Scenario per customer, computed when first needed: u16::MAX unknown, u16::MAX-1 none.
+        let mut scen: Vec<u16> = vec![u16::MAX; ncust];
+        let mut hits: Vec<Hit> = Vec::new();
+        for i in rows {
+            // Settled or not yet issued: the cheap tests first.
+            if inv.settled[i] <= d || inv.issue[i] > d {
+                continue;
             }
-            v => v,
-        };
-        if sc == u16::MAX - 1 {
-            continue;
-        }
-        let steps = &policy.scenarios[sc as usize].steps;
-        let due = inv.due[i];
-        let step = steps.iter().take_while(|s| due + s.offset <= d).count() as u16;
-        if step == 0 || snap.in_legal(i) || snap.disputed_on(i as u32, d) {
-            continue;
-        }
-        let open = snap.open_at(i, d);
-        if open <= 0 {
-            continue;
-        }
-        let a = accs.entry(c).or_default();
-        for r in snap.promises_of(i as u32) {
-            let p = &snap.promises[r];
-            if p.promised_on <= d && d <= p.due_on + grace {
-                a.promise_until = a.promise_until.max(p.due_on + grace);
+            let c = inv.customer[i];
+            if !sel.customer(c) || !sel.invoice(snap, i) {
+                continue;
             }
+            let sc = match scen[c as usize] {
+                u16::MAX => {
+                    let v = policy
+                        .scenario_of(snap, c)
+                        .map_or(u16::MAX - 1, |k| k as u16);
+                    scen[c as usize] = v;
+                    v
+                }
+                v => v,
+            };
+            if sc == u16::MAX - 1 {
+                continue;
+            }
+            let steps = &policy.scenarios[sc as usize].steps;
+            let due = inv.due[i];
+            let step = steps.iter().take_while(|s| due + s.offset <= d).count() as u16;
+            if step == 0 || snap.in_legal(i) || snap.disputed_on(i as u32, d) {
+                continue;
+            }
+            let open = snap.open_at(i, d);
+            if open <= 0 {
+                continue;
+            }
+            let mut promise_until = i32::MIN;
+            for r in snap.promises_of(i as u32) {
+                let p = &snap.promises[r];
+                if p.promised_on <= d && d <= p.due_on + grace {
+                    promise_until = promise_until.max(p.due_on + grace);
+                }
+            }
+            hits.push(Hit {
+                c,
+                i: i as u32,
+                open,
+                step,
+                scenario: sc,
+                promise_until,
+            });
         }
-        a.lines.push((i as u32, open, step));
-        a.step = a.step.max(step);
-        if step > hist.reached.get(&(i as u32)).copied().unwrap_or(0) {
+        hits
+    });
+    // Per customer row: the index of its accumulator in `accs` (u32::MAX: none yet).
+    let mut slot: Vec<u32> = vec![u32::MAX; ncust];
+    let mut accs: Vec<(u32, Acc)> = Vec::new();
+    for h in parts.into_iter().flatten() {
+        if slot[h.c as usize] == u32::MAX {
+            slot[h.c as usize] = accs.len() as u32;
+            accs.push((
+                h.c,
+                Acc {
+                    scenario: h.scenario,
+                    promise_until: i32::MIN,
+                    ..Acc::default()
+                },
+            ));
+        }
+        let a = &mut accs[slot[h.c as usize] as usize].1;
+        a.promise_until = a.promise_until.max(h.promise_until);
+        a.lines.push((h.i, h.open, h.step));
+        a.step = a.step.max(h.step);
+        if h.step > hist.reached.get(&h.i).copied().unwrap_or(0) {
             a.new_step = true;
         }
     }
-    let holds = if accs.values().any(|a| a.new_step) {
+    let holds = if accs.iter().any(|a| a.1.new_step) {
         snap.followups_on(d)
     } else {
         HashMap::new()
     };
-    let mut custs: Vec<u32> = accs.keys().copied().collect();
-    custs.sort_unstable();
+    accs.sort_unstable_by_key(|a| a.0);
     let mut out = Selected::default();
-    for c in custs {
-        let mut a = accs.remove(&c).unwrap_or_default();
+    for (c, mut a) in accs {
         if !a.new_step {
             continue;
         }
@@ -412,12 +451,13 @@ pub fn select(snap: &Snapshot, sel: &Selection, policy: &Policy, as_of: Day) -> 
             out.waiting.push((c, w));
             continue;
         }
+        // Oldest due first, then as issued (the row order).
         a.lines
-            .sort_by_key(|&(i, _, _)| (inv.due[i as usize], inv.ids.get(i).to_string()));
+            .sort_unstable_by_key(|&(i, _, _)| (inv.due[i as usize], i));
         let amount = a.lines.iter().map(|l| l.1).sum();
         out.due.push(Due {
             customer: c,
-            scenario: scen[c as usize] as usize,
+            scenario: a.scenario as usize,
             step: a.step,
             lines: a.lines,
             amount,
@@ -474,6 +514,23 @@ pub struct ReminderRow {
     pub cost_per_recovered: Option<Money>,
 }
 
+/// The action kind of a customer's satisfaction answer (from the portal), and its note.
+pub const SURVEY_KIND: &str = "survey";
+
+pub fn satisfaction_note(score: u8) -> String {
+    format!("satisfaction {score}/5")
+}
+
+/// The score of a [`satisfaction_note`].
+pub fn parse_satisfaction(note: &str) -> Option<u8> {
+    let n: u8 = note
+        .strip_prefix("satisfaction ")?
+        .strip_suffix("/5")?
+        .parse()
+        .ok()?;
+    (1..=5).contains(&n).then_some(n)
+}
+
 #[derive(Serialize, JsonSchema, Clone, Debug, PartialEq)]
 pub struct ReminderKpis {
     pub from: Day,
@@ -486,6 +543,15 @@ pub struct ReminderKpis {
     /// Reminders waiting to leave (queued or failed) on the date.
     pub pending: u64,
     pub failed: u64,
+    /// Countback DSO and CEI of the month of the customers reminded in the period, the day
+    /// before it starts and on its last day: did the reminded pay faster?
+    pub reminded_dso_before: Option<f64>,
+    pub reminded_dso_after: Option<f64>,
+    pub reminded_cei_before: Option<f64>,
+    pub reminded_cei_after: Option<f64>,
+    /// Satisfaction answers (1–5) customers gave on the portal in the period, and their mean.
+    pub satisfaction_answers: u64,
+    pub satisfaction: Option<f64>,
 }
 
 #[derive(Default, Clone)]
@@ -591,6 +657,33 @@ pub fn kpis(snap: &Snapshot, sel: &Selection, from: Day, to: Day, cost: &[i64; 5
         cost_per_recovered: (a.recovered > 0)
             .then(|| Money::new((a.cost as f64 / a.recovered as f64).round() as i64, cur)),
     };
+    let (mut answers, mut score) = (0u64, 0u64);
+    if let Some(kind) = snap.action_kinds.find(SURVEY_KIND) {
+        for (k, a) in snap.actions.iter().enumerate() {
+            if a.kind == kind
+                && a.day >= from.0
+                && a.day <= t
+                && sel.customer(a.customer)
+                && let Some(n) = snap
+                    .action_notes
+                    .get(&(k as u32))
+                    .and_then(|n| parse_satisfaction(n))
+            {
+                answers += 1;
+                score += u64::from(n);
+            }
+        }
+    }
+    let reminded = Selection::of_customers(snap, |c| total.customers.contains(&c)).and(sel.clone());
+    let figures = |d: Day| {
+        if total.customers.is_empty() {
+            return (None, None);
+        }
+        crate::report::report(snap, &reminded, &crate::report::ReportParams::new(d))
+            .map_or((None, None), |r| (Some(r.dso.countback), r.cei.month))
+    };
+    let (dso_before, cei_before) = figures(Day(from.0 - 1));
+    let (dso_after, cei_after) = figures(to);
     let [s, st, ch, co] = groups;
     let rows = |g: BTreeMap<String, KAcc>| g.iter().map(|(k, a)| row(k.clone(), a)).collect();
     ReminderKpis {
@@ -603,5 +696,11 @@ pub fn kpis(snap: &Snapshot, sel: &Selection, from: Day, to: Day, cost: &[i64; 5
         total: row(String::new(), &total),
         pending,
         failed,
+        reminded_dso_before: dso_before,
+        reminded_dso_after: dso_after,
+        reminded_cei_before: cei_before,
+        reminded_cei_after: cei_after,
+        satisfaction_answers: answers,
+        satisfaction: (answers > 0).then(|| crate::report::r2(score as f64 / answers as f64)),
     }
 }

@@ -89,6 +89,14 @@ impl Selection {
         self
     }
 
+    /// Only the customers for which `keep(row)` holds (a set computed outside).
+    pub fn of_customers(snap: &Snapshot, keep: impl Fn(u32) -> bool) -> Selection {
+        Selection {
+            cust: Some((0..snap.customers.names.len() as u32).map(keep).collect()),
+            ..Selection::default()
+        }
+    }
+
     /// No row at all.
     pub fn none(snap: &Snapshot) -> Selection {
         Selection {

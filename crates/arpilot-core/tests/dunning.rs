@@ -273,6 +273,9 @@ fn reminder_kpis_on_a_small_ledger() {
     let mut l = L::default()
         .customer("A")
         .customer("B")
+        .customer("C")
+        .inv("C1", "C", "2026-10-10", "2026-11-10", 5_000)
+        .pay("PC", "C", "2026-11-05", 1_000, Some("C1"))
         .inv("A1", "A", "2026-08-01", "2026-09-01", 100)
         .inv("A2", "A", "2026-08-01", "2026-09-01", 100)
         .inv("B1", "B", "2026-08-01", "2026-09-01", 300)
@@ -286,6 +289,18 @@ fn reminder_kpis_on_a_small_ledger() {
         &[("A1", 10_000, 3), ("A2", 10_000, 3)],
     ));
     l.ev.push(sent("R-A", "A", "2026-10-01"));
+    // Satisfaction answers from the portal: 4 and 5 in the period, 1 after it.
+    for (d, n) in [("2026-10-03", 4), ("2026-10-20", 5), ("2026-11-20", 1)] {
+        l.ev.push(Event::Action(ActionRec {
+            customer_id: "A".into(),
+            date: day(d),
+            kind: arpilot_core::dunning::SURVEY_KIND.into(),
+            invoice_id: None,
+            agent: Some("portal".into()),
+            note: Some(arpilot_core::dunning::satisfaction_note(n)),
+            outcome: None,
+        }));
+    }
     let mut b = queued("R-B", "B", "2026-10-01", 4, &[("B1", 30_000, 4)]);
     if let Event::Reminder(ReminderRec {
         status: ReminderStatus::Queued(c),
@@ -313,6 +328,33 @@ fn reminder_kpis_on_a_small_ledger() {
     assert_eq!((t.collected.minor, t.invoices_recovered), (40_000, 2));
     assert_eq!(t.cost.minor, 250);
     assert_eq!(t.cost_per_recovered.map(|m| m.minor), Some(125));
+    assert_eq!((k.satisfaction_answers, k.satisfaction), (2, Some(4.5)));
+    // DSO and CEI of the reminded customers (A and B, not C) before and after.
+    let ab = arpilot_core::Selection::resolve(
+        &s,
+        &[
+            arpilot_core::Filter::parse("customer_id=A").unwrap(),
+            arpilot_core::Filter::parse("customer_id=B").unwrap(),
+        ],
+    )
+    .unwrap();
+    let of = |sel: &arpilot_core::Selection, d: &str| {
+        let r = arpilot_core::report::report(&s, sel, &arpilot_core::ReportParams::new(day(d)))
+            .unwrap();
+        (Some(r.dso.countback), r.cei.month)
+    };
+    assert_eq!(
+        (k.reminded_dso_before, k.reminded_cei_before),
+        of(&ab, "2026-09-30")
+    );
+    assert_eq!(
+        (k.reminded_dso_after, k.reminded_cei_after),
+        of(&ab, "2026-11-15")
+    );
+    assert_ne!(
+        (k.reminded_dso_after, k.reminded_cei_after),
+        of(&Selection::all(), "2026-11-15")
+    );
     let steps: Vec<(&str, u64)> = k.by_step.iter().map(|r| (r.key.as_str(), r.sent)).collect();
     assert_eq!(steps, [("3", 1), ("4", 1)]);
     let ch: Vec<(&str, i64)> = k

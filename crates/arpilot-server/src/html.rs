@@ -91,7 +91,7 @@ header{flex-wrap:wrap;row-gap:6px}header nav a{white-space:nowrap}.who{white-spa
 main{max-width:1240px;margin:0 auto;padding:20px 24px 48px}
 h1{font-size:22px;margin:4px 0 16px}h2{font-size:15px;margin:0 0 10px;color:var(--mute);font-weight:600;text-transform:uppercase;letter-spacing:.04em}
 .bar-form{display:flex;gap:10px;align-items:end;flex-wrap:wrap;margin-bottom:16px}.bar-form label{display:flex;flex-direction:column;font-size:12px;color:var(--mute)}
-input,select{font:inherit;padding:5px 8px;border:1px solid #cbd5e1;border-radius:6px;background:#fff}
+input,select,textarea{font:inherit;padding:5px 8px;border:1px solid #cbd5e1;border-radius:6px;background:#fff}
 button.primary{background:var(--accent);color:#fff;border:0;border-radius:6px;padding:7px 14px;font:inherit;cursor:pointer}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(380px,1fr));gap:16px}
 .card{overflow-x:auto}
@@ -120,7 +120,7 @@ table.candidates input[size]{width:auto}
 ul.reasons{margin:0;padding-left:18px}ul.reasons li{margin:0}#worklist td{vertical-align:top}
 .ok{color:#166534}form.inline{display:inline-flex;gap:4px;align-items:center}pre.letter{white-space:pre-wrap;font:14px/1.5 system-ui,sans-serif;margin:0}
 ul.steps{margin:0 0 12px;padding-left:18px;font-size:13px}.work-form textarea{font:13px/1.4 ui-monospace,monospace}
-main.portal{max-width:860px}
+td.actions{white-space:nowrap}main.portal{max-width:860px}main.portal .work-form textarea{font:inherit}tfoot th{color:var(--ink);font-size:14px}
 "#;
 
 /// Progressive enhancement: when the ledger changes, refresh the page's content in place.

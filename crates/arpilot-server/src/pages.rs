@@ -124,6 +124,43 @@ pub struct Figures {
     pub trend: Vec<arpilot_core::trend::TrendPoint>,
 }
 
+/// The dashboard's reminders card, for those who run the reminders (admins, managers) and
+/// without filters, as the Reminders page counts them: sent over the 30 days to `as_of`, the
+/// share paid within 30 days of a reminder (the reminders whose 30 days have passed: those of
+/// the 30 days before), collected after them.
+async fn reminders_card(
+    state: &Shared,
+    caller: &Caller,
+    p: &Params,
+    snap: &Snapshot,
+    as_of: arpilot_core::Day,
+) -> String {
+    if !caller.role.sees_all() || !p.filters.is_empty() {
+        return String::new();
+    }
+    // Read only: the portal's secret is created by the Reminders page, not here.
+    let Ok(stored) = arpilot_store::UserStore::settings(&state.store).await else {
+        return String::new();
+    };
+    let Ok(s) =
+        arpilot_app::dunning::DunningSettings::from_settings(&stored, snap.currency.decimals())
+    else {
+        return String::new();
+    };
+    let l = caller.lang;
+    let k30 = arpilot_app::dunning::kpis(snap, &[], &s, as_of.add_days(-29), as_of);
+    let k60 = arpilot_app::dunning::kpis(snap, &[], &s, as_of.add_days(-59), as_of);
+    format!(
+        r#"<a class="kpi" id="reminders-kpi" href="/reminders?as_of={as_of}"><span>{}</span><b>{}</b><span>{} {}</span><span>{} {}</span></a>"#,
+        esc(l.t("Reminders sent, 30 days", "Relances envoyées, 30 j")),
+        k30.total.sent,
+        esc(l.t("Activation at 30 days:", "Activation à 30 j :")),
+        esc(&l.num(k60.total.activation_30, " %")),
+        esc(l.t("Collected after:", "Encaissé après :")),
+        esc(&l.money(k30.total.collected)),
+    )
+}
+
 pub async fn dashboard(State(state): State<Shared>, caller: Caller, query: RawQuery) -> Response {
     let (snap, p, sel) = try_page!(context(&state, &caller, query).await);
     let key = format!("dashboard|{:?}|{}", caller.scope, p.raw);
@@ -179,9 +216,10 @@ pub async fn dashboard(State(state): State<Shared>, caller: Caller, query: RawQu
     } else {
         String::new()
     };
+    let reminders = reminders_card(&state, &caller, &p, &snap, r.as_of).await;
     let _ = write!(
         b,
-        r#"<section class="kpis">{}{}{}{}{}{}{to_apply}</section>"#,
+        r#"<section class="kpis">{}{}{}{}{}{}{to_apply}{reminders}</section>"#,
         kpi(l.t("Balance", "Encours"), m(t.balance), false),
         kpi(l.t("Overdue", "Échu"), m(t.overdue), true),
         kpi(

@@ -302,7 +302,7 @@ fn portal_page(
         );
         let _ = write!(
             b,
-            r#"<section class="card spaced"><h2>{}</h2><form method="post" action="{base}/dispute" class="work-form" id="dispute"><input type="hidden" name="csrf" value="{ft}"><div class="row"><label>{}<select name="invoice">{options}</select></label><label>{}<select name="reason">{reasons}</select></label></div><label class="wide">{}<textarea name="comment" rows="3" maxlength="2000"></textarea></label><button>{}</button></form></section>"#,
+            r#"<section class="card spaced"><h2>{}</h2><form method="post" action="{base}/dispute" class="work-form" id="dispute"><input type="hidden" name="csrf" value="{ft}"><div class="row"><label>{}<select name="invoice">{options}</select></label><label>{}<select name="reason">{reasons}</select></label></div><label class="wide">{}<textarea name="comment" rows="3" maxlength="2000"></textarea></label><button class="secondary">{}</button></form></section>"#,
             l.t("Dispute an invoice", "Contester une facture"),
             l.t("Invoice", "Facture"),
             l.t("Reason", "Motif"),
@@ -317,7 +317,7 @@ fn portal_page(
         .collect();
     let _ = write!(
         b,
-        r#"<section class="card spaced"><h2>{}</h2><form method="post" action="{base}/rating" class="work-form" id="rating"><input type="hidden" name="csrf" value="{ft}"><div class="row">{stars}</div><button>{}</button></form></section>"#,
+        r#"<section class="card spaced"><h2>{}</h2><form method="post" action="{base}/rating" class="work-form" id="rating"><input type="hidden" name="csrf" value="{ft}"><div class="row">{stars}</div><button class="secondary">{}</button></form></section>"#,
         l.t(
             "How satisfied are you with our service? (1 to 5)",
             "Êtes-vous satisfait de notre service ? (1 à 5)"
@@ -645,10 +645,10 @@ pub async fn rating(
     let ev = Event::Action(ActionRec {
         customer_id: o.customer_id.clone(),
         date: o.today,
-        kind: "survey".into(),
+        kind: arpilot_core::dunning::SURVEY_KIND.into(),
         invoice_id: None,
         agent: Some("portal".into()),
-        note: Some(format!("satisfaction {n}/5")),
+        note: Some(arpilot_core::dunning::satisfaction_note(n)),
         outcome: None,
     });
     let batch = arpilot_store::NewBatch::for_import(

@@ -343,6 +343,15 @@ async fn reminders_page(
             )
         );
     } else {
+        // Above the table: a day's preview may list hundreds of customers.
+        if w {
+            let _ = write!(
+                b,
+                r#"<form method="post" action="/reminders/run" class="bar-form" id="approve-all"><input type="hidden" name="csrf" value="{csrf}"><input type="hidden" name="as_of" value="{as_of}"><button class="primary">{} ({})</button></form>"#,
+                l.t("Approve all", "Tout valider"),
+                pv.reminders.len()
+            );
+        }
         let _ = write!(
             b,
             r#"<table id="preview"><thead><tr><th>{}</th><th>{}</th><th class="n">{}</th><th>{}</th><th class="n">{}</th><th class="n">{}</th><th>{}</th>{}</tr></thead><tbody>"#,
@@ -359,14 +368,6 @@ async fn reminders_page(
             b += &preview_row(p, &s, l, &csrf, as_of, w);
         }
         b.push_str("</tbody></table>");
-        if w {
-            let _ = write!(
-                b,
-                r#"<form method="post" action="/reminders/run" class="bar-form spaced" id="approve-all"><input type="hidden" name="csrf" value="{csrf}"><input type="hidden" name="as_of" value="{as_of}"><button class="primary">{} ({})</button></form>"#,
-                l.t("Approve all", "Tout valider"),
-                pv.reminders.len()
-            );
-        }
     }
     b.push_str("</section>");
 
@@ -424,7 +425,7 @@ async fn reminders_page(
             };
         let _ = write!(
             b,
-            r#"<tr data-reminder="{}"><td>{}</td><td><a href="/customers/{}?{date_q}">{}</a></td><td>{}{}</td><td>{}</td><td class="n">{}</td><td>{} <small class="muted">{}</small></td><td><small>{}</small></td><td class="n">{}</td><td>{}</td><td>{letter}</td></tr>"#,
+            r#"<tr data-reminder="{}"><td>{}</td><td><a href="/customers/{}?{date_q}">{}</a></td><td>{}{}</td><td>{}</td><td class="n">{}</td><td>{} <small class="muted">{}</small></td><td><small>{}</small></td><td class="n">{}</td><td>{}</td><td class="actions">{letter}</td></tr>"#,
             esc(&h.id),
             l.date(h.date),
             q(&h.customer_id),
@@ -478,7 +479,7 @@ fn preview_row(
     let id = esc(&p.customer_id);
     let actions = if writes {
         format!(
-            r#"<td><form method="post" action="/reminders/run" class="inline"><input type="hidden" name="csrf" value="{csrf}"><input type="hidden" name="as_of" value="{as_of}"><input type="hidden" name="customer" value="{id}"><button class="primary">{}</button></form> <form method="post" action="/reminders/skip" class="inline"><input type="hidden" name="csrf" value="{csrf}"><input type="hidden" name="as_of" value="{as_of}"><input type="hidden" name="customer" value="{id}"><input name="reason" maxlength="500" size="14" placeholder="{}" aria-label="{}"><button class="secondary">{}</button></form></td>"#,
+            r#"<td class="actions"><form method="post" action="/reminders/run" class="inline"><input type="hidden" name="csrf" value="{csrf}"><input type="hidden" name="as_of" value="{as_of}"><input type="hidden" name="customer" value="{id}"><button class="primary">{}</button></form> <form method="post" action="/reminders/skip" class="inline"><input type="hidden" name="csrf" value="{csrf}"><input type="hidden" name="as_of" value="{as_of}"><input type="hidden" name="customer" value="{id}"><input name="reason" maxlength="500" size="10" placeholder="{}" aria-label="{}"><button class="secondary">{}</button></form></td>"#,
             l.t("Approve", "Valider"),
             l.t("reason", "motif"),
             l.t("Reason", "Motif"),

@@ -273,6 +273,24 @@ async fn a_skip_removes_the_customer_and_an_approval_sends_its_letter() {
     assert_eq!(skipped["error"], "pas maintenant");
     let kpis = json(&app, &admin, "/api/reminders/kpis").await;
     assert_eq!(kpis["total"]["sent"], 2);
+    // The dashboard's card says as much to those who run the reminders, linking to the page.
+    let dash = app.get(&admin, "/").await.body;
+    let card = dash
+        .split(r#"id="reminders-kpi""#)
+        .nth(1)
+        .unwrap_or("")
+        .split("</a>")
+        .next()
+        .unwrap_or("");
+    assert!(
+        card.contains(r#"href="/reminders?as_of=2024-02-19""#) && card.contains("<b>2</b>"),
+        "{card}"
+    );
+    assert!(
+        card.contains("Activation at 30 days: —") && card.contains("EUR 0.00"),
+        "{card}"
+    );
+    assert!(!app.get(&lea, "/").await.body.contains("reminders-kpi"));
 
     // The letter, to those who see the customer.
     let pdf = app.get(&admin, "/reminders/R20240219-C-NORD-1.pdf").await;

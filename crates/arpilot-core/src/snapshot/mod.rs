@@ -261,6 +261,30 @@ pub struct Receipts {
     pub decided: Vec<i32>,
 }
 
+/// Folds follow-up `f` into `m`: each value given replaces the earlier one.
+fn merge_followup(m: &mut crate::ledger::FollowupRec, f: &crate::ledger::FollowupRec) {
+    if m.customer_id.is_empty() {
+        m.customer_id.clone_from(&f.customer_id);
+    }
+    m.date = f.date;
+    let keep = |slot: &mut Option<String>, v: &Option<String>| {
+        if v.is_some() {
+            slot.clone_from(v);
+        }
+    };
+    if f.next_action.is_some() {
+        m.next_action = f.next_action;
+    }
+    if f.hold_until.is_some() {
+        m.hold_until = f.hold_until;
+        m.hold_reason.clone_from(&f.hold_reason);
+    }
+    keep(&mut m.contact_name, &f.contact_name);
+    keep(&mut m.contact_role, &f.contact_role);
+    keep(&mut m.contact_email, &f.contact_email);
+    keep(&mut m.contact_phone, &f.contact_phone);
+}
+
 /// Where a reminder stands, in `Reminder::status`.
 pub const REMINDER_QUEUED: u8 = 0;
 pub const REMINDER_SENT: u8 = 1;
@@ -509,7 +533,11 @@ impl Snapshot {
 
     /// Rows of the disputes of invoice `inv`.
     pub fn disputes_of(&self, inv: u32) -> impl Iterator<Item = usize> + '_ {
-        let start = self.dispute_ix.partition_point(|&(i, _)| i < inv);
+        let start = if self.invoices.flags[inv as usize] & F_DISPUTE == 0 {
+            self.dispute_ix.len()
+        } else {
+            self.dispute_ix.partition_point(|&(i, _)| i < inv)
+        };
         self.dispute_ix[start..]
             .iter()
             .take_while(move |&&(i, _)| i == inv)
@@ -518,7 +546,11 @@ impl Snapshot {
 
     /// Rows of the promises on invoice `inv`.
     pub fn promises_of(&self, inv: u32) -> impl Iterator<Item = usize> + '_ {
-        let start = self.promise_ix.partition_point(|&(i, _)| i < inv);
+        let start = if self.invoices.flags[inv as usize] & F_PROMISE == 0 {
+            self.promise_ix.len()
+        } else {
+            self.promise_ix.partition_point(|&(i, _)| i < inv)
+        };
         self.promise_ix[start..]
             .iter()
             .take_while(move |&&(i, _)| i == inv)
@@ -527,13 +559,17 @@ impl Snapshot {
 
     /// True when invoice `inv` has a dispute open on day `d`.
     pub fn disputed_on(&self, inv: u32, d: i32) -> bool {
-        self.disputes_of(inv).any(|r| self.disputes[r].open_on(d))
+        // Most invoices never had a dispute: their flag spares the search.
+        self.invoices.flags[inv as usize] & F_DISPUTE != 0
+            && self.disputes_of(inv).any(|r| self.disputes[r].open_on(d))
     }
 
     /// True when invoice `inv` has a promise running on day `d`.
     pub fn promised_on(&self, inv: u32, d: i32) -> bool {
-        self.promises_of(inv)
-            .any(|r| self.promises[r].running_on(d))
+        self.invoices.flags[inv as usize] & F_PROMISE != 0
+            && self
+                .promises_of(inv)
+                .any(|r| self.promises[r].running_on(d))
     }
 
     /// True when invoice `i` is in legal collection.
@@ -559,37 +595,36 @@ impl Snapshot {
     /// Each customer's follow-up on day `d`: for every field, the latest value given by then
     /// (by date, then as recorded).
     pub fn followups_on(&self, d: i32) -> HashMap<u32, crate::ledger::FollowupRec> {
-        let mut rows: Vec<&(u32, crate::ledger::FollowupRec)> = self
-            .followups
-            .iter()
-            .filter(|(_, f)| f.date.0 <= d)
-            .collect();
-        rows.sort_by_key(|(_, f)| f.date);
         let mut out: HashMap<u32, crate::ledger::FollowupRec> = HashMap::new();
-        for (c, f) in rows {
-            let m = out.entry(*c).or_insert_with(|| crate::ledger::FollowupRec {
-                customer_id: f.customer_id.clone(),
-                ..Default::default()
-            });
-            m.date = f.date;
-            let keep = |slot: &mut Option<String>, v: &Option<String>| {
-                if v.is_some() {
-                    slot.clone_from(v);
-                }
-            };
-            if f.next_action.is_some() {
-                m.next_action = f.next_action;
-            }
-            if f.hold_until.is_some() {
-                m.hold_until = f.hold_until;
-                m.hold_reason.clone_from(&f.hold_reason);
-            }
-            keep(&mut m.contact_name, &f.contact_name);
-            keep(&mut m.contact_role, &f.contact_role);
-            keep(&mut m.contact_email, &f.contact_email);
-            keep(&mut m.contact_phone, &f.contact_phone);
+        for (c, f) in self.followups_sorted(d, None) {
+            merge_followup(out.entry(c).or_default(), f);
         }
         out
+    }
+
+    /// Customer row `c`'s follow-up on day `d` (see [`Snapshot::followups_on`]).
+    pub fn followup_of(&self, c: u32, d: i32) -> Option<crate::ledger::FollowupRec> {
+        let mut out = None;
+        for (_, f) in self.followups_sorted(d, Some(c)) {
+            merge_followup(out.get_or_insert_with(Default::default), f);
+        }
+        out
+    }
+
+    fn followups_sorted(
+        &self,
+        d: i32,
+        only: Option<u32>,
+    ) -> Vec<(u32, &crate::ledger::FollowupRec)> {
+        let mut rows: Vec<(u32, &crate::ledger::FollowupRec)> = self
+            .followups
+            .iter()
+            .filter(|(c, f)| f.date.0 <= d && only.is_none_or(|o| o == *c))
+            .map(|(c, f)| (*c, f))
+            .collect();
+        // Stable: the same date keeps the order recorded.
+        rows.sort_by_key(|(_, f)| f.date);
+        rows
     }
 
     /// Actions dated in `[from, to]`.
