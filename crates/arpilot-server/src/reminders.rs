@@ -838,14 +838,21 @@ pub struct RunAnswer {
     pub outcome: Option<RunOutcome>,
 }
 
+/// A field that may be left out but, when given, is not `null` (as the API's schema says).
+fn present<'de, D: serde::Deserializer<'de>, T: serde::Deserialize<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RunBody {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     as_of: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     customers: Option<Vec<String>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     dry_run: Option<bool>,
 }
 

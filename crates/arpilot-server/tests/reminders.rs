@@ -349,6 +349,15 @@ async fn a_skip_removes_the_customer_and_an_approval_sends_its_letter() {
     assert!(r.body.contains("SMTP"), "{}", r.body);
     assert_eq!(due(&app, &admin).await, set(&["C-EN-1"]));
     assert_eq!(run(r#"{"planet": "Mars"}"#).await.status, 400);
+    // `null` is not a value the schema allows: refused, nothing decided.
+    for body in [
+        r#"{"dry_run": null}"#,
+        r#"{"as_of": null}"#,
+        r#"{"customers": null}"#,
+    ] {
+        assert_eq!(run(body).await.status, 400, "{body}");
+    }
+    assert_eq!(due(&app, &admin).await, set(&["C-EN-1"]));
 }
 
 /// The portal's link of `customer`, valid until `expires`.
