@@ -64,13 +64,7 @@ impl DunningSettings {
         settings: &[(String, String)],
         decimals: u8,
     ) -> Result<DunningSettings, DunningError> {
-        let get = |k: &str| {
-            settings
-                .iter()
-                .find(|(x, _)| x == k)
-                .map(|(_, v)| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
+        let get = |k: &str| crate::setting(settings, k).map(str::to_string);
         let policy = match get(POLICY_KEY) {
             None => Policy::standard(),
             Some(json) => {
@@ -141,11 +135,7 @@ impl DunningSettings {
     }
 
     fn setting(&self, k: &str) -> Option<&str> {
-        self.settings
-            .iter()
-            .find(|(x, _)| x == k)
-            .map(|(_, v)| v.trim())
-            .filter(|v| !v.is_empty())
+        crate::setting(&self.settings, k)
     }
 
     /// The link to customer `id`'s portal from a reminder dated `day`.
@@ -221,15 +211,6 @@ pub struct Preview {
     pub waiting: Vec<Waiting>,
 }
 
-/// The selection of `filters` (a portfolio) in `snap`; unknown dimensions select nothing.
-fn scope(snap: &Snapshot, filters: &[Filter]) -> Selection {
-    if filters.is_empty() {
-        Selection::all()
-    } else {
-        Selection::resolve(snap, filters).unwrap_or_else(|_| Selection::none(snap))
-    }
-}
-
 fn attr<'a>(snap: &'a Snapshot, c: u32, name: &str) -> Option<&'a str> {
     snap.customers
         .dims
@@ -253,7 +234,7 @@ pub fn preview(
     settings: &DunningSettings,
     as_of: Day,
 ) -> Preview {
-    let sel = scope(snap, filters);
+    let sel = Selection::portfolio(snap, filters);
     let Selected { due, waiting } =
         arpilot_core::dunning::select(snap, &sel, &settings.policy, as_of);
     let contacts = snap.followups_on(as_of.0);
@@ -1108,7 +1089,7 @@ pub struct HistoryRow {
 
 /// Reminders dated in `[from, to]` of customers of `filters`, latest first.
 pub fn history(snap: &Snapshot, filters: &[Filter], from: Day, to: Day) -> Vec<HistoryRow> {
-    let sel = scope(snap, filters);
+    let sel = Selection::portfolio(snap, filters);
     let cur = snap.currency;
     let mut out: Vec<HistoryRow> = snap
         .reminders
@@ -1159,7 +1140,13 @@ pub fn kpis(
     from: Day,
     to: Day,
 ) -> arpilot_core::dunning::ReminderKpis {
-    arpilot_core::dunning::kpis(snap, &scope(snap, filters), from, to, &settings.cost)
+    arpilot_core::dunning::kpis(
+        snap,
+        &Selection::portfolio(snap, filters),
+        from,
+        to,
+        &settings.cost,
+    )
 }
 
 // ---------------------------------------------------------------------------------------------

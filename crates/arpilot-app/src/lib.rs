@@ -18,6 +18,15 @@ pub mod work;
 pub mod worklist;
 
 pub use import::{Author, FileOutcome, Refused};
+
+/// The value of setting `key`, trimmed; `None` when absent or blank.
+pub(crate) fn setting<'a>(settings: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    settings
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.trim())
+        .filter(|v| !v.is_empty())
+}
 pub use locale::Lang;
 pub use request::{Defaults, ParamError, ReportRequest, Status};
 pub use view::{View, Views};

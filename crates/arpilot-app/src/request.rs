@@ -393,13 +393,7 @@ pub struct Defaults {
 impl Defaults {
     /// Reads the stored settings; a value that does not parse is an error naming it.
     pub fn parse(pairs: &[(String, String)]) -> Result<Defaults, ParamError> {
-        let get = |k: &str| {
-            pairs
-                .iter()
-                .find(|(key, _)| key == k)
-                .map(|(_, v)| v.trim())
-                .filter(|v| !v.is_empty())
-        };
+        let get = |k: &str| crate::setting(pairs, k);
         let mut s = Defaults {
             raw: pairs.to_vec(),
             ..Defaults::default()

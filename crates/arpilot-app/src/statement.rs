@@ -20,13 +20,7 @@ pub struct Company {
 
 impl Company {
     pub fn from_settings(settings: &[(String, String)]) -> Company {
-        let get = |k: &str| {
-            settings
-                .iter()
-                .find(|(x, _)| x == k)
-                .map(|(_, v)| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
+        let get = |k: &str| crate::setting(settings, k).map(str::to_string);
         Company {
             name: get("company.name").unwrap_or_else(|| "arpilot".into()),
             iban: get("company.iban").map(|i| arpilot_core::cash::normal(&i)),

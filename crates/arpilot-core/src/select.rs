@@ -89,6 +89,12 @@ impl Selection {
         self
     }
 
+    /// The customers and documents of a portfolio's conditions (none: everything); a condition
+    /// on a dimension the ledger lacks holds no customer.
+    pub fn portfolio(snap: &Snapshot, filters: &[Filter]) -> Selection {
+        Selection::resolve(snap, filters).unwrap_or_else(|_| Selection::none(snap))
+    }
+
     /// Only the customers for which `keep(row)` holds (a set computed outside).
     pub fn of_customers(snap: &Snapshot, keep: impl Fn(u32) -> bool) -> Selection {
         Selection {

@@ -98,7 +98,7 @@ impl Scope {
         let asked = Selection::resolve(snap, extra)?;
         let own = match &self.filters {
             // A portfolio naming a dimension the ledger lacks holds no customer.
-            Some(f) => Selection::resolve(snap, f).unwrap_or_else(|_| Selection::none(snap)),
+            Some(f) => Selection::portfolio(snap, f),
             None => Selection::none(snap),
         };
         Ok(own.and(asked))

@@ -4,7 +4,7 @@
 //! credit managers' (admin and manager roles) work; every form checks its CSRF token.
 
 use crate::html::{Lang, esc, page};
-use crate::{Caller, Shared, csrf_ok, same_origin};
+use crate::{Caller, Shared, form_refused};
 use arpilot_app::cash::{self, CashError, CashSettings, Choice, QueueItem};
 use arpilot_core::Day;
 use arpilot_core::snapshot::{
@@ -517,8 +517,8 @@ pub async fn post_form(
         .iter()
         .find(|(k, _)| k == "csrf")
         .map_or("", |(_, v)| v.as_str());
-    if !csrf_ok(&caller, sent) || !same_origin(&headers) {
-        return (StatusCode::FORBIDDEN, "invalid CSRF token").into_response();
+    if let Some(r) = form_refused(&caller, &headers, sent) {
+        return r;
     }
     if !allowed(&caller) {
         return forbidden(false);

@@ -717,8 +717,8 @@ async fn logout(
     caller: Caller,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    if !csrf_ok(&caller, &f.csrf) || !same_origin(&headers) {
-        return (StatusCode::FORBIDDEN, "invalid CSRF token").into_response();
+    if let Some(r) = crate::form_refused(&caller, &headers, &f.csrf) {
+        return r;
     }
     // Closed in the store, hence on every server; the session stays open when that fails.
     if let Some(t) = cookie(&headers, SESSION_COOKIE)
@@ -743,6 +743,13 @@ pub fn csrf_ok(caller: &Caller, sent: &str) -> bool {
         .csrf
         .as_deref()
         .is_some_and(|c| c.len() == sent.len() && c.bytes().zip(sent.bytes()).all(|(a, b)| a == b))
+}
+
+/// The refusal of a browser form whose CSRF token is not the session's or that comes from
+/// another site; `None` when it may proceed.
+pub(crate) fn form_refused(caller: &Caller, headers: &HeaderMap, sent: &str) -> Option<Response> {
+    (!csrf_ok(caller, sent) || !same_origin(headers))
+        .then(|| (StatusCode::FORBIDDEN, "invalid CSRF token").into_response())
 }
 
 /// A JSON write from a browser session must prove it comes from our pages (the session's token

@@ -25,6 +25,7 @@ macro_rules! try_page {
         }
     };
 }
+pub(crate) use try_page;
 
 /// Snapshot, parameters and the caller's selection, or the response explaining why not.
 async fn context(

@@ -8,7 +8,7 @@
 
 use crate::auth::Role;
 use crate::html::{Lang, esc, page, q};
-use crate::{Caller, Shared, csrf_ok, same_origin};
+use crate::{Caller, Shared, form_refused};
 use arpilot_app::dunning::{
     self, DunningError, DunningSettings, NoMail, Planned, Preview, RunOutcome, Smtp,
 };
@@ -574,8 +574,8 @@ pub async fn post_run(
     caller: Caller,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
-    if !csrf_ok(&caller, field(&pairs, "csrf").unwrap_or("")) || !same_origin(&headers) {
-        return (StatusCode::FORBIDDEN, "invalid CSRF token").into_response();
+    if let Some(r) = form_refused(&caller, &headers, field(&pairs, "csrf").unwrap_or("")) {
+        return r;
     }
     if !writes(&caller) {
         return forbidden(false, WRITE_DENIED);
@@ -637,8 +637,8 @@ pub async fn post_skip(
     caller: Caller,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
-    if !csrf_ok(&caller, field(&pairs, "csrf").unwrap_or("")) || !same_origin(&headers) {
-        return (StatusCode::FORBIDDEN, "invalid CSRF token").into_response();
+    if let Some(r) = form_refused(&caller, &headers, field(&pairs, "csrf").unwrap_or("")) {
+        return r;
     }
     if !writes(&caller) {
         return forbidden(false, WRITE_DENIED);
@@ -783,14 +783,7 @@ async fn api_settings(state: &Shared) -> Result<DunningSettings, Box<Response>> 
         .map_err(|e| Box::new(api_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())))
 }
 
-macro_rules! try_api {
-    ($e:expr) => {
-        match $e {
-            Ok(x) => x,
-            Err(r) => return *r,
-        }
-    };
-}
+use crate::pages::try_page;
 
 async fn snapshot(
     state: &Shared,
@@ -804,27 +797,27 @@ async fn snapshot(
 
 /// `GET /api/reminders/preview?as_of=D`: what a run on the date would send, and who waits.
 pub async fn api_preview(State(state): State<Shared>, caller: Caller, query: RawQuery) -> Response {
-    let (filters, d) = try_api!(api_read(&caller, &query));
+    let (filters, d) = try_page!(api_read(&caller, &query));
     let as_of = d.get("as_of").copied().unwrap_or_else(|| state.latest());
-    let s = try_api!(api_settings(&state).await);
-    let snap = try_api!(snapshot(&state, as_of).await);
+    let s = try_page!(api_settings(&state).await);
+    let snap = try_page!(snapshot(&state, as_of).await);
     Json(dunning::preview(&snap, filters, &s, as_of)).into_response()
 }
 
 /// `GET /api/reminders/history?from=D&to=D`: the reminders of the period, latest first.
 pub async fn api_history(State(state): State<Shared>, caller: Caller, query: RawQuery) -> Response {
-    let (filters, d) = try_api!(api_read(&caller, &query));
-    let (from, to) = try_api!(period(&state, &d));
-    let snap = try_api!(snapshot(&state, to).await);
+    let (filters, d) = try_page!(api_read(&caller, &query));
+    let (from, to) = try_page!(period(&state, &d));
+    let snap = try_page!(snapshot(&state, to).await);
     Json(dunning::history(&snap, filters, from, to)).into_response()
 }
 
 /// `GET /api/reminders/kpis?from=D&to=D`: the reminder KPIs of the period.
 pub async fn api_kpis(State(state): State<Shared>, caller: Caller, query: RawQuery) -> Response {
-    let (filters, d) = try_api!(api_read(&caller, &query));
-    let (from, to) = try_api!(period(&state, &d));
-    let s = try_api!(api_settings(&state).await);
-    let snap = try_api!(snapshot(&state, to).await);
+    let (filters, d) = try_page!(api_read(&caller, &query));
+    let (from, to) = try_page!(period(&state, &d));
+    let s = try_page!(api_settings(&state).await);
+    let snap = try_page!(snapshot(&state, to).await);
     Json(dunning::kpis(&snap, filters, &s, from, to)).into_response()
 }
 
@@ -888,8 +881,8 @@ pub async fn api_run(
         .customers
         .map(|c| c.into_iter().map(|x| x.trim().to_string()).collect());
     let filters = readable(&caller).unwrap_or(&[]).to_vec();
-    let s = try_api!(api_settings(&state).await);
-    let snap = try_api!(snapshot(&state, as_of).await);
+    let s = try_page!(api_settings(&state).await);
+    let snap = try_page!(snapshot(&state, as_of).await);
     let Preview { mut reminders, .. } = dunning::preview(&snap, &filters, &s, as_of);
     drop(snap);
     if let Some(o) = &only {

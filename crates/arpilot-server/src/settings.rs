@@ -2,7 +2,7 @@
 
 use crate::auth::Role;
 use crate::html::{self, Lang, Nav, esc};
-use crate::{Caller, Shared, csrf_ok, same_origin};
+use crate::{Caller, Shared, form_refused};
 use arpilot_store::{UserField, UserStore};
 use axum::Form;
 use axum::extract::State;
@@ -155,8 +155,8 @@ pub async fn language(
     caller: Caller,
     Form(f): Form<LanguageForm>,
 ) -> Response {
-    if !csrf_ok(&caller, &f.csrf) || !same_origin(&headers) {
-        return (StatusCode::FORBIDDEN, "invalid CSRF token").into_response();
+    if let Some(r) = form_refused(&caller, &headers, &f.csrf) {
+        return r;
     }
     let locale = match f.locale.as_str() {
         "fr" | "en" => f.locale.as_str(),
@@ -193,8 +193,8 @@ pub async fn users(
     if caller.role != Role::Admin {
         return (StatusCode::FORBIDDEN, "users are managed by admins").into_response();
     }
-    if !csrf_ok(&caller, &f.csrf) || !same_origin(&headers) {
-        return (StatusCode::FORBIDDEN, "invalid CSRF token").into_response();
+    if let Some(r) = form_refused(&caller, &headers, &f.csrf) {
+        return r;
     }
     use arpilot_app::users::{self, UserError};
     let login = f.login.trim();
@@ -247,8 +247,8 @@ pub async fn report(
         )
             .into_response();
     }
-    if !csrf_ok(&caller, &f.csrf) || !same_origin(&headers) {
-        return (StatusCode::FORBIDDEN, "invalid CSRF token").into_response();
+    if let Some(r) = form_refused(&caller, &headers, &f.csrf) {
+        return r;
     }
     let pairs = [
         ("buckets", f.buckets.trim().to_string()),
@@ -452,8 +452,8 @@ pub async fn reminders(
         )
             .into_response();
     }
-    if !csrf_ok(&caller, &f.csrf) || !same_origin(&headers) {
-        return (StatusCode::FORBIDDEN, "invalid CSRF token").into_response();
+    if let Some(r) = form_refused(&caller, &headers, &f.csrf) {
+        return r;
     }
     let stored = match state.store.settings().await {
         Ok(s) => s,

@@ -3,7 +3,7 @@
 //! nothing; collectors only inside their portfolio; every form checks its CSRF token.
 
 use crate::html::{Lang, esc};
-use crate::{Caller, Shared, csrf_ok, same_origin};
+use crate::{Caller, Shared, form_refused};
 use arpilot_app::customer::{CustomerFile, Entry};
 use arpilot_app::work::{self, RecordError, WorkError};
 use arpilot_core::Day;
@@ -55,8 +55,8 @@ pub async fn post_form(
         .iter()
         .find(|(k, _)| k == "csrf")
         .map_or("", |(_, v)| v.as_str());
-    if !csrf_ok(&caller, sent) || !same_origin(&headers) {
-        return (StatusCode::FORBIDDEN, "invalid CSRF token").into_response();
+    if let Some(r) = form_refused(&caller, &headers, sent) {
+        return r;
     }
     if let Err((status, msg)) = may_write(&state, &caller, &id) {
         return (status, msg).into_response();
