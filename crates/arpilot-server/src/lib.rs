@@ -745,6 +745,34 @@ pub fn csrf_ok(caller: &Caller, sent: &str) -> bool {
         .is_some_and(|c| c.len() == sent.len() && c.bytes().zip(sent.bytes()).all(|(a, b)| a == b))
 }
 
+/// A PDF sent as a download named `file`.
+pub(crate) fn pdf_download(file: &str, pdf: Vec<u8>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file}\""),
+            ),
+        ],
+        pdf,
+    )
+        .into_response()
+}
+
+/// An id as it may stand in a file name: letters, digits and dashes, anything else `_`.
+pub(crate) fn file_safe(id: &str) -> String {
+    id.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 /// The refusal of a browser form whose CSRF token is not the session's or that comes from
 /// another site; `None` when it may proceed.
 pub(crate) fn form_refused(caller: &Caller, headers: &HeaderMap, sent: &str) -> Option<Response> {

@@ -898,30 +898,10 @@ pub async fn statement_pdf(
     let Some(s) = arpilot_app::statement::statement(&snap, &sel, &id, as_of, company) else {
         return (StatusCode::NOT_FOUND, "no such customer").into_response();
     };
-    let name: String = id
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    (
-        [
-            (
-                axum::http::header::CONTENT_TYPE,
-                "application/pdf".to_string(),
-            ),
-            (
-                axum::http::header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"releve-{name}-{as_of}.pdf\""),
-            ),
-        ],
+    crate::pdf_download(
+        &format!("releve-{}-{as_of}.pdf", crate::file_safe(&id)),
         arpilot_app::statement::pdf(&s, caller.lang),
     )
-        .into_response()
 }
 
 /// The customer file, with `error` above the work form when recording was refused.

@@ -384,21 +384,10 @@ pub async fn statement_pdf(
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
         .collect();
-    (
-        [
-            (header::CONTENT_TYPE, "application/pdf".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!(
-                    "attachment; filename=\"{}-{name}-{}.pdf\"",
-                    o.lang.t("statement", "releve"),
-                    o.today
-                ),
-            ),
-        ],
+    crate::pdf_download(
+        &format!("{}-{name}-{}.pdf", o.lang.t("statement", "releve"), o.today),
         statement::pdf(&st, o.lang),
     )
-        .into_response()
 }
 
 /// What each form of the portal posts, opened and checked: the link, its forms' token and

@@ -14,7 +14,7 @@ use arpilot_app::dunning::{
 };
 use arpilot_core::{Day, Filter};
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::{Form, Json};
 use std::collections::{BTreeSet, HashMap};
@@ -723,27 +723,10 @@ pub async fn letter_pdf(
         }
     };
     let letter = dunning::letter(&snap, &s, k as usize);
-    let name: String = id
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    (
-        [
-            (header::CONTENT_TYPE, "application/pdf".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}.pdf\""),
-            ),
-        ],
+    crate::pdf_download(
+        &format!("{}.pdf", crate::file_safe(id)),
         arpilot_app::statement::letter_pdf(&letter),
     )
-        .into_response()
 }
 
 // ---------------------------------------------------------------------------------------------
