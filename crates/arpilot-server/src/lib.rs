@@ -8,6 +8,7 @@ mod cash;
 pub mod charts;
 pub mod html;
 mod imports;
+mod lists;
 pub mod openapi;
 mod pages;
 mod portal;
@@ -245,8 +246,8 @@ pub type Shared = Arc<AppState>;
 pub fn router(state: Shared) -> Router {
     Router::new()
         .route("/", get(pages::dashboard))
-        .route("/aging", get(pages::aging))
-        .route("/customers", get(pages::customers))
+        .route("/aging", get(lists::aging))
+        .route("/customers", get(lists::customers))
         .route("/worklist", get(pages::worklist))
         .route("/cash", get(cash::page_get))
         .route("/cash/{id}", post(cash::post_form))
