@@ -7,13 +7,18 @@ pub mod cash;
 pub mod customer;
 pub mod dunning;
 pub mod export;
+pub mod help;
 pub mod import;
+pub mod list;
 pub mod locale;
+pub mod management;
 pub mod portal;
 pub mod request;
 pub mod statement;
+pub mod subscriptions;
 pub mod users;
 pub mod view;
+pub mod views;
 pub mod work;
 pub mod worklist;
 

@@ -89,6 +89,36 @@ impl Lang {
         }
     }
 
+    /// A month's short name: `oct.`, `Oct` (`m` from 1 to 12).
+    pub fn month_abbr(self, m: u32) -> &'static str {
+        const EN: [&str; 12] = [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ];
+        const FR: [&str; 12] = [
+            "janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.",
+            "nov.", "déc.",
+        ];
+        let k = (m.clamp(1, 12) - 1) as usize;
+        match self {
+            Lang::En => EN[k],
+            Lang::Fr => FR[k],
+        }
+    }
+
+    /// The month of `d` as a reader names it: `oct. 2026`, `Oct 2026`.
+    pub fn month(self, d: arpilot_core::Day) -> String {
+        let (y, m, _) = d.ymd();
+        format!("{} {y}", self.month_abbr(m))
+    }
+
+    /// A `YYYY-MM` month key (as the JSON writes months) in words, `None` when `key` is not one.
+    pub fn month_key(self, key: &str) -> Option<String> {
+        let (y, m) = key.split_once('-')?;
+        let (y, m): (i32, u32) = (y.parse().ok()?, m.parse().ok()?);
+        (y > 0 && (1..=12).contains(&m) && key.len() == 7)
+            .then(|| format!("{} {y}", self.month_abbr(m)))
+    }
+
     pub fn num(self, v: Option<f64>, unit: &str) -> String {
         match v {
             None => "—".into(),
@@ -102,5 +132,20 @@ impl Lang {
                 format!("{s}{unit}")
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn months_in_words() {
+        let d = arpilot_core::Day::from_ymd(2026, 10, 31).unwrap();
+        assert_eq!(Lang::Fr.month(d), "oct. 2026");
+        assert_eq!(Lang::En.month(d), "Oct 2026");
+        assert_eq!(Lang::Fr.month_key("2027-02").as_deref(), Some("févr. 2027"));
+        assert_eq!(Lang::En.month_key("2027-13"), None);
+        assert_eq!(Lang::En.month_key("later"), None);
     }
 }

@@ -16,7 +16,7 @@ pub struct ParamError {
     pub expected: String,
 }
 
-fn bad(param: &str, value: &str, expected: impl Into<String>) -> ParamError {
+pub(crate) fn bad(param: &str, value: &str, expected: impl Into<String>) -> ParamError {
     ParamError {
         param: param.to_string(),
         value: value.to_string(),
@@ -200,8 +200,15 @@ impl ReportRequest {
         "days",
     ];
 
-    /// The orders of the customers page.
-    pub const SORTS: [&'static str; 3] = ["overdue", "late", "name"];
+    /// Whether `v` names a column a list can be sorted on: one of the customers' columns
+    /// ([`crate::list::CUSTOMER_SORTS`]) or a bucket of the aged balance (`b0`, `b1`…); the
+    /// list checks that the column is one of its own.
+    pub fn sort_key(v: &str) -> bool {
+        crate::list::CUSTOMER_SORTS.iter().any(|(k, _)| *k == v)
+            || v.strip_prefix('b').is_some_and(|k| {
+                (1..=2).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_digit())
+            })
+    }
 
     /// Sets parameter `name` from its text; an empty value leaves it unset (forms send empty
     /// fields). Unknown names are ignored: pages add their own.
@@ -232,8 +239,12 @@ impl ReportRequest {
                 false
             }
             "sort" => {
-                if !Self::SORTS.contains(&v) {
-                    return Err(bad(name, v, "overdue, late or name"));
+                if !Self::sort_key(v) {
+                    return Err(bad(
+                        name,
+                        v,
+                        "a column: name, id, balance, overdue, late, dso, rating, revenue, credit, or a bucket b0, b1…",
+                    ));
                 }
                 self.sort = Some(v.to_string());
                 false
@@ -491,7 +502,7 @@ mod tests {
             ),
             (
                 "sort=size",
-                "sort: expected overdue, late or name, found \"size\"",
+                "sort: expected a column: name, id, balance, overdue, late, dso, rating, revenue, credit, or a bucket b0, b1…, found \"size\"",
             ),
             (
                 "as_of=2026-10-31&top=5&as_of=2026-09-30",

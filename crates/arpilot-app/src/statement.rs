@@ -154,6 +154,7 @@ fn pdf_text(s: &str) -> String {
         let b: u8 = match c {
             '\u{a0}' | '\u{202f}' | '\u{2009}' => b' ',
             '€' => 0x80,
+            '…' => 0x85,
             '’' => 0x92,
             '–' => 0x96,
             '—' => 0x97,
@@ -178,10 +179,14 @@ fn pdf_text(s: &str) -> String {
 }
 
 /// A page being drawn: PDF content operators.
-struct Page(String);
+pub(crate) struct Page(pub(crate) String);
 
 impl Page {
-    fn text(&mut self, x: f32, y: f32, size: f32, bold: bool, s: &str) {
+    pub(crate) fn new() -> Page {
+        Page(String::new())
+    }
+
+    pub(crate) fn text(&mut self, x: f32, y: f32, size: f32, bold: bool, s: &str) {
         let _ = writeln!(
             self.0,
             "BT /{} {size} Tf {x:.1} {y:.1} Td ({}) Tj ET",
@@ -192,20 +197,45 @@ impl Page {
 
     /// Right-aligned at `x`, with Helvetica's average width (good enough for figures, whose
     /// glyphs all have the same width: 0.556 em).
-    fn text_right(&mut self, x: f32, y: f32, size: f32, bold: bool, s: &str) {
+    pub(crate) fn text_right(&mut self, x: f32, y: f32, size: f32, bold: bool, s: &str) {
         let w = s.chars().count() as f32 * size * 0.556;
         self.text(x - w, y, size, bold, s);
     }
 
-    fn line(&mut self, x1: f32, y1: f32, x2: f32, y2: f32) {
+    pub(crate) fn line(&mut self, x1: f32, y1: f32, x2: f32, y2: f32) {
         let _ = writeln!(
             self.0,
             "0.8 G 0.5 w {x1:.1} {y1:.1} m {x2:.1} {y2:.1} l S 0 G"
         );
     }
 
-    fn rect(&mut self, x: f32, y: f32, w: f32, h: f32) {
+    pub(crate) fn rect(&mut self, x: f32, y: f32, w: f32, h: f32) {
         let _ = writeln!(self.0, "{x:.2} {y:.2} {w:.2} {h:.2} re f");
+    }
+
+    /// A filled rectangle in colour `rgb` (components 0–1).
+    pub(crate) fn rect_rgb(&mut self, x: f32, y: f32, w: f32, h: f32, rgb: (f32, f32, f32)) {
+        let (r, g, b) = rgb;
+        let _ = writeln!(
+            self.0,
+            "q {r:.3} {g:.3} {b:.3} rg {x:.2} {y:.2} {w:.2} {h:.2} re f Q"
+        );
+    }
+
+    /// A broken line through `points` in colour `rgb`, `width` points wide.
+    pub(crate) fn polyline(&mut self, points: &[(f32, f32)], rgb: (f32, f32, f32), width: f32) {
+        let Some(((x0, y0), rest)) = points.split_first() else {
+            return;
+        };
+        let (r, g, b) = rgb;
+        let _ = write!(
+            self.0,
+            "q {r:.3} {g:.3} {b:.3} RG {width:.2} w {x0:.1} {y0:.1} m"
+        );
+        for (x, y) in rest {
+            let _ = write!(self.0, " {x:.1} {y:.1} l");
+        }
+        let _ = writeln!(self.0, " S Q");
     }
 }
 
@@ -504,7 +534,7 @@ fn group4(s: &str) -> String {
 }
 
 /// The document: catalog, pages, two fonts, one content stream a page, cross-reference table.
-fn write_pdf(pages: &[Page]) -> Vec<u8> {
+pub(crate) fn write_pdf(pages: &[Page]) -> Vec<u8> {
     let mut objs: Vec<String> = Vec::new();
     // 1 catalog, 2 pages, 3 font, 4 bold font, then a (page, content) pair per page.
     objs.push("<< /Type /Catalog /Pages 2 0 R >>".into());

@@ -2,8 +2,9 @@
 //! roles, portfolios, argon2 password hashes, API tokens (kept as SHA-256).
 
 use argon2::Argon2;
-use arpilot_core::select::Filter;
-use arpilot_store::{StoreError, UserField, UserStore};
+use arpilot_core::Snapshot;
+use arpilot_core::select::{Filter, SelectError, Selection};
+use arpilot_store::{StoreError, UserField, UserRow, UserStore};
 use sha2::{Digest, Sha256};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -322,5 +323,48 @@ mod tests {
             UserError::Role("boss".into()).to_string(),
             "role: expected admin, manager, collector or viewer, found \"boss\""
         );
+    }
+}
+
+/// What a caller may see.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scope {
+    /// Conditions every figure is restricted to; `None` when the caller may see nothing.
+    filters: Option<Vec<Filter>>,
+}
+
+impl Scope {
+    pub fn of(user: &UserRow) -> Scope {
+        let role = Role::parse(&user.role);
+        let filters = match role {
+            Some(r) if r.sees_all() => Some(Vec::new()),
+            // A restricted role without a (valid) portfolio sees nothing.
+            Some(_) if !user.portfolio.trim().is_empty() => parse_portfolio(&user.portfolio).ok(),
+            _ => None,
+        };
+        Scope { filters }
+    }
+
+    /// The selection of the caller's customers and documents, narrowed by `extra` (which can
+    /// never widen it: the two are intersected, not merged).
+    pub fn selection(&self, snap: &Snapshot, extra: &[Filter]) -> Result<Selection, SelectError> {
+        let asked = Selection::resolve(snap, extra)?;
+        let own = match &self.filters {
+            // A portfolio naming a dimension the ledger lacks holds no customer.
+            Some(f) => Selection::portfolio(snap, f),
+            None => Selection::none(snap),
+        };
+        Ok(own.and(asked))
+    }
+
+    /// The portfolio's conditions (none: every customer); `None` when the caller may see
+    /// nothing.
+    pub fn filters(&self) -> Option<&[Filter]> {
+        self.filters.as_deref()
+    }
+
+    /// True when the caller is restricted to a portfolio.
+    pub fn restricted(&self) -> bool {
+        self.filters.as_ref().is_none_or(|f| !f.is_empty())
     }
 }

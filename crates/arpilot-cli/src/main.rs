@@ -5,6 +5,7 @@ mod cash;
 mod dunning;
 mod import;
 mod output;
+mod subscriptions;
 mod web;
 
 use anyhow::{Context, Result, bail};
@@ -98,6 +99,9 @@ enum Cmd {
     /// Reminders (relances): the daily run, what went out, their KPIs, the scenarios.
     #[command(subcommand)]
     Dunning(dunning::DunningCmd),
+    /// The management report by e-mail: subscriptions (weekly, monthly) and their delivery.
+    #[command(subcommand)]
+    Subscriptions(subscriptions::SubscriptionsCmd),
     /// Write a customer's account statement as of a date (PDF): open items, aged summary,
     /// unapplied cash, total, payment instructions with an EPC QR code.
     Statement {
@@ -225,6 +229,22 @@ struct Source {
 }
 
 impl Source {
+    /// The saved settings of a database (none for files).
+    fn settings(&self) -> Result<Vec<(String, String)>> {
+        if !self.store.given() {
+            return Ok(Vec::new());
+        }
+        let target = self.store.target();
+        runtime()?
+            .block_on(async {
+                let store = arpilot_store::Store::open_existing(&target).await?;
+                let s = arpilot_store::UserStore::settings(&store).await;
+                store.close().await;
+                s
+            })
+            .map_err(|e| anyhow::anyhow!(e))
+    }
+
     /// The ledger as seen on `as_of`: from a database (amendments effective later left out,
     /// currencies converted), a folder (the CSV ledger set), a file with a mapping, or a file
     /// whose content says what it is (FEC).
@@ -344,6 +364,12 @@ enum Kind {
     /// receipts, automatic match rate, days to match, unapplied cash and its age, decisions by
     /// user.
     Cash,
+    /// The management report (rapport de recouvrement) as a PDF: key figures with their
+    /// comparisons, aged balance, trends, latest payers, disputes, collectors, forecast, risk
+    /// (--output FILE.pdf, --lang).
+    Pdf,
+    /// The management report's figures as JSON (the same as `report pdf` writes).
+    Management,
 }
 
 #[derive(clap::Args)]
@@ -388,6 +414,12 @@ struct ReportArgs {
     /// First day of `report cash` (default: the first day of the as-of month).
     #[arg(long)]
     from: Option<Day>,
+    /// The file `report pdf` writes.
+    #[arg(long)]
+    output: Option<PathBuf>,
+    /// Language of `report pdf` (default fr) and of the labels of `report management`.
+    #[arg(long, value_enum)]
+    lang: Option<Locale>,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
@@ -547,6 +579,7 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Users { db, cmd } => web::users(&db, cmd, &runtime()?),
         Cmd::Cash(cmd) => cash::run(cmd, &runtime()?),
         Cmd::Dunning(cmd) => dunning::run(cmd, &runtime()?),
+        Cmd::Subscriptions(cmd) => subscriptions::run(cmd, &runtime()?),
         Cmd::Statement {
             customer,
             db,
@@ -855,6 +888,59 @@ fn analytics_report(
     }
 }
 
+/// `report pdf` and `report management`: the management report with the saved report settings
+/// (rating thresholds, company name) of a database, as the server computes it.
+fn management_report(
+    w: &mut impl std::io::Write,
+    a: &ReportArgs,
+    snap: &Snapshot,
+    sel: &Selection,
+    req: &arpilot_app::ReportRequest,
+    as_of: Day,
+) -> Result<()> {
+    use arpilot_app::management;
+    let settings = a.source.settings()?;
+    let defaults = arpilot_app::Defaults::parse(&settings)
+        .map_err(|e| anyhow::anyhow!("saved setting {}: expected {}", e.param, e.expected))?;
+    let params = req.params(as_of, &defaults)?;
+    let r = management::build(snap, sel, &params, &defaults.rating)?;
+    let lang = a.lang.unwrap_or(Locale::Fr).lang();
+    if a.kind == Kind::Pdf {
+        let output = a
+            .output
+            .as_ref()
+            .context("report pdf needs --output FILE.pdf")?;
+        let company = arpilot_app::statement::Company::from_settings(&settings);
+        std::fs::write(output, management::pdf(&r, lang, &company))
+            .with_context(|| output.display().to_string())?;
+        eprintln!("wrote {}", output.display());
+        return Ok(());
+    }
+    // The figures, and the words of each card in the language asked for.
+    #[derive(serde::Serialize)]
+    struct Answer<'a> {
+        #[serde(flatten)]
+        report: &'a management::ManagementReport,
+        lang: &'static str,
+        labels: std::collections::BTreeMap<&'static str, &'static str>,
+    }
+    let labels = r
+        .kpis
+        .iter()
+        .map(|c| (c.key, management::kpi_label(lang, c.key)))
+        .collect();
+    serde_json::to_writer_pretty(
+        &mut *w,
+        &Answer {
+            report: &r,
+            lang: lang.code(),
+            labels,
+        },
+    )?;
+    writeln!(w)?;
+    Ok(())
+}
+
 /// Sets a request parameter from a command-line option; errors name the option.
 fn arg(req: &mut arpilot_app::ReportRequest, name: &str, value: &str) -> Result<()> {
     req.set(name, value).map_err(|e| {
@@ -917,6 +1003,9 @@ fn run_report(a: ReportArgs) -> Result<()> {
         Kind::Work => {
             let k = arpilot_core::work::work(&snap, &sel, as_of, a.days, 30);
             output::write_work(&mut w, &k, a.format, a.locale)?;
+        }
+        Kind::Pdf | Kind::Management => {
+            management_report(&mut w, &a, &snap, &sel, &req, as_of)?;
         }
         Kind::Cash => {
             if !a.filters.is_empty() {

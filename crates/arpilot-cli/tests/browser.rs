@@ -1,7 +1,8 @@
 //! Browser tests: Debian's Chromium driven by playwright-core through the demo's dashboard (see
 //! `tests/browser/dashboard.mjs`) and its reminders, with the e-mails delivered to an SMTP sink
-//! and the customer portal they link to (`tests/browser/reminders.mjs`). Screenshots land in
-//! `target/browser-screenshots/`. Skipped with a note without node, Chromium or `npm install`
+//! and the customer portal they link to (`tests/browser/reminders.mjs`); every page's
+//! readability and accessibility at two window sizes (`tests/browser/pages.mjs`, axe-core).
+//! Screenshots land in `target/browser-screenshots/`. Skipped with a note without node, Chromium or `npm install`
 //! in `tests/browser` (or python3 with aiosmtpd, for the reminders), unless
 //! `ARPILOT_REQUIRE_BROWSER` is set (as `.ci/run` does).
 
@@ -169,6 +170,66 @@ fn dashboard_in_chromium() {
         "dashboard-after-promise",
     ] {
         assert!(shots.join(format!("{page}.png")).is_file(), "{page}.png");
+    }
+}
+
+/// Every page at 1366×768 and 1920×1080 (`tests/browser/pages.mjs`): as the admin, the
+/// dashboard also as a collector and in English, the login page and the customer portal. No
+/// visible text under 12 px (SVG text measured as drawn), no table wider than its card outside a
+/// declared scroll container, no page wider than the window, no overlapping axis labels, no
+/// serious or critical axe-core violation; full-page screenshots of each.
+#[test]
+fn every_page_is_readable_in_chromium() {
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let browser_dir = here.join("tests/browser");
+    if skip(ready(&browser_dir)) {
+        return;
+    }
+    if !browser_dir
+        .join("node_modules/axe-core/axe.min.js")
+        .is_file()
+    {
+        skip(Err(format!("run npm ci in {}", browser_dir.display())));
+        return;
+    }
+    let _one = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = std::env::temp_dir().join(format!("arpilot-browser-pages-{}", std::process::id()));
+    let db = demo(&dir);
+    let (mut server, base) = serve(&db, &[]);
+    let shots = screenshots();
+    let run = Command::new("node")
+        .current_dir(&browser_dir)
+        .args(["pages.mjs", &base, shots.to_str().unwrap()])
+        .env("CHROMIUM", chromium())
+        .output()
+        .unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    report(&run, &shots);
+    for page in [
+        "login",
+        "dashboard",
+        "dashboard-en",
+        "dashboard-collector",
+        "dashboard-forecast",
+        "worklist",
+        "aging",
+        "customers",
+        "customer",
+        "team",
+        "forecast",
+        "disputes",
+        "cash",
+        "reminders",
+        "imports",
+        "settings",
+        "portal",
+    ] {
+        for size in ["", "-1920"] {
+            let f = format!("page-{page}{size}.png");
+            assert!(shots.join(&f).is_file(), "{f}");
+        }
     }
 }
 

@@ -6,111 +6,22 @@ use arpilot_app::Lang;
 use arpilot_core::{Currency, Money};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
+
+mod common;
+use common::Sink;
 
 fn arpilot(args: &[&str], smtp: Option<u16>) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_arpilot"));
-    c.args(args).env("CI", "1").env_remove("ARPILOT_SMTP_URL");
-    if let Some(p) = smtp {
-        c.env("ARPILOT_SMTP_URL", format!("smtp://127.0.0.1:{p}"));
-    }
-    c.output().unwrap()
+    common::arpilot_smtp(args, smtp)
 }
 
 fn ok(o: Output) -> String {
-    assert!(
-        o.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).unwrap()
-}
-
-fn tests_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/smtp")
-}
-
-/// The SMTP sink: a Python aiosmtpd server writing each message to a directory.
-struct Sink {
-    child: Child,
-    port: u16,
-    dir: PathBuf,
-}
-
-impl Sink {
-    fn start(dir: &Path) -> Option<Sink> {
-        let has = Command::new("python3")
-            .args(["-c", "import aiosmtpd"])
-            .status()
-            .is_ok_and(|s| s.success());
-        if !has {
-            if std::env::var_os("ARPILOT_REQUIRE_SMTP").is_some() {
-                panic!("python3 with aiosmtpd is required (pip install aiosmtpd)");
-            }
-            eprintln!("skipped: python3 with aiosmtpd not found");
-            return None;
-        }
-        std::fs::create_dir_all(dir).unwrap();
-        let mut child = Command::new("python3")
-            .arg(tests_dir().join("sink.py"))
-            .arg(dir)
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        Some(Sink {
-            child,
-            port: line.trim().parse().expect("the sink's port"),
-            dir: dir.to_path_buf(),
-        })
-    }
-
-    fn count(&self) -> usize {
-        std::fs::read_dir(&self.dir)
-            .unwrap()
-            .filter(|e| {
-                e.as_ref()
-                    .unwrap()
-                    .file_name()
-                    .to_string_lossy()
-                    .ends_with(".eml")
-            })
-            .count()
-    }
-
-    fn messages(&self) -> Vec<Value> {
-        let o = Command::new("python3")
-            .arg(tests_dir().join("read.py"))
-            .arg(&self.dir)
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        serde_json::from_slice::<Value>(&o.stdout)
-            .unwrap()
-            .as_array()
-            .unwrap()
-            .clone()
-    }
-}
-
-impl Drop for Sink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    common::stdout_ok(o)
 }
 
 fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("arpilot-dunning-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::fresh_dir("dunning", name)
 }
 
 fn amount(v: &Value) -> Money {

@@ -20,6 +20,7 @@ pub mod ledger;
 pub mod money;
 pub mod par;
 pub mod report;
+pub mod risk;
 pub mod schema;
 pub mod select;
 pub mod snapshot;

@@ -7,9 +7,10 @@ use crate::money::Money;
 use crate::report::{cum_for, r2};
 use crate::select::Selection;
 use crate::snapshot::Snapshot;
+use schemars::JsonSchema;
 use serde::Serialize;
 
-#[derive(Serialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, JsonSchema, Debug, Clone, PartialEq)]
 pub struct TrendPoint {
     pub date: Day,
     pub balance: Money,
@@ -37,7 +38,19 @@ pub fn trend_dates(d: Day, months: usize) -> Vec<Day> {
 }
 
 pub fn trend(snap: &Snapshot, sel: &Selection, d: Day, months: usize) -> Vec<TrendPoint> {
-    let dates = trend_dates(d, months.max(1));
+    trend_at(snap, sel, &trend_dates(d, months.max(1)))
+}
+
+/// The trend's figures at any increasing dates (month ends or not), in one pass over the
+/// invoices: each point equals the report's figure as of its date.
+pub fn trend_at(snap: &Snapshot, sel: &Selection, dates: &[Day]) -> Vec<TrendPoint> {
+    assert!(
+        dates.windows(2).all(|w| w[0] < w[1]),
+        "trend dates must increase"
+    );
+    if dates.is_empty() {
+        return Vec::new();
+    }
     let t: Vec<i32> = dates.iter().map(|x| x.0).collect();
     let k_n = t.len();
     let parts = crate::par::chunked(snap.invoice_count(), |r| open_at_dates(snap, sel, &t, r));
@@ -123,4 +136,66 @@ fn open_at_dates(
         }
     }
     (open, not_due, dbt_num)
+}
+
+/// The collection rate of the month of each date (kpis.md §4, the report's
+/// `collection_rate.rate` as of that date), in one pass over the invoices.
+pub fn collection_rates_at(snap: &Snapshot, sel: &Selection, dates: &[Day]) -> Vec<Option<f64>> {
+    if dates.is_empty() {
+        return Vec::new();
+    }
+    let t: Vec<i32> = dates.iter().map(|x| x.0).collect();
+    let m0: Vec<i32> = dates.iter().map(|x| x.month_start().0 - 1).collect();
+    let mend: Vec<i32> = dates.iter().map(|x| x.month_end().0).collect();
+    let parts = crate::par::chunked(snap.invoice_count(), |r| {
+        let k_n = t.len();
+        // Per date: to collect, collected, credited.
+        let mut acc = vec![(0i64, 0i64, 0i64); k_n];
+        let inv = &snap.invoices;
+        let all = sel.is_all();
+        let (lo, hi) = (m0.iter().copied().min().unwrap_or(0), t[k_n - 1]);
+        for i in r {
+            let (issue, settled, due) = (inv.issue[i], inv.settled[i], inv.due[i]);
+            if settled <= lo || issue > hi || !(all || sel.invoice(snap, i)) {
+                continue;
+            }
+            for k in 0..k_n {
+                if settled <= m0[k] || issue > t[k] || due > mend[k] {
+                    continue;
+                }
+                let (mut open_m0, mut col, mut cred) = (inv.amount[i], 0i64, 0i64);
+                for a in snap.allocs_of(i) {
+                    if a.day > t[k] {
+                        continue;
+                    }
+                    if a.day <= m0[k] {
+                        open_m0 -= a.amount;
+                    } else if a.kind == crate::snapshot::SRC_PAYMENT {
+                        col += a.amount;
+                    } else {
+                        cred += a.amount;
+                    }
+                }
+                acc[k].0 += if issue <= m0[k] {
+                    open_m0
+                } else {
+                    inv.amount[i]
+                };
+                acc[k].1 += col;
+                acc[k].2 += cred;
+            }
+        }
+        acc
+    });
+    (0..t.len())
+        .map(|k| {
+            let (mut tc, mut col, mut cred) = (0i64, 0i64, 0i64);
+            for p in &parts {
+                tc += p[k].0;
+                col += p[k].1;
+                cred += p[k].2;
+            }
+            dso::ratio(col as i128, (tc - cred) as i128).map(r2)
+        })
+        .collect()
 }

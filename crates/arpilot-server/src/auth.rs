@@ -4,15 +4,13 @@
 //! Every read of customer data goes through a [`Scope`], which only the authenticated caller
 //! provides, so a portfolio restriction cannot be forgotten by a handler.
 
-use arpilot_core::Snapshot;
-use arpilot_core::select::{Filter, SelectError, Selection};
 use arpilot_store::{SessionStore, StoreError, UserRow};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 pub use arpilot_app::users::{
-    PortfolioError, Role, check_sign_in, hash_password, parse_portfolio, random_token, sha256_hex,
-    verify_password,
+    PortfolioError, Role, Scope, check_sign_in, hash_password, parse_portfolio, random_token,
+    sha256_hex, verify_password,
 };
 
 /// Back-off after failed sign-ins, per login and per client address: the first attempts are
@@ -70,49 +68,6 @@ impl Throttle {
         }
         e.0 = e.0.saturating_add(1);
         (e.0 > limit).then(|| e.1 - now)
-    }
-}
-
-/// What a caller may see.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Scope {
-    /// Conditions every figure is restricted to; `None` when the caller may see nothing.
-    filters: Option<Vec<Filter>>,
-}
-
-impl Scope {
-    pub fn of(user: &UserRow) -> Scope {
-        let role = Role::parse(&user.role);
-        let filters = match role {
-            Some(r) if r.sees_all() => Some(Vec::new()),
-            // A restricted role without a (valid) portfolio sees nothing.
-            Some(_) if !user.portfolio.trim().is_empty() => parse_portfolio(&user.portfolio).ok(),
-            _ => None,
-        };
-        Scope { filters }
-    }
-
-    /// The selection of the caller's customers and documents, narrowed by `extra` (which can
-    /// never widen it: the two are intersected, not merged).
-    pub fn selection(&self, snap: &Snapshot, extra: &[Filter]) -> Result<Selection, SelectError> {
-        let asked = Selection::resolve(snap, extra)?;
-        let own = match &self.filters {
-            // A portfolio naming a dimension the ledger lacks holds no customer.
-            Some(f) => Selection::portfolio(snap, f),
-            None => Selection::none(snap),
-        };
-        Ok(own.and(asked))
-    }
-
-    /// The portfolio's conditions (none: every customer); `None` when the caller may see
-    /// nothing.
-    pub fn filters(&self) -> Option<&[Filter]> {
-        self.filters.as_deref()
-    }
-
-    /// True when the caller is restricted to a portfolio.
-    pub fn restricted(&self) -> bool {
-        self.filters.as_ref().is_none_or(|f| !f.is_empty())
     }
 }
 

@@ -300,7 +300,7 @@ fn queue_item(it: &QueueItem, l: Lang, csrf: &str, cur: arpilot_core::Currency) 
         let due = Day::parse_iso(&inv.due_date).map_or(inv.due_date.clone(), |d| l.date(d));
         let _ = write!(
             b,
-            r#"<tr><td><input type="checkbox" name="invoice" value="{}" aria-label="{}"{}></td><td>{}</td><td>{}</td><td>{}</td><td class="n">{}</td><td class="n"><input name="amount_{}" value="{}" size="9"></td></tr>"#,
+            r#"<tr><td><input type="checkbox" name="invoice" value="{}" aria-label="{}"{}></td><td>{}</td><td>{}</td><td>{}</td><td class="n">{}</td><td class="n"><input name="amount_{}" value="{}" size="9" aria-label="{} {}"></td></tr>"#,
             esc(&inv.invoice_id),
             esc(&inv.invoice_id),
             if ticked { " checked" } else { "" },
@@ -310,6 +310,8 @@ fn queue_item(it: &QueueItem, l: Lang, csrf: &str, cur: arpilot_core::Currency) 
             esc(&shown(&inv.open, l, cur)),
             esc(&inv.invoice_id),
             esc(&amount),
+            l.t("Amount to apply to", "Montant à affecter à"),
+            esc(&inv.invoice_id),
         );
     }
     let _ = write!(

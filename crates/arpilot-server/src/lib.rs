@@ -9,11 +9,13 @@ pub mod charts;
 pub mod html;
 mod imports;
 mod lists;
+mod management;
 pub mod openapi;
 mod pages;
 mod portal;
 mod reminders;
 mod settings;
+mod views;
 mod work;
 
 pub use arpilot_app::export;
@@ -277,6 +279,11 @@ pub fn router(state: Shared) -> Router {
                 .post(imports::upload)
                 .layer(axum::extract::DefaultBodyLimit::max(imports::MAX_UPLOAD)),
         )
+        .route("/views", get(views::list).post(views::save))
+        .route("/views/{id}", get(views::open))
+        .route("/views/{id}/delete", post(views::delete))
+        .route("/settings/dashboards", post(settings::dashboards))
+        .route("/settings/subscription", post(settings::subscription))
         .route("/settings", get(settings::page))
         .route("/settings/users", post(settings::users))
         .route("/settings/language", post(settings::language))
@@ -307,6 +314,8 @@ pub fn router(state: Shared) -> Router {
             get(|| async { static_file("text/javascript", html::LIVE_JS) }),
         )
         .route("/api/report", get(pages::api_report))
+        .route("/api/report/management", get(management::api))
+        .route("/report.pdf", get(management::pdf))
         .route("/api/aging", get(pages::api_aging))
         .route("/api/customers", get(pages::api_customers))
         .route("/api/worklist", get(pages::api_worklist))
@@ -861,11 +870,61 @@ async fn push_events(
     }
 }
 
+/// Every five minutes, the management reports due by e-mail (weekly, monthly) are sent
+/// through the SMTP server of the reminders; each is written down before it leaves
+/// (`arpilot_app::subscriptions`). Errors go to the log; nothing here stops the server.
+async fn schedule_reports(state: Shared) {
+    use futures_util::FutureExt;
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(300));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let run = async {
+            let settings = state.store.settings().await.map_err(|e| e.to_string())?;
+            if !settings
+                .iter()
+                .any(|(k, v)| k.starts_with("report.subscription.") && !v.is_empty())
+            {
+                return Ok(());
+            }
+            let dec = state.snapshot().currency.decimals();
+            let s = arpilot_app::dunning::DunningSettings::from_settings(&settings, dec)
+                .map_err(|e| e.to_string())?;
+            let Some(url) = s.smtp_url.as_deref() else {
+                return Ok(());
+            };
+            let smtp = arpilot_app::dunning::Smtp::new(url).map_err(|e| e.to_string())?;
+            let out = arpilot_app::subscriptions::run(
+                &state.views,
+                &state.store,
+                arpilot_store::today(),
+                &smtp,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            for d in out {
+                eprintln!(
+                    "arpilot: management report {} of {} to {}: {}",
+                    d.period, d.as_of, d.email, d.outcome
+                );
+            }
+            Ok::<(), String>(())
+        };
+        match std::panic::AssertUnwindSafe(run).catch_unwind().await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => eprintln!("arpilot: management reports: {e}"),
+            Err(_) => eprintln!("arpilot: management reports: internal error (retried later)"),
+        }
+    }
+}
+
 /// Serves until the process ends.
 pub async fn serve(listener: tokio::net::TcpListener, state: Shared) -> std::io::Result<()> {
     tokio::spawn(watch_ledger(Arc::clone(&state)));
     // The daily reminders and the retries of failed e-mails.
     tokio::spawn(reminders::schedule(Arc::clone(&state)));
+    // The management reports subscribed to.
+    tokio::spawn(schedule_reports(Arc::clone(&state)));
     // Client addresses for the sign-in back-off.
     axum::serve(
         listener,

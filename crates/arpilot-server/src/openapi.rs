@@ -103,6 +103,35 @@ pub fn document(ledger: &Ledger) -> Value {
         ),
     );
     add(
+        "/api/report/management",
+        "get",
+        api(
+            &mut g,
+            ok::<arpilot_app::management::ManagementReport>,
+            "The management report",
+            "The figures of the management report as of the date (the same JSON as `arpilot report management`): the KPI cards with the previous month end, a year earlier and 12 month ends; the aged balance; DSO, DBT, CEI and collection-rate trends; the 20 customers with the largest overdue amounts; disputes by reason with resolution times; collection by collector; the forecast and its accuracy; the risk figures and their trend.",
+            p.with(&report_params),
+            &[],
+        ),
+    );
+    add(
+        "/report.pdf",
+        "get",
+        json!({
+            "tags": ["pages"],
+            "summary": "The management report (PDF)",
+            "description": "The management report of `/api/report/management` as a multi-page A4 PDF in the caller's language, with the company's name (setting company.name), within the caller's portfolio.",
+            "operationId": "report_pdf",
+            "parameters": p.with(&report_params),
+            "responses": {
+                "200": {"description": "The PDF, as an attachment.", "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}},
+                "303": redirect_to_login(),
+                "400": {"description": "A parameter is refused.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ApiError"}}}},
+                "422": {"description": "The ledger cannot be seen on that date.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ApiError"}}}},
+            },
+        }),
+    );
+    add(
         "/api/aging",
         "get",
         api(
@@ -287,14 +316,21 @@ pub fn document(ledger: &Ledger) -> Value {
                 p.buckets(),
                 p.basis(),
                 Params::bucket(),
-            ],
+                json!({"name": "sort", "in": "query", "description": "The column to sort on: `name`, `balance` or a bucket `b0` (not due), `b1`…", "schema": or_empty(json!({"type": "string", "pattern": "^(name|balance|b[0-9]{1,2})$"}))}),
+            ]
+            .into_iter()
+            .chain(Params::list())
+            .collect(),
         ),
         (
             "/customers",
             "The customers",
             vec![
-                json!({"name": "sort", "in": "query", "description": "Order of the rows (default: the customers' order).", "schema": or_empty(json!({"type": "string", "enum": arpilot_app::ReportRequest::SORTS}))}),
-            ],
+                json!({"name": "sort", "in": "query", "description": "The column to sort on (default: the customers' order).", "schema": or_empty(json!({"type": "string", "enum": arpilot_app::list::CUSTOMER_SORTS.iter().map(|(k, _)| *k).collect::<Vec<_>>()}))}),
+            ]
+            .into_iter()
+            .chain(Params::list())
+            .collect(),
         ),
         ("/customers/{id}", "A customer's file", vec![Params::id()]),
         ("/worklist", "To do today: the customers to act on", vec![]),
@@ -350,6 +386,76 @@ pub fn document(ledger: &Ledger) -> Value {
             false,
         ),
     );
+    add(
+        "/views",
+        "get",
+        page(
+            "Saved views: the caller's and the shared ones, and the form to save one",
+            vec![
+                json!({"name": "page", "in": "query", "description": "The page to save, to prefill the form.", "schema": {"type": "string"}}),
+                json!({"name": "query", "in": "query", "description": "Its query, to prefill the form.", "schema": {"type": "string"}}),
+            ],
+            false,
+        ),
+    );
+    let mut save_view = form(
+        "Saves a view",
+        json!({
+            "name": {"type": "string", "description": "1 to 60 characters."},
+            "page": {"type": "string", "enum": arpilot_app::views::PAGES.iter().map(|p| p.0).collect::<Vec<_>>()},
+            "query": {"type": "string", "description": "The page's parameters (filters, grouping, buckets, sort…); `as_of` is the date of a fixed view."},
+            "mode": {"type": "string", "enum": ["today", "month_end", "fixed"]},
+            "shared": {"type": "string", "description": "Present: shared with every user; absent: private."},
+        }),
+        &[],
+        false,
+    );
+    save_view["responses"]["200"] =
+        html("Refused: the views page again, with the reason; nothing saved.");
+    save_view["responses"]["303"] = json!({"description": "Saved: to the view (`/views/{id}`); or not signed in (to the sign-in page)."});
+    save_view["responses"]["503"] = text("The store failed; try again.");
+    add("/views", "post", save_view);
+    add(
+        "/views/{id}",
+        "get",
+        json!({
+            "tags": ["pages"],
+            "summary": "Opens a saved view",
+            "description": "To the view's page with its parameters and date; the page applies the caller's own portfolio, so a shared view never shows more than the caller may see.",
+            "operationId": "open_view",
+            "security": security(),
+            "parameters": [json!({"name": "id", "in": "path", "required": true, "description": "The view's id.", "schema": {"type": "string"}})],
+            "responses": {
+                "303": {"description": "To the view's page; or not signed in (to the sign-in page)."},
+                "404": text("No such view, or a private view of another user."),
+                "503": text("The store failed; try again."),
+            },
+        }),
+    );
+    let mut delete_view = form("Deletes a saved view", json!({}), &[], false);
+    delete_view["parameters"] = json!([{"name": "id", "in": "path", "required": true, "description": "The view's id.", "schema": {"type": "string"}}]);
+    delete_view["responses"]["403"] = text(
+        "A shared view of another user (its owner or an admin deletes it), an invalid CSRF token or a cross-site request.",
+    );
+    delete_view["responses"]["404"] = text("No such view, or a private view of another user.");
+    delete_view["responses"]["503"] = text("The store failed; try again.");
+    add("/views/{id}/delete", "post", delete_view);
+    add(
+        "/settings/subscription",
+        "post",
+        form(
+            "Subscribes the caller to the management report by e-mail",
+            json!({
+                "email": {"type": "string", "description": "The address the report goes to."},
+                "frequency": {"type": "string", "enum": ["", "weekly", "monthly"], "description": "Empty: no report by e-mail."},
+            }),
+            &[],
+            false,
+        ),
+    );
+    let mut dashboards = form("Sets the dashboard of each role", json!({}), &[], true);
+    dashboards["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]["additionalProperties"] = json!({"type": "string", "description": "`<role>.<card>`: the card's position (1–99) on the role's dashboard; empty: not shown. A role without any card keeps the standard dashboard."});
+    add("/settings/dashboards", "post", dashboards);
     add(
         "/settings/language",
         "post",
@@ -1516,6 +1622,16 @@ impl Params {
     fn months(description: &str) -> Value {
         json!({"name": "months", "in": "query", "description": description,
             "schema": or_empty(json!({"type": "integer", "minimum": 1, "maximum": MAX_MONTHS, "default": DEFAULT_MONTHS}))})
+    }
+
+    /// Search, page and direction of a long list (the aged balance, the customers).
+    fn list() -> Vec<Value> {
+        vec![
+            json!({"name": "q", "in": "query", "description": "Search: a customer's name or id, or an invoice number.", "schema": or_empty(json!({"type": "string", "maxLength": arpilot_app::list::MAX_SEARCH, "pattern": "^[^\\x00-\\x1f\\x7f-\\x9f]*$"}))}),
+            json!({"name": "page", "in": "query", "description": "The page, from 1 (past the last: the last).", "schema": or_empty(json!({"type": "integer", "minimum": 1, "maximum": 1_000_000}))}),
+            json!({"name": "per", "in": "query", "description": "Rows per page (default 50).", "schema": or_empty(json!({"type": "integer", "minimum": 10, "maximum": arpilot_app::list::MAX_PER_PAGE}))}),
+            json!({"name": "dir", "in": "query", "description": "The direction of the sort (default: the column's own, amounts descending, names ascending).", "schema": or_empty(json!({"type": "string", "enum": ["asc", "desc"]}))}),
+        ]
     }
 
     fn bucket() -> Value {

@@ -85,7 +85,26 @@ pub(crate) fn toolbar(lang: Lang, action: &str, p: &Params, as_of: arpilot_core:
         .map(|f| format!("{}={}", f.name, f.value))
         .collect();
     format!(
-        r#"<form class="bar-form" method="get" action="{action}"><label>{a}<input type="date" name="as_of" value="{as_of}"></label><label>{f}<input name="filter" placeholder="region=Nord" value="{fv}"></label><button class="primary">{go}</button></form>"#,
+        r#"<form class="bar-form" method="get" action="{action}"><label>{a}<input type="date" name="as_of" value="{as_of}"></label><label>{f}<input name="filter" placeholder="region=Nord" value="{fv}"></label><button class="primary">{go}</button><span class="views-links">{pdf}<a href="/views?page={page}&amp;query={query}">{save}</a> · <a href="/views">{mine}</a></span></form>"#,
+        // The management report of what the dashboard shows.
+        pdf = if action == "/" {
+            format!(
+                r#"<a href="/report.pdf?{}">{}</a> · "#,
+                esc(&p.raw),
+                lang.t("Management report (PDF)", "Rapport de recouvrement (PDF)")
+            )
+        } else {
+            String::new()
+        },
+        page = html::q(action),
+        // The page's parameters as they are: a view saves them with its own date mode.
+        query = esc(&html::q(&match p.sort.as_deref() {
+            Some(s) if !p.raw.is_empty() => format!("{}&sort={s}", p.raw),
+            Some(s) => format!("sort={s}"),
+            None => p.raw.clone(),
+        })),
+        save = lang.t("Save this view", "Enregistrer cette vue"),
+        mine = lang.t("Saved views", "Vues enregistrées"),
         a = lang.t("As of", "Au"),
         f = lang.t("Filter (dimension=value)", "Filtre (dimension=valeur)"),
         fv = esc(&filters.join(" ")),
@@ -102,7 +121,7 @@ pub(crate) fn bucket_label(lang: Lang, b: &str) -> String {
 }
 
 /// Figures cached under `key`, computed by `make` off the async workers on a miss.
-async fn computed<T: Send + Sync + 'static>(
+pub(crate) async fn computed<T: Send + Sync + 'static>(
     state: &Shared,
     key: String,
     make: impl FnOnce() -> Result<T, Box<Response>> + Send + 'static,
@@ -127,6 +146,53 @@ async fn computed<T: Send + Sync + 'static>(
 pub struct Figures {
     pub report: Report,
     pub trend: Vec<arpilot_core::trend::TrendPoint>,
+    /// The aged balance's buckets split by status: in legal, disputed, promised, other (an
+    /// invoice counts once, in the first of these that holds).
+    pub aging_by_status: [Vec<i64>; 4],
+    /// The KPI cards with their comparisons, when they could be computed.
+    pub kpis: Option<Vec<arpilot_app::management::KpiCard>>,
+}
+
+/// The statuses the aged balance is stacked by, in order of precedence.
+const AGING_STATUSES: [&str; 4] = ["in_legal", "disputed", "promised", "other"];
+
+/// Each bucket's open amount per status (see [`Figures::aging_by_status`]).
+fn aging_by_status(
+    snap: &Snapshot,
+    sel: &Selection,
+    params: &arpilot_core::report::ReportParams,
+) -> [Vec<i64>; 4] {
+    let d = params.as_of.0;
+    let class = |i: usize| {
+        if snap.in_legal(i) {
+            0
+        } else if snap.disputed_on(i as u32, d) {
+            1
+        } else if snap.promised_on(i as u32, d) {
+            2
+        } else {
+            3
+        }
+    };
+    std::array::from_fn(|k| {
+        let part = sel.clone().with_invoices_of(snap, |i| class(i) == k);
+        arpilot_core::report::aging(snap, &part, params.as_of, &params.aging)
+            .0
+            .into_iter()
+            .map(|(amount, _)| amount)
+            .collect()
+    })
+}
+
+/// The KPI cards with their comparisons; `None` when they cannot be computed (the dashboard
+/// then shows the report's figures without comparisons).
+fn kpi_cards(
+    snap: &Snapshot,
+    sel: &Selection,
+    params: &arpilot_core::report::ReportParams,
+    rating: &arpilot_core::customers::RatingThresholds,
+) -> Option<Vec<arpilot_app::management::KpiCard>> {
+    arpilot_app::management::kpi_cards(snap, sel, params, rating).ok()
 }
 
 /// The dashboard's reminders card, for those who run the reminders (admins, managers) and
@@ -139,43 +205,248 @@ async fn reminders_card(
     p: &Params,
     snap: &Snapshot,
     as_of: arpilot_core::Day,
-) -> String {
+) -> Option<String> {
     if !caller.role.sees_all() || !p.filters.is_empty() {
-        return String::new();
+        return None;
     }
     // Read only: the portal's secret is created by the Reminders page, not here.
-    let Ok(stored) = arpilot_store::UserStore::settings(&state.store).await else {
-        return String::new();
-    };
-    let Ok(s) =
-        arpilot_app::dunning::DunningSettings::from_settings(&stored, snap.currency.decimals())
-    else {
-        return String::new();
-    };
+    let stored = arpilot_store::UserStore::settings(&state.store)
+        .await
+        .ok()?;
+    let s = arpilot_app::dunning::DunningSettings::from_settings(&stored, snap.currency.decimals())
+        .ok()?;
     let l = caller.lang;
     let k30 = arpilot_app::dunning::kpis(snap, &[], &s, as_of.add_days(-29), as_of);
     let k60 = arpilot_app::dunning::kpis(snap, &[], &s, as_of.add_days(-59), as_of);
-    format!(
-        r#"<a class="kpi" id="reminders-kpi" href="/reminders?as_of={as_of}"><span>{}</span><b>{}</b><span>{} {}</span><span>{} {}</span></a>"#,
+    Some(format!(
+        r#"<div class="tile" data-card="reminders"><a class="kpi" id="reminders-kpi" href="/reminders?as_of={as_of}"><span class="kpi-name">{}</span><b>{}</b><span>{} {}</span><span>{} {}</span></a>{}</div>"#,
         esc(l.t("Reminders sent, 30 days", "Relances envoyées, 30 j")),
         k30.total.sent,
         esc(l.t("Activation at 30 days:", "Activation à 30 j :")),
         esc(&l.num(k60.total.activation_30, " %")),
         esc(l.t("Collected after:", "Encaissé après :")),
         esc(&l.money(k30.total.collected)),
+        html::help(l, "reminders"),
+    ))
+}
+
+/// A KPI's name on the dashboard: the management report's (empty for an unknown key).
+fn kpi_name(l: Lang, key: &str) -> &'static str {
+    if arpilot_app::management::CARDS.iter().any(|c| c.0 == key) {
+        arpilot_app::management::kpi_label(l, key)
+    } else {
+        ""
+    }
+}
+
+/// A KPI card's figure in its unit; `compact` for the changes.
+fn kpi_value(
+    l: Lang,
+    unit: arpilot_app::management::Unit,
+    v: Option<f64>,
+    currency: arpilot_core::Currency,
+    compact: bool,
+) -> String {
+    use arpilot_app::management::Unit;
+    let Some(v) = v else {
+        return "—".into();
+    };
+    match unit {
+        Unit::Money => {
+            let minor = (v * 10f64.powi(currency.decimals() as i32)).round() as i64;
+            let m = Money::new(minor, currency);
+            if compact { l.compact(m) } else { l.money(m) }
+        }
+        Unit::Days => l.num(Some(v), l.t(" d", " j")),
+        Unit::Percent => l.num(Some(v), if compact { " pt" } else { " %" }),
+        Unit::Count => format!("{v:.0}"),
+    }
+}
+
+/// One KPI tile: its name and definition, its figure, and with a card its changes since the
+/// previous month end and over a year (arrow, sign and words; coloured by good or bad news) and
+/// its 12 month ends as a sparkline.
+fn kpi_tile(
+    l: Lang,
+    key: &'static str,
+    value: String,
+    late: bool,
+    card: Option<&arpilot_app::management::KpiCard>,
+    currency: arpilot_core::Currency,
+) -> (&'static str, String) {
+    let mut s = format!(
+        r#"<div class="kpi{}" data-card="{key}"><div class="kpi-head"><span class="kpi-name">{}</span>{}</div><b title="{v}">{v}</b>"#,
+        if late { " late" } else { "" },
+        esc(kpi_name(l, key)),
+        html::help(l, key),
+        v = esc(&value),
+    );
+    if let Some(c) = card {
+        s.push_str(r#"<ul class="deltas">"#);
+        for (then, short, long) in [
+            (
+                c.previous_month_end,
+                l.t("vs M−1", "vs M−1"),
+                l.t(
+                    "since the previous month end",
+                    "depuis la fin du mois précédent",
+                ),
+            ),
+            (
+                c.last_year,
+                l.t("vs Y−1", "vs N−1"),
+                l.t("over a year", "sur un an"),
+            ),
+        ] {
+            let (Some(now), Some(then)) = (c.value, then) else {
+                let _ = write!(
+                    s,
+                    r#"<li class="flat">— <span class="vs">{}</span></li>"#,
+                    esc(short)
+                );
+                continue;
+            };
+            let delta = now - then;
+            let small = delta.abs() < 1e-9 || (then != 0.0 && (delta / then).abs() < 0.0005);
+            let (arrow, class, verdict) = if small {
+                ("→", "flat", l.t("stable", "stable"))
+            } else if (delta > 0.0) == c.higher_is_better {
+                (
+                    if delta > 0.0 { "▲" } else { "▼" },
+                    "good",
+                    l.t("better", "mieux"),
+                )
+            } else {
+                (
+                    if delta > 0.0 { "▲" } else { "▼" },
+                    "bad",
+                    l.t("worse", "moins bien"),
+                )
+            };
+            let sign = if delta > 0.0 { "+" } else { "" };
+            let change = kpi_value(l, c.unit, Some(delta), currency, true).replace('-', "−");
+            let _ = write!(
+                s,
+                r#"<li class="{class}" title="{}: {} → {}"><span aria-hidden="true">{arrow}</span> {sign}{} <span class="vs">{}</span> <span class="verdict">{}</span></li>"#,
+                esc(long),
+                esc(&kpi_value(l, c.unit, Some(then), currency, false)),
+                esc(&value),
+                esc(&change),
+                esc(short),
+                esc(verdict),
+            );
+        }
+        s.push_str("</ul>");
+        s.push_str(&charts::sparkline(
+            &c.spark,
+            if late { charts::RED } else { charts::BLUE },
+        ));
+    }
+    s.push_str("</div>");
+    (key, s)
+}
+
+/// A card of the dashboard: heading with its definition, then its content.
+fn card(l: Lang, key: &'static str, title: &str, body: &str) -> (&'static str, String) {
+    (key, html::card(l, key, title, key, body))
+}
+
+/// The dashboard's KPI tiles, each with its stable key.
+fn kpi_tiles(
+    l: Lang,
+    r: &Report,
+    kpis: Option<&[arpilot_app::management::KpiCard]>,
+    currency: arpilot_core::Currency,
+) -> Vec<(&'static str, String)> {
+    let t = &r.totals;
+    match kpis {
+        Some(cards) if !cards.is_empty() => cards
+            .iter()
+            .filter(|c| !kpi_name(l, c.key).is_empty())
+            .map(|c| {
+                let late = matches!(c.key, "overdue" | "at_risk_amount");
+                let value = kpi_value(l, c.unit, c.value, currency, false);
+                kpi_tile(l, c.key, value, late, Some(c), currency)
+            })
+            .collect(),
+        // The figures of the report, without comparisons.
+        _ => vec![
+            kpi_tile(l, "balance", l.money(t.balance), false, None, currency),
+            kpi_tile(l, "overdue", l.money(t.overdue), true, None, currency),
+            kpi_tile(
+                l,
+                "dso_countback",
+                l.num(Some(r.dso.countback), l.t(" d", " j")),
+                false,
+                None,
+                currency,
+            ),
+            kpi_tile(
+                l,
+                "dbt",
+                l.num(r.dbt, l.t(" d", " j")),
+                false,
+                None,
+                currency,
+            ),
+            kpi_tile(
+                l,
+                "cei_month",
+                l.num(r.cei.month, " %"),
+                false,
+                None,
+                currency,
+            ),
+            kpi_tile(
+                l,
+                "collection_rate",
+                l.num(r.collection_rate.rate, " %"),
+                false,
+                None,
+                currency,
+            ),
+        ],
+    }
+}
+
+/// A customer's name from its id, the id when unknown.
+fn customer_name<'a>(snap: &'a Snapshot, id: &'a str) -> &'a str {
+    snap.customers
+        .ids
+        .find(id)
+        .and_then(|c| snap.customers.names.get(c as usize))
+        .map_or(id, String::as_str)
+}
+
+/// A link to a customer's file, by name, the id on hover.
+pub(crate) fn customer_link(snap: &Snapshot, id: &str, raw: &str) -> String {
+    format!(
+        r#"<a href="/customers/{}?{}" title="{}">{}</a>"#,
+        html::q(id),
+        esc(raw),
+        esc(id),
+        esc(customer_name(snap, id))
     )
 }
 
 pub async fn dashboard(State(state): State<Shared>, caller: Caller, query: RawQuery) -> Response {
     let (snap, p, sel) = try_page!(context(&state, &caller, query).await);
     let key = format!("dashboard|{:?}|{}", caller.scope, p.raw);
+    let params = try_page!(report_params(&p));
     let figures = try_page!(
         computed(&state, key, {
             let (snap, p) = (snap.clone(), p.clone());
             move || {
                 let report = the_report(&snap, &sel, &p)?;
                 let trend = trend(&snap, &sel, report.as_of, 12);
-                Ok(Figures { report, trend })
+                let aging_by_status = aging_by_status(&snap, &sel, &params);
+                let kpis = kpi_cards(&snap, &sel, &params, p.rating());
+                Ok(Figures {
+                    report,
+                    trend,
+                    aging_by_status,
+                    kpis,
+                })
             }
         })
         .await
@@ -184,6 +455,7 @@ pub async fn dashboard(State(state): State<Shared>, caller: Caller, query: RawQu
     let l = caller.lang;
     let m = |x: Money| l.money(x);
     let t = &r.totals;
+    let cur = snap.currency;
     let mut b = String::new();
     let _ = write!(
         b,
@@ -192,194 +464,285 @@ pub async fn dashboard(State(state): State<Shared>, caller: Caller, query: RawQu
         l.date(r.as_of),
         toolbar(l, "/", &p, r.as_of)
     );
-    let kpi = |label: &str, value: String, late: bool| {
-        format!(
-            r#"<div class="kpi{}"><span>{}</span><b>{}</b></div>"#,
-            if late { " late" } else { "" },
-            esc(label),
-            esc(&value)
-        )
-    };
+    // The KPI tiles, then the cards: each with a stable key (`data-card`).
+    let mut tiles = kpi_tiles(l, r, figures.kpis.as_deref(), cur);
     // Bank receipts waiting for a decision belong to no customer: shown, as the review queue
     // lists them, to those who see every customer.
-    let to_apply = if !caller.scope.restricted()
-        && p.filters.is_empty()
-        && !snap.receipts.day.is_empty()
-    {
+    if !caller.scope.restricted() && p.filters.is_empty() && !snap.receipts.day.is_empty() {
         let waiting = arpilot_core::cash::waiting(&snap, r.as_of.0);
         let amount: i64 = waiting
             .iter()
             .map(|&x| snap.receipts.amount[x as usize])
             .sum();
-        format!(
-            r#"<a class="kpi" id="to-apply" href="/cash"><span>{}</span><b>{}</b><span>{} {}</span></a>"#,
-            esc(l.t("Receipts to review", "Encaissements à valider")),
-            esc(&m(Money::new(amount, snap.currency))),
-            waiting.len(),
-            esc(l.t("receipts", "encaissements")),
-        )
-    } else {
-        String::new()
-    };
-    let reminders = reminders_card(&state, &caller, &p, &snap, r.as_of).await;
-    let _ = write!(
-        b,
-        r#"<section class="kpis">{}{}{}{}{}{}{to_apply}{reminders}</section>"#,
-        kpi(l.t("Balance", "Encours"), m(t.balance), false),
-        kpi(l.t("Overdue", "Échu"), m(t.overdue), true),
-        kpi(
-            l.t("DSO (count-back)", "DSO (épuisement)"),
-            l.num(Some(r.dso.countback), l.t(" d", " j")),
-            false
-        ),
-        kpi(
-            l.t("DBT", "Retard moyen (DBT)"),
-            l.num(r.dbt, l.t(" d", " j")),
-            false
-        ),
-        kpi(
-            l.t("CEI, month", "CEI du mois"),
-            l.num(r.cei.month, " %"),
-            false
-        ),
-        kpi(
-            l.t("Collection rate", "Taux de recouvrement"),
-            l.num(r.collection_rate.rate, " %"),
-            false
-        ),
-    );
-    // Balance composition.
+        tiles.push((
+            "to_apply",
+            format!(
+                r#"<div class="tile" data-card="to_apply"><a class="kpi" id="to-apply" href="/cash"><span class="kpi-name">{}</span><b>{}</b><span>{} {}</span></a>{}</div>"#,
+                esc(l.t("Receipts to review", "Encaissements à valider")),
+                esc(&m(Money::new(amount, cur))),
+                waiting.len(),
+                esc(l.t("receipts", "encaissements")),
+                html::help(l, "to_apply"),
+            ),
+        ));
+    }
+    if let Some(card) = reminders_card(&state, &caller, &p, &snap, r.as_of).await {
+        tiles.push(("reminders", card));
+    }
+    let mut cards: Vec<(&'static str, String)> = Vec::new();
+    // Balance composition: not due, overdue and unapplied add up to the balance; disputed, in
+    // legal and promised are parts of the open invoices.
     let f = |x: Money| x.units();
-    let composition = charts::stack(
+    let part = |key, name: &str, x: Money, color| charts::Part {
+        key,
+        name: name.into(),
+        value: f(x),
+        text: m(x),
+        color,
+    };
+    cards.push(card(
+        l,
+        "composition",
         l.t("Balance composition", "Composition de l'encours"),
-        &[
-            (
-                l.t("Not due", "Non échu").into(),
-                f(t.not_due),
-                m(t.not_due),
-                charts::GREEN,
-            ),
-            (
-                l.t("Overdue", "Échu").into(),
-                f(t.overdue) - f(t.disputed).min(f(t.overdue)),
-                m(t.overdue),
-                charts::RED,
-            ),
-            (
-                l.t("Disputed", "En litige").into(),
-                f(t.disputed),
-                m(t.disputed),
-                charts::AMBER,
-            ),
-            (
-                l.t("In legal", "Contentieux").into(),
-                f(t.in_legal),
-                m(t.in_legal),
-                charts::PURPLE,
-            ),
-            (
-                l.t("Promised", "Promis").into(),
-                f(t.promised),
-                m(t.promised),
-                charts::BLUE,
-            ),
-            (
-                l.t("Unapplied", "Non lettré").into(),
-                -f(t.unapplied),
-                m(t.unapplied),
-                charts::GREY,
-            ),
-        ],
-    );
-    // Aged balance: a click lists that bucket's customers.
+        &charts::composition(
+            l,
+            l.t("Balance composition", "Composition de l'encours"),
+            &[
+                part(
+                    "not_due",
+                    l.t("Not due", "Non échu"),
+                    t.not_due,
+                    charts::GREEN,
+                ),
+                part("overdue", l.t("Overdue", "Échu"), t.overdue, charts::RED),
+                charts::Part {
+                    key: "unapplied",
+                    name: l.t("Unapplied cash", "Non lettré").into(),
+                    value: 0.0,
+                    text: m(t.unapplied),
+                    color: charts::GREY,
+                },
+            ],
+            &[
+                part(
+                    "disputed",
+                    l.t("Disputed", "En litige"),
+                    t.disputed,
+                    charts::AMBER,
+                ),
+                part(
+                    "in_legal",
+                    l.t("In legal", "Contentieux"),
+                    t.in_legal,
+                    charts::PURPLE,
+                ),
+                part(
+                    "promised",
+                    l.t("Promised", "Promis"),
+                    t.promised,
+                    charts::BLUE,
+                ),
+            ],
+            f(t.balance),
+            &m(t.balance),
+        ),
+    ));
+    // Aged balance, stacked by status: a click lists that bucket's customers.
+    let status_names = [
+        (l.t("In legal", "Contentieux"), charts::PURPLE),
+        (l.t("Disputed", "En litige"), charts::AMBER),
+        (l.t("Promised", "Promis"), charts::BLUE),
+        (l.t("Other", "Autre"), charts::GREY),
+    ];
     let bars: Vec<Bar> = r
         .aging
         .iter()
         .enumerate()
         .map(|(i, a)| Bar {
-            label: bucket_label(l, &a.bucket),
-            value: a.amount.units(),
+            label: charts::Label::plain(bucket_label(l, &a.bucket)),
             text: l.compact(a.amount),
-            color: if i == 0 {
-                charts::GREEN
-            } else if i < 3 {
-                charts::AMBER
-            } else {
-                charts::RED
-            },
+            segments: status_names
+                .iter()
+                .zip(&figures.aging_by_status)
+                .rev()
+                .map(|((name, color), amounts)| {
+                    let x = Money::new(amounts.get(i).copied().unwrap_or(0), cur);
+                    charts::Segment {
+                        name: name.to_string(),
+                        value: x.units(),
+                        text: l.compact(x),
+                        color,
+                    }
+                })
+                .collect(),
             href: Some(format!("/aging?{}&bucket={i}", p.raw)),
         })
         .collect();
-    let aging = charts::bars(l.t("Aged balance", "Balance âgée"), &bars);
-    // DSO trend over 12 months.
+    debug_assert_eq!(AGING_STATUSES.len(), status_names.len());
+    cards.push(card(
+        l,
+        "aging",
+        l.t("Aged balance", "Balance âgée"),
+        &charts::bars(l, l.t("Aged balance", "Balance âgée"), &bars, 480.0),
+    ));
+    // DSO, CEI and DBT over 12 months.
     let pts = &figures.trend;
-    let labels: Vec<String> = pts.iter().map(|p| p.date.month_label()).collect();
-    let line = |name: &str, color, f: fn(&arpilot_core::trend::TrendPoint) -> Option<f64>| Series {
+    let labels: Vec<charts::Label> = pts
+        .iter()
+        .map(|x| charts::Label::month(l, x.date))
+        .collect();
+    let days = l.t(" d", " j");
+    let line = |name: &str,
+                color,
+                unit: &str,
+                f: fn(&arpilot_core::trend::TrendPoint) -> Option<f64>| Series {
         name: name.into(),
         color,
         points: pts.iter().map(f).collect(),
+        unit: unit.into(),
     };
-    let dso = charts::lines(
-        l.t("DSO over 12 months", "DSO sur 12 mois"),
-        &labels,
-        &[
-            line(l.t("Count-back", "Épuisement"), charts::BLUE, |p| {
-                Some(p.dso_countback)
-            }),
-            line(l.t("Standard", "Standard"), charts::GREY, |p| {
-                p.dso_standard
-            }),
-            line(
-                l.t("Best possible", "Meilleur possible"),
-                charts::GREEN,
-                |p| p.dso_best_possible,
-            ),
-            line(l.t("Delinquent", "Retard"), charts::RED, |p| {
-                p.dso_delinquent
-            }),
-        ],
-        "",
-    );
-    let cei = charts::lines(
-        l.t("CEI and DBT", "CEI et DBT"),
-        &labels,
-        &[
-            line(l.t("CEI month %", "CEI du mois %"), charts::BLUE, |p| {
-                p.cei_month
-            }),
-            line(l.t("DBT days", "DBT jours"), charts::RED, |p| p.dbt),
-        ],
-        "",
-    );
+    cards.push(card(
+        l,
+        "dso_trend",
+        l.t("DSO over 12 months (days)", "DSO sur 12 mois (jours)"),
+        &charts::lines(
+            l,
+            l.t("DSO over 12 months", "DSO sur 12 mois"),
+            &labels,
+            &[
+                line(l.t("Count-back", "Épuisement"), charts::BLUE, days, |p| {
+                    Some(p.dso_countback)
+                }),
+                line(l.t("Standard", "Standard"), charts::GREY, days, |p| {
+                    p.dso_standard
+                }),
+                line(
+                    l.t("Best possible", "Meilleur possible"),
+                    charts::GREEN,
+                    days,
+                    |p| p.dso_best_possible,
+                ),
+                line(l.t("Delinquent", "Retard"), charts::RED, days, |p| {
+                    p.dso_delinquent
+                }),
+            ],
+            440.0,
+        ),
+    ));
+    cards.push(card(
+        l,
+        "cei_trend",
+        l.t("CEI (%) and DBT (days)", "CEI (%) et DBT (jours)"),
+        &charts::lines(
+            l,
+            l.t("CEI and DBT over 12 months", "CEI et DBT sur 12 mois"),
+            &labels,
+            &[
+                line(
+                    l.t("CEI of the month", "CEI du mois"),
+                    charts::BLUE,
+                    " %",
+                    |p| p.cei_month,
+                ),
+                line(l.t("DBT", "DBT"), charts::RED, days, |p| p.dbt),
+            ],
+            440.0,
+        ),
+    ));
     let cr = &r.collection_rate;
+    cards.push(card(
+        l,
+        "collection",
+        l.t("Collection of the month", "Recouvrement du mois"),
+        &format!(
+            r#"<table class="figures"><tr><th scope="row">{to}</th><td class="n">{tov}</td></tr><tr><th scope="row">{co}</th><td class="n">{cov}</td></tr><tr><th scope="row">{cre}</th><td class="n">{crev}</td></tr><tr><th scope="row">{re}</th><td class="n">{rev}</td></tr><tr class="total"><th scope="row">{ra}</th><td class="n">{rav}</td></tr></table>"#,
+            to = l.t("To collect", "À recouvrer"),
+            tov = m(cr.to_collect),
+            co = l.t("Collected", "Encaissé"),
+            cov = m(cr.collected),
+            cre = l.t("Credited", "Avoirs"),
+            crev = m(cr.credited),
+            re = l.t("Remaining", "Reste à recouvrer"),
+            rev = m(cr.remaining),
+            ra = l.t("Rate", "Taux"),
+            rav = l.num(cr.rate, " %"),
+        ),
+    ));
     let mut top = String::new();
     for d in &r.top_debtors {
         let _ = write!(
             top,
-            r#"<tr><td><a href="/customers/{}?{}">{}</a></td><td class="n">{}</td><td class="n">{}</td></tr>"#,
+            r#"<tr><td class="name"><a href="/customers/{}?{}" title="{}">{}</a></td><td class="n">{}</td><td class="n">{}</td></tr>"#,
             html::q(&d.customer_id),
             esc(&p.raw),
+            esc(&d.customer_id),
             esc(&d.name),
             m(d.balance),
             m(d.overdue)
         );
     }
+    cards.push(card(
+        l,
+        "top_debtors",
+        l.t("Top debtors", "Principaux débiteurs"),
+        &format!(
+            r#"<div class="scroll"><table class="list"><thead><tr><th>{}</th><th class="n">{}</th><th class="n">{}</th></tr></thead><tbody>{top}</tbody></table></div>"#,
+            l.t("Customer", "Client"),
+            l.t("Balance", "Encours"),
+            l.t("Overdue", "Échu"),
+        ),
+    ));
     let mut late = String::new();
     for i in &r.top_overdue_invoices {
         let _ = write!(
             late,
-            r#"<tr><td>{}</td><td><a href="/customers/{}?{}">{}</a></td><td class="n">{}</td><td class="n">{}</td></tr>"#,
+            r#"<tr><td class="name">{}<br><small class="muted">{}</small></td><td class="n">{}</td><td class="n">{}</td></tr>"#,
+            customer_link(&snap, &i.customer_id, &p.raw),
             esc(&i.document_id),
-            html::q(&i.customer_id),
-            esc(&p.raw),
-            esc(&i.customer_id),
             m(i.open_amount),
             i.days_overdue
         );
     }
+    cards.push(card(
+        l,
+        "top_overdue",
+        l.t("Top overdue invoices", "Factures les plus en retard"),
+        &format!(
+            r#"<div class="scroll"><table class="list"><thead><tr><th>{}</th><th class="n">{}</th><th class="n">{}</th></tr></thead><tbody>{late}</tbody></table></div>"#,
+            l.t("Customer · invoice", "Client · facture"),
+            l.t("Open", "Restant dû"),
+            l.t("Days late", "Jours de retard"),
+        ),
+    ));
+    let mut maturity = String::new();
+    for row in &r.maturity {
+        let _ = write!(
+            maturity,
+            r#"<tr><td>{}</td><td class="n">{}</td><td class="n">{}</td></tr>"#,
+            esc(&match row.period.as_str() {
+                "overdue" => l.t("Overdue", "Échu").to_string(),
+                "rest_of_month" => l.t("Rest of the month", "Reste du mois").to_string(),
+                "later" => l.t("Later", "Au-delà").to_string(),
+                other => l.month_key(other).unwrap_or_else(|| other.to_string()),
+            }),
+            m(row.amount),
+            row.count
+        );
+    }
+    cards.push(card(
+        l,
+        "maturity",
+        l.t("Maturity schedule", "Échéancier"),
+        &format!(
+            r#"<div class="scroll"><table class="list"><thead><tr><th>{}</th><th class="n">{}</th><th class="n">{}</th></tr></thead><tbody>{maturity}</tbody></table></div>"#,
+            l.t("Period", "Période"),
+            l.t("Amount", "Montant"),
+            l.t("Invoices", "Factures"),
+        ),
+    ));
     // The forecast when it has been computed for these parameters (on its page: a back-test
     // takes seconds on a large ledger), else a link to it.
-    let forecast_card = match state
+    let forecast_body = match state
         .cached::<ForecastFigures>(&format!("forecast|{:?}|{}", caller.scope, p.raw))
     {
         Some(f) => {
@@ -388,7 +751,7 @@ pub async fn dashboard(State(state): State<Shared>, caller: Caller, query: RawQu
                 let _ = write!(
                     rows,
                     r#"<tr><td>{}</td><td class="n">{}</td></tr>"#,
-                    esc(&x.period),
+                    esc(&forecast_period(l, &x.period)),
                     m(x.expected)
                 );
             }
@@ -400,19 +763,22 @@ pub async fn dashboard(State(state): State<Shared>, caller: Caller, query: RawQu
                     .and_then(|s| s.wape.first().copied().flatten())
             };
             format!(
-                r#"<section class="card"><h2>{}</h2><table>{rows}</table><p class="muted">{} {} · {} {}</p><a href="/forecast?{}">{}</a></section>"#,
-                l.t("Cash-in forecast", "Prévisions d'encaissement"),
-                l.t("Error M+1: arpilot", "Erreur M+1 : arpilot"),
+                r#"<div class="scroll"><table class="list"><thead><tr><th>{}</th><th class="n">{}</th></tr></thead><tbody>{rows}</tbody></table></div><p class="muted">{} {} · {} {}</p><p><a href="/forecast?{}">{}</a></p>"#,
+                l.t("Period", "Période"),
+                l.t("Expected", "Attendu"),
+                l.t(
+                    "Error at M+1: chosen method",
+                    "Erreur à M+1 : méthode retenue"
+                ),
                 l.num(wape("auto"), " %"),
-                l.t("naive", "naïf"),
+                l.t("paid on due date", "payé à l'échéance"),
                 l.num(wape("due_date"), " %"),
                 esc(&p.raw),
                 l.t("Details", "Détails"),
             )
         }
         None => format!(
-            r#"<section class="card"><h2>{}</h2><p><a href="/forecast?{}">{}</a></p></section>"#,
-            l.t("Cash-in forecast", "Prévisions d'encaissement"),
+            r#"<p><a href="/forecast?{}">{}</a></p>"#,
             esc(&p.raw),
             l.t(
                 "Compute the forecast and its accuracy",
@@ -420,54 +786,32 @@ pub async fn dashboard(State(state): State<Shared>, caller: Caller, query: RawQu
             ),
         ),
     };
-    let mut maturity = String::new();
-    for row in &r.maturity {
-        let _ = write!(
-            maturity,
-            r#"<tr><td>{}</td><td class="n">{}</td><td class="n">{}</td></tr>"#,
-            esc(match row.period.as_str() {
-                "overdue" => l.t("Overdue", "Échu"),
-                "rest_of_month" => l.t("Rest of the month", "Reste du mois"),
-                other => other,
-            }),
-            m(row.amount),
-            row.count
-        );
+    cards.push(card(
+        l,
+        "forecast",
+        l.t("Cash-in forecast", "Prévisions d'encaissement"),
+        &forecast_body,
+    ));
+    // The admin's choice of cards for the caller's role, in its order.
+    let stored = arpilot_store::UserStore::settings(&state.store)
+        .await
+        .unwrap_or_default();
+    if let Some(order) = arpilot_app::views::dashboard(&stored, caller.role.name()) {
+        tiles = arpilot_app::views::arrange(tiles, Some(&order))
+            .into_iter()
+            .map(|s| ("", s))
+            .collect();
+        cards = arpilot_app::views::arrange(cards, Some(&order))
+            .into_iter()
+            .map(|s| ("", s))
+            .collect();
     }
     let _ = write!(
         b,
-        r#"<div class="grid"><section class="card"><h2>{h1}</h2>{composition}</section><section class="card"><h2>{h2}</h2>{aging}</section><section class="card"><h2>{h3}</h2>{dso}</section><section class="card"><h2>{h4}</h2>{cei}</section>
-<section class="card"><h2>{h5}</h2><table><tr><th>{to}</th><td class="n">{tov}</td></tr><tr><th>{co}</th><td class="n">{cov}</td></tr><tr><th>{cre}</th><td class="n">{crev}</td></tr><tr><th>{re}</th><td class="n">{rev}</td></tr><tr><th>{ra}</th><td class="n">{rav}</td></tr></table></section>
-<section class="card"><h2>{h6}</h2><table><thead><tr><th>{cu}</th><th class="n">{ba}</th><th class="n">{ov}</th></tr></thead><tbody>{top}</tbody></table></section>
-<section class="card"><h2>{h7}</h2><table><thead><tr><th>{inv}</th><th>{cu}</th><th class="n">{op}</th><th class="n">{dl}</th></tr></thead><tbody>{late}</tbody></table></section>
-<section class="card"><h2>{h8}</h2><table><thead><tr><th>{pe}</th><th class="n">{am}</th><th class="n">{nb}</th></tr></thead><tbody>{maturity}</tbody></table></section>{forecast_card}</div>"#,
-        h1 = l.t("Balance composition", "Composition de l'encours"),
-        h2 = l.t("Aged balance", "Balance âgée"),
-        h3 = l.t("DSO", "DSO"),
-        h4 = l.t("CEI and DBT", "CEI et DBT"),
-        h5 = l.t("Collection of the month", "Recouvrement du mois"),
-        to = l.t("To collect", "À recouvrer"),
-        tov = m(cr.to_collect),
-        co = l.t("Collected", "Encaissé"),
-        cov = m(cr.collected),
-        cre = l.t("Credited", "Avoirs"),
-        crev = m(cr.credited),
-        re = l.t("Remaining", "Reste à recouvrer"),
-        rev = m(cr.remaining),
-        ra = l.t("Rate", "Taux"),
-        rav = l.num(cr.rate, " %"),
-        h6 = l.t("Top debtors", "Principaux débiteurs"),
-        cu = l.t("Customer", "Client"),
-        ba = l.t("Balance", "Encours"),
-        ov = l.t("Overdue", "Échu"),
-        h7 = l.t("Top overdue invoices", "Factures les plus en retard"),
-        inv = l.t("Invoice", "Facture"),
-        op = l.t("Open", "Restant dû"),
-        dl = l.t("Days late", "Jours de retard"),
-        h8 = l.t("Maturity schedule", "Échéancier"),
-        pe = l.t("Period", "Période"),
-        am = l.t("Amount", "Montant"),
-        nb = l.t("Invoices", "Factures"),
+        r#"<section class="kpis" aria-label="{}">{}</section><div class="grid cards">{}</div>"#,
+        l.t("Key figures", "Indicateurs clés"),
+        tiles.into_iter().map(|(_, s)| s).collect::<String>(),
+        cards.into_iter().map(|(_, s)| s).collect::<String>(),
     );
     Html(page(
         l,
@@ -476,6 +820,15 @@ pub async fn dashboard(State(state): State<Shared>, caller: Caller, query: RawQu
         &b,
     ))
     .into_response()
+}
+
+/// A forecast period in words: a month, the rest of the month, later.
+fn forecast_period(l: Lang, period: &str) -> String {
+    match period {
+        "rest_of_month" => l.t("Rest of the month", "Reste du mois").to_string(),
+        "later" => l.t("Later", "Au-delà").to_string(),
+        other => l.month_key(other).unwrap_or_else(|| other.to_string()),
+    }
 }
 
 /// The collectors the customers are assigned to, sorted.
@@ -560,7 +913,7 @@ pub async fn worklist(State(state): State<Shared>, caller: Caller, query: RawQue
     let total = arpilot_core::Money::sum(snap.currency, items.iter().map(|i| i.at_stake));
     let _ = write!(
         b,
-        r#"<p class="muted">{} · {} {}</p><section class="card"><table id="worklist"><thead><tr><th class="n">#</th><th>{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
+        r#"<p class="muted">{} · {} {}</p><section class="card" data-card="worklist"><div tabindex="0" class="scroll"><table id="worklist" class="list"><thead><tr><th class="n">#</th><th>{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
         match (items.len(), l) {
             (n, arpilot_app::Lang::Fr) => format!("{n} client{}", if n > 1 { "s" } else { "" }),
             (n, _) => format!("{n} customer{}", if n > 1 { "s" } else { "" }),
@@ -606,7 +959,7 @@ pub async fn worklist(State(state): State<Shared>, caller: Caller, query: RawQue
                     l.date(d),
                     it.last_action_kind
                         .as_deref()
-                        .map_or(String::new(), |k| format!(" ({})", esc(k)))
+                        .map_or(String::new(), |k| format!(" ({})", esc(&kind_label(l, k))))
                 )
             }),
             esc(&it.suggestion),
@@ -622,7 +975,7 @@ pub async fn worklist(State(state): State<Shared>, caller: Caller, query: RawQue
             )
         );
     }
-    b.push_str("</tbody></table></section>");
+    b.push_str("</tbody></table></div></section>");
     if pages > 1 {
         let mut nav_pages = String::new();
         for n in 1..=pages {
@@ -778,19 +1131,26 @@ pub(crate) async fn customer_page(
         .aging
         .iter()
         .enumerate()
-        .map(|(i, a)| Bar {
-            label: bucket_label(l, &a.bucket),
-            value: a.amount.units(),
-            text: l.compact(a.amount),
-            color: if i == 0 { charts::GREEN } else { charts::RED },
-            href: None,
+        .map(|(i, a)| {
+            Bar::single(
+                charts::Label::plain(bucket_label(l, &a.bucket)),
+                a.amount.units(),
+                l.compact(a.amount),
+                if i == 0 { charts::GREEN } else { charts::RED },
+                None,
+            )
         })
         .collect();
     let _ = write!(
         b,
-        r#"<div class="grid"><section class="card"><h2>{}</h2>{}</section>"#,
-        l.t("Aged balance", "Balance âgée"),
-        charts::bars(l.t("Aged balance", "Balance âgée"), &bars)
+        r#"<div class="grid">{}"#,
+        html::card(
+            l,
+            "aging",
+            l.t("Aged balance", "Balance âgée"),
+            "aging",
+            &charts::bars(l, l.t("Aged balance", "Balance âgée"), &bars, 440.0)
+        )
     );
     let mut inv = String::new();
     // The 25 oldest: the rest is one click away in the invoices export.
@@ -809,7 +1169,7 @@ pub(crate) async fn customer_page(
     }
     let _ = write!(
         b,
-        r#"<section class="card"><h2>{}</h2><table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th class="n">{}</th><th class="n">{}</th></tr></thead><tbody>{inv}</tbody></table></section></div>"#,
+        r#"<section class="card" data-card="open_invoices"><div class="card-head"><h2>{}</h2></div><div class="scroll"><table class="list"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th class="n">{}</th><th class="n">{}</th></tr></thead><tbody>{inv}</tbody></table></div></section></div>"#,
         l.t("Open invoices", "Factures ouvertes"),
         l.t("Invoice", "Facture"),
         l.t("Issued", "Émise"),
@@ -832,8 +1192,12 @@ pub(crate) async fn customer_page(
         })
         .await
     );
-    let labels: Vec<String> = history.iter().map(|h| h.date.month_label()).collect();
+    let labels: Vec<charts::Label> = history
+        .iter()
+        .map(|h| charts::Label::month(l, h.date))
+        .collect();
     let late = charts::lines(
+        l,
         l.t("Average days late", "Retard moyen"),
         &labels,
         &[Series {
@@ -842,21 +1206,32 @@ pub(crate) async fn customer_page(
                 .into(),
             color: charts::RED,
             points: history.iter().map(|h| h.avg_days_late).collect(),
+            unit: l.t(" d", " j").into(),
         }],
-        "",
+        440.0,
     );
     let ratings: String = history
         .iter()
-        .map(|h| format!("<td>{}</td>", h.rating.unwrap_or("—")))
+        .map(|h| format!(r#"<td class="n">{}</td>"#, h.rating.unwrap_or("—")))
         .collect();
     let months: String = history
         .iter()
-        .map(|h| format!("<th>{}</th>", esc(&h.date.month_label()[2..])))
+        .map(|h| format!(r#"<th class="n">{}</th>"#, esc(&l.month(h.date))))
         .collect();
     let _ = write!(
         b,
-        r#"<div class="grid spaced"><section class="card"><h2>{}</h2>{late}<table><thead><tr>{months}</tr></thead><tbody><tr>{ratings}</tr></tbody></table></section>"#,
-        l.t("Payment behaviour", "Comportement de paiement"),
+        r#"<div class="grid spaced">{}"#,
+        html::card(
+            l,
+            "payment_behaviour",
+            l.t("Payment behaviour", "Comportement de paiement"),
+            "payment_behaviour",
+            &format!(
+                r#"{late}<div tabindex="0" class="scroll spaced"><table class="list"><thead><tr><th>{}</th>{months}</tr></thead><tbody><tr><th scope="row">{}</th>{ratings}</tr></tbody></table></div>"#,
+                l.t("Month", "Mois"),
+                l.t("Rating", "Cotation"),
+            )
+        )
     );
     let mut ph = String::new();
     for x in f.payments.iter().take(10) {
@@ -959,7 +1334,7 @@ pub(crate) async fn customer_page(
         .collect();
     let _ = write!(
         b,
-        r#"<section class="card"><h2>{}</h2><table><tbody>{ph}</tbody></table></section><section class="card"><h2>{}</h2><table><tbody>{events}</tbody></table></section></div>"#,
+        r#"<section class="card" data-card="payments"><div class="card-head"><h2>{}</h2></div><div class="scroll"><table class="list"><tbody>{ph}</tbody></table></div></section><section class="card" data-card="history"><div class="card-head"><h2>{}</h2></div><div class="scroll"><table class="list history"><tbody>{events}</tbody></table></div></section></div>"#,
         l.t("Last payments", "Derniers paiements"),
         l.t(
             "Disputes, promises and actions",
@@ -1016,7 +1391,7 @@ pub(crate) fn resolution_label(l: Lang, o: &str) -> &'static str {
 
 pub fn login_page(lang: Lang, error: Option<&str>, csrf: &str) -> String {
     format!(
-        r#"<!doctype html><html lang="{}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>arpilot</title><link rel="stylesheet" href="/static/app.css"></head><body><form class="login" method="post" action="/login"><h1>arpilot</h1>{}<input type="hidden" name="csrf" value="{}"><label for="login">{}</label><input id="login" name="login" autocomplete="username" required autofocus><label for="password">{}</label><input id="password" name="password" type="password" autocomplete="current-password" required><button class="primary">{}</button></form></body></html>"#,
+        r#"<!doctype html><html lang="{}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>arpilot</title><link rel="stylesheet" href="/static/app.css"></head><body><main><form class="login" method="post" action="/login"><h1>arpilot</h1>{}<input type="hidden" name="csrf" value="{}"><label for="login">{}</label><input id="login" name="login" autocomplete="username" required autofocus><label for="password">{}</label><input id="password" name="password" type="password" autocomplete="current-password" required><button class="primary">{}</button></form></main></body></html>"#,
         lang.code(),
         error.map_or(String::new(), |e| format!(
             r#"<p class="err">{}</p>"#,
@@ -1238,26 +1613,28 @@ pub async fn team(State(state): State<Shared>, caller: Caller, query: RawQuery) 
     let bars: Vec<Bar> = f
         .days
         .iter()
-        .map(|(d, m)| Bar {
-            label: d.ymd().2.to_string(),
-            value: m.units(),
-            text: String::new(),
-            color: charts::BLUE,
-            href: None,
+        .map(|(d, m)| {
+            let mut label = charts::Label::plain(d.ymd().2.to_string());
+            label.full = l.date(*d);
+            Bar::single(label, m.units(), l.money(*m), charts::BLUE, None)
         })
         .collect();
     let _ = write!(
         b,
-        r#"<section class="card"><h2>{}</h2>{}</section><section class="card spaced"><h2>{}</h2><table id="team"><thead><tr><th>{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th></tr></thead><tbody>"#,
+        r#"<section class="card" data-card="cash_per_day"><div class="card-head"><h2>{}</h2>{}</div>{}</section><section class="card spaced" data-card="team"><div class="card-head"><h2>{}</h2>{}</div><div tabindex="0" class="scroll"><table id="team" class="list"><thead><tr><th>{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th></tr></thead><tbody>"#,
         l.t(
             "Cash collected each day of the month",
             "Encaissements de chaque jour du mois"
         ),
+        html::help(l, "cash_per_day"),
         charts::bars(
+            l,
             l.t("Cash collected per day", "Encaissements par jour"),
-            &bars
+            &bars,
+            1100.0
         ),
         l.t("By collector", "Par recouvreur"),
+        html::help(l, "team"),
         l.t("Collector", "Recouvreur"),
         l.t("Customers", "Clients"),
         l.t("Balance", "Encours"),
@@ -1291,7 +1668,7 @@ pub async fn team(State(state): State<Shared>, caller: Caller, query: RawQuery) 
             r.actions_month.values().sum::<u64>(),
         );
     }
-    b.push_str("</tbody></table></section>");
+    b.push_str("</tbody></table></div></section>");
     b.push_str(&work_table(l, &f.work));
     Html(page(
         l,
@@ -1305,10 +1682,11 @@ pub async fn team(State(state): State<Shared>, caller: Caller, query: RawQuery) 
 /// The team's work over the last 30 days (docs/kpis.md, "Work KPIs").
 fn work_table(l: Lang, k: &arpilot_core::work::WorkKpis) -> String {
     let mut b = format!(
-        r#"<section class="card spaced"><h2>{} {} – {}</h2><table id="work-kpis"><thead><tr><th>{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th></tr></thead><tbody>"#,
+        r#"<section class="card spaced" data-card="work"><div class="card-head"><h2>{} {} – {}</h2>{}</div><div tabindex="0" class="scroll"><table id="work-kpis" class="list"><thead><tr><th>{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th></tr></thead><tbody>"#,
         l.t("Work from", "Activité du"),
         l.date(k.from),
         l.date(k.to),
+        html::help(l, "work"),
         l.t("Collector", "Recouvreur"),
         l.t("Actions", "Actions"),
         l.t("Per day", "Par jour"),
@@ -1352,7 +1730,7 @@ fn work_table(l: Lang, k: &arpilot_core::work::WorkKpis) -> String {
             l.money(r.backlog_overdue),
         );
     }
-    b.push_str("</tbody></table></section>");
+    b.push_str("</tbody></table></div></section>");
     b
 }
 
@@ -1404,22 +1782,34 @@ pub async fn forecast(State(state): State<Shared>, caller: Caller, query: RawQue
         .past
         .iter()
         .map(|m| Bar {
-            label: m.month.clone(),
-            value: m.collected.units(),
+            label: charts::Label::month_key(l, &m.month),
             text: l.compact(m.collected),
-            color: charts::GREY,
+            segments: vec![charts::Segment {
+                name: l.t("Collected", "Encaissé").into(),
+                value: m.collected.units(),
+                text: l.money(m.collected),
+                color: charts::GREY,
+            }],
             href: None,
         })
         .collect();
     bars.extend(f.forecast.future.iter().map(|m| Bar {
         label: match m.period.as_str() {
-            "rest_of_month" => l.t("rest of month", "fin du mois").to_string(),
-            "later" => l.t("later", "au-delà").to_string(),
-            other => other.to_string(),
+            "rest_of_month" => charts::Label {
+                line: l.t("rest", "reste").into(),
+                sub: l.t("of month", "du mois").into(),
+                full: forecast_period(l, &m.period),
+            },
+            "later" => charts::Label::plain(forecast_period(l, &m.period)),
+            other => charts::Label::month_key(l, other),
         },
-        value: m.expected.units(),
         text: l.compact(m.expected),
-        color: charts::BLUE,
+        segments: vec![charts::Segment {
+            name: l.t("Expected", "Attendu").into(),
+            value: m.expected.units(),
+            text: l.money(m.expected),
+            color: charts::BLUE,
+        }],
         href: None,
     }));
     let mut b = format!(
@@ -1430,9 +1820,15 @@ pub async fn forecast(State(state): State<Shared>, caller: Caller, query: RawQue
     );
     let _ = write!(
         b,
-        r#"<section class="card"><h2>{}</h2>{}<p class="muted">{}</p></section>"#,
-        l.t("Collected (grey) and expected (blue)", "Encaissé (gris) et attendu (bleu)"),
-        charts::bars(l.t("Cash-in forecast", "Prévisions d'encaissement"), &bars),
+        r#"<section class="card" data-card="forecast"><div class="card-head"><h2>{}</h2>{}</div>{}<p class="muted">{}</p></section>"#,
+        l.t("Collected and expected each month", "Encaissé et attendu chaque mois"),
+        html::help(l, "forecast"),
+        charts::bars(
+            l,
+            l.t("Cash-in forecast", "Prévisions d'encaissement"),
+            &bars,
+            1100.0
+        ),
         l.t(
             "Expected from promises to pay, disputes' usual resolution times and each customer's payment habits.",
             "Attendu d'après les promesses de paiement, la durée habituelle des litiges et les habitudes de paiement de chaque client."
@@ -1440,11 +1836,12 @@ pub async fn forecast(State(state): State<Shared>, caller: Caller, query: RawQue
     );
     let _ = write!(
         b,
-        r#"<section class="card spaced"><h2>{}</h2><table id="accuracy"><thead><tr><th>{}</th>"#,
+        r#"<section class="card spaced" data-card="forecast_accuracy"><div class="card-head"><h2>{}</h2>{}</div><div tabindex="0" class="scroll"><table id="accuracy" class="list"><thead><tr><th>{}</th>"#,
         l.t(
             "Measured accuracy (weighted absolute percentage error, lower is better)",
             "Précision mesurée (erreur absolue pondérée, plus bas = mieux)"
         ),
+        html::help(l, "forecast_accuracy"),
         l.t("Method", "Méthode"),
     );
     for h in &f.backtest.horizons {
@@ -1454,7 +1851,7 @@ pub async fn forecast(State(state): State<Shared>, caller: Caller, query: RawQue
     for m in &f.backtest.methods {
         let name = method_name(m.method);
         let label = match name.as_str() {
-            "auto" => l.t("arpilot", "arpilot"),
+            "auto" => l.t("Chosen method (auto)", "Méthode retenue (auto)"),
             "due_date" => l.t("Paid on due date (naive)", "Payé à l'échéance (naïf)"),
             "mean_delay" => l.t("Mean delay", "Retard moyen"),
             "distribution" => l.t("Days-late distribution", "Distribution des retards"),
@@ -1468,7 +1865,7 @@ pub async fn forecast(State(state): State<Shared>, caller: Caller, query: RawQue
     }
     let _ = write!(
         b,
-        r#"</tbody></table><p class="muted">{} {} → {}</p></section>"#,
+        r#"</tbody></table></div><p class="muted">{} {} → {}</p></section>"#,
         l.t(
             "Forecasts made at each month end from",
             "Prévisions faites à chaque fin de mois du"
@@ -1498,10 +1895,11 @@ pub async fn disputes(State(state): State<Shared>, caller: Caller, query: RawQue
         l.date(r.as_of),
         toolbar(l, "/disputes", &p, r.as_of)
     );
-    let kpi = |label: &str, value: String| {
+    let kpi = |label: &str, value: String, help: &str| {
         format!(
-            r#"<div class="kpi"><span>{}</span><b>{}</b></div>"#,
+            r#"<div class="kpi"><div class="kpi-head"><span class="kpi-name">{}</span>{}</div><b>{}</b></div>"#,
             esc(label),
+            html::help(l, help),
             esc(&value)
         )
     };
@@ -1510,32 +1908,38 @@ pub async fn disputes(State(state): State<Shared>, caller: Caller, query: RawQue
         r#"<section class="kpis">{}{}{}{}{}{}</section>"#,
         kpi(
             l.t("Open disputes", "Litiges ouverts"),
-            format!("{} · {}", d.open_count, l.money(d.open_amount))
+            format!("{} · {}", d.open_count, l.compact(d.open_amount)),
+            "disputes"
         ),
         kpi(
             l.t("Resolution rate, 90 days", "Taux de résolution, 90 j"),
-            l.num(d.resolution_rate_90_days, " %")
+            l.num(d.resolution_rate_90_days, " %"),
+            "disputes"
         ),
         kpi(
             l.t("Average resolution", "Durée moyenne de résolution"),
-            l.num(d.avg_resolution_days_90_days, l.t(" d", " j"))
+            l.num(d.avg_resolution_days_90_days, l.t(" d", " j")),
+            "disputes"
         ),
         kpi(
             l.t("Dispute DSO", "DSO litiges"),
-            l.num(d.dispute_dso, l.t(" d", " j"))
+            l.num(d.dispute_dso, l.t(" d", " j")),
+            "dispute_dso"
         ),
         kpi(
             l.t("Open promises", "Promesses en cours"),
-            format!("{} · {}", pr.open_count, l.money(pr.open_amount))
+            format!("{} · {}", pr.open_count, l.compact(pr.open_amount)),
+            "promises"
         ),
         kpi(
             l.t("Promises kept, 90 days", "Promesses tenues, 90 j"),
-            l.num(pr.kept_rate_90_days, " %")
+            l.num(pr.kept_rate_90_days, " %"),
+            "promises"
         ),
     );
     let _ = write!(
         b,
-        r#"<div class="grid"><section class="card"><h2>{}</h2><table id="reasons"><thead><tr><th>{}</th><th class="n">{}</th><th class="n">{}</th></tr></thead><tbody>"#,
+        r#"<div class="grid"><section class="card" data-card="dispute_reasons"><div class="card-head"><h2>{}</h2></div><div class="scroll"><table id="reasons" class="list"><thead><tr><th>{}</th><th class="n">{}</th><th class="n">{}</th></tr></thead><tbody>"#,
         l.t("Open disputes by reason", "Litiges ouverts par motif"),
         l.t("Reason", "Motif"),
         l.t("Count", "Nombre"),
@@ -1556,13 +1960,13 @@ pub async fn disputes(State(state): State<Shared>, caller: Caller, query: RawQue
     }
     let _ = write!(
         b,
-        r#"</tbody></table></section><section class="card"><h2>{}</h2><table id="broken"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th class="n">{}</th><th class="n">{}</th></tr></thead><tbody>"#,
+        r#"</tbody></table></div></section><section class="card" data-card="broken_promises"><div class="card-head"><h2>{}</h2>{}</div><div class="scroll"><table id="broken" class="list"><thead><tr><th>{}</th><th>{}</th><th class="n">{}</th><th class="n">{}</th></tr></thead><tbody>"#,
         l.t(
             "Broken promises, last 90 days",
             "Promesses non tenues, 90 derniers jours"
         ),
-        l.t("Invoice", "Facture"),
-        l.t("Customer", "Client"),
+        html::help(l, "broken_promises"),
+        l.t("Customer · invoice", "Client · facture"),
         l.t("Promised for", "Promis pour le"),
         l.t("Amount", "Montant"),
         l.t("Paid by then", "Payé à date"),
@@ -1570,17 +1974,15 @@ pub async fn disputes(State(state): State<Shared>, caller: Caller, query: RawQue
     for x in &broken {
         let _ = write!(
             b,
-            r#"<tr><td>{}</td><td><a href="/customers/{}?{}">{}</a></td><td>{}</td><td class="n">{}</td><td class="n">{}</td></tr>"#,
+            r#"<tr><td class="name">{}<br><small class="muted">{}</small></td><td>{}</td><td class="n">{}</td><td class="n">{}</td></tr>"#,
+            customer_link(&snap, &x.customer_id, &p.raw),
             esc(&x.document_id),
-            html::q(&x.customer_id),
-            esc(&p.raw),
-            esc(&x.customer_id),
             l.date(x.due_on),
             l.money(x.amount),
             l.money(x.paid_by_due)
         );
     }
-    b.push_str("</tbody></table></section></div>");
+    b.push_str("</tbody></table></div></section></div>");
     Html(page(
         l,
         l.t("Disputes and promises", "Litiges et promesses"),

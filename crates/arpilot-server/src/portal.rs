@@ -121,6 +121,7 @@ fn layout(l: Lang, company: &str, title: &str, body: &str) -> String {
         esc(title),
         esc(company),
         esc(company),
+        body = crate::html::date_inputs(l, body),
     )
 }
 

@@ -16,12 +16,16 @@ fn nav(c: &Caller) -> Nav<'_> {
 
 const ROLES: [&str; 4] = ["admin", "manager", "collector", "viewer"];
 
-/// A role picker; `form` ties it to a form elsewhere in the row.
-fn role_select(l: Lang, current: &str, form: &str) -> String {
+/// A role picker; `form` ties it to a form elsewhere in the row, `label` names it for screen
+/// readers when no visible label does.
+fn role_select(l: Lang, current: &str, form: &str, label: &str) -> String {
     let mut s = if form.is_empty() {
         String::from(r#"<select name="role">"#)
     } else {
-        format!(r#"<select name="role" form="{form}">"#)
+        format!(
+            r#"<select name="role" form="{form}" aria-label="{}">"#,
+            esc(label)
+        )
     };
     for r in ROLES {
         let label = match r {
@@ -66,6 +70,7 @@ async fn render(state: &Shared, caller: &Caller, reminders: Option<&ReminderForm
         },
         l.t("Save", "Enregistrer"),
     );
+    b += &subscription_section(state, caller, &csrf).await;
     if caller.role == Role::Admin {
         let rs = state.report_settings();
         let get = |k: &str| {
@@ -94,6 +99,7 @@ async fn render(state: &Shared, caller: &Caller, reminders: Option<&ReminderForm
             get("labels"),
             l.t("Save", "Enregistrer"),
         );
+        b += &dashboards_section(state, l, &csrf).await;
         let users = state.store.users().await.unwrap_or_default();
         let _ = write!(
             b,
@@ -108,9 +114,19 @@ async fn render(state: &Shared, caller: &Caller, reminders: Option<&ReminderForm
             let id = format!("user{k}");
             let _ = write!(
                 b,
-                r#"<tr><td>{login}</td><td>{}</td><td><input name="portfolio" form="{id}" value="{}" size="32"></td><td><form id="{id}" method="post" action="/settings/users"><input type="hidden" name="login" value="{login}"><input type="hidden" name="action" value="update"><input type="hidden" name="csrf" value="{csrf}"><button>{}</button></form></td></tr>"#,
-                role_select(l, &u.role, &id),
+                r#"<tr><td>{login}</td><td>{}</td><td><input name="portfolio" form="{id}" value="{}" size="32" aria-label="{}"></td><td><form id="{id}" method="post" action="/settings/users"><input type="hidden" name="login" value="{login}"><input type="hidden" name="action" value="update"><input type="hidden" name="csrf" value="{csrf}"><button>{}</button></form></td></tr>"#,
+                role_select(
+                    l,
+                    &u.role,
+                    &id,
+                    &format!("{} {}", l.t("Role of", "Rôle de"), u.login)
+                ),
                 esc(&u.portfolio),
+                esc(&format!(
+                    "{} {}",
+                    l.t("Portfolio of", "Portefeuille de"),
+                    u.login
+                )),
                 l.t("Update", "Modifier"),
                 login = esc(&u.login),
             );
@@ -125,7 +141,7 @@ async fn render(state: &Shared, caller: &Caller, reminders: Option<&ReminderForm
                 "Mot de passe (10 caractères ou plus)"
             ),
             l.t("Role", "Rôle"),
-            role_select(l, "collector", ""),
+            role_select(l, "collector", "", ""),
             l.t("Portfolio", "Portefeuille"),
             l.t("Add", "Ajouter"),
         );
@@ -265,6 +281,192 @@ pub async fn report(
         }
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The management report by e-mail
+
+async fn subscription_section(state: &Shared, caller: &Caller, csrf: &str) -> String {
+    use arpilot_app::subscriptions::{self, Frequency};
+    let l = caller.lang;
+    let stored = state.store.settings().await.unwrap_or_default();
+    let current = subscriptions::of(&stored, &caller.user.login);
+    let freq = current.as_ref().map(|s| s.frequency);
+    let opt = |v: &str, label: &str, on: bool| {
+        format!(
+            r#"<option value="{v}"{}>{label}</option>"#,
+            if on { " selected" } else { "" }
+        )
+    };
+    format!(
+        r#"<section class="card spaced" id="subscription"><h2>{}</h2><p class="muted">{}</p><form class="bar-form" method="post" action="/settings/subscription"><input type="hidden" name="csrf" value="{csrf}"><label>{}<input type="email" name="email" value="{}" size="32" autocomplete="email"></label><label>{}<select name="frequency">{}{}{}</select></label><button class="primary">{}</button></form><p><a href="/report.pdf">{}</a></p></section>"#,
+        l.t("Management report by e-mail", "Rapport de recouvrement par e-mail"),
+        l.t(
+            "The collection report (PDF) of your portfolio: weekly on Mondays (as of the Sunday), or monthly on the 1st (as of the month-end). It starts with the next period.",
+            "Le rapport de recouvrement (PDF) de votre portefeuille : chaque lundi (au dimanche) ou chaque 1er du mois (à la fin du mois). Il commence à la période suivante."
+        ),
+        l.t("E-mail address", "Adresse e-mail"),
+        esc(current.as_ref().map_or("", |s| s.email.as_str())),
+        l.t("Frequency", "Fréquence"),
+        opt("", l.t("none", "aucun"), freq.is_none()),
+        opt("weekly", l.t("weekly", "hebdomadaire"), freq == Some(Frequency::Weekly)),
+        opt("monthly", l.t("monthly", "mensuel"), freq == Some(Frequency::Monthly)),
+        l.t("Save", "Enregistrer"),
+        l.t("Download the report as of the latest day (PDF)", "Télécharger le rapport au dernier jour (PDF)"),
+    )
+}
+
+#[derive(serde::Deserialize)]
+pub struct SubscriptionForm {
+    csrf: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    frequency: String,
+}
+
+pub async fn subscription(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    caller: Caller,
+    Form(f): Form<SubscriptionForm>,
+) -> Response {
+    use arpilot_app::subscriptions;
+    if let Some(r) = form_refused(&caller, &headers, &f.csrf) {
+        return r;
+    }
+    let key = subscriptions::key(&caller.user.login);
+    let value = if f.frequency.is_empty() {
+        String::new()
+    } else {
+        match subscriptions::new_subscription(
+            &caller.user.login,
+            &f.email,
+            &f.frequency,
+            arpilot_store::today(),
+        ) {
+            Ok(s) => serde_json::to_string(&s).unwrap_or_default(),
+            Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+        }
+    };
+    match state.store.set_setting(&key, &value).await {
+        Ok(()) => Redirect::to("/settings#subscription").into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The dashboard of each role
+
+/// A table of the dashboard's cards with, for each role, the card's position (empty: not
+/// shown); a role without any position keeps the standard dashboard.
+async fn dashboards_section(state: &Shared, l: Lang, csrf: &str) -> String {
+    use arpilot_app::views::{card_name, cards, dashboard};
+    let stored = state.store.settings().await.unwrap_or_default();
+    let mut head = String::new();
+    for r in ROLES {
+        let _ = write!(
+            head,
+            r#"<th scope="col" class="n">{}</th>"#,
+            role_name(l, r)
+        );
+    }
+    let mut rows = String::new();
+    for key in cards() {
+        let name = card_name(l, key);
+        let _ = write!(rows, r#"<tr><th scope="row">{}</th>"#, esc(name));
+        for r in ROLES {
+            let pos = match dashboard(&stored, r) {
+                Some(order) => order
+                    .iter()
+                    .position(|k| *k == key)
+                    .map_or(String::new(), |p| (p + 1).to_string()),
+                None => String::new(),
+            };
+            let _ = write!(
+                rows,
+                r#"<td class="n"><input type="number" name="{r}.{key}" value="{pos}" min="1" max="99" aria-label="{} — {}" class="pos"></td>"#,
+                role_name(l, r),
+                esc(name),
+            );
+        }
+        rows.push_str("</tr>");
+    }
+    format!(
+        r#"<section class="card spaced" id="dashboards"><h2>{}</h2><p class="muted">{}</p><form method="post" action="/settings/dashboards"><input type="hidden" name="csrf" value="{csrf}"><div class="table-wrap"><table><thead><tr><th scope="col">{}</th>{head}</tr></thead><tbody>{rows}</tbody></table></div><button class="primary spaced">{}</button></form></section>"#,
+        l.t("Dashboard of each role", "Tableau de bord de chaque rôle"),
+        l.t(
+            "The position of each card on the role's dashboard; empty: not shown. A role with no position keeps every card in the standard order.",
+            "La position de chaque carte sur le tableau de bord du rôle ; vide : non affichée. Un rôle sans aucune position garde toutes les cartes dans l'ordre standard."
+        ),
+        l.t("Card", "Carte"),
+        l.t("Save", "Enregistrer"),
+    )
+}
+
+fn role_name(l: Lang, r: &str) -> &'static str {
+    match r {
+        "admin" => l.t("admin", "administrateur"),
+        "manager" => l.t("credit manager", "credit manager"),
+        "collector" => l.t("collector", "recouvreur"),
+        _ => l.t("viewer", "lecteur"),
+    }
+}
+
+pub async fn dashboards(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    caller: Caller,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Response {
+    if caller.role != Role::Admin {
+        return (StatusCode::FORBIDDEN, "dashboards are set by admins").into_response();
+    }
+    let csrf = f.iter().find(|(k, _)| k == "csrf").map_or("", |(_, v)| v);
+    if let Some(r) = form_refused(&caller, &headers, csrf) {
+        return r;
+    }
+    use arpilot_app::views::{cards, dashboard_key, parse_dashboard};
+    let mut lists = Vec::new();
+    for r in ROLES {
+        let mut placed: Vec<(u32, usize, &str)> = Vec::new();
+        for (i, key) in cards().enumerate() {
+            let field = format!("{r}.{key}");
+            let v = f
+                .iter()
+                .find(|(k, _)| *k == field)
+                .map_or("", |(_, v)| v.trim());
+            if v.is_empty() {
+                continue;
+            }
+            match v.parse::<u32>() {
+                Ok(p) if (1..=99).contains(&p) => placed.push((p, i, key)),
+                _ => {
+                    return (
+                        StatusCode::BAD_REQUEST,
+                        format!(
+                            "{field}: expected a position from 1 to 99, found \"{}\"",
+                            v.chars().take(40).collect::<String>()
+                        ),
+                    )
+                        .into_response();
+                }
+            }
+        }
+        // Equal positions keep the standard order.
+        placed.sort();
+        let keys: Vec<&str> = placed.iter().map(|p| p.2).collect();
+        match parse_dashboard(&keys.join(",")) {
+            Ok(v) => lists.push((dashboard_key(r), v)),
+            Err(e) => return (StatusCode::BAD_REQUEST, e).into_response(),
+        }
+    }
+    for (k, v) in &lists {
+        if let Err(e) = state.store.set_setting(k, v).await {
+            return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response();
+        }
+    }
+    Redirect::to("/settings#dashboards").into_response()
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -206,6 +206,8 @@ async fn the_document_describes_every_route_and_every_answer() {
         (&manager, "/api/report?by=invoice&status=disputed".into(), "/api/report"),
         (&manager, "/api/report?as_of=2025-06-30&filter=entity%3DFR01&issued_from=2025-01-01&issued_to=2025-05-31".into(), "/api/report"),
         (&camille, "/api/report?by=customer".into(), "/api/report"),
+        (&manager, "/api/report/management".into(), "/api/report/management"),
+        (&camille, "/api/report/management?as_of=2025-06-30&buckets=30,90".into(), "/api/report/management"),
         (&manager, "/api/aging".into(), "/api/aging"),
         (&manager, "/api/aging?by=collector&buckets=30,90".into(), "/api/aging"),
         (&manager, "/api/customers".into(), "/api/customers"),

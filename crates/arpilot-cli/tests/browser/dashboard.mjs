@@ -81,8 +81,8 @@ try {
   // a promise covering two invoices. The manager's dashboard, open meanwhile, shows the
   // promised amount move without a reload; the customer file shows the call and its author.
   const promised = () => page.evaluate(() => {
-    const t = [...document.querySelectorAll('svg text')].map((e) => e.textContent).find((x) => x.startsWith('Promis '));
-    return t || '';
+    const t = document.querySelector('[data-card="composition"] [data-part="promised"] .amount');
+    return t ? t.textContent.trim() : '';
   });
   await page.goto(base + '/');
   await page.evaluate(() => { window.__notReloaded = true; });
@@ -120,8 +120,8 @@ try {
   if (!historyText.includes('camille') || !historyText.includes('Virement promis par la comptable')) fail('the call and its author are not in the customer file');
   await cpage.screenshot({ path: `${shots}/collector-customer.png`, fullPage: true });
   await page.waitForFunction((b) => {
-    const t = [...document.querySelectorAll('svg text')].map((e) => e.textContent).find((x) => x.startsWith('Promis '));
-    return t && t !== b;
+    const t = document.querySelector('[data-card="composition"] [data-part="promised"] .amount');
+    return t && t.textContent.trim() !== b;
   }, promisedBefore, { timeout: 5000 }).catch(() => fail(`the manager's promised amount did not move (${promisedBefore})`));
   if (!(await page.evaluate(() => window.__notReloaded === true))) fail('the manager\'s page was reloaded');
   const promisedAfter = await promised();
