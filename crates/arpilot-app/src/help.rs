@@ -141,27 +141,7 @@ mod tests {
 
     #[test]
     fn every_dashboard_key_is_defined_in_both_languages() {
-        for k in [
-            "balance",
-            "overdue",
-            "dso_countback",
-            "dbt",
-            "cei_month",
-            "collection_rate",
-            "overdue_accounts",
-            "customers_at_risk",
-            "at_risk_amount",
-            "paid_on_time_share",
-            "average_age",
-            "composition",
-            "aging",
-            "dso_trend",
-            "cei_trend",
-            "top_debtors",
-            "top_overdue",
-            "maturity",
-            "forecast",
-        ] {
+        for k in crate::views::cards() {
             let (en, fr) = (definition(k, Lang::En), definition(k, Lang::Fr));
             assert!(en.is_some() && fr.is_some() && en != fr, "{k}");
         }

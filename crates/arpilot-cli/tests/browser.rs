@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::Mutex;
 
+mod common;
+
 /// One Chromium at a time: the tests' timings assume the machine is not shared by two.
 static BROWSER: Mutex<()> = Mutex::new(());
 
@@ -143,14 +145,11 @@ fn dashboard_in_chromium() {
     let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
     let (mut server, base) = serve(db, &[]);
     let shots = screenshots();
-    let run = Command::new("node")
-        .current_dir(&browser_dir)
-        .args(["dashboard.mjs", &base, &token, shots.to_str().unwrap()])
-        .env("CHROMIUM", chromium())
-        .output()
-        .unwrap();
-    let _ = server.kill();
-    let _ = server.wait();
+    let run = node(
+        &browser_dir,
+        &["dashboard.mjs", &base, &token, shots.to_str().unwrap()],
+        &mut server,
+    );
     let _ = std::fs::remove_dir_all(&dir);
     report(&run, &shots);
     for page in [
@@ -197,14 +196,11 @@ fn every_page_is_readable_in_chromium() {
     let db = demo(&dir);
     let (mut server, base) = serve(&db, &[]);
     let shots = screenshots();
-    let run = Command::new("node")
-        .current_dir(&browser_dir)
-        .args(["pages.mjs", &base, shots.to_str().unwrap()])
-        .env("CHROMIUM", chromium())
-        .output()
-        .unwrap();
-    let _ = server.kill();
-    let _ = server.wait();
+    let run = node(
+        &browser_dir,
+        &["pages.mjs", &base, shots.to_str().unwrap()],
+        &mut server,
+    );
     let _ = std::fs::remove_dir_all(&dir);
     report(&run, &shots);
     for page in [
@@ -233,38 +229,17 @@ fn every_page_is_readable_in_chromium() {
     }
 }
 
-/// The SMTP sink of `tests/smtp/sink.py` (aiosmtpd), killed on drop.
-struct Sink(Child);
-
-impl Drop for Sink {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// The sink writing the messages it accepts to `dir`, and its port.
-fn sink(dir: &Path) -> Result<(Sink, u16), String> {
-    let has = Command::new("python3")
-        .args(["-c", "import aiosmtpd"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !has {
-        return Err("python3 with aiosmtpd not found (pip install aiosmtpd)".into());
-    }
-    std::fs::create_dir_all(dir).unwrap();
-    let mut child = Command::new("python3")
-        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/smtp/sink.py"))
-        .arg(dir)
-        .stdout(Stdio::piped())
-        .spawn()
+/// Runs a script of `tests/browser` with node against Debian's Chromium, then stops `server`.
+fn node(browser_dir: &Path, args: &[&str], server: &mut Child) -> Output {
+    let run = Command::new("node")
+        .current_dir(browser_dir)
+        .args(args)
+        .env("CHROMIUM", chromium())
+        .output()
         .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let port = line.trim().parse().expect("the sink's port");
-    Ok((Sink(child), port))
+    let _ = server.kill();
+    let _ = server.wait();
+    run
 }
 
 /// The reminders end to end: the admin approves the day's reminders on the Reminders page, the
@@ -281,13 +256,13 @@ fn reminders_and_portal_in_chromium() {
     let dir =
         std::env::temp_dir().join(format!("arpilot-browser-reminders-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let (sink, port) = match sink(&dir.join("sink")) {
-        Ok(s) => s,
-        Err(why) => {
-            skip(Err(why));
-            return;
-        }
+    let Some(sink) = common::Sink::start(&dir.join("sink")) else {
+        skip(Err(
+            "python3 with aiosmtpd not found (pip install aiosmtpd)".into(),
+        ));
+        return;
     };
+    let port = sink.port;
     let _one = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
     let db = demo(&dir.join("db"));
     // The portal's address is this server's: the script sets it on the settings page, as an
@@ -297,19 +272,16 @@ fn reminders_and_portal_in_chromium() {
         &[("ARPILOT_SMTP_URL", format!("smtp://127.0.0.1:{port}"))],
     );
     let shots = screenshots();
-    let run = Command::new("node")
-        .current_dir(&browser_dir)
-        .args([
+    let run = node(
+        &browser_dir,
+        &[
             "reminders.mjs",
             &base,
             dir.join("sink").to_str().unwrap(),
             shots.to_str().unwrap(),
-        ])
-        .env("CHROMIUM", chromium())
-        .output()
-        .unwrap();
-    let _ = server.kill();
-    let _ = server.wait();
+        ],
+        &mut server,
+    );
     drop(sink);
     let _ = std::fs::remove_dir_all(&dir);
     report(&run, &shots);

@@ -351,6 +351,25 @@ fn card(l: Lang, key: &'static str, title: &str, body: &str) -> (&'static str, S
     (key, html::card(l, key, title, key, body))
 }
 
+/// A card holding a table of a label column and two figures.
+fn table_card(
+    l: Lang,
+    key: &'static str,
+    title: &str,
+    heads: [&str; 3],
+    rows: &str,
+) -> (&'static str, String) {
+    card(
+        l,
+        key,
+        title,
+        &format!(
+            r#"<div class="scroll"><table class="list"><thead><tr><th>{}</th><th class="n">{}</th><th class="n">{}</th></tr></thead><tbody>{rows}</tbody></table></div>"#,
+            heads[0], heads[1], heads[2]
+        ),
+    )
+}
+
 /// The dashboard's KPI tiles, each with its stable key.
 fn kpi_tiles(
     l: Lang,
@@ -681,16 +700,16 @@ pub async fn dashboard(State(state): State<Shared>, caller: Caller, query: RawQu
             m(d.overdue)
         );
     }
-    cards.push(card(
+    cards.push(table_card(
         l,
         "top_debtors",
         l.t("Top debtors", "Principaux débiteurs"),
-        &format!(
-            r#"<div class="scroll"><table class="list"><thead><tr><th>{}</th><th class="n">{}</th><th class="n">{}</th></tr></thead><tbody>{top}</tbody></table></div>"#,
+        [
             l.t("Customer", "Client"),
             l.t("Balance", "Encours"),
             l.t("Overdue", "Échu"),
-        ),
+        ],
+        &top,
     ));
     let mut late = String::new();
     for i in &r.top_overdue_invoices {
@@ -703,16 +722,16 @@ pub async fn dashboard(State(state): State<Shared>, caller: Caller, query: RawQu
             i.days_overdue
         );
     }
-    cards.push(card(
+    cards.push(table_card(
         l,
         "top_overdue",
         l.t("Top overdue invoices", "Factures les plus en retard"),
-        &format!(
-            r#"<div class="scroll"><table class="list"><thead><tr><th>{}</th><th class="n">{}</th><th class="n">{}</th></tr></thead><tbody>{late}</tbody></table></div>"#,
+        [
             l.t("Customer · invoice", "Client · facture"),
             l.t("Open", "Restant dû"),
             l.t("Days late", "Jours de retard"),
-        ),
+        ],
+        &late,
     ));
     let mut maturity = String::new();
     for row in &r.maturity {
@@ -729,16 +748,16 @@ pub async fn dashboard(State(state): State<Shared>, caller: Caller, query: RawQu
             row.count
         );
     }
-    cards.push(card(
+    cards.push(table_card(
         l,
         "maturity",
         l.t("Maturity schedule", "Échéancier"),
-        &format!(
-            r#"<div class="scroll"><table class="list"><thead><tr><th>{}</th><th class="n">{}</th><th class="n">{}</th></tr></thead><tbody>{maturity}</tbody></table></div>"#,
+        [
             l.t("Period", "Période"),
             l.t("Amount", "Montant"),
             l.t("Invoices", "Factures"),
-        ),
+        ],
+        &maturity,
     ));
     // The forecast when it has been computed for these parameters (on its page: a back-test
     // takes seconds on a large ledger), else a link to it.
