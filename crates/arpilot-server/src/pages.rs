@@ -1777,12 +1777,10 @@ async fn forecast_figures(
     p: &Params,
     as_of: arpilot_core::Day,
 ) -> Result<std::sync::Arc<ForecastFigures>, Box<Response>> {
-    use arpilot_core::forecast::{Method, backtest, forecast};
     let key = format!("forecast|{:?}|{}", caller.scope, p.raw);
     computed(state, key, move || {
-        let fc = forecast(&snap, &sel, as_of, Method::Auto, 6);
-        let to = as_of.month_end_offset(-4);
-        let bt = backtest(&snap, &sel, to.month_end_offset(-11), to);
+        // The management report's rule: one forecast and one back-test for both.
+        let (fc, bt) = arpilot_app::management::forecast_with_accuracy(&snap, &sel, as_of);
         Ok(ForecastFigures {
             forecast: fc,
             backtest: bt,
