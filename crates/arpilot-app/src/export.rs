@@ -162,6 +162,18 @@ pub fn csv(sheet: &Sheet, lang: Lang) -> String {
 /// The aged balance grouped as in the report (by customer by default), with a totals row whose
 /// amounts are the report's aging buckets and balance.
 pub fn aging_sheet(r: &Report, lang: Lang) -> Sheet {
+    let rows = r.groups.as_ref().map_or(&[][..], |g| g.rows.as_slice());
+    aging_rows_sheet(r, rows, None, lang)
+}
+
+/// The aged balance with `rows` of the report (a search's, in its order); `totals` (per bucket,
+/// unapplied, balance) of those rows, `None`: the report's.
+fn aging_rows_sheet(
+    r: &Report,
+    rows_in: &[arpilot_core::report::GroupRow],
+    totals: Option<(Vec<Money>, Money, Money)>,
+    lang: Lang,
+) -> Sheet {
     let g = r.groups.as_ref();
     let by = g.map_or("customer", |g| g.by.as_str());
     let mut headers = vec![match by {
@@ -182,7 +194,7 @@ pub fn aging_sheet(r: &Report, lang: Lang) -> Sheet {
     headers.push(lang.t("Unapplied", "Non lettré").to_string());
     headers.push(lang.t("Balance", "Solde").to_string());
     let mut rows: Vec<Vec<Cell>> = Vec::new();
-    for row in g.map(|g| g.rows.as_slice()).unwrap_or(&[]) {
+    for row in rows_in {
         let mut cells = vec![Cell::Text(row.name.clone().unwrap_or(row.key.clone()))];
         if by == "customer" {
             cells.push(Cell::Text(
@@ -198,9 +210,18 @@ pub fn aging_sheet(r: &Report, lang: Lang) -> Sheet {
     if by == "customer" {
         total.push(Cell::Text(String::new()));
     }
-    total.extend(r.aging.iter().map(|b| Cell::Money(b.amount)));
-    total.push(Cell::Money(r.totals.unapplied));
-    total.push(Cell::Money(r.totals.balance));
+    match totals {
+        Some((buckets, unapplied, balance)) => {
+            total.extend(buckets.into_iter().map(Cell::Money));
+            total.push(Cell::Money(unapplied));
+            total.push(Cell::Money(balance));
+        }
+        None => {
+            total.extend(r.aging.iter().map(|b| Cell::Money(b.amount)));
+            total.push(Cell::Money(r.totals.unapplied));
+            total.push(Cell::Money(r.totals.balance));
+        }
+    }
     rows.push(total);
     Sheet {
         name: lang.t("Aged balance", "Balance âgée").to_string(),
@@ -375,7 +396,10 @@ pub enum ExportError {
     Xlsx(#[from] XlsxError),
 }
 
-/// The table of an export as of `as_of`, with the same figures as the report of the same request.
+/// The table of an export as of `as_of`, with the same figures as the report of the same request;
+/// with a list's search or sort (`list`), the rows of the page's list on every page, in its
+/// order, and their totals.
+#[allow(clippy::too_many_arguments)]
 pub fn table(
     kind: ExportKind,
     snap: &arpilot_core::Snapshot,
@@ -383,18 +407,65 @@ pub fn table(
     req: &crate::ReportRequest,
     defaults: &crate::Defaults,
     as_of: Day,
+    list: Option<&crate::list::ListQuery>,
     lang: Lang,
 ) -> Result<Sheet, ExportError> {
+    // Every row the list keeps, on one page.
+    let whole = |n: usize| {
+        list.filter(|l| l.search.is_some() || l.sort.is_some())
+            .map(|l| crate::list::ListQuery {
+                page: 1,
+                per: n.max(1),
+                ..l.clone()
+            })
+    };
     Ok(match kind {
         ExportKind::Aging => {
             let mut params = req.params(as_of, defaults)?;
             params.by = Some(req.group_by("customer"));
-            aging_sheet(&arpilot_core::report::report(snap, sel, &params)?, lang)
+            let r = arpilot_core::report::report(snap, sel, &params)?;
+            let all = r.groups.as_ref().map_or(&[][..], |g| g.rows.as_slice());
+            // A bucket drilled into keeps the rows with an amount in it, as the page does.
+            let drilled: Vec<arpilot_core::report::GroupRow>;
+            let rows = match req.bucket {
+                Some(k) => {
+                    drilled = all
+                        .iter()
+                        .filter(|row| row.amounts.get(k).is_some_and(|a| !a.is_zero()))
+                        .cloned()
+                        .collect();
+                    &drilled[..]
+                }
+                None => all,
+            };
+            let lq = whole(rows.len()).or_else(|| {
+                req.bucket.map(|_| crate::list::ListQuery {
+                    per: rows.len().max(1),
+                    ..crate::list::ListQuery::default()
+                })
+            });
+            match lq {
+                None => aging_sheet(&r, lang),
+                Some(lq) => {
+                    let (page, buckets, balance) =
+                        crate::list::aging(snap, sel, rows, r.aging.len(), &lq)?;
+                    let unapplied = Money::new(
+                        page.rows.iter().map(|x| x.unapplied.minor).sum(),
+                        snap.currency,
+                    );
+                    aging_rows_sheet(&r, &page.rows, Some((buckets, unapplied, balance)), lang)
+                }
+            }
         }
-        ExportKind::Customers => customers_sheet(
-            &arpilot_core::customers::customers(snap, sel, as_of, &defaults.rating),
-            lang,
-        ),
+        ExportKind::Customers => {
+            let rows = arpilot_core::customers::customers(snap, sel, as_of, &defaults.rating);
+            match whole(rows.len()) {
+                None => customers_sheet(&rows, lang),
+                Some(lq) => {
+                    customers_sheet(&crate::list::customers(snap, sel, &rows, &lq)?.0.rows, lang)
+                }
+            }
+        }
         ExportKind::Invoices => {
             invoices_sheet(&arpilot_core::invoices::invoices(snap, sel, as_of), lang)
         }

@@ -280,7 +280,7 @@ pub fn customers(
         } else {
             kept.sort_by(|a, b| {
                 let o = match key {
-                    "id" => Ordering::Equal,
+                    "id" => a.customer_id.cmp(&b.customer_id),
                     "balance" => a.balance.minor.cmp(&b.balance.minor),
                     "overdue" => a.overdue.minor.cmp(&b.overdue.minor),
                     "late" => opt(a.avg_days_late, b.avg_days_late),

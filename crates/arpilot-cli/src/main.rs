@@ -636,6 +636,7 @@ fn run(cli: Cli) -> Result<()> {
                 &req,
                 &arpilot_app::Defaults::default(),
                 as_of,
+                None,
                 lang,
             )?;
             let bytes = export::encode(&sheet, format, lang)?;

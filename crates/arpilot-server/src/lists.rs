@@ -205,7 +205,7 @@ pub async fn aging(State(state): State<Shared>, caller: Caller, query: RawQuery)
         l.money(balance),
         pager(l, "/aging", &base, &lq, &page_rows)
     );
-    b.push_str(&downloads(l, "aging", &p));
+    b.push_str(&downloads(l, "aging", &kept_query(&base, &lq, true)));
     Html(page(
         l,
         l.t("Aged balance", "Balance âgée"),
@@ -301,7 +301,7 @@ pub async fn customers(State(state): State<Shared>, caller: Caller, query: RawQu
         l.money(totals.overdue),
         pager(l, "/customers", &base, &lq, &page_rows)
     );
-    b.push_str(&downloads(l, "customers", &p));
+    b.push_str(&downloads(l, "customers", &kept_query(&base, &lq, true)));
     Html(page(
         l,
         l.t("Customers", "Clients"),
@@ -352,6 +352,22 @@ fn list_href(
     format!("{path}?{q}")
 }
 
+/// The report's parameters (`base`) with the list's sort and direction as given, and its
+/// search when `search`: what the search box and the downloads keep.
+fn kept_query(base: &str, lq: &ListQuery, search: bool) -> String {
+    let mut q = base.to_string();
+    if let Some(s) = lq.search.as_ref().filter(|_| search) {
+        push(&mut q, "q", s);
+    }
+    if let Some(k) = &lq.sort {
+        push(&mut q, "sort", k);
+    }
+    if let Some(desc) = lq.desc {
+        push(&mut q, "dir", if desc { "desc" } else { "asc" });
+    }
+    q
+}
+
 /// The sort the request gave with its direction, to keep in links.
 fn explicit_sort(lq: &ListQuery) -> Option<(&str, bool)> {
     lq.sort.as_deref().and_then(|k| lq.desc.map(|d| (k, d)))
@@ -387,13 +403,7 @@ fn sort_th(
 /// The search box: the report's parameters and the sort ride along as hidden fields.
 fn search_form(l: Lang, path: &str, base: &str, lq: &ListQuery) -> String {
     let mut hidden = String::new();
-    let mut keep = base.to_string();
-    if let Some(k) = &lq.sort {
-        push(&mut keep, "sort", k);
-    }
-    if let Some(desc) = lq.desc {
-        push(&mut keep, "dir", if desc { "desc" } else { "asc" });
-    }
+    let keep = kept_query(base, lq, false);
     for (k, v) in form_urlencoded::parse(keep.as_bytes()) {
         let _ = write!(
             hidden,

@@ -1551,7 +1551,13 @@ pub async fn export(
     query: RawQuery,
 ) -> Response {
     use arpilot_app::export::{ExportKind, FileFormat};
+    let raw_query = query.0.clone().unwrap_or_default();
     let (snap, p, sel) = try_page!(context(&state, &caller, query).await);
+    // The search and sort of the list the download link comes from.
+    let list = match arpilot_app::list::ListQuery::from_query(&raw_query, p.sort.as_deref()) {
+        Ok(l) => l,
+        Err(e) => return bad_request(e.to_string()),
+    };
     let (kind, ext) = file.rsplit_once('.').unwrap_or((&file, ""));
     let Some(kind) = ExportKind::parse(kind) else {
         return bad_request(format!(
@@ -1563,8 +1569,17 @@ pub async fn export(
     };
     let l = caller.lang;
     let as_of = p.date();
-    let bytes = match arpilot_app::export::table(kind, &snap, &sel, &p.req, &p.defaults, as_of, l)
-        .and_then(|sheet| arpilot_app::export::encode(&sheet, format, l))
+    let bytes = match arpilot_app::export::table(
+        kind,
+        &snap,
+        &sel,
+        &p.req,
+        &p.defaults,
+        as_of,
+        Some(&list),
+        l,
+    )
+    .and_then(|sheet| arpilot_app::export::encode(&sheet, format, l))
     {
         Ok(b) => b,
         Err(arpilot_app::export::ExportError::Xlsx(e)) => {
@@ -2124,10 +2139,12 @@ fn method_name(m: arpilot_core::forecast::Method) -> String {
 }
 
 /// Download links of a page's data.
-pub(crate) fn downloads(lang: Lang, kind: &str, p: &Params) -> String {
+/// The Excel and CSV links of a list: `query` is the page's (the report's parameters, and a
+/// list's search and sort, which the file keeps).
+pub(crate) fn downloads(lang: Lang, kind: &str, query: &str) -> String {
     format!(
         r#"<p class="downloads">{} <a href="/export/{kind}.xlsx?{q}" download>Excel</a> · <a href="/export/{kind}.csv?{q}" download>CSV</a></p>"#,
         lang.t("Download:", "Télécharger :"),
-        q = esc(&p.raw)
+        q = esc(query)
     )
 }

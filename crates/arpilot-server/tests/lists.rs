@@ -195,6 +195,29 @@ async fn customers_paginate_sort_and_search_on_the_server() {
             .contains(r#"<input type="hidden" name="sort" value="id">"#)
     );
 
+    // The downloads keep the search and the sort: every row found, in the page's order.
+    assert!(
+        r.body
+            .contains("/export/customers.csv?as_of=2024-06-30&amp;q=societe+elan+01&amp;sort=id")
+    );
+    let csv = app
+        .get(
+            &admin,
+            "/export/customers.csv?as_of=2024-06-30&q=societe+elan+01&sort=id&dir=desc",
+        )
+        .await
+        .body;
+    let in_csv: Vec<&str> = csv
+        .lines()
+        .filter_map(|line| {
+            line.split([',', ';'])
+                .find(|c| c.trim_matches('"').starts_with("C-"))
+        })
+        .map(|c| c.trim_matches('"'))
+        .collect();
+    let want: Vec<String> = (110..120).rev().map(|k| format!("C-{k}")).collect();
+    assert_eq!(in_csv, want);
+
     // Refused parameters name what was expected.
     for (q, want) in [
         ("per=5", "per: expected rows per page from 10 to 500"),
@@ -288,6 +311,30 @@ async fn the_aged_balance_sorts_on_a_bucket_and_totals_the_search() {
     assert!(foot.contains(&l.money(eur(fa))), "{foot}");
     assert!(foot.contains(&l.money(eur(fb))), "{foot}");
     assert!(foot.contains(&l.money(eur(fa + fb))), "{foot}");
+    // Its download: the 120 rows found and their totals, not the ledger's.
+    let csv = app
+        .get(
+            &admin,
+            "/export/aging.csv?as_of=2024-06-30&buckets=30,60,90,120&sort=b4&q=elan",
+        )
+        .await
+        .body;
+    let lines: Vec<&str> = csv
+        .lines()
+        .filter(|l| l.contains("C-1") || l.contains("C-2"))
+        .collect();
+    assert_eq!(lines.len(), 120);
+    assert!(!csv.contains("C-NORD"));
+    let total = csv
+        .lines()
+        .find(|l| l.starts_with("Total") || l.starts_with("\"Total"))
+        .unwrap();
+    let cents = |m: i64| format!("{}.{:02}", m / 100, m % 100);
+    let cents_fr = |m: i64| format!("{},{:02}", m / 100, m % 100);
+    assert!(
+        total.contains(&cents(fa + fb)) || total.contains(&cents_fr(fa + fb)),
+        "{total}"
+    );
     // Bucket 4 descending: the largest FA first.
     let mut fa_order: Vec<(String, i64)> = (0..120i64)
         .map(|k| (format!("C-{}", 100 + k), 1_000 * ((k * 37) % 120 + 1) + k))
