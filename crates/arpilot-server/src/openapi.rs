@@ -744,10 +744,17 @@ fn export(g: &mut SchemaGenerator, p: &Params) -> Value {
         ]},
     })];
     parameters.extend(p.with(&[p.by(Some("customer")), p.buckets(), p.basis()]));
+    // The list's search and sort: the file holds the rows of the page's list, in its order.
+    parameters.extend(
+        Params::list()
+            .into_iter()
+            .filter(|x| x["name"] == "q" || x["name"] == "dir"),
+    );
+    parameters.push(json!({"name": "sort", "in": "query", "description": "The list's column (customers: `name`, `id`, `balance`, `overdue`, `late`, `dso`, `rating`, `revenue`, `credit`; aged balance: `name`, `balance`, `b0`, `b1`…).", "schema": or_empty(json!({"type": "string", "pattern": "^(name|id|balance|overdue|late|dso|rating|revenue|credit|b[0-9]{1,2})$"}))}));
     json!({
         "tags": ["exports"],
         "summary": "The aged balance, the customers or the invoices as a file",
-        "description": "The data of the page of the same name, in the caller's portfolio, as an Excel workbook (number and date formats, frozen header, autofilter, totals row) or CSV (English: `,`; French: `;`, decimal commas and a byte-order mark). `by`, `buckets` and `basis` shape the aged balance.",
+        "description": "The data of the page of the same name, in the caller's portfolio, as an Excel workbook (number and date formats, frozen header, autofilter, totals row) or CSV (English: `,`; French: `;`, decimal commas and a byte-order mark). `by`, `buckets` and `basis` shape the aged balance; `q`, `sort` and `dir` keep the list's search and order (every row found, on all its pages, with their totals).",
         "operationId": "export",
         "parameters": parameters,
         "responses": {
