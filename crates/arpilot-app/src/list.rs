@@ -3,7 +3,7 @@
 //! kernels; a list only chooses which of them to show and in what order, and totals the
 //! rows the search kept (every page of them, not only the one shown).
 
-use crate::request::{ParamError, bad};
+use crate::request::{ParamError, bad, given_once};
 use arpilot_core::customers::CustomerRow;
 use arpilot_core::report::GroupRow;
 use arpilot_core::{Money, Selection, Snapshot};
@@ -57,14 +57,7 @@ impl ListQuery {
         let mut seen: Vec<String> = Vec::new();
         for (k, v) in form_urlencoded::parse(raw.as_bytes()) {
             if PARAMS.contains(&k.as_ref()) {
-                if seen.iter().any(|s| *s == k) {
-                    return Err(bad(
-                        &k,
-                        &v,
-                        "a single value (the parameter is given more than once)",
-                    ));
-                }
-                seen.push(k.to_string());
+                given_once(&mut seen, &k, &v)?;
             }
             let v = v.trim();
             if v.is_empty() {

@@ -16,6 +16,20 @@ pub struct ParamError {
     pub expected: String,
 }
 
+/// Refuses a parameter given a second time (`seen`: those read so far), rather than let one
+/// value silently win.
+pub(crate) fn given_once(seen: &mut Vec<String>, k: &str, v: &str) -> Result<(), ParamError> {
+    if seen.iter().any(|s| s == k) {
+        return Err(bad(
+            k,
+            v,
+            "a single value (the parameter is given more than once)",
+        ));
+    }
+    seen.push(k.to_string());
+    Ok(())
+}
+
 pub(crate) fn bad(param: &str, value: &str, expected: impl Into<String>) -> ParamError {
     ParamError {
         param: param.to_string(),
@@ -168,14 +182,7 @@ impl ReportRequest {
         let mut seen: Vec<String> = Vec::new();
         for (k, v) in form_urlencoded::parse(raw.as_bytes()) {
             if k != "filter" && Self::PARAMS.contains(&k.as_ref()) {
-                if seen.iter().any(|s| *s == k) {
-                    return Err(bad(
-                        &k,
-                        &v,
-                        "a single value (the parameter is given more than once)",
-                    ));
-                }
-                seen.push(k.to_string());
+                given_once(&mut seen, &k, &v)?;
             }
             r.set(&k, &v)?;
         }

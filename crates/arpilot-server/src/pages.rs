@@ -199,8 +199,8 @@ fn kpi_cards(
 /// without filters, as the Reminders page counts them: sent over the 30 days to `as_of`, the
 /// share paid within 30 days of a reminder (the reminders whose 30 days have passed: those of
 /// the 30 days before), collected after them.
-async fn reminders_card(
-    state: &Shared,
+fn reminders_card(
+    stored: Option<&[(String, String)]>,
     caller: &Caller,
     p: &Params,
     snap: &Snapshot,
@@ -210,10 +210,7 @@ async fn reminders_card(
         return None;
     }
     // Read only: the portal's secret is created by the Reminders page, not here.
-    let stored = arpilot_store::UserStore::settings(&state.store)
-        .await
-        .ok()?;
-    let s = arpilot_app::dunning::DunningSettings::from_settings(&stored, snap.currency.decimals())
+    let s = arpilot_app::dunning::DunningSettings::from_settings(stored?, snap.currency.decimals())
         .ok()?;
     let l = caller.lang;
     let k30 = arpilot_app::dunning::kpis(snap, &[], &s, as_of.add_days(-29), as_of);
@@ -505,7 +502,9 @@ pub async fn dashboard(State(state): State<Shared>, caller: Caller, query: RawQu
             ),
         ));
     }
-    if let Some(card) = reminders_card(&state, &caller, &p, &snap, r.as_of).await {
+    // The settings, read once: the reminders card and the role's choice of cards.
+    let stored = arpilot_store::UserStore::settings(&state.store).await.ok();
+    if let Some(card) = reminders_card(stored.as_deref(), &caller, &p, &snap, r.as_of) {
         tiles.push(("reminders", card));
     }
     let mut cards: Vec<(&'static str, String)> = Vec::new();
@@ -812,10 +811,9 @@ pub async fn dashboard(State(state): State<Shared>, caller: Caller, query: RawQu
         &forecast_body,
     ));
     // The admin's choice of cards for the caller's role, in its order.
-    let stored = arpilot_store::UserStore::settings(&state.store)
-        .await
-        .unwrap_or_default();
-    if let Some(order) = arpilot_app::views::dashboard(&stored, caller.role.name()) {
+    if let Some(order) =
+        arpilot_app::views::dashboard(stored.as_deref().unwrap_or_default(), caller.role.name())
+    {
         tiles = arpilot_app::views::arrange(tiles, Some(&order))
             .into_iter()
             .map(|s| ("", s))
