@@ -6,29 +6,18 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod common;
+
 fn arpilot(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_arpilot"))
-        .args(args)
-        .env("CI", "1")
-        .output()
-        .expect("runs")
+    common::arpilot_smtp(args, None)
 }
 
 fn ok(args: &[&str]) -> String {
-    let out = arpilot(args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    common::stdout_ok(arpilot(args))
 }
 
 fn temp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("arpilot-mgmt-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::fresh_dir("mgmt", name)
 }
 
 fn tool(name: &str) -> bool {
