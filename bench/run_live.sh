@@ -119,7 +119,7 @@ run() { # label binary
   local err=$WORK/$label.serve.err
   : >"$err"
   t0=$(now)
-  "$bin" serve --db "$db" --listen 127.0.0.1:0 2>"$err" &
+  ARPILOT_TIMING=1 "$bin" serve --db "$db" --listen 127.0.0.1:0 2>"$err" &
   SERVER_PID=$!
   until grep -q 'serving http' "$err"; do
     kill -0 "$SERVER_PID" 2>/dev/null || { cat "$err" >&2; exit 1; }
@@ -199,6 +199,14 @@ run() { # label binary
   put "$label" "GET /api/worklist (team) again (ms)" "$(get "$label" /api/worklist)"
   put "$label" "GET /api/worklist (one collector) first (ms)" "$(get "$label" "/api/worklist?filter=collector%3D$COLLECTOR_Q")"
   put "$label" "GET /api/worklist (one collector) again (ms)" "$(get "$label" "/api/worklist?filter=collector%3D$COLLECTOR_Q")"
+  put "$label" "GET /api/worklist?per=50 (team, first page) (ms)" "$(get "$label" "/api/worklist?per=50")"
+  put "$label" "GET /worklist page (team) (ms)" "$(get "$label" /worklist)"
+  put "$label" "GET /worklist page (one collector) (ms)" "$(get "$label" "/worklist?filter=collector%3D$COLLECTOR_Q")"
+  # a call recorded, then the collector's worklist at once: its customer's row is computed again
+  curl -s -o /dev/null -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+    "${URL}api/customers/$CUST/work" -d '{"kind":"call","outcome":"no_answer","note":"bench again"}'
+  put "$label" "GET /api/worklist (one collector) right after a call (ms)" "$(get "$label" "/api/worklist?filter=collector%3D$COLLECTOR_Q")"
+  put "$label" "whole worklist computed at start-up / date change (ms)" "$(grep -oE 'worklist of [0-9]+ customers computed in [0-9.]+ ms' "$err" | tail -n 1 | grep -oE '[0-9.]+ ms' | tr -dc 0-9.)"
   put "$label" "GET /api/report?as_of=$PAST first (ms)" "$(get "$label" "/api/report?as_of=$PAST")"
   put "$label" "GET /api/report?as_of=$PAST again (ms)" "$(get "$label" "/api/report?as_of=$PAST")"
   put "$label" "GET /api/customers/{id} first (ms)" "$(get "$label" "/api/customers/$CUST")"

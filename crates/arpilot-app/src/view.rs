@@ -5,9 +5,12 @@
 //! Without a date, `D` is the ledger's last document or payment date, so "no date" and "that
 //! date" are the same view.
 
+use arpilot_core::customers::RatingThresholds;
 use arpilot_core::ledger::Event;
+use arpilot_core::select::Selection;
 use arpilot_core::sync::content_hash;
 use arpilot_core::view::{CurrencyMode, depends_on_date, prepare};
+use arpilot_core::worklist::{Memo, WorklistParams, WorklistRow};
 use arpilot_core::{Currency, Day, Snapshot};
 use arpilot_store::NewBatch;
 use arpilot_store::{LedgerStore, StoreError};
@@ -144,6 +147,35 @@ pub struct Views {
     unkeyed: Mutex<Unkeyed>,
     /// What the views' moves forward touched since [`Views::take_touched`] last asked.
     touched: Mutex<Touched>,
+    /// The worklist on the current view's date, kept up to date on append.
+    worklist: Mutex<KeptWorklist>,
+    /// Held while the whole worklist is computed: one computation at a time, the others wait
+    /// for its result.
+    warming: Mutex<()>,
+    /// How many times the whole worklist was computed.
+    whole_worklists: std::sync::atomic::AtomicU64,
+}
+
+/// The worklist of every customer on one date ([`Memo`]) and, since the state it reflects, the
+/// customer rows each append touched, by the generation the append gave the snapshot. A request
+/// brings it forward to its snapshot; an append touching everyone (a rate) drops it.
+#[derive(Default)]
+struct KeptWorklist {
+    memo: Option<Arc<Memo>>,
+    steps: Vec<(u64, Vec<u32>)>,
+}
+
+/// Appends remembered while no worklist is kept; past that, a new one is computed anyway.
+const MAX_STEPS: usize = 4096;
+
+impl KeptWorklist {
+    /// Forgets the steps the memo already reflects.
+    fn trim(&mut self) {
+        if let Some(m) = &self.memo {
+            let g = m.generation();
+            self.steps.retain(|(s, _)| *s > g);
+        }
+    }
 }
 
 /// What a change of the ledger touched: who needs to be told.
@@ -325,7 +357,107 @@ impl Views {
             writer: tokio::sync::Mutex::new(()),
             unkeyed: Mutex::new(unkeyed),
             touched: Mutex::new(Touched::Nothing),
+            worklist: Mutex::new(KeptWorklist::default()),
+            warming: Mutex::new(()),
+            whole_worklists: Default::default(),
         })
+    }
+
+    /// The worklist on `d` of the customers `sel` keeps, highest score first, from the kept
+    /// worklist brought forward to `snap` (only the customers touched since are computed
+    /// again). `None` when it cannot answer: another date or settings, a selection of
+    /// documents, a snapshot it does not know how to reach (then compute it whole).
+    pub fn worklist(
+        &self,
+        snap: &Snapshot,
+        sel: &Selection,
+        d: Day,
+        thresholds: &RatingThresholds,
+    ) -> Option<Vec<Arc<WorklistRow>>> {
+        let params = WorklistParams::default();
+        if !sel.customers_only() {
+            return None;
+        }
+        // The current date without a kept worklist (start-up, the date moved): compute it once
+        // here rather than a list for this request alone.
+        if d == self.latest() {
+            self.warm_worklist(thresholds);
+        }
+        let mut kept = self.worklist.lock().expect("worklist lock");
+        let memo = kept.memo.as_ref()?;
+        if !memo.answers(d, thresholds, &params) {
+            return None;
+        }
+        let from = memo.generation();
+        if from != snap.generation() {
+            // The appends from the memo's state to the snapshot's, in order.
+            let start = kept.steps.iter().position(|(g, _)| *g > from)?;
+            let end = kept
+                .steps
+                .iter()
+                .position(|(g, _)| *g == snap.generation())?;
+            let mut touched = Vec::new();
+            for (_, rows) in kept.steps.get(start..=end)? {
+                touched.extend(rows);
+            }
+            let memo = kept.memo.as_mut().expect("checked");
+            if Arc::make_mut(memo).update(snap, &touched) {
+                self.counted_whole();
+            }
+            kept.trim();
+        }
+        Some(kept.memo.as_ref().expect("checked").list(sel))
+    }
+
+    /// How many times the whole worklist was computed (at start-up, when the date moved, when
+    /// everyone's rows changed): the other appends only computed the customers they touched.
+    pub fn whole_worklists(&self) -> u64 {
+        self.whole_worklists
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn counted_whole(&self) {
+        self.whole_worklists
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Computes the worklist of every customer on the current view's date unless one is kept
+    /// for it (one pass over the ledger; run it off the async workers). The server does it at
+    /// start-up and when the date moves, so that no request waits for it.
+    pub fn warm_worklist(&self, thresholds: &RatingThresholds) {
+        let params = WorklistParams::default();
+        let (snap, d) = {
+            let c = self.read();
+            (c.snapshot.clone(), c.latest)
+        };
+        let answers = |k: &KeptWorklist| {
+            k.memo
+                .as_ref()
+                .is_some_and(|m| m.answers(d, thresholds, &params))
+        };
+        if answers(&self.worklist.lock().expect("worklist lock")) {
+            return;
+        }
+        let _one = self.warming.lock().expect("warming lock");
+        // Computed meanwhile by the holder of the lock.
+        if answers(&self.worklist.lock().expect("worklist lock")) {
+            return;
+        }
+        let t = std::time::Instant::now();
+        let memo = Memo::new(&snap, d, thresholds, &params);
+        self.counted_whole();
+        if std::env::var_os("ARPILOT_TIMING").is_some() {
+            eprintln!(
+                "worklist of {} customers computed in {:.1} ms",
+                snap.customers.names.len(),
+                t.elapsed().as_secs_f64() * 1000.0
+            );
+        }
+        let mut kept = self.worklist.lock().expect("worklist lock");
+        if !answers(&kept) {
+            kept.memo = Some(Arc::new(memo));
+            kept.trim();
+        }
     }
 
     /// What changed since the last call (and forgets it): whom to tell.
@@ -335,6 +467,25 @@ impl Views {
 
     fn touch(&self, snap: &Snapshot, events: &[Event]) {
         self.touched.lock().expect("touched lock").add(snap, events);
+        let mut this = Touched::Nothing;
+        this.add(snap, events);
+        let rows = match this {
+            Touched::Everything => None,
+            Touched::Nothing => Some(Vec::new()),
+            Touched::Some { customers, .. } => Some(
+                customers
+                    .iter()
+                    .filter_map(|c| snap.customers.ids.find(c))
+                    .collect(),
+            ),
+        };
+        let mut kept = self.worklist.lock().expect("worklist lock");
+        match rows {
+            // Everyone's rows change (a rate): compute the list again.
+            None => *kept = KeptWorklist::default(),
+            Some(_) if kept.steps.len() >= MAX_STEPS => *kept = KeptWorklist::default(),
+            Some(rows) => kept.steps.push((snap.generation(), rows)),
+        }
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Current> {
@@ -407,6 +558,7 @@ impl Views {
         *self.current.write().expect("view lock") = Current::of(v);
         *self.unkeyed.lock().expect("unkeyed lock") = unkeyed;
         self.others.lock().expect("views lock").clear();
+        *self.worklist.lock().expect("worklist lock") = KeptWorklist::default();
         *self.touched.lock().expect("touched lock") = Touched::Everything;
         Ok(())
     }

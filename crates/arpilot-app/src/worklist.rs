@@ -38,25 +38,37 @@ pub fn items(
     thresholds: &RatingThresholds,
     lang: Lang,
 ) -> Vec<WorkItem> {
-    worklist(snap, sel, as_of, thresholds, &WorklistParams::default())
-        .into_iter()
+    rows(snap, sel, as_of, thresholds)
+        .iter()
         .map(|r| item(r, lang))
         .collect()
 }
 
-fn item(r: WorklistRow, lang: Lang) -> WorkItem {
+/// The worklist's rows on `as_of` (figures, no words): what a shell pages through before
+/// putting the rows it shows into words with [`item`].
+pub fn rows(
+    snap: &Snapshot,
+    sel: &Selection,
+    as_of: Day,
+    thresholds: &RatingThresholds,
+) -> Vec<WorklistRow> {
+    worklist(snap, sel, as_of, thresholds, &WorklistParams::default())
+}
+
+/// One row in the caller's language.
+pub fn item(r: &WorklistRow, lang: Lang) -> WorkItem {
     WorkItem {
         reasons: r.reasons.iter().map(|x| describe(x, lang)).collect(),
         suggestion: suggest(r.next_step, lang).to_string(),
-        customer_id: r.customer_id,
-        name: r.name,
-        collector: r.collector,
+        customer_id: r.customer_id.clone(),
+        name: r.name.clone(),
+        collector: r.collector.clone(),
         score: r.score,
-        details: r.reasons,
+        details: r.reasons.clone(),
         overdue: r.overdue,
         at_stake: r.at_stake,
         last_action: r.last_action,
-        last_action_kind: r.last_action_kind,
+        last_action_kind: r.last_action_kind.clone(),
         next_step: r.next_step,
     }
 }

@@ -5,6 +5,7 @@ use crate::date::Day;
 use crate::dso;
 use crate::money::Money;
 use crate::report::r2;
+use crate::scope::Scope;
 use crate::select::Selection;
 use crate::snapshot::{SRC_CREDIT, Snapshot};
 use schemars::JsonSchema;
@@ -69,17 +70,104 @@ pub struct CustomerRow {
     pub over_limit: bool,
 }
 
+/// A customer's figures on a date, accumulated over its rows ([`standings`]).
 #[derive(Default, Clone)]
-struct Acc {
-    balance: i64,
-    open: i64,
-    overdue: i64,
-    open_count: u64,
+pub(crate) struct Standing {
+    pub balance: i64,
+    pub open: i64,
+    pub overdue: i64,
+    pub open_count: u64,
     weight: i128,
     late: i128,
     to_pay: i128,
     ytd: i64,
     first_doc: i32,
+}
+
+impl Standing {
+    /// Amount-weighted days late of the invoices settled in the 90 days to the date.
+    pub fn avg_days_late(&self) -> Option<f64> {
+        (self.weight > 0).then(|| self.late as f64 / self.weight as f64)
+    }
+
+    /// The balance in % of a positive credit limit.
+    pub fn credit_use(&self, limit: Option<i64>) -> Option<f64> {
+        limit
+            .filter(|&l| l > 0)
+            .map(|l| self.balance as f64 / l as f64 * 100.0)
+    }
+}
+
+/// Each customer's [`Standing`] on `d` (indexed by customer row), over the selected rows of
+/// `scope`; `sale(customer, day, amount)` hears of every sale by `d` (invoices, and credit notes
+/// negative), for the count-back DSO. The one pass behind every per-customer figure.
+pub(crate) fn standings(
+    snap: &Snapshot,
+    sel: &Selection,
+    d: Day,
+    scope: Scope,
+    mut sale: impl FnMut(usize, i32, i64),
+) -> Vec<Standing> {
+    let nc = snap.customers.names.len();
+    let inv = &snap.invoices;
+    let src = &snap.sources;
+    let mut acc = vec![
+        Standing {
+            first_doc: i32::MAX,
+            ..Standing::default()
+        };
+        nc
+    ];
+    let jan1 = Day::from_ymd(d.year(), 1, 1).expect("valid").0;
+    let lo90 = d.0 - 90;
+    scope.each_invoice(snap, |i| {
+        let issue = inv.issue[i];
+        if issue > d.0 || !sel.invoice(snap, i) {
+            return;
+        }
+        let c = inv.customer[i] as usize;
+        let a = &mut acc[c];
+        let amt = inv.amount[i];
+        a.balance += amt;
+        a.first_doc = a.first_doc.min(issue);
+        if issue >= jan1 {
+            a.ytd += amt;
+        }
+        sale(c, issue, amt);
+        let settled = inv.settled[i];
+        if settled > lo90 && settled <= d.0 {
+            a.weight += amt as i128;
+            a.late += amt as i128 * (settled - inv.due[i]) as i128;
+            a.to_pay += amt as i128 * (settled - issue) as i128;
+        }
+        if settled > d.0 {
+            let open = snap.open_at(i, d.0);
+            if open > 0 {
+                a.open += open;
+                a.open_count += 1;
+                if inv.due[i] < d.0 {
+                    a.overdue += open;
+                }
+            }
+        }
+    });
+    scope.each_source(snap, |s| {
+        let day = src.day[s];
+        if day > d.0 || !sel.source(snap, s) {
+            return;
+        }
+        let c = src.customer[s] as usize;
+        let a = &mut acc[c];
+        a.balance -= src.amount[s];
+        a.first_doc = a.first_doc.min(day);
+        if src.kind[s] == SRC_CREDIT {
+            if day >= jan1 {
+                a.ytd -= src.amount[s];
+            }
+            sale(c, day, -src.amount[s]);
+        }
+    });
+    acc
 }
 
 /// One row per selected customer, largest balance first (ties: customer id).
@@ -118,15 +206,6 @@ fn rows(
     let nc = snap.customers.names.len();
     let inv = &snap.invoices;
     let src = &snap.sources;
-    let mut acc = vec![
-        Acc {
-            first_doc: i32::MAX,
-            ..Acc::default()
-        };
-        nc
-    ];
-    let jan1 = Day::from_ymd(d.year(), 1, 1).expect("valid").0;
-    let lo90 = d.0 - 90;
     // Monthly net sales per customer, months from the first document to d's month.
     let first_month = inv
         .issue
@@ -142,62 +221,13 @@ fn rows(
         Some(o) => (o as usize == c).then_some(0),
     };
     let mut sales = vec![0i64; if only.is_some() { nm } else { nc * nm }];
-    for i in 0..inv.customer.len() {
-        let issue = inv.issue[i];
-        if issue > d.0 || !sel.invoice(snap, i) {
-            continue;
-        }
-        let c = inv.customer[i] as usize;
-        let a = &mut acc[c];
-        let amt = inv.amount[i];
-        a.balance += amt;
-        a.first_doc = a.first_doc.min(issue);
-        if issue >= jan1 {
-            a.ytd += amt;
-        }
+    let acc = standings(snap, sel, d, Scope::All, |c, day, amount| {
         if let Some(k) = slot(c) {
-            sales[k + (Day(issue).month_index() - first_month) as usize] += amt;
+            sales[k + (Day(day).month_index() - first_month) as usize] += amount;
         }
-        let settled = inv.settled[i];
-        if settled > lo90 && settled <= d.0 {
-            a.weight += amt as i128;
-            a.late += amt as i128 * (settled - inv.due[i]) as i128;
-            a.to_pay += amt as i128 * (settled - issue) as i128;
-        }
-        if settled > d.0 {
-            let open = snap.open_at(i, d.0);
-            if open > 0 {
-                a.open += open;
-                a.open_count += 1;
-                if inv.due[i] < d.0 {
-                    a.overdue += open;
-                }
-            }
-        }
-    }
-    for s in 0..src.customer.len() {
-        let day = src.day[s];
-        if day > d.0 || !sel.source(snap, s) {
-            continue;
-        }
-        let c = src.customer[s] as usize;
-        let a = &mut acc[c];
-        a.balance -= src.amount[s];
-        a.first_doc = a.first_doc.min(day);
-        if src.kind[s] == SRC_CREDIT {
-            if day >= jan1 {
-                a.ytd -= src.amount[s];
-            }
-            if let Some(k) = slot(c) {
-                sales[k + (Day(day).month_index() - first_month) as usize] -= src.amount[s];
-            }
-        }
-    }
+    });
     let total_ytd: i64 = acc.iter().map(|a| a.ytd).sum();
-    let avgs: Vec<Option<f64>> = acc
-        .iter()
-        .map(|a| (a.weight > 0).then(|| a.late as f64 / a.weight as f64))
-        .collect();
+    let avgs: Vec<Option<f64>> = acc.iter().map(Standing::avg_days_late).collect();
     let mut sorted: Vec<f64> = avgs.iter().flatten().copied().collect();
     sorted.sort_by(f64::total_cmp);
     let cur = snap.currency;
@@ -220,9 +250,7 @@ fn rows(
             );
             let avg = avgs[c];
             let limit = snap.customers.credit_limit[c];
-            let credit_use = limit
-                .filter(|&l| l > 0)
-                .map(|l| a.balance as f64 / l as f64 * 100.0);
+            let credit_use = a.credit_use(limit);
             CustomerRow {
                 customer_id: snap.customers.ids.get(c as u32).to_string(),
                 name: snap.customers.names[c].clone(),

@@ -22,6 +22,7 @@ pub mod par;
 pub mod report;
 pub mod risk;
 pub mod schema;
+pub mod scope;
 pub mod select;
 pub mod snapshot;
 pub mod sync;

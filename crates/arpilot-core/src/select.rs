@@ -115,6 +115,12 @@ impl Selection {
         self.cust.is_none() && !self.doc_level
     }
 
+    /// True when only customers are selected (every document and payment of a kept customer
+    /// is kept): per-customer figures of the whole ledger then hold for the selection.
+    pub fn customers_only(&self) -> bool {
+        self.inv.is_empty() && self.src.is_empty() && !self.doc_level && self.inv_mask.is_none()
+    }
+
     pub fn resolve(snap: &Snapshot, filters: &[Filter]) -> Result<Selection, SelectError> {
         let mut sel = Selection::default();
         let mut names: Vec<&str> = filters.iter().map(|f| f.name.as_str()).collect();

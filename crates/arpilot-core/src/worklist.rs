@@ -6,9 +6,10 @@
 //! per reason ([`Reason::points`]). Balances, overdue amounts, credit-limit use and ratings are
 //! the customer rows' ([`crate::customers`]): one answer on every page.
 
-use crate::customers::{RatingThresholds, customers};
+use crate::customers::{RatingThresholds, standings};
 use crate::date::Day;
 use crate::money::Money;
+use crate::scope::{ByCustomer, Scope};
 use crate::select::Selection;
 use crate::snapshot::{Promise, Snapshot};
 use schemars::JsonSchema;
@@ -194,19 +195,46 @@ pub fn worklist(
     thresholds: &RatingThresholds,
     params: &WorklistParams,
 ) -> Vec<WorklistRow> {
+    let usual = usual_resolution(snap, d.0, params.default_dispute_days);
+    let mut out: Vec<WorklistRow> = rows(snap, sel, d, thresholds, params, &usual, Scope::All)
+        .into_iter()
+        .filter_map(|(_, r)| r)
+        .collect();
+    out.sort_by(rank);
+    out
+}
+
+/// The worklist's order: highest score first, then larger overdue, then customer id.
+fn rank(a: &WorklistRow, b: &WorklistRow) -> std::cmp::Ordering {
+    b.score
+        .total_cmp(&a.score)
+        .then_with(|| b.overdue.cmp(&a.overdue))
+        .then_with(|| a.customer_id.cmp(&b.customer_id))
+}
+
+/// The worklist row (`None`: nothing to do) of each selected customer of `scope`, by customer
+/// row, unordered. `usual` is [`usual_resolution`] on `d`.
+fn rows(
+    snap: &Snapshot,
+    sel: &Selection,
+    d: Day,
+    thresholds: &RatingThresholds,
+    params: &WorklistParams,
+    usual: &[i32],
+    scope: Scope,
+) -> Vec<(u32, Option<WorklistRow>)> {
     let cur = snap.currency;
     let nc = snap.customers.names.len();
     let day = d.0;
     let mut acc: Vec<Acc> = vec![Acc::default(); nc];
-    let usual = usual_resolution(snap, day, params.default_dispute_days);
     let inv = &snap.invoices;
-    for i in 0..snap.invoice_count() {
+    scope.each_invoice(snap, |i| {
         if inv.issue[i] > day || inv.settled[i] <= day || !sel.invoice(snap, i) {
-            continue;
+            return;
         }
         let open = snap.open_at(i, day);
         if open <= 0 {
-            continue;
+            return;
         }
         let a = &mut acc[inv.customer[i] as usize];
         let late = day - inv.due[i];
@@ -235,7 +263,7 @@ pub fn worklist(
                     usual_days: limit,
                 });
             }
-            continue;
+            return;
         }
         if late > 0 {
             // A promise not yet due covers the invoice: wait for its date.
@@ -248,7 +276,7 @@ pub fn worklist(
             if let Some(due_on) = promise {
                 let p = &mut a.promised;
                 (p.0, p.1, p.2) = (p.0 + 1, p.1 + open, p.2.max(due_on));
-                continue;
+                return;
             }
             a.weighted += open as i128 * (90 + late.min(360)) as i128;
             if late <= 7 && open >= params.new_overdue_threshold {
@@ -260,16 +288,33 @@ pub fn worklist(
                 }
             }
         }
-    }
-    // Promises due today, and broken in the last 30 days.
-    let mut last_action: Vec<Option<(i32, u32)>> = vec![None; nc];
-    for x in snap.actions_between(Day::FIRST_SUPPORTED.0, day) {
+    });
+    // Each customer's last action by then (latest date, then latest recorded).
+    let mut last_action: Vec<Option<(i32, usize)>> = vec![None; nc];
+    scope.each_action(snap, |k| {
+        let x = &snap.actions[k];
         let slot = &mut last_action[x.customer as usize];
-        if slot.is_none_or(|(dd, _)| x.day >= dd) {
-            *slot = Some((x.day, x.kind));
+        if x.day <= day && slot.is_none_or(|s| (x.day, k) > s) {
+            *slot = Some((x.day, k));
         }
-    }
-    for p in snap.promises_due_between(day - 30, day) {
+    });
+    // Promises due today, and broken in the last 30 days, by due date.
+    let due: Vec<usize> = match scope {
+        Scope::All => snap.promise_rows_due_between(day - 30, day).collect(),
+        Scope::Customers(..) => {
+            let mut v = Vec::new();
+            scope.each_invoice(snap, |i| {
+                v.extend(snap.promises_of(i as u32).filter(|&r| {
+                    let p = &snap.promises[r];
+                    p.due_on >= day - 30 && p.due_on <= day
+                }))
+            });
+            v.sort_unstable_by_key(|&r| (snap.promises[r].due_on, r));
+            v
+        }
+    };
+    for r in due {
+        let p = &snap.promises[r];
         let i = p.invoice as usize;
         if p.promised_on > day || !sel.invoice(snap, i) {
             continue;
@@ -295,38 +340,50 @@ pub fn worklist(
             }
         }
     }
-    let plans = snap.followups_on(day);
-    let rows = customers(snap, sel, d, thresholds);
+    // Balance, overdue, credit-limit use and rating as the customer rows count them, now and at
+    // the end of last month (for the rating's change).
+    let now = standings(snap, sel, d, scope, |_, _, _| {});
     let month_end = d.month_start().add_days(-1);
-    let before: std::collections::HashMap<String, Option<&'static str>> =
-        customers(snap, sel, month_end, thresholds)
-            .into_iter()
-            .map(|r| (r.customer_id, r.rating))
-            .collect();
+    let before = standings(snap, sel, month_end, scope, |_, _, _| {});
+    // Follow-ups (next action, do not contact until): one pass for everyone, or each customer's.
+    let mut plans = match scope {
+        Scope::All => snap.followups_on(day),
+        Scope::Customers(_, customers) => customers
+            .iter()
+            .filter_map(|&c| snap.followup_of(c, day).map(|f| (c, f)))
+            .collect(),
+    };
     let collector = snap.customers.dims.get("collector");
     let scale = 10f64.powi(cur.decimals() as i32);
-    let mut out: Vec<WorklistRow> = rows
+    let m = |v| Money::new(v, cur);
+    scope
+        .customers(nc)
         .into_iter()
-        .filter_map(|row| {
-            let c = snap.customers.ids.find(&row.customer_id)?;
-            let plan = plans.get(&c);
+        .filter(|&c| sel.customer(c))
+        .map(|c| {
+            let ci = c as usize;
+            let a = std::mem::take(&mut acc[ci]);
+            let plan = plans.remove(&c);
             // Not to be contacted before a date: off the list until then.
-            if plan.and_then(|p| p.hold_until).is_some_and(|h| h.0 > day) {
-                return None;
+            if plan
+                .as_ref()
+                .and_then(|p| p.hold_until)
+                .is_some_and(|h| h.0 > day)
+            {
+                return (c, None);
             }
-            let a = std::mem::take(&mut acc[c as usize]);
             let mut reasons = Vec::new();
             if a.overdue_count > 0 {
                 reasons.push(Reason::Overdue {
                     invoices: a.overdue_count,
-                    amount: Money::new(a.overdue_amount, cur),
+                    amount: m(a.overdue_amount),
                     oldest_days: a.oldest,
                 });
             }
             if a.promised.0 > 0 {
                 reasons.push(Reason::PromiseRunning {
                     invoices: a.promised.0,
-                    amount: Money::new(a.promised.1, cur),
+                    amount: m(a.promised.1),
                     due_on: Day(a.promised.2),
                 });
             }
@@ -335,28 +392,32 @@ pub fn worklist(
             if n > 0 {
                 reasons.push(Reason::NewOverdue {
                     invoices: n,
-                    amount: Money::new(total, cur),
+                    amount: m(total),
                     largest_id: snap.invoices.ids.get(largest).to_string(),
                 });
             }
-            if row.over_limit
-                && let Some(limit) = row.credit_limit
+            let st = &now[ci];
+            let limit = snap.customers.credit_limit[ci];
+            if st.credit_use(limit).is_some_and(|u| u > 100.0)
+                && let Some(limit) = limit
             {
                 reasons.push(Reason::OverLimit {
-                    balance: row.balance,
-                    limit,
+                    balance: m(st.balance),
+                    limit: m(limit),
                 });
             }
-            if let (Some(to), Some(Some(from))) = (row.rating, before.get(&row.customer_id))
-                && to > *from
+            let rating =
+                |s: &crate::customers::Standing| s.avg_days_late().map(|x| thresholds.rate(x));
+            if let (Some(to), Some(from)) = (rating(st), rating(&before[ci]))
+                && to > from
             {
                 reasons.push(Reason::RatingWorsened {
                     from: from.to_string(),
                     to: to.to_string(),
                 });
             }
-            let last = last_action[c as usize];
-            if let Some(next) = plan.and_then(|p| p.next_action)
+            let last = last_action[ci];
+            if let Some(next) = plan.as_ref().and_then(|p| p.next_action)
                 && next.0 <= day
                 && last.is_none_or(|(dd, _)| dd < next.0)
             {
@@ -369,7 +430,7 @@ pub fn worklist(
                 }
             }
             if reasons.is_empty() {
-                return None;
+                return (c, None);
             }
             let w = (a.weighted / 90) as f64 / scale;
             let points: f64 = reasons.iter().map(Reason::points).sum();
@@ -377,29 +438,159 @@ pub fn worklist(
             // Every overdue invoice not in dispute is under a running promise.
             let waiting = a.promised.0 > 0 && a.weighted == 0;
             let next_step = next_step(&reasons, a.oldest, waiting);
-            Some(WorklistRow {
+            let row = WorklistRow {
                 collector: collector
                     .map(|col| col.value(c).to_string())
                     .filter(|v| !v.is_empty()),
-                customer_id: row.customer_id,
-                name: row.name,
+                customer_id: snap.customers.ids.get(c).to_string(),
+                name: snap.customers.names[ci].clone(),
                 score,
                 reasons,
-                overdue: row.overdue,
-                at_stake: Money::new(a.at_stake, cur),
+                overdue: m(st.overdue),
+                at_stake: m(a.at_stake),
                 last_action: last.map(|(dd, _)| Day(dd)),
-                last_action_kind: last.map(|(_, k)| snap.action_kinds.value(k).to_string()),
+                last_action_kind: last
+                    .map(|(_, k)| snap.action_kinds.value(snap.actions[k].kind).to_string()),
                 next_step,
-            })
+            };
+            (c, Some(row))
         })
-        .collect();
-    out.sort_by(|a, b| {
-        b.score
-            .total_cmp(&a.score)
-            .then_with(|| b.overdue.cmp(&a.overdue))
-            .then_with(|| a.customer_id.cmp(&b.customer_id))
-    });
-    out
+        .collect()
+}
+
+/// The worklist of every customer on one date, kept up to date as the ledger grows: an append
+/// recomputes the rows of the customers it touched (through their index), not the whole
+/// portfolio's. A selection of customers (a collector's portfolio, a manager's pick) reads its
+/// rows from it.
+#[derive(Clone)]
+pub struct Memo {
+    pub date: Day,
+    thresholds: RatingThresholds,
+    params: WorklistParams,
+    /// The snapshot state the rows reflect.
+    generation: u64,
+    usual: Vec<i32>,
+    index: ByCustomer,
+    rows: Vec<Option<std::sync::Arc<WorklistRow>>>,
+    /// Customer rows with something to do, in the worklist's order.
+    order: Vec<u32>,
+}
+
+impl Memo {
+    /// Every customer's row on `d`: one pass over the ledger.
+    pub fn new(
+        snap: &Snapshot,
+        d: Day,
+        thresholds: &RatingThresholds,
+        params: &WorklistParams,
+    ) -> Memo {
+        let usual = usual_resolution(snap, d.0, params.default_dispute_days);
+        let mut memo = Memo {
+            date: d,
+            thresholds: *thresholds,
+            params: *params,
+            generation: snap.generation(),
+            usual,
+            index: ByCustomer::new(snap),
+            rows: Vec::new(),
+            order: Vec::new(),
+        };
+        let all = Selection::all();
+        memo.store(
+            rows(snap, &all, d, thresholds, params, &memo.usual, Scope::All),
+            true,
+        );
+        memo
+    }
+
+    /// True when the memo answers for this date and these settings.
+    pub fn answers(&self, d: Day, thresholds: &RatingThresholds, params: &WorklistParams) -> bool {
+        self.date == d && self.thresholds == *thresholds && self.params == *params
+    }
+
+    /// The snapshot state the rows reflect.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Brings the memo to `snap`, a later state of the ledger whose changes since the memo's
+    /// touched only the customer rows `touched`: their rows are computed again (and new
+    /// customers'). A change of the disputes' usual resolution times concerns everyone: the
+    /// whole list is computed again (then the answer is true).
+    pub fn update(&mut self, snap: &Snapshot, touched: &[u32]) -> bool {
+        let usual = usual_resolution(snap, self.date.0, self.params.default_dispute_days);
+        if usual != self.usual {
+            *self = Memo::new(snap, self.date, &self.thresholds, &self.params);
+            return true;
+        }
+        let known = self.rows.len() as u32;
+        self.index.catch_up(snap);
+        let mut customers: Vec<u32> = touched
+            .iter()
+            .copied()
+            .chain(known..snap.customers.names.len() as u32)
+            .collect();
+        customers.sort_unstable();
+        customers.dedup();
+        let all = Selection::all();
+        let fresh = rows(
+            snap,
+            &all,
+            self.date,
+            &self.thresholds,
+            &self.params,
+            &self.usual,
+            Scope::Customers(&self.index, &customers),
+        );
+        self.store(fresh, false);
+        self.generation = snap.generation();
+        false
+    }
+
+    /// Takes the rows computed: the whole list sorted once, or a few rows moved to their ranks.
+    fn store(&mut self, fresh: Vec<(u32, Option<WorklistRow>)>, whole: bool) {
+        if !whole {
+            let moved: std::collections::HashSet<u32> = fresh.iter().map(|(c, _)| *c).collect();
+            self.order.retain(|c| !moved.contains(c));
+        }
+        for (c, r) in fresh {
+            let ci = c as usize;
+            if self.rows.len() <= ci {
+                self.rows.resize(ci + 1, None);
+            }
+            self.rows[ci] = r.map(std::sync::Arc::new);
+            if let (false, Some(row)) = (whole, self.rows[ci].as_deref()) {
+                let rows = &self.rows;
+                let at = self.order.partition_point(|&o| {
+                    rank(rows[o as usize].as_deref().expect("kept"), row).is_lt()
+                });
+                self.order.insert(at, c);
+            }
+        }
+        if whole {
+            let rows = &self.rows;
+            let mut order: Vec<u32> = (0..rows.len() as u32)
+                .filter(|&c| rows[c as usize].is_some())
+                .collect();
+            order.sort_by(|&a, &b| {
+                rank(
+                    rows[a as usize].as_deref().expect("kept"),
+                    rows[b as usize].as_deref().expect("kept"),
+                )
+            });
+            self.order = order;
+        }
+    }
+
+    /// The worklist of the customers `sel` keeps, highest score first: the same rows as
+    /// [`worklist`] for a selection of customers (`sel` must not filter documents).
+    pub fn list(&self, sel: &Selection) -> Vec<std::sync::Arc<WorklistRow>> {
+        self.order
+            .iter()
+            .filter(|&&c| sel.customer(c))
+            .filter_map(|&c| self.rows[c as usize].clone())
+            .collect()
+    }
 }
 
 fn next_step(reasons: &[Reason], oldest: i32, waiting: bool) -> NextStep {

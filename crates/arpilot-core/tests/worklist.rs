@@ -264,3 +264,107 @@ fn follow_ups_plan_and_hold() {
     l.ev.push(action("D", "2024-06-30", "call"));
     assert!(at(&l, "2024-06-30").iter().all(|r| r.customer_id != "D"));
 }
+
+/// The worklist kept up to date on append ([`Memo`]) gives, after each batch, exactly the list
+/// computed afresh — for the whole team and for one collector — recomputing only the customers
+/// the batch touched. Batches: a payment, a call, a promise, a new customer with an overdue
+/// invoice, a hold, a credit-limit change, a dispute resolved (which changes the usual
+/// resolution time, hence everyone's dispute reasons).
+#[test]
+fn the_worklist_kept_on_append_is_the_one_computed_afresh() {
+    use arpilot_core::worklist::Memo;
+    let d = day("2024-06-30");
+    let (th, params) = (Default::default(), WorklistParams::default());
+    let base = ledger()
+        .dispute("A1", "2024-04-01", Some("2024-04-05"), "prix")
+        .dispute("B1", "2024-05-26", Some("2024-05-27"), "prix")
+        .dispute("D1", "2024-06-02", Some("2024-06-03"), "prix");
+    let mut snap = base.snapshot();
+    let mut memo = Memo::new(&snap, d, &th, &params);
+    let marc = |s: &arpilot_core::Snapshot| {
+        Selection::resolve(
+            s,
+            &[arpilot_core::select::Filter::parse("collector=Marc").unwrap()],
+        )
+        .unwrap()
+    };
+    let batches: Vec<(Vec<&str>, Vec<Event>)> = vec![
+        (
+            vec!["A"],
+            L::default()
+                .pay("PA", "A", "2024-06-29", 400, Some("A1"))
+                .ev,
+        ),
+        (vec!["F"], vec![action("F", "2024-06-29", "call")]),
+        (
+            vec!["C"],
+            L::default()
+                .promise("C1", "2024-06-29", "2024-07-10", 2_000)
+                .ev,
+        ),
+        (
+            vec!["G"],
+            L::default()
+                .customer_attrs("G", &[("collector", "Marc")])
+                .inv("G1", "G", "2024-05-01", "2024-06-25", 9_000)
+                .ev,
+        ),
+        (
+            vec!["E"],
+            vec![followup("E", "2024-06-29", |f| {
+                f.hold_until = Some(day("2024-07-15"));
+                f.hold_reason = Some("plan de règlement".into());
+            })],
+        ),
+        (
+            vec!["B"],
+            vec![Event::Customer(CustomerRec {
+                id: "B".into(),
+                name: "Customer B".into(),
+                credit_limit: Some(10_000),
+                payment_terms_days: None,
+                attrs: vec![("collector".into(), "Léa".into())],
+            })],
+        ),
+        (
+            vec!["F"],
+            L::default()
+                .dispute("F1", "2024-05-29", Some("2024-06-29"), "prix")
+                .ev,
+        ),
+    ];
+    for (k, (touched, events)) in batches.into_iter().enumerate() {
+        snap.append(events).unwrap();
+        let rows: Vec<u32> = touched
+            .iter()
+            .map(|c| snap.customers.ids.find(c).unwrap())
+            .collect();
+        memo.update(&snap, &rows);
+        assert_eq!(memo.generation(), snap.generation());
+        for sel in [Selection::all(), marc(&snap)] {
+            let kept: Vec<_> = memo.list(&sel).iter().map(|r| (**r).clone()).collect();
+            assert_eq!(
+                kept,
+                worklist(&snap, &sel, d, &th, &params),
+                "after batch {k}"
+            );
+        }
+    }
+    // The batches changed the list: G is on it, E (held) is not, B is over its limit.
+    let ids: Vec<String> = memo
+        .list(&Selection::all())
+        .iter()
+        .map(|r| r.customer_id.clone())
+        .collect();
+    assert!(ids.contains(&"G".to_string()) && !ids.contains(&"E".to_string()));
+    let b = memo
+        .list(&Selection::all())
+        .into_iter()
+        .find(|r| r.customer_id == "B")
+        .unwrap();
+    assert!(
+        b.reasons
+            .iter()
+            .any(|r| matches!(r, Reason::OverLimit { .. }))
+    );
+}

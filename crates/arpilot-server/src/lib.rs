@@ -921,6 +921,7 @@ async fn schedule_reports(state: Shared) {
 /// Serves until the process ends.
 pub async fn serve(listener: tokio::net::TcpListener, state: Shared) -> std::io::Result<()> {
     tokio::spawn(watch_ledger(Arc::clone(&state)));
+    tokio::spawn(warm_worklist(Arc::clone(&state)));
     // The daily reminders and the retries of failed e-mails.
     tokio::spawn(reminders::schedule(Arc::clone(&state)));
     // The management reports subscribed to.
@@ -931,6 +932,23 @@ pub async fn serve(listener: tokio::net::TcpListener, state: Shared) -> std::io:
         router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .await
+}
+
+/// Keeps the worklist of the current date computed — at start-up, then whenever a change moved
+/// the date, touched everyone or changed the settings — off the async workers, so that no
+/// collector's page waits for a pass over the whole ledger. Other changes only touch a few
+/// customers: the first request after them computes those customers again.
+async fn warm_worklist(state: Shared) {
+    let mut live = state.live.subscribe();
+    loop {
+        let st = Arc::clone(&state);
+        let rating = st.report_settings().rating;
+        let _ = tokio::task::spawn_blocking(move || st.views.warm_worklist(&rating)).await;
+        // Lagging behind only means several changes: one check covers them.
+        if let Err(broadcast::error::RecvError::Closed) = live.recv().await {
+            return;
+        }
+    }
 }
 
 /// Imports made outside this server (`arpilot import` on the same database, another server on

@@ -191,8 +191,13 @@ pub fn document(ledger: &Ledger) -> Value {
             &mut g,
             ok::<Vec<WorkItem>>,
             "The worklist",
-            "The customers to act on, highest priority first (the same objects as `arpilot worklist --format json`), each with its reasons in words and figures and a suggested next step, in the caller's language. `filter=collector=NAME` for one collector.",
-            p.with(&[]),
+            "The customers to act on, highest priority first (the same objects as `arpilot worklist --format json`), each with its reasons in words and figures and a suggested next step, in the caller's language. `filter=collector=NAME` for one collector. The whole list, or one page of it when `page` or `per` is given.",
+            p.with(
+                &Params::list()
+                    .into_iter()
+                    .filter(|x| x["name"] == "page" || x["name"] == "per")
+                    .collect::<Vec<_>>(),
+            ),
             &[],
         ),
     );

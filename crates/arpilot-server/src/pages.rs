@@ -7,6 +7,7 @@ use arpilot_core::customers::customers as customer_rows;
 use arpilot_core::invoices::invoices;
 use arpilot_core::report::{Report, report};
 use arpilot_core::trend::trend;
+use arpilot_core::worklist::WorklistRow;
 use arpilot_core::{Money, Selection, Snapshot};
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
@@ -876,11 +877,10 @@ pub async fn worklist(State(state): State<Shared>, caller: Caller, query: RawQue
     let (snap, p, sel) = try_page!(context(&state, &caller, query).await);
     let as_of = p.date();
     let l = caller.lang;
-    let mut items =
-        (*try_page!(worklist_items(&state, &caller, snap.clone(), sel, &p).await)).clone();
+    let mut rows = try_page!(worklist_rows(&state, &caller, snap.clone(), sel, &p).await);
     match p.sort.as_deref() {
-        Some("overdue") => items.sort_by_key(|b| std::cmp::Reverse(b.overdue)),
-        Some("name") => items.sort_by(|a, b| a.name.cmp(&b.name)),
+        Some("overdue") => rows.sort_by_key(|b| std::cmp::Reverse(b.overdue)),
+        Some("name") => rows.sort_by(|a, b| a.name.cmp(&b.name)),
         _ => {}
     }
     let mut b = format!(
@@ -925,13 +925,21 @@ pub async fn worklist(State(state): State<Shared>, caller: Caller, query: RawQue
     }
     // 50 a page.
     const PER_PAGE: usize = 50;
-    let pages = items.len().div_ceil(PER_PAGE).max(1);
+    let pages = rows.len().div_ceil(PER_PAGE).max(1);
     let page_no = page_asked.unwrap_or(1).clamp(1, pages);
-    let total = arpilot_core::Money::sum(snap.currency, items.iter().map(|i| i.at_stake));
+    let total = arpilot_core::Money::sum(snap.currency, rows.iter().map(|i| i.at_stake));
+    // Only the rows shown are put into words.
+    let shown: Vec<(usize, arpilot_app::worklist::WorkItem)> = rows
+        .iter()
+        .enumerate()
+        .skip((page_no - 1) * PER_PAGE)
+        .take(PER_PAGE)
+        .map(|(k, r)| (k, arpilot_app::worklist::item(r, l)))
+        .collect();
     let _ = write!(
         b,
         r#"<p class="muted">{} · {} {}</p><section class="card" data-card="worklist"><div tabindex="0" class="scroll"><table id="worklist" class="list"><thead><tr><th class="n">#</th><th>{}</th><th class="n">{}</th><th class="n">{}</th><th class="n">{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
-        match (items.len(), l) {
+        match (rows.len(), l) {
             (n, arpilot_app::Lang::Fr) => format!("{n} client{}", if n > 1 { "s" } else { "" }),
             (n, _) => format!("{n} customer{}", if n > 1 { "s" } else { "" }),
         },
@@ -945,12 +953,7 @@ pub async fn worklist(State(state): State<Shared>, caller: Caller, query: RawQue
         l.t("Why", "Pourquoi"),
         l.t("Next step", "À faire"),
     );
-    for (k, it) in items
-        .iter()
-        .enumerate()
-        .skip((page_no - 1) * PER_PAGE)
-        .take(PER_PAGE)
-    {
+    for (k, it) in &shown {
         let reasons: String = it
             .reasons
             .iter()
@@ -982,7 +985,7 @@ pub async fn worklist(State(state): State<Shared>, caller: Caller, query: RawQue
             esc(&it.suggestion),
         );
     }
-    if items.is_empty() {
+    if rows.is_empty() {
         let _ = write!(
             b,
             r#"<tr><td colspan="8">{}</td></tr>"#,
@@ -1486,33 +1489,58 @@ pub async fn api_worklist(
     caller: Caller,
     query: RawQuery,
 ) -> Response {
+    let raw = query.0.clone().unwrap_or_default();
     let (snap, p, sel) = try_page!(context(&state, &caller, query).await);
-    let items = try_page!(worklist_items(&state, &caller, snap, sel, &p).await);
-    Json(&*items).into_response()
+    let rows = try_page!(worklist_rows(&state, &caller, snap, sel, &p).await);
+    // The whole list, or one page of it when `page` or `per` is given.
+    let paged = form_urlencoded::parse(raw.as_bytes()).any(|(k, _)| k == "page" || k == "per");
+    let shown: &[std::sync::Arc<WorklistRow>] = if paged {
+        let lq = try_page!(
+            arpilot_app::list::ListQuery::from_query(&raw, None)
+                .map_err(|e| Box::new(crate::bad_request(e.to_string())))
+        );
+        // Past the last page: the last, as the other lists.
+        let page = lq.page.min(rows.len().div_ceil(lq.per).max(1));
+        let start = (page - 1) * lq.per;
+        &rows[start.min(rows.len())..(start + lq.per).min(rows.len())]
+    } else {
+        &rows
+    };
+    let items: Vec<arpilot_app::worklist::WorkItem> = shown
+        .iter()
+        .map(|r| arpilot_app::worklist::item(r, caller.lang))
+        .collect();
+    Json(items).into_response()
 }
 
-/// The worklist of the caller's selection, computed off the async workers and cached with the
-/// other figures until the ledger changes.
-async fn worklist_items(
+/// The worklist rows of the selection, highest score first: from the worklist the views keep up
+/// to date on append when it answers (the current date, a selection of customers), else computed
+/// whole off the async workers and cached with the other figures until the ledger changes.
+async fn worklist_rows(
     state: &Shared,
     caller: &Caller,
     snap: std::sync::Arc<Snapshot>,
     sel: Selection,
     p: &Params,
-) -> Result<std::sync::Arc<Vec<arpilot_app::worklist::WorkItem>>, Box<Response>> {
-    let key = format!(
-        "worklist|{:?}|{}|{}",
-        caller.scope,
-        p.raw,
-        caller.lang.code()
-    );
-    let (as_of, rating, lang) = (p.date(), *p.rating(), caller.lang);
-    computed(state, key, move || {
-        Ok(arpilot_app::worklist::items(
-            &snap, &sel, as_of, &rating, lang,
-        ))
+) -> Result<Vec<std::sync::Arc<WorklistRow>>, Box<Response>> {
+    let (as_of, rating) = (p.date(), *p.rating());
+    let st = state.clone();
+    let (s, c) = (snap.clone(), sel.clone());
+    let kept = tokio::task::spawn_blocking(move || st.views.worklist(&s, &c, as_of, &rating))
+        .await
+        .map_err(|_| Box::new(crate::internal_error()))?;
+    if let Some(rows) = kept {
+        return Ok(rows);
+    }
+    let key = format!("worklist|{:?}|{}", caller.scope, p.raw);
+    let rows = computed(state, key, move || {
+        Ok(arpilot_app::worklist::rows(&snap, &sel, as_of, &rating)
+            .into_iter()
+            .map(std::sync::Arc::new)
+            .collect::<Vec<_>>())
     })
-    .await
+    .await?;
+    Ok((*rows).clone())
 }
 
 pub async fn api_customer(

@@ -92,6 +92,9 @@ impl Snapshot {
                 let reallocated = self.apply_allocations(allocs);
                 self.apply_others(others);
                 self.update_daily(&undo);
+                if n > 0 {
+                    self.generation = super::next_generation();
+                }
                 // After a bulk load, give back the slack of the growing vectors.
                 if self.invoice_count() > 4 * undo.invoices.max(1024) {
                     self.shrink_to_fit();

@@ -402,6 +402,15 @@ pub struct Snapshot {
     pub(crate) gross: i128,
     /// Cached per-day totals of the whole ledger, kept up to date by appends.
     pub(crate) daily: std::sync::OnceLock<crate::daily::Daily>,
+    /// Which state of the ledger this is: unique in the process, renewed by every append that
+    /// changes something, kept by a clone (see [`Snapshot::generation`]).
+    generation: u64,
+}
+
+/// A number no snapshot state of this process had before.
+fn next_generation() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 impl Snapshot {
@@ -437,7 +446,15 @@ impl Snapshot {
             next_seq: 0,
             gross: 0,
             daily: std::sync::OnceLock::new(),
+            generation: next_generation(),
         }
+    }
+
+    /// Identifies this state of the ledger: two snapshots with the same generation hold the
+    /// same events (one is a clone of the other), and an append gives a new one. Caches of
+    /// figures derived from a snapshot (the worklist's rows) use it to know what they reflect.
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// A snapshot of a whole ledger.
@@ -580,6 +597,16 @@ impl Snapshot {
     /// A cursor over the promises of increasing invoices, starting at invoice `from`.
     pub fn promise_cursor(&self, from: u32) -> IxCursor<'_> {
         IxCursor::new(&self.promise_ix, from)
+    }
+
+    /// Rows of the promises due in `[from, to]`, by due date then row.
+    pub fn promise_rows_due_between(&self, from: i32, to: i32) -> impl Iterator<Item = usize> + '_ {
+        let ix = &self.promise_by_due;
+        let start = ix.partition_point(|&k| self.promises[k as usize].due_on < from);
+        ix[start..]
+            .iter()
+            .map(|&k| k as usize)
+            .take_while(move |&k| self.promises[k].due_on <= to)
     }
 
     /// Promises due in `[from, to]`.
