@@ -107,10 +107,7 @@ pub fn prepare(
         }
     }
     let plan = if stored.is_empty() {
-        Plan {
-            append: incoming.into_iter().enumerate().collect(),
-            ..Plan::default()
-        }
+        Plan::all_new(incoming)
     } else {
         sync::plan(&mut sync::Ledger::new(stored), incoming, effective)
     };
@@ -124,9 +121,9 @@ pub fn prepare(
                 e.error
             )))
         })?;
-    snap.append(plan.append.iter().map(|(_, ev)| without_currency(ev)))
+    snap.append(plan.append.iter().map(without_currency))
         .map_err(|e| ImportError::Refused {
-            index: plan.append[e.index].0,
+            index: plan.origin(e.index),
             error: e.error,
         })?;
     Ok(plan)
@@ -165,7 +162,7 @@ pub async fn import(
     c.appended = plan.append.len() as i64;
     c.unchanged = plan.unchanged as i64;
     c.amended = plan.amended as i64;
-    tally(plan.append.iter().map(|(_, ev)| ev), c);
+    tally(&plan.append, c);
     if plan.append.is_empty() {
         return Ok(out);
     }
@@ -176,7 +173,7 @@ pub async fn import(
         .iter()
         .map(|(_, w)| (None::<i64>, w.clone()))
         .collect();
-    let events: Vec<Event> = plan.append.into_iter().map(|(_, e)| e).collect();
+    let events: Vec<Event> = plan.append;
     let code = currency.code().to_string();
     let meta: Vec<(&str, &str)> = if stored_currency.is_none() {
         vec![("currency", code.as_str())]

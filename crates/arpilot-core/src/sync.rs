@@ -142,14 +142,39 @@ impl<'a> Ledger<'a> {
 /// What an import appends, and what it found.
 #[derive(Debug, Default)]
 pub struct Plan {
-    /// New events and amendments, each with the index of the incoming event it comes from.
-    pub append: Vec<(usize, Event)>,
+    /// New events and amendments, in order. Kept apart from their origins so that a whole
+    /// file of new events is planned without copying it (at 10 M invoices, 24 M events of
+    /// 192 bytes).
+    pub append: Vec<Event>,
+    /// The index of the incoming event each of `append` comes from; empty when they are the
+    /// incoming events themselves (see [`Plan::origin`]).
+    pub origin: Vec<usize>,
     /// Incoming events already in the ledger.
     pub unchanged: usize,
     /// Amendments among `append`.
     pub amended: usize,
     /// Changes that cannot be applied to history, by incoming event.
     pub warnings: Vec<(usize, String)>,
+}
+
+impl Plan {
+    /// Every incoming event, new.
+    pub fn all_new(incoming: Vec<Event>) -> Plan {
+        Plan {
+            append: incoming,
+            ..Plan::default()
+        }
+    }
+
+    /// The index of the incoming event that `append[k]` comes from.
+    pub fn origin(&self, k: usize) -> usize {
+        self.origin.get(k).copied().unwrap_or(k)
+    }
+
+    fn push(&mut self, i: usize, ev: Event) {
+        self.append.push(ev);
+        self.origin.push(i);
+    }
 }
 
 /// Compares incoming events with the ledger; amendments take effect on `effective`.
@@ -167,7 +192,7 @@ pub fn plan(ledger: &mut Ledger, incoming: Vec<Event>, effective: Day) -> Plan {
                     if let Event::Amend(a) = &ev {
                         ledger.apply(&a.change);
                     }
-                    p.append.push((i, ev));
+                    p.push(i, ev);
                 }
             }
             continue;
@@ -175,7 +200,7 @@ pub fn plan(ledger: &mut Ledger, incoming: Vec<Event>, effective: Day) -> Plan {
         let Some(old) = ledger.get(&k).cloned() else {
             ledger.note_dispute(&k);
             ledger.current.insert(k, ev.clone());
-            p.append.push((i, ev));
+            p.push(i, ev);
             continue;
         };
         if old == ev {
@@ -184,8 +209,7 @@ pub fn plan(ledger: &mut Ledger, incoming: Vec<Event>, effective: Day) -> Plan {
         }
         let before = p.append.len();
         let amend = |change: Change, p: &mut Plan| {
-            p.append
-                .push((i, Event::Amend(AmendRec { effective, change })));
+            p.push(i, Event::Amend(AmendRec { effective, change }));
         };
         match (&old, &ev) {
             (Event::Customer(_), Event::Customer(n)) => amend(Change::Customer(n.clone()), &mut p),
@@ -238,7 +262,7 @@ pub fn plan(ledger: &mut Ledger, incoming: Vec<Event>, effective: Day) -> Plan {
                 }
                 if n.disputed != o.disputed && invoice {
                     if n.disputed {
-                        p.append.push((
+                        p.push(
                             i,
                             Event::Dispute(DisputeRec {
                                 invoice_id: n.id.clone(),
@@ -248,7 +272,7 @@ pub fn plan(ledger: &mut Ledger, incoming: Vec<Event>, effective: Day) -> Plan {
                                 amount: None,
                                 owner: None,
                             }),
-                        ));
+                        );
                     } else {
                         amend(
                             Change::DisputeResolved {
@@ -293,7 +317,7 @@ pub fn plan(ledger: &mut Ledger, incoming: Vec<Event>, effective: Day) -> Plan {
                 ),
             )),
         }
-        if let Some((_, Event::Amend(a))) = p.append.get(before)
+        if let Some(Event::Amend(a)) = p.append.get(before)
             && let Change::Customer(c) = &a.change
         {
             ledger
@@ -366,10 +390,8 @@ mod tests {
                 due: d("2024-02-15"),
             },
         });
-        assert_eq!(
-            p.append,
-            vec![(0, due), (2, alloc(10)), (3, inv("F2", "2024-03-01", 5))]
-        );
+        assert_eq!(p.append, vec![due, alloc(10), inv("F2", "2024-03-01", 5)]);
+        assert_eq!(p.origin, [0, 2, 3]);
         assert_eq!((p.unchanged, p.amended), (1, 1));
         assert_eq!(p.warnings.len(), 1);
         assert!(

@@ -58,7 +58,6 @@ macro_rules! ledger_store_impl {
                 expected_last_seq: i64,
                 progress: &(dyn Fn(usize) + Sync),
             ) -> crate::Result<i64> {
-                let blocks = crate::encode_blocks(events);
                 let mut tx = self.begin_append().await?;
                 let last: i64 = sqlx::query_scalar(sql::LAST_SEQ).fetch_one(&mut *tx).await?;
                 if last != expected_last_seq {
@@ -100,11 +99,11 @@ macro_rules! ledger_store_impl {
                         .await?;
                 }
                 let mut done = 0;
-                for (n, payload) in &blocks {
+                for (n, payload) in crate::encode_blocks(events) {
                     sqlx::query(sql::BLOCK_PUT)
                         .bind(id)
                         .bind(done as i64)
-                        .bind(*n as i64)
+                        .bind(n as i64)
                         .bind(payload.as_str())
                         .execute(&mut *tx)
                         .await?;
@@ -499,23 +498,22 @@ impl SessionStore for Store {
 const BLOCK: usize = 4096;
 
 /// The blocks of `events`: lines of `kind<TAB>payload`.
-fn encode_blocks(events: &[Event]) -> Vec<(usize, String)> {
-    events
-        .chunks(BLOCK)
-        .map(|c| {
-            let mut s = String::with_capacity(c.len() * 80);
-            for ev in c {
-                let (k, p) = codec::encode(ev);
-                if !s.is_empty() {
-                    s.push('\n');
-                }
-                s.push_str(&k.to_string());
-                s.push('\t');
-                s.push_str(&p);
+/// The stored blocks of `events`, encoded one at a time as they are written: holding them all
+/// (1.3 GB for 24 M events) cost more in fresh memory than the encoding itself.
+fn encode_blocks(events: &[Event]) -> impl Iterator<Item = (usize, String)> + '_ {
+    events.chunks(BLOCK).map(|c| {
+        let mut s = String::with_capacity(c.len() * 80);
+        for ev in c {
+            let (k, p) = codec::encode(ev);
+            if !s.is_empty() {
+                s.push('\n');
             }
-            (c.len(), s)
-        })
-        .collect()
+            s.push_str(&k.to_string());
+            s.push('\t');
+            s.push_str(&p);
+        }
+        (c.len(), s)
+    })
 }
 
 fn decode_block(seq: i64, block: &str, out: &mut Vec<Event>) -> Result<()> {
