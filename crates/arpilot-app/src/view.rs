@@ -163,12 +163,23 @@ pub struct Views {
 struct KeptWorklist {
     memo: Option<Arc<Memo>>,
     steps: Vec<(u64, Vec<u32>)>,
+    /// Renewed by every reset: a worklist computed from a snapshot taken before a reset (a
+    /// rebuild, a rate) is not kept, since the steps that would bring it forward are gone.
+    epoch: u64,
 }
 
 /// Appends remembered while no worklist is kept; past that, a new one is computed anyway.
 const MAX_STEPS: usize = 4096;
 
 impl KeptWorklist {
+    /// Forgets the worklist and the steps: everyone's rows may have changed.
+    fn reset(&mut self) {
+        *self = KeptWorklist {
+            epoch: self.epoch + 1,
+            ..KeptWorklist::default()
+        };
+    }
+
     /// Forgets the steps the memo already reflects.
     fn trim(&mut self) {
         if let Some(m) = &self.memo {
@@ -426,6 +437,8 @@ impl Views {
     /// start-up and when the date moves, so that no request waits for it.
     pub fn warm_worklist(&self, thresholds: &RatingThresholds) {
         let params = WorklistParams::default();
+        // The epoch before the snapshot: a reset after it refuses what is computed from it.
+        let epoch = self.worklist.lock().expect("worklist lock").epoch;
         let (snap, d) = {
             let c = self.read();
             (c.snapshot.clone(), c.latest)
@@ -454,7 +467,7 @@ impl Views {
             );
         }
         let mut kept = self.worklist.lock().expect("worklist lock");
-        if !answers(&kept) {
+        if !answers(&kept) && kept.epoch == epoch {
             kept.memo = Some(Arc::new(memo));
             kept.trim();
         }
@@ -482,8 +495,8 @@ impl Views {
         let mut kept = self.worklist.lock().expect("worklist lock");
         match rows {
             // Everyone's rows change (a rate): compute the list again.
-            None => *kept = KeptWorklist::default(),
-            Some(_) if kept.steps.len() >= MAX_STEPS => *kept = KeptWorklist::default(),
+            None => kept.reset(),
+            Some(_) if kept.steps.len() >= MAX_STEPS => kept.reset(),
             Some(rows) => kept.steps.push((snap.generation(), rows)),
         }
     }
@@ -558,7 +571,7 @@ impl Views {
         *self.current.write().expect("view lock") = Current::of(v);
         *self.unkeyed.lock().expect("unkeyed lock") = unkeyed;
         self.others.lock().expect("views lock").clear();
-        *self.worklist.lock().expect("worklist lock") = KeptWorklist::default();
+        self.worklist.lock().expect("worklist lock").reset();
         *self.touched.lock().expect("touched lock") = Touched::Everything;
         Ok(())
     }
