@@ -129,18 +129,20 @@ impl<T> Page<T> {
     }
 }
 
+/// Page `q.page` of a list of `len` rows, clamped to the last one: the page, the number of
+/// pages, and the rows it holds.
+pub fn page_bounds(len: usize, q: &ListQuery) -> (usize, usize, std::ops::Range<usize>) {
+    let pages = len.div_ceil(q.per).max(1);
+    let page = q.page.min(pages);
+    let start = ((page - 1) * q.per).min(len);
+    (page, pages, start..(start + q.per).min(len))
+}
+
 /// Cuts page `q.page` (clamped to the last one) out of `rows`, already searched and sorted.
 fn paginate<T: Clone>(rows: &[&T], total: usize, q: &ListQuery) -> Page<T> {
-    let pages = rows.len().div_ceil(q.per).max(1);
-    let page = q.page.min(pages);
-    let start = (page - 1) * q.per;
+    let (page, pages, shown) = page_bounds(rows.len(), q);
     Page {
-        rows: rows
-            .iter()
-            .skip(start)
-            .take(q.per)
-            .map(|r| (*r).clone())
-            .collect(),
+        rows: rows[shown].iter().map(|r| (*r).clone()).collect(),
         matched: rows.len(),
         total,
         page,

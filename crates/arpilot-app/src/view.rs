@@ -298,6 +298,27 @@ impl Touched {
         }
     }
 
+    /// Adds what `other` touched.
+    fn merge(&mut self, other: &Touched) {
+        match (&mut *self, other) {
+            (_, Touched::Nothing) | (Touched::Everything, _) => {}
+            (Touched::Nothing, _) | (_, Touched::Everything) => *self = other.clone(),
+            (
+                Touched::Some {
+                    customers,
+                    documents,
+                },
+                Touched::Some {
+                    customers: c,
+                    documents: d,
+                },
+            ) => {
+                customers.extend(c.iter().cloned());
+                documents.extend(d.iter().cloned());
+            }
+        }
+    }
+
     /// True when a caller restricted to `sel` sees something of the change.
     pub fn seen_by(&self, snap: &Snapshot, sel: &arpilot_core::select::Selection) -> bool {
         let (customers, documents) = match self {
@@ -479,9 +500,10 @@ impl Views {
     }
 
     fn touch(&self, snap: &Snapshot, events: &[Event]) {
-        self.touched.lock().expect("touched lock").add(snap, events);
+        // What these events touched, once: for the pages to tell and for the kept worklist.
         let mut this = Touched::Nothing;
         this.add(snap, events);
+        self.touched.lock().expect("touched lock").merge(&this);
         let rows = match this {
             Touched::Everything => None,
             Touched::Nothing => Some(Vec::new()),

@@ -1500,9 +1500,7 @@ pub async fn api_worklist(
                 .map_err(|e| Box::new(crate::bad_request(e.to_string())))
         );
         // Past the last page: the last, as the other lists.
-        let page = lq.page.min(rows.len().div_ceil(lq.per).max(1));
-        let start = (page - 1) * lq.per;
-        &rows[start.min(rows.len())..(start + lq.per).min(rows.len())]
+        &rows[arpilot_app::list::page_bounds(rows.len(), &lq).2]
     } else {
         &rows
     };

@@ -611,12 +611,8 @@ impl Snapshot {
 
     /// Promises due in `[from, to]`.
     pub fn promises_due_between(&self, from: i32, to: i32) -> impl Iterator<Item = &Promise> + '_ {
-        let ix = &self.promise_by_due;
-        let start = ix.partition_point(|&k| self.promises[k as usize].due_on < from);
-        ix[start..]
-            .iter()
-            .map(|&k| &self.promises[k as usize])
-            .take_while(move |p| p.due_on <= to)
+        self.promise_rows_due_between(from, to)
+            .map(|k| &self.promises[k])
     }
 
     /// Each customer's follow-up on day `d`: for every field, the latest value given by then
