@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Live paths of `arpilot serve` on a SQLite ledger of N invoices (default 1 000 000): start-up
 # (spawn -> URL printed) and RSS, API push of one payment (answer time, delay until the `ledger`
-# server-sent event), an `arpilot import` of 1 000 payments beside the running server (delay until
+# server-sent event; the start-up is measured twice: without and with the ledger's image), an `arpilot import` of 1 000 payments beside the running server (delay until
 # the event), a call recorded through the API (answer, delay until the event), the worklist of
 # the team and of one collector, first and cached views of a past date, one customer's file and
 # rating, the dashboard JSON. Builds and measures target/release/arpilot; a second argument names another arpilot binary
@@ -115,21 +115,38 @@ run() { # label binary
   ARPILOT_PASSWORD=bench-live "$bin" users --db "$db" add bench --role manager >/dev/null
   TOKEN=$("$bin" users --db "$db" token bench --name bench | tail -n 1)
 
-  # start-up: spawn -> "serving http://..." on stderr
-  local err=$WORK/$label.serve.err
-  : >"$err"
-  t0=$(now)
-  ARPILOT_TIMING=1 "$bin" serve --db "$db" --listen 127.0.0.1:0 2>"$err" &
-  SERVER_PID=$!
-  until grep -q 'serving http' "$err"; do
-    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$err" >&2; exit 1; }
-    sleep 0.005
+  # start-up: spawn -> "serving http://..." on stderr; first without an image of the ledger
+  # (the server builds its view from every stored event, then writes the image), then again
+  # from the image
+  local err=$WORK/$label.serve.err start
+  rm -f "$db.image"
+  for start in cold image; do
+    : >"$err"
+    t0=$(now)
+    ARPILOT_TIMING=1 "$bin" serve --db "$db" --listen 127.0.0.1:0 2>"$err" &
+    SERVER_PID=$!
+    until grep -q 'serving http' "$err"; do
+      kill -0 "$SERVER_PID" 2>/dev/null || { cat "$err" >&2; exit 1; }
+      sleep 0.005
+    done
+    t1=$(now)
+    URL=$(grep -oE 'http://[0-9.:]+/' "$err" | head -n 1)
+    put "$label" "serve ready ($start): spawn -> URL (ms)" "$(ms "$t0" "$t1")"
+    sleep 0.5
+    put "$label" "RSS after ready ($start, MB)" "$(($(ps -o rss= -p "$SERVER_PID") / 1024))"
+    put "$label" "peak RSS at start ($start, MB)" "$(($(awk '/VmHWM/ { print $2 }' "/proc/$SERVER_PID/status") / 1024))"
+    if [ "$start" = cold ]; then
+      local limit=$((SECONDS + 600))
+      until grep -q 'image of .* written' "$err"; do
+        [ $SECONDS -lt $limit ] || { echo "no image written within 600 s" >&2; cat "$err" >&2; exit 1; }
+        sleep 0.05
+      done
+      put "$label" "image written after the cold start (printed)" "$(grep -oE 'image of .* written .*' "$err" | head -n 1)"
+      put "$label" "image size (MB)" "$(du -m "$db.image" | cut -f1)"
+      kill "$SERVER_PID" && wait "$SERVER_PID" 2>/dev/null || true
+    fi
   done
-  t1=$(now)
-  URL=$(grep -oE 'http://[0-9.:]+/' "$err" | head -n 1)
-  put "$label" "serve ready: spawn -> URL (ms)" "$(ms "$t0" "$t1")"
-  sleep 0.5
-  put "$label" "RSS after ready (MB)" "$(($(ps -o rss= -p "$SERVER_PID") / 1024))"
+  grep -E 'snapshot read from the image' "$err" >&2 || true
 
   # the live stream, every line stamped on arrival
   SSE=$WORK/$label.sse

@@ -135,18 +135,39 @@ pub async fn import(
     incoming: Incoming,
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<Outcome, ImportError> {
-    let loaded = store.load().await?;
+    import_from(store, incoming, progress, true).await
+}
+
+/// [`import`]; with `image`, planned from the ledger's image when the batch allows it.
+async fn import_from(
+    store: &impl LedgerStore,
+    incoming: Incoming,
+    progress: &(dyn Fn(usize) + Sync),
+    image: bool,
+) -> Result<Outcome, ImportError> {
     let stored_currency = crate::view::stored_currency(store).await?;
     let currency = stored_currency.unwrap_or(incoming.currency);
     let rows = incoming.events.len() as i64;
-    let plan = prepare(
-        &loaded.events,
-        currency,
-        incoming.events,
-        incoming.currency,
-        incoming.effective,
-    )?;
-    drop(loaded.events);
+    let quick = match stored_currency {
+        Some(c) if image && c == incoming.currency => {
+            plan_from_image(store, c, incoming.events).await?
+        }
+        _ => Err(incoming.events),
+    };
+    let (plan, last_seq) = match quick {
+        Ok(planned) => planned,
+        Err(events) => {
+            let loaded = store.load().await?;
+            let plan = prepare(
+                &loaded.events,
+                currency,
+                events,
+                incoming.currency,
+                incoming.effective,
+            )?;
+            (plan, loaded.last_seq)
+        }
+    };
     let mut out = Outcome {
         batch_id: None,
         counts: Counts::default(),
@@ -182,10 +203,42 @@ pub async fn import(
     };
     out.batch_id = Some(
         store
-            .append(&batch, &meta, &events, loaded.last_seq, progress)
+            .append(&batch, &meta, &events, last_seq, progress)
             .await?,
     );
     Ok(out)
+}
+
+/// The plan of an import made from the ledger's image and the events stored after it, without
+/// reading the rest of the ledger, when the batch allows it (see
+/// [`crate::view::plan_without_reading`]); the new events are checked against the image's
+/// snapshot. `Err`: no usable image or not such a batch, the events handed back. Also the store's
+/// position the plan was made at.
+async fn plan_from_image(
+    store: &impl LedgerStore,
+    currency: Currency,
+    events: Vec<Event>,
+) -> Result<Result<(Plan, i64), Vec<Event>>, ImportError> {
+    let Ok(Some(kept)) = crate::image::read(store, currency).await else {
+        return Ok(Err(events));
+    };
+    let Some(mut kept) = crate::view::catch_up(store, kept, currency).await? else {
+        return Ok(Err(events));
+    };
+    if kept.dated {
+        return Ok(Err(events));
+    }
+    let plan = match crate::view::plan_without_reading(&kept.snapshot, &kept.unkeyed, events) {
+        Ok(p) => p,
+        Err(events) => return Ok(Err(events)),
+    };
+    kept.snapshot
+        .append(plan.append.iter().cloned())
+        .map_err(|e| ImportError::Refused {
+            index: plan.origin(e.index),
+            error: e.error,
+        })?;
+    Ok(Ok((plan, kept.last_seq)))
 }
 
 /// [`import`] into a ledger that a long-running process keeps in memory: a batch of new events
@@ -220,6 +273,18 @@ pub async fn import_live(
                     currency,
                 });
             }
+            Ok(Fast::Unchanged(n)) => {
+                return Ok(Outcome {
+                    batch_id: None,
+                    counts: Counts {
+                        rows_read: n as i64,
+                        unchanged: n as i64,
+                        ..Counts::default()
+                    },
+                    warnings: incoming.warnings.into_iter().map(|w| (None, w)).collect(),
+                    currency,
+                });
+            }
             Ok(Fast::Declined(events)) => incoming.events = events,
             Err(FastError::Refused { index, error }) => {
                 return Err(ImportError::Refused { index, error });
@@ -227,7 +292,8 @@ pub async fn import_live(
             Err(FastError::Store(e)) => return Err(ImportError::Store(e)),
         }
     }
-    let out = import(store, incoming, progress).await?;
+    // The live view declined the batch: the image would too.
+    let out = import_from(store, incoming, progress, false).await?;
     if out.batch_id.is_some() {
         views.refresh(store).await?;
     }

@@ -8,6 +8,7 @@ pub mod customer;
 pub mod dunning;
 pub mod export;
 pub mod help;
+pub mod image;
 pub mod import;
 pub mod list;
 pub mod locale;

@@ -8,6 +8,7 @@
 use arpilot_core::customers::RatingThresholds;
 use arpilot_core::ledger::Event;
 use arpilot_core::select::Selection;
+use arpilot_core::snapshot::Map;
 use arpilot_core::sync::content_hash;
 use arpilot_core::view::{CurrencyMode, depends_on_date, prepare};
 use arpilot_core::worklist::{Memo, WorklistParams, WorklistRow};
@@ -67,14 +68,41 @@ pub async fn load(
 }
 
 /// [`load`], and with `counted` the content counts of the events matched by content (see
-/// [`Unkeyed`]).
+/// [`Unkeyed`]). The view comes from the ledger's image and the events stored after it when the
+/// image matches the ledger and the view asked for is the one it holds; the store position of
+/// the image used, if one was.
 async fn load_counted(
     store: &impl LedgerStore,
     as_of: Option<Day>,
     only: Option<Currency>,
     counted: bool,
-) -> Result<(View, Unkeyed), StoreError> {
+) -> Result<(View, Unkeyed, Option<i64>), StoreError> {
     let ledger = ledger_currency(store).await?;
+    if only.is_none() {
+        let t = std::time::Instant::now();
+        match crate::image::read(store, ledger).await {
+            Ok(Some(kept)) => {
+                let at = kept.events;
+                if let Some((v, u)) = from_image(store, kept, as_of, ledger).await? {
+                    if std::env::var_os("ARPILOT_TIMING").is_some() {
+                        eprintln!(
+                            "snapshot read from the image in {:.2} s ({} events, {} after it)",
+                            t.elapsed().as_secs_f64(),
+                            v.events,
+                            v.events - at
+                        );
+                    }
+                    return Ok((v, u, Some(at)));
+                }
+            }
+            Ok(None) => {}
+            // The fallback is the same view, and the server writes a new image: a diagnostic.
+            Err(why) if std::env::var_os("ARPILOT_TIMING").is_some() => {
+                eprintln!("the ledger's image is not used ({why}); reading the ledger")
+            }
+            Err(_) => {}
+        }
+    }
     let mode = match only {
         Some(c) => CurrencyMode::Only(c),
         None => CurrencyMode::Convert(ledger),
@@ -115,24 +143,196 @@ async fn load_counted(
             last_seq,
         },
         unkeyed,
+        None,
     ))
 }
 
-/// How many times each action and rate is in the ledger, by content: pushes match them by
-/// content (the same call logged twice is one call), as imports do.
+/// The view as of `as_of` from an image and the events stored after it. `None` when the image
+/// cannot give it (see [`catch_up`]), or holds a ledger whose dates differ and another date is
+/// asked for.
+async fn from_image(
+    store: &impl LedgerStore,
+    kept: crate::image::Kept,
+    as_of: Option<Day>,
+    ledger: Currency,
+) -> Result<Option<(View, Unkeyed)>, StoreError> {
+    let Some(k) = catch_up(store, kept, ledger).await? else {
+        return Ok(None);
+    };
+    if k.dated && as_of.is_some_and(|d| d != k.latest) {
+        return Ok(None);
+    }
+    Ok(Some((
+        View {
+            snapshot: k.snapshot,
+            as_of: as_of.unwrap_or(k.latest),
+            dated: k.dated,
+            events: k.events,
+            last_seq: k.last_seq,
+        },
+        k.unkeyed,
+    )))
+}
+
+/// An image brought up to the store: the events stored after it read and appended. `None` when
+/// they make the ledger's dates differ (amendments, other currencies) or the snapshot refuses one
+/// (a build from the store then says which).
+pub(crate) async fn catch_up(
+    store: &impl LedgerStore,
+    mut kept: crate::image::Kept,
+    ledger: Currency,
+) -> Result<Option<crate::image::Kept>, StoreError> {
+    let new = store.load_since(kept.last_seq).await?;
+    if new.events.is_empty() {
+        return Ok(Some(kept));
+    }
+    if kept.dated
+        || depends_on_date(&new.events, ledger)
+        || kept.snapshot.append(new.events.iter().cloned()).is_err()
+    {
+        return Ok(None);
+    }
+    kept.unkeyed.add(&new.events);
+    kept.latest = kept.latest.max(last_event_day(&new.events));
+    kept.events += new.events.len() as i64;
+    kept.last_seq = new.last_seq;
+    Ok(Some(kept))
+}
+
+/// What synchronisation needs of the ledger beyond the snapshot, kept with the views so that a
+/// batch can be planned without reading the stored events: how many times each action, rate and
+/// follow-up is in the ledger by content (pushes and imports match them by content: the same
+/// call logged twice is one call), and the content of each customer's current record.
 #[derive(Default)]
-struct Unkeyed(HashMap<u128, u32>);
+pub(crate) struct Unkeyed {
+    pub(crate) counts: Map<u128, u32>,
+    /// Customer id → content hash of its current record, and whether an amendment set it (an
+    /// amendment's record stays current whatever comes after, as in the synchronisation).
+    pub(crate) customers: Map<String, (u128, bool)>,
+}
 
 impl Unkeyed {
     fn counted(ev: &Event) -> bool {
         matches!(ev, Event::Action(_) | Event::Rate(_) | Event::Followup(_))
     }
 
-    fn add(&mut self, events: &[Event]) {
-        for ev in events.iter().filter(|e| Unkeyed::counted(e)) {
-            *self.0.entry(content_hash(ev)).or_default() += 1;
+    pub(crate) fn add(&mut self, events: &[Event]) {
+        use arpilot_core::ledger::Change;
+        for ev in events {
+            match ev {
+                Event::Customer(c) => {
+                    let h = content_hash(ev);
+                    let e = self.customers.entry(c.id.clone()).or_insert((h, false));
+                    if !e.1 {
+                        e.0 = h;
+                    }
+                }
+                Event::Amend(a) => {
+                    if let Change::Customer(c) = &a.change {
+                        let h = content_hash(&Event::Customer(c.clone()));
+                        self.customers.insert(c.id.clone(), (h, true));
+                    }
+                }
+                _ if Unkeyed::counted(ev) => {
+                    *self.counts.entry(content_hash(ev)).or_default() += 1;
+                }
+                _ => {}
+            }
         }
     }
+}
+
+/// The synchronisation of `events` with the ledger that `snap` and `unkeyed` hold, when it can be
+/// decided without the stored events: every keyed event new (customer, document, payment, dispute
+/// and promise keys not in the ledger nor twice in the batch) or a customer exactly as the
+/// ledger has it; actions, rates and follow-ups counted by content as the synchronisation does;
+/// no amendment, allocation, bank receipt, cash decision or reminder; one currency. The same plan
+/// as [`arpilot_core::sync::plan`] would make; otherwise the events are handed back.
+pub(crate) fn plan_without_reading(
+    snap: &Snapshot,
+    unkeyed: &Unkeyed,
+    events: Vec<Event>,
+) -> Result<arpilot_core::sync::Plan, Vec<Event>> {
+    if events.is_empty() || depends_on_date(&events, snap.currency) {
+        return Err(events);
+    }
+    let mut seen: HashSet<(u8, &str, i32)> = HashSet::new();
+    let mut used: HashMap<u128, u32> = HashMap::new();
+    let dispute_on = |inv: &str, day: Day| {
+        snap.invoices.ids.find(inv).is_some_and(|i| {
+            snap.disputes_of(i)
+                .any(|r| snap.disputes[r].opened == day.0)
+        })
+    };
+    let promise_on = |inv: &str, day: Day| {
+        snap.invoices.ids.find(inv).is_some_and(|i| {
+            snap.promises_of(i)
+                .any(|r| snap.promises[r].promised_on == day.0)
+        })
+    };
+    // Per event: Some(true) new, Some(false) already in the ledger, None undecidable here.
+    let mut verdicts = Vec::with_capacity(events.len());
+    for ev in &events {
+        let v = match ev {
+            Event::Customer(x) => {
+                if !seen.insert((0, &x.id, 0)) {
+                    None
+                } else if snap.customers.ids.find(&x.id).is_none() {
+                    Some(true)
+                } else {
+                    let current = unkeyed.customers.get(&x.id).map(|c| c.0);
+                    (current == Some(content_hash(ev))).then_some(false)
+                }
+            }
+            Event::Document(x) => (snap.invoices.ids.find(&x.id).is_none()
+                && snap.sources.ids.find(&x.id).is_none()
+                && seen.insert((1, &x.id, 0)))
+            .then_some(true),
+            Event::Payment(x) => (snap.sources.ids.find(&x.id).is_none()
+                && snap.invoices.ids.find(&x.id).is_none()
+                && seen.insert((1, &x.id, 0)))
+            .then_some(true),
+            Event::Dispute(x) => (!dispute_on(&x.invoice_id, x.opened_on)
+                && seen.insert((2, &x.invoice_id, x.opened_on.0)))
+            .then_some(true),
+            Event::Promise(x) => (!promise_on(&x.invoice_id, x.promised_on)
+                && seen.insert((3, &x.invoice_id, x.promised_on.0)))
+            .then_some(true),
+            Event::Action(_) | Event::Rate(_) | Event::Followup(_) => {
+                let h = content_hash(ev);
+                let stored = unkeyed.counts.get(&h).copied().unwrap_or(0);
+                let u = used.entry(h).or_default();
+                if *u < stored {
+                    *u += 1;
+                    Some(false)
+                } else {
+                    Some(true)
+                }
+            }
+            Event::Allocation(_)
+            | Event::Amend(_)
+            | Event::Receipt(_)
+            | Event::Cash(_)
+            | Event::Reminder(_) => None,
+        };
+        match v {
+            Some(new) => verdicts.push(new),
+            None => return Err(events),
+        }
+    }
+    if verdicts.iter().all(|&new| new) {
+        return Ok(arpilot_core::sync::Plan::all_new(events));
+    }
+    let mut plan = arpilot_core::sync::Plan::default();
+    for (i, (ev, new)) in events.into_iter().zip(verdicts).enumerate() {
+        if new {
+            plan.append.push(ev);
+            plan.origin.push(i);
+        } else {
+            plan.unchanged += 1;
+        }
+    }
+    Ok(plan)
 }
 
 /// What a long-running process (the server) keeps of the ledger: the view at its last date,
@@ -154,6 +354,8 @@ pub struct Views {
     warming: Mutex<()>,
     /// How many times the whole worklist was computed.
     whole_worklists: std::sync::atomic::AtomicU64,
+    /// Events held by the ledger's image on disk as far as this process knows (-1: none).
+    image_events: std::sync::atomic::AtomicI64,
 }
 
 /// The worklist of every customer on one date ([`Memo`]) and, since the state it reflects, the
@@ -382,8 +584,9 @@ pub enum Refreshed {
 
 impl Views {
     pub async fn open(store: &impl LedgerStore) -> Result<Views, StoreError> {
-        let (v, unkeyed) = load_counted(store, None, None, true).await?;
+        let (v, unkeyed, image) = load_counted(store, None, None, true).await?;
         Ok(Views {
+            image_events: std::sync::atomic::AtomicI64::new(image.unwrap_or(-1)),
             current: RwLock::new(Current::of(v)),
             others: Mutex::new(Vec::new()),
             writer: tokio::sync::Mutex::new(()),
@@ -494,6 +697,35 @@ impl Views {
         }
     }
 
+    /// Stored events the current view holds beyond the ledger's image (all of them when there
+    /// is none): how far behind the image is.
+    pub fn image_behind(&self) -> i64 {
+        let at = self.image_events.load(std::sync::atomic::Ordering::Relaxed);
+        self.read().events - at.max(0) + i64::from(at < 0)
+    }
+
+    /// The current view as an image to write ([`crate::image::Job::write`], off the async
+    /// workers); `None` when the store keeps no image or the ledger is empty.
+    pub async fn image_job(
+        &self,
+        store: &impl LedgerStore,
+    ) -> Result<Option<crate::image::Job>, StoreError> {
+        // The writer's lock: the view and the counts of the same moment.
+        let _w = self.writer.lock().await;
+        let (snapshot, latest, dated, events, last_seq) = {
+            let c = self.read();
+            (c.snapshot.clone(), c.latest, c.dated, c.events, c.last_seq)
+        };
+        let unkeyed = crate::image::Matching::of(&self.unkeyed.lock().expect("unkeyed lock"));
+        crate::image::job(store, snapshot, unkeyed, latest, dated, events, last_seq).await
+    }
+
+    /// `job` was written: the image holds its events.
+    pub fn image_written(&self, job: &crate::image::Job) {
+        self.image_events
+            .store(job.events(), std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// What changed since the last call (and forgets it): whom to tell.
     pub fn take_touched(&self) -> Touched {
         std::mem::take(&mut *self.touched.lock().expect("touched lock"))
@@ -589,7 +821,7 @@ impl Views {
     }
 
     async fn rebuild(&self, store: &impl LedgerStore) -> Result<(), StoreError> {
-        let (v, unkeyed) = load_counted(store, None, None, true).await?;
+        let (v, unkeyed, _) = load_counted(store, None, None, true).await?;
         *self.current.write().expect("view lock") = Current::of(v);
         *self.unkeyed.lock().expect("unkeyed lock") = unkeyed;
         self.others.lock().expect("views lock").clear();
@@ -645,13 +877,13 @@ impl Views {
         Ok(Refreshed::Appended(n))
     }
 
-    /// Appends a batch of new events without reading the ledger: they are checked against the
-    /// current view (every rule of an import: references, ids, dates, amounts), appended to it,
-    /// then written to the store. It applies when the ledger looks the same on every date (no
-    /// amendment, one currency), every keyed event is new (customer, document, payment, dispute
-    /// and promise ids not yet in the ledger) and no allocation is pushed. `Declined`: not
-    /// applicable, nothing done, the events handed back — use the general import, which
-    /// synchronises with the stored events.
+    /// Appends a batch without reading the ledger: it is planned against the views (see
+    /// [`plan_without_reading`]: new keyed events, customers as the ledger has them, actions and
+    /// rates counted by content), the new events checked against the current view (every rule
+    /// of an import: references, ids, dates, amounts), appended to it, then written to the
+    /// store. It applies when the ledger looks the same on every date (no amendment, one
+    /// currency). `Declined`: not applicable, nothing done, the events handed back — use the
+    /// general import, which synchronises with the stored events.
     pub async fn append_new(
         &self,
         store: &impl LedgerStore,
@@ -659,15 +891,32 @@ impl Views {
         events: Vec<Event>,
     ) -> Result<Fast, FastError> {
         let _w = self.writer.lock().await;
-        let (from, dated) = {
+        let plan = {
             let c = self.read();
-            (c.last_seq, c.dated)
+            if c.dated || c.last_seq == 0 {
+                return Ok(Fast::Declined(events));
+            }
+            let unkeyed = self.unkeyed.lock().expect("unkeyed lock");
+            match plan_without_reading(&c.snapshot, &unkeyed, events) {
+                Ok(p) => p,
+                Err(events) => return Ok(Fast::Declined(events)),
+            }
         };
-        if dated || from == 0 || events.is_empty() || !self.all_new(&events) {
-            return Ok(Fast::Declined(events));
+        let from = self.read().last_seq;
+        if plan.append.is_empty() {
+            return Ok(Fast::Unchanged(plan.unchanged));
         }
-        let (id, end, counts) = self.write_checked(store, batch, &events, from).await?;
-        self.joined(&events, end);
+        let (id, end, counts) = self
+            .write_checked(store, batch, &plan.append, plan.unchanged, from)
+            .await
+            .map_err(|e| match e {
+                FastError::Refused { index, error } => FastError::Refused {
+                    index: plan.origin(index),
+                    error,
+                },
+                e => e,
+            })?;
+        self.joined(&plan.append, end);
         Ok(Fast::Appended(Appended {
             batch_id: id,
             counts,
@@ -675,19 +924,22 @@ impl Views {
     }
 
     /// Checks `events` by appending them to the current view (all or nothing), then writes them
-    /// to the store as one batch after position `from`. When the store refuses, the view is
-    /// built again from it. The batch's id, the store's position after it and its counts.
+    /// to the store as one batch after position `from` (`unchanged`: events of the batch already
+    /// in the ledger, counted). When the store refuses, the view is built again from it. The
+    /// batch's id, the store's position after it and its counts.
     async fn write_checked(
         &self,
         store: &impl LedgerStore,
         batch: &NewBatch,
         events: &[Event],
+        unchanged: usize,
         from: i64,
     ) -> Result<(i64, i64, arpilot_store::Counts), FastError> {
         let n = events.len();
         let mut counts = arpilot_store::Counts {
-            rows_read: n as i64,
+            rows_read: (n + unchanged) as i64,
             appended: n as i64,
+            unchanged: unchanged as i64,
             ..Default::default()
         };
         crate::import::tally(events, &mut counts);
@@ -748,7 +1000,7 @@ impl Views {
             let c = self.read();
             (c.last_seq, c.dated)
         };
-        let (id, end, counts) = match self.write_checked(store, batch, &events, from).await {
+        let (id, end, counts) = match self.write_checked(store, batch, &events, 0, from).await {
             Err(FastError::Refused {
                 error: arpilot_core::LedgerError::Rebuild(_),
                 ..
@@ -791,70 +1043,14 @@ impl Views {
             counts,
         })
     }
-
-    /// True when every event would be appended by a synchronisation: keyed events whose key is
-    /// not in the ledger (nor twice in the batch), actions and rates not already there, no
-    /// amendment or allocation, one currency.
-    fn all_new(&self, events: &[Event]) -> bool {
-        let c = self.read();
-        let snap = &c.snapshot;
-        if depends_on_date(events, snap.currency) {
-            return false;
-        }
-        let unkeyed = self.unkeyed.lock().expect("unkeyed lock");
-        let mut seen: HashSet<(u8, &str, i32)> = HashSet::new();
-        let mut hashes: HashSet<u128> = HashSet::new();
-        let dispute_on = |inv: &str, day: Day| {
-            snap.invoices.ids.find(inv).is_some_and(|i| {
-                snap.disputes_of(i)
-                    .any(|r| snap.disputes[r].opened == day.0)
-            })
-        };
-        let promise_on = |inv: &str, day: Day| {
-            snap.invoices.ids.find(inv).is_some_and(|i| {
-                snap.promises_of(i)
-                    .any(|r| snap.promises[r].promised_on == day.0)
-            })
-        };
-        events.iter().all(|ev| match ev {
-            Event::Customer(x) => {
-                snap.customers.ids.find(&x.id).is_none() && seen.insert((0, &x.id, 0))
-            }
-            Event::Document(x) => {
-                snap.invoices.ids.find(&x.id).is_none()
-                    && snap.sources.ids.find(&x.id).is_none()
-                    && seen.insert((1, &x.id, 0))
-            }
-            Event::Payment(x) => {
-                snap.sources.ids.find(&x.id).is_none()
-                    && snap.invoices.ids.find(&x.id).is_none()
-                    && seen.insert((1, &x.id, 0))
-            }
-            Event::Dispute(x) => {
-                !dispute_on(&x.invoice_id, x.opened_on)
-                    && seen.insert((2, &x.invoice_id, x.opened_on.0))
-            }
-            Event::Promise(x) => {
-                !promise_on(&x.invoice_id, x.promised_on)
-                    && seen.insert((3, &x.invoice_id, x.promised_on.0))
-            }
-            Event::Action(_) | Event::Rate(_) | Event::Followup(_) => {
-                let h = content_hash(ev);
-                !unkeyed.0.contains_key(&h) && hashes.insert(h)
-            }
-            Event::Allocation(_)
-            | Event::Amend(_)
-            | Event::Receipt(_)
-            | Event::Cash(_)
-            | Event::Reminder(_) => false,
-        })
-    }
 }
 
 /// What [`Views::append_new`] did.
 #[derive(Debug)]
 pub enum Fast {
     Appended(Appended),
+    /// Every event (this many) was already in the ledger: nothing written.
+    Unchanged(usize),
     /// Not a batch of new events: nothing done, here are the events back.
     Declined(Vec<Event>),
 }

@@ -15,6 +15,7 @@ pub mod date;
 pub mod dso;
 pub mod dunning;
 pub mod forecast;
+pub mod image;
 pub mod invoices;
 pub mod ledger;
 pub mod money;

@@ -922,6 +922,7 @@ async fn schedule_reports(state: Shared) {
 pub async fn serve(listener: tokio::net::TcpListener, state: Shared) -> std::io::Result<()> {
     tokio::spawn(watch_ledger(Arc::clone(&state)));
     tokio::spawn(warm_worklist(Arc::clone(&state)));
+    tokio::spawn(keep_image(Arc::clone(&state)));
     // The daily reminders and the retries of failed e-mails.
     tokio::spawn(reminders::schedule(Arc::clone(&state)));
     // The management reports subscribed to.
@@ -951,8 +952,53 @@ async fn warm_worklist(state: Shared) {
     }
 }
 
+/// Keeps the ledger's image (`arpilot_app::image`) close to the current view, so that the next
+/// start reads it and the few events stored after it: written at once after a start that could
+/// not use it, then when the view holds `IMAGE_EVERY` events more, or any more after
+/// `IMAGE_AFTER`. Written off the async workers; a failure is logged and tried again later.
+async fn keep_image(state: Shared) {
+    const IMAGE_EVERY: i64 = 100_000;
+    const IMAGE_AFTER: std::time::Duration = std::time::Duration::from_secs(600);
+    let mut last = std::time::Instant::now();
+    let mut first = true;
+    loop {
+        let behind = state.views.image_behind();
+        if behind > 0 && (first || behind >= IMAGE_EVERY || last.elapsed() >= IMAGE_AFTER) {
+            last = std::time::Instant::now();
+            match state.views.image_job(&state.store).await {
+                Ok(Some(job)) => {
+                    let done = tokio::task::spawn_blocking(move || {
+                        let r = job.write();
+                        (job, r)
+                    })
+                    .await;
+                    match done {
+                        Ok((job, Ok(bytes))) => {
+                            state.views.image_written(&job);
+                            if std::env::var_os("ARPILOT_TIMING").is_some() {
+                                eprintln!(
+                                    "image of {} events written ({} MB) in {:.2} s",
+                                    job.events(),
+                                    bytes >> 20,
+                                    last.elapsed().as_secs_f64()
+                                );
+                            }
+                        }
+                        Ok((_, Err(e))) => eprintln!("arpilot: writing the ledger's image: {e}"),
+                        Err(_) => eprintln!("arpilot: writing the ledger's image: internal error"),
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => eprintln!("arpilot: the ledger's image: {e}"),
+            }
+        }
+        first = false;
+        tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+    }
+}
+
 /// Imports made outside this server (`arpilot import` on the same database, another server on
-/// the same PostgreSQL) are noticed: at once on PostgreSQL (LISTEN/NOTIFY), within half a second
+/// the same PostgreSQL) are noticed: at once on PostgreSQL (LISTEN/NOTIFY), within a fifth of a second
 /// on SQLite or while the PostgreSQL listener reconnects (see `arpilot_store::changes`). Open
 /// pages then refresh like after a push. Batches appended through this server are already in
 /// its views: their notifications are skipped. Otherwise the views read what was appended after

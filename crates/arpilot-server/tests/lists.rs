@@ -82,7 +82,7 @@ async fn app_with_more() -> (App, Vec<Truth>) {
     let store = Store::open(&Target::Sqlite(app.db())).await.unwrap();
     append(&store, events, "more").await;
     store.close().await;
-    // The server notices an import made elsewhere within half a second.
+    // The server notices an import made elsewhere within a fifth of a second.
     let admin = app.login("admin").await;
     for _ in 0..100 {
         let r = app.get(&admin, "/api/customers?as_of=2024-06-30").await;

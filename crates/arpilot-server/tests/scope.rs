@@ -585,7 +585,7 @@ async fn imports_made_elsewhere_are_noticed() {
         if j["totals"]["balance"] == "1700.00" {
             break;
         }
-        // Noticed within half a second; the margin is for a busy test machine.
+        // Noticed within a fifth of a second; the margin is for a busy test machine.
         assert!(
             start.elapsed().as_millis() < 5000,
             "not noticed: {}",

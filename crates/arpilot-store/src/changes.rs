@@ -17,7 +17,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 /// The PostgreSQL channel appends notify.
 pub const CHANNEL: &str = "arpilot_ledger";
 /// How often to look when nothing can tell.
-pub const POLL: Duration = Duration::from_millis(500);
+pub const POLL: Duration = Duration::from_millis(200);
 /// How often to look while listening.
 pub const SAFETY: Duration = Duration::from_secs(5);
 /// How long to wait between two attempts to listen again.

@@ -26,6 +26,17 @@ macro_rules! ledger_store_impl {
                 self.load_since(0).await
             }
 
+            async fn block(&self, seq: i64) -> crate::Result<Option<String>> {
+                Ok(sqlx::query_scalar(sql::BLOCK_GET)
+                    .bind(seq)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            fn image_path(&self) -> Option<std::path::PathBuf> {
+                self.image.clone()
+            }
+
             async fn batch_end(&self, batch_id: i64) -> crate::Result<i64> {
                 Ok(sqlx::query_scalar(sql::BATCH_END)
                     .bind(batch_id)
@@ -167,6 +178,7 @@ pub mod users;
 #[macro_use]
 pub mod sessions;
 pub mod changes;
+pub mod image;
 mod migrate;
 mod postgres;
 mod sqlite;
@@ -300,6 +312,12 @@ pub trait LedgerStore {
     /// The position after the last event of batch `batch_id` (the `last_seq` a load made right
     /// after it would give).
     async fn batch_end(&self, batch_id: i64) -> Result<i64>;
+    /// The stored form of the block of events ending at position `seq`: what an image of the
+    /// ledger up to `seq` checks it was made from this ledger.
+    async fn block(&self, seq: i64) -> Result<Option<String>>;
+    /// Where the image of the ledger's snapshot is kept (see [`image`]): beside a SQLite file;
+    /// for PostgreSQL, the file named by `ARPILOT_IMAGE` if any.
+    fn image_path(&self) -> Option<std::path::PathBuf>;
     async fn append(
         &self,
         batch: &NewBatch,
@@ -366,7 +384,7 @@ impl Store {
     }
 
     /// Wake-ups when the ledger may have changed, made elsewhere or through this handle: at once
-    /// on PostgreSQL (LISTEN/NOTIFY, polling while the listener is down), every 500 ms on SQLite.
+    /// on PostgreSQL (LISTEN/NOTIFY, polling while the listener is down), every 200 ms on SQLite.
     /// See [`changes`].
     pub fn changes(&self) -> Changes {
         match self {
@@ -397,6 +415,12 @@ impl LedgerStore for Store {
     }
     async fn batch_end(&self, batch_id: i64) -> Result<i64> {
         delegate!(self, s => s.batch_end(batch_id).await)
+    }
+    async fn block(&self, seq: i64) -> Result<Option<String>> {
+        delegate!(self, s => s.block(seq).await)
+    }
+    fn image_path(&self) -> Option<std::path::PathBuf> {
+        delegate!(self, s => s.image_path())
     }
     async fn append(
         &self,

@@ -9,6 +9,9 @@ pub struct PgStore {
     pool: PgPool,
     /// Names this handle in its notifications, so that its own changes are told apart.
     origin: String,
+    /// Where the snapshot's image is kept: `ARPILOT_IMAGE`, as several servers may share the
+    /// database but not a disk.
+    image: Option<std::path::PathBuf>,
 }
 
 /// Key of the advisory lock that serialises migrations and appends across processes.
@@ -29,6 +32,9 @@ impl PgStore {
         let s = PgStore {
             pool,
             origin: crate::changes::origin(),
+            image: std::env::var_os("ARPILOT_IMAGE")
+                .filter(|v| !v.is_empty())
+                .map(Into::into),
         };
         s.migrate().await?;
         Ok(s)
@@ -80,6 +86,7 @@ mod sql {
     pub const META_GET: &str = "SELECT value FROM ledger_meta WHERE key = $1";
     pub const LAST_SEQ: &str = "SELECT COALESCE(MAX(seq), 0)::BIGINT FROM events";
     pub const BLOCKS_AFTER: &str = "SELECT seq, payload FROM events WHERE seq > $1 ORDER BY seq";
+    pub const BLOCK_GET: &str = "SELECT payload FROM events WHERE seq = $1";
     pub const BATCH_END: &str =
         "SELECT COALESCE(MAX(seq), 0)::BIGINT FROM events WHERE batch_id = $1";
     pub const META_PUT: &str =

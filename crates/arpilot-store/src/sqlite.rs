@@ -9,6 +9,8 @@ use std::time::Duration;
 
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// `<database>.image`, beside the file.
+    image: Option<std::path::PathBuf>,
 }
 
 impl SqliteStore {
@@ -24,7 +26,12 @@ impl SqliteStore {
             .max_connections(4)
             .connect_with(opts)
             .await?;
-        let s = SqliteStore { pool };
+        let mut image = path.as_os_str().to_owned();
+        image.push(".image");
+        let s = SqliteStore {
+            pool,
+            image: Some(image.into()),
+        };
         s.migrate().await?;
         Ok(s)
     }
@@ -33,7 +40,7 @@ impl SqliteStore {
         self.pool.close().await;
     }
 
-    /// SQLite cannot notify: a wake-up every 500 ms (see [`crate::changes`]).
+    /// SQLite cannot notify: a wake-up every 200 ms (see [`crate::changes`]).
     pub fn changes(&self) -> crate::Changes {
         crate::Changes::poll()
     }
@@ -80,6 +87,7 @@ mod sql {
     pub const META_GET: &str = "SELECT value FROM ledger_meta WHERE key = ?";
     pub const LAST_SEQ: &str = "SELECT COALESCE(MAX(seq), 0) FROM events";
     pub const BLOCKS_AFTER: &str = "SELECT seq, payload FROM events WHERE seq > ? ORDER BY seq";
+    pub const BLOCK_GET: &str = "SELECT payload FROM events WHERE seq = ?";
     pub const BATCH_END: &str = "SELECT COALESCE(MAX(seq), 0) FROM events WHERE batch_id = ?";
     pub const META_PUT: &str =
         "INSERT INTO ledger_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING";

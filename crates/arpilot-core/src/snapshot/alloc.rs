@@ -1,7 +1,6 @@
 //! The allocation pass: caps, the fast path for in-order appends, the full pass when back-dated.
 
-use super::{Alloc, F_EXTRA, OPEN, Remaining, SRC_BITS, Snapshot, Sources};
-use std::collections::HashMap;
+use super::{Alloc, F_EXTRA, Map, OPEN, Remaining, SRC_BITS, Snapshot, Sources};
 
 impl Sources {
     fn last_alloc(&self, s: usize) -> i32 {
@@ -176,7 +175,7 @@ impl Snapshot {
         for f in inv.flags.iter_mut() {
             *f &= !F_EXTRA;
         }
-        self.extra = HashMap::new();
+        self.extra = Map::default();
         self.extra_len = 0;
         // Per-day allocation totals changed wholesale: drop the cache, it rebuilds on demand.
         self.daily = std::sync::OnceLock::new();

@@ -16,6 +16,7 @@
 
 mod alloc;
 mod append;
+mod image;
 
 pub use append::{AppendStats, EventError};
 
@@ -36,6 +37,10 @@ pub const SRC_WRITEOFF: u8 = 2;
 
 /// Not settled yet.
 pub const OPEN: i32 = i32::MAX;
+
+/// The snapshot's maps: row numbers are not chosen by users, and a start reading an image fills
+/// millions of entries, so a fast hasher rather than SipHash.
+pub type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 #[derive(Clone, Debug, Default)]
 pub struct Customers {
@@ -82,7 +87,7 @@ pub struct Sources {
 pub struct Remaining {
     used_up: Vec<u64>,
     len: usize,
-    partial: HashMap<u32, i64>,
+    partial: Map<u32, i64>,
 }
 
 impl Remaining {
@@ -365,10 +370,10 @@ pub struct Snapshot {
     pub sources: Sources,
     pub allocs: Allocs,
     /// Allocations appended since the last compaction, per invoice (flag `F_EXTRA`).
-    pub(crate) extra: HashMap<u32, Vec<Alloc>>,
+    pub(crate) extra: Map<u32, Vec<Alloc>>,
     extra_len: usize,
     /// Requested amounts of allocations that the caps reduced, by `seq`.
-    capped: HashMap<u32, i64>,
+    capped: Map<u32, i64>,
     pub disputes: Vec<Dispute>,
     /// Dispute rows ordered by invoice, to find an invoice's disputes by binary search.
     dispute_ix: Vec<(u32, u32)>,
@@ -381,9 +386,9 @@ pub struct Snapshot {
     action_by_day: Vec<u32>,
     pub actions: Vec<Action>,
     /// Notes of actions, by action row (most have none).
-    pub action_notes: HashMap<u32, String>,
+    pub action_notes: Map<u32, String>,
     /// Comments of dispute resolutions, by dispute row.
-    pub dispute_comments: HashMap<u32, String>,
+    pub dispute_comments: Map<u32, String>,
     /// Follow-ups (next action, do not contact until, contact person) by customer row, in the
     /// order recorded.
     pub followups: Vec<(u32, crate::ledger::FollowupRec)>,
@@ -421,9 +426,9 @@ impl Snapshot {
             invoices: Invoices::default(),
             sources: Sources::default(),
             allocs: Allocs::default(),
-            extra: HashMap::new(),
+            extra: Map::default(),
             extra_len: 0,
-            capped: HashMap::new(),
+            capped: Map::default(),
             disputes: Vec::new(),
             dispute_ix: Vec::new(),
             promises: Vec::new(),
@@ -432,8 +437,8 @@ impl Snapshot {
             max_promise_span: 0,
             action_by_day: Vec::new(),
             actions: Vec::new(),
-            action_notes: HashMap::new(),
-            dispute_comments: HashMap::new(),
+            action_notes: Map::default(),
+            dispute_comments: Map::default(),
             followups: Vec::new(),
             reasons: Dict::default(),
             action_kinds: Dict::default(),

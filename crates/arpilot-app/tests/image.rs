@@ -1,0 +1,310 @@
+//! The ledger's image: a process starting on a ledger with an image reads it and the events
+//! stored after it, and reports exactly what a build from every stored event reports; an image
+//! that is damaged, of another ledger or of a ledger whose dates differ and grew is not used.
+
+use arpilot_app::Views;
+use arpilot_app::import::{Author, Incoming, import, push};
+use arpilot_app::view::load;
+use arpilot_core::report::{ReportParams, report};
+use arpilot_core::worklist::{WorklistParams, worklist};
+use arpilot_core::{Day, Selection, Snapshot};
+use arpilot_store::{LedgerStore, NewBatch, Store, Target};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// The store, counting the reads of the whole ledger.
+struct Counting<'a> {
+    inner: &'a Store,
+    whole_reads: AtomicUsize,
+}
+
+impl LedgerStore for Counting<'_> {
+    async fn meta(&self, key: &str) -> arpilot_store::Result<Option<String>> {
+        self.inner.meta(key).await
+    }
+    async fn load(&self) -> arpilot_store::Result<arpilot_store::Loaded> {
+        self.whole_reads.fetch_add(1, Ordering::SeqCst);
+        self.inner.load().await
+    }
+    async fn load_since(&self, after_seq: i64) -> arpilot_store::Result<arpilot_store::Loaded> {
+        if after_seq == 0 {
+            self.whole_reads.fetch_add(1, Ordering::SeqCst);
+        }
+        self.inner.load_since(after_seq).await
+    }
+    async fn batch_end(&self, batch_id: i64) -> arpilot_store::Result<i64> {
+        self.inner.batch_end(batch_id).await
+    }
+    async fn block(&self, seq: i64) -> arpilot_store::Result<Option<String>> {
+        self.inner.block(seq).await
+    }
+    fn image_path(&self) -> Option<PathBuf> {
+        self.inner.image_path()
+    }
+    async fn append(
+        &self,
+        batch: &NewBatch,
+        meta: &[(&str, &str)],
+        events: &[arpilot_core::Event],
+        expected_last_seq: i64,
+        progress: &(dyn Fn(usize) + Sync),
+    ) -> arpilot_store::Result<i64> {
+        self.inner
+            .append(batch, meta, events, expected_last_seq, progress)
+            .await
+    }
+    async fn batches(&self) -> arpilot_store::Result<Vec<arpilot_store::Batch>> {
+        self.inner.batches().await
+    }
+    async fn event_count(&self) -> arpilot_store::Result<i64> {
+        self.inner.event_count().await
+    }
+}
+
+fn d(s: &str) -> Day {
+    Day::parse_iso(s).unwrap()
+}
+
+fn json(snap: &Snapshot, as_of: &str) -> String {
+    let r = report(snap, &Selection::all(), &ReportParams::new(d(as_of))).unwrap();
+    serde_json::to_string(&r).unwrap()
+}
+
+fn author() -> Author {
+    Author {
+        user: "test".into(),
+        entity: None,
+        effective: d("2024-04-02"),
+    }
+}
+
+/// The reports and the worklist of `views`, beside those of a build from every stored event
+/// (the image moved away meanwhile).
+async fn same_as_built(views: &Views, store: &Store, image: &Path) {
+    let aside = image.with_extension("aside");
+    std::fs::rename(image, &aside).unwrap();
+    let built = load(store, None, None).await.unwrap();
+    std::fs::rename(&aside, image).unwrap();
+    let live = views.current();
+    for as_of in ["2024-03-31", "2024-02-29"] {
+        assert_eq!(json(&live, as_of), json(&built.snapshot, as_of), "{as_of}");
+    }
+    assert_eq!(views.latest(), built.as_of);
+    assert_eq!(views.loaded(), built.events);
+    let th = Default::default();
+    let p = WorklistParams::default();
+    let all = Selection::all();
+    assert_eq!(
+        worklist(&live, &all, views.latest(), &th, &p),
+        worklist(&built.snapshot, &all, built.as_of, &th, &p)
+    );
+}
+
+/// Customer `id` as the small fixture has it.
+fn set_customer(_dir: &Path, id: &str) -> arpilot_core::Event {
+    let fixture =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../arpilot-cli/tests/fixtures/small");
+    let set = arpilot_ingest::ledger_csv::read_set(&[fixture]).unwrap();
+    set.events
+        .into_iter()
+        .find(|e| matches!(e, arpilot_core::Event::Customer(c) if c.id == id))
+        .unwrap()
+}
+
+async fn write_image(views: &Views, store: &Store) -> u64 {
+    let job = views
+        .image_job(store)
+        .await
+        .unwrap()
+        .expect("a SQLite ledger keeps an image");
+    let bytes = job.write().unwrap();
+    views.image_written(&job);
+    bytes
+}
+
+#[tokio::test]
+async fn a_start_reads_the_image_and_what_was_stored_after_it() {
+    let dir = std::env::temp_dir().join(format!("arpilot-app-image-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let target = Target::Sqlite(dir.join("ledger.db"));
+    let store = Store::open(&target).await.unwrap();
+    let image = store.image_path().unwrap();
+    assert_eq!(image, dir.join("ledger.db.image"));
+    let fixture =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../arpilot-cli/tests/fixtures/small");
+    let set = arpilot_ingest::ledger_csv::read_set(&[fixture]).unwrap();
+    let n = set.events.len() as i64;
+    import(
+        &store,
+        Incoming::new(
+            set.events,
+            set.currency,
+            NewBatch::for_import("small".into(), String::new(), "ledger", None, "t".into()),
+            d("2024-04-01"),
+            vec![],
+        ),
+        &|_| {},
+    )
+    .await
+    .unwrap();
+
+    // No image yet: the views are built from the ledger, and the image is behind by all of it.
+    let views = Views::open(&store).await.unwrap();
+    assert!(views.image_behind() > n);
+    assert!(write_image(&views, &store).await > 0);
+    assert_eq!(views.image_behind(), 0);
+
+    // A start on the image alone.
+    let again = Views::open(&store).await.unwrap();
+    assert_eq!(again.image_behind(), 0, "read from the image");
+    same_as_built(&again, &store, &image).await;
+    let cur = again.current().currency;
+
+    // Events stored after the image (a payment and a call, through another process): a start
+    // reads the image and only those.
+    let more: serde_json::Value = serde_json::from_str(
+        r#"{"events": [
+            {"type": "payment", "payment_id": "P9", "customer_id": "C3", "date": "2024-03-31", "amount": "100.00", "invoice_id": "F5"},
+            {"type": "action", "customer_id": "C3", "date": "2024-03-31", "kind": "call", "agent": "Camille", "note": "will pay"}
+        ]}"#,
+    )
+    .unwrap();
+    push(&store, None, &more, cur, &author()).await.unwrap();
+    let third = Views::open(&store).await.unwrap();
+    assert_eq!(third.image_behind(), 2, "the image and two events after it");
+    assert_eq!(third.latest(), d("2024-03-31"));
+    same_as_built(&third, &store, &image).await;
+    // The call is known by its content: the same push again adds nothing.
+    let o = push(&store, Some(&third), &more, cur, &author())
+        .await
+        .unwrap();
+    assert_eq!((o.batch, o.unchanged), (None, 2));
+
+    // An import of customers as the ledger has them, a new customer and its payment, and a
+    // call already recorded: planned from the image and the events after it, without reading
+    // the ledger, as the synchronisation would plan it.
+    let counting = Counting {
+        inner: &store,
+        whole_reads: AtomicUsize::new(0),
+    };
+    let c1 = set_customer(&dir, "C1");
+    let batch_events = || {
+        let mut v = vec![c1.clone()];
+        let body: serde_json::Value = serde_json::from_str(
+                r#"{"events": [
+                    {"type": "customer", "customer_id": "C9", "name": "Nouveau SAS"},
+                    {"type": "payment", "payment_id": "P30", "customer_id": "C9", "date": "2024-03-31", "amount": "12.00"},
+                    {"type": "action", "customer_id": "C3", "date": "2024-03-31", "kind": "call", "agent": "Camille", "note": "will pay"}
+                ]}"#,
+        )
+        .unwrap();
+        v.extend(arpilot_ingest::json::read(&body, cur, &|_| false).unwrap());
+        v
+    };
+    let incoming = |events| {
+        Incoming::new(
+            events,
+            cur,
+            NewBatch::for_import("daily".into(), String::new(), "ledger", None, "t".into()),
+            d("2024-04-01"),
+            vec![],
+        )
+    };
+    let o = import(&counting, incoming(batch_events()), &|_| {})
+        .await
+        .unwrap();
+    assert!(o.batch_id.is_some());
+    assert_eq!(
+        (o.counts.appended, o.counts.unchanged, o.counts.payments),
+        (2, 2, 1)
+    );
+    assert_eq!(
+        counting.whole_reads.load(Ordering::SeqCst),
+        0,
+        "the ledger was not read"
+    );
+    // Again: the payment's id is in the ledger now, which only the synchronisation with the
+    // stored events can compare; it finds everything there.
+    let o = import(&counting, incoming(batch_events()), &|_| {})
+        .await
+        .unwrap();
+    assert_eq!((o.batch_id, o.counts.unchanged), (None, 4));
+    assert_eq!(counting.whole_reads.load(Ordering::SeqCst), 1);
+    let seventh = Views::open(&store).await.unwrap();
+    same_as_built(&seventh, &store, &image).await;
+
+    // A damaged image is not used: the views are built from the ledger, with the same figures.
+    let mut bytes = std::fs::read(&image).unwrap();
+    bytes[100] ^= 1;
+    std::fs::write(&image, &bytes).unwrap();
+    let fourth = Views::open(&store).await.unwrap();
+    assert!(fourth.image_behind() > n, "built from the ledger");
+    bytes[100] ^= 1;
+    std::fs::write(&image, &bytes).unwrap();
+
+    // The image of another ledger (same first events, then a different one) is not used.
+    let other_target = Target::Sqlite(dir.join("other.db"));
+    let other = Store::open(&other_target).await.unwrap();
+    let mut set =
+        arpilot_ingest::ledger_csv::read_set(&[
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../arpilot-cli/tests/fixtures/small")
+        ])
+        .unwrap();
+    set.events.push(arpilot_core::Event::Payment(
+        arpilot_core::ledger::PaymentRec {
+            id: "P77".into(),
+            customer_id: "C1".into(),
+            date: d("2024-03-31"),
+            amount: 700,
+            currency: None,
+            invoice_id: None,
+            reference: None,
+        },
+    ));
+    import(
+        &other,
+        Incoming::new(
+            set.events,
+            set.currency,
+            NewBatch::for_import("small".into(), String::new(), "ledger", None, "t".into()),
+            d("2024-04-01"),
+            vec![],
+        ),
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    // Its first block differs from ours (one payment more): our image is not its image.
+    std::fs::copy(&image, other.image_path().unwrap()).unwrap();
+    let theirs = Views::open(&other).await.unwrap();
+    assert!(
+        theirs.image_behind() > n,
+        "another ledger's image is not used"
+    );
+    assert!(theirs.current().sources.ids.find("P77").is_some());
+    assert!(theirs.current().sources.ids.find("P9").is_none());
+
+    // An amendment (a changed customer) after the image: its dates differ now, so a start
+    // builds from the ledger; written again, the image is used for the latest date.
+    let amend: serde_json::Value = serde_json::from_str(
+        r#"{"events": [{"type": "customer", "customer_id": "C1", "name": "Renamed SA"}]}"#,
+    )
+    .unwrap();
+    push(&store, None, &amend, cur, &author()).await.unwrap();
+    let fifth = Views::open(&store).await.unwrap();
+    assert!(
+        fifth.image_behind() > n,
+        "an amendment after the image: built"
+    );
+    same_as_built(&fifth, &store, &image).await;
+    write_image(&fifth, &store).await;
+    let sixth = Views::open(&store).await.unwrap();
+    assert_eq!(sixth.image_behind(), 0);
+    same_as_built(&sixth, &store, &image).await;
+    // The renaming takes effect on 2 April, after the view's date: not seen yet.
+    let snap = sixth.current();
+    let c1 = snap.customers.ids.find("C1").unwrap() as usize;
+    assert_eq!(snap.customers.names[c1], "Alpha SARL");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

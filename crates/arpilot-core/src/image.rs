@@ -1,0 +1,410 @@
+//! A compact binary form of in-memory state, for the snapshot's image (see
+//! [`Snapshot::write_image`](crate::Snapshot::write_image)): little-endian numbers, columns written
+//! as a length and their values, a checksum of everything at the end.
+//!
+//! The reader is given the image's size and refuses any length that could not fit in it, so a
+//! damaged image is an error, never a huge allocation or a panic.
+
+use std::io::{self, Read, Write};
+
+/// Why an image cannot be read. The caller builds the state from the ledger instead.
+#[derive(Debug, thiserror::Error)]
+pub enum ImageError {
+    #[error("reading the image: {0}")]
+    Io(#[from] io::Error),
+    #[error("the image is not usable: {0}")]
+    Format(String),
+}
+
+fn bad(what: impl Into<String>) -> ImageError {
+    ImageError::Format(what.into())
+}
+
+/// Fixed-size values written as their little-endian bytes.
+pub trait Pod: Copy + Default {
+    const N: usize;
+    fn put(self, out: &mut Vec<u8>);
+    fn get(b: &[u8]) -> Self;
+}
+
+macro_rules! pod {
+    ($($t:ty),*) => {$(
+        impl Pod for $t {
+            const N: usize = std::mem::size_of::<$t>();
+            #[inline]
+            fn put(self, out: &mut Vec<u8>) {
+                out.extend_from_slice(&self.to_le_bytes());
+            }
+            #[inline]
+            fn get(b: &[u8]) -> Self {
+                <$t>::from_le_bytes(b[..Self::N].try_into().expect("length"))
+            }
+        }
+    )*};
+}
+pod!(u8, u16, u32, u64, u128, i16, i32, i64, i128);
+
+/// A checksum of a byte stream, independent of how the stream is cut: four lanes of 8-byte
+/// words (so that one pass over a gigabyte takes a fraction of a second), the tail padded.
+#[derive(Clone)]
+struct Sum {
+    lanes: [u64; 4],
+    pending: [u8; 32],
+    np: usize,
+    total: u64,
+}
+
+const K: u64 = 0x9e37_79b9_7f4a_7c15;
+
+impl Sum {
+    fn new() -> Sum {
+        Sum {
+            lanes: [1, 2, 3, 4],
+            pending: [0; 32],
+            np: 0,
+            total: 0,
+        }
+    }
+
+    #[inline]
+    fn block(lanes: &mut [u64; 4], b: &[u8]) {
+        for (l, w) in lanes.iter_mut().zip(b.chunks_exact(8)) {
+            let w = u64::from_le_bytes(w.try_into().expect("8 bytes"));
+            *l = (*l ^ w).wrapping_mul(K).rotate_left(31);
+        }
+    }
+
+    fn feed(&mut self, mut b: &[u8]) {
+        self.total += b.len() as u64;
+        if self.np > 0 {
+            let k = (32 - self.np).min(b.len());
+            self.pending[self.np..self.np + k].copy_from_slice(&b[..k]);
+            self.np += k;
+            b = &b[k..];
+            if self.np < 32 {
+                return;
+            }
+            let p = self.pending;
+            Sum::block(&mut self.lanes, &p);
+            self.np = 0;
+        }
+        let mut blocks = b.chunks_exact(32);
+        for c in &mut blocks {
+            Sum::block(&mut self.lanes, c);
+        }
+        let rest = blocks.remainder();
+        self.pending[..rest.len()].copy_from_slice(rest);
+        self.np = rest.len();
+    }
+
+    fn finish(&self) -> u64 {
+        let mut lanes = self.lanes;
+        let mut p = [0u8; 32];
+        p[..self.np].copy_from_slice(&self.pending[..self.np]);
+        Sum::block(&mut lanes, &p);
+        let mut h = self.total.wrapping_mul(K);
+        for l in lanes {
+            h = (h ^ l).wrapping_mul(K).rotate_left(27);
+        }
+        h
+    }
+}
+
+const CHUNK: usize = 1 << 20;
+
+/// Writes an image.
+pub struct Enc<W: Write> {
+    w: W,
+    buf: Vec<u8>,
+    sum: Sum,
+}
+
+impl<W: Write> Enc<W> {
+    pub fn new(w: W) -> Enc<W> {
+        Enc {
+            w,
+            buf: Vec::with_capacity(CHUNK + 64),
+            sum: Sum::new(),
+        }
+    }
+
+    fn spill(&mut self) -> io::Result<()> {
+        if self.buf.len() >= CHUNK {
+            self.flush_buf()?;
+        }
+        Ok(())
+    }
+
+    fn flush_buf(&mut self) -> io::Result<()> {
+        self.sum.feed(&self.buf);
+        self.w.write_all(&self.buf)?;
+        self.buf.clear();
+        Ok(())
+    }
+
+    pub fn put<T: Pod>(&mut self, v: T) -> io::Result<()> {
+        v.put(&mut self.buf);
+        self.spill()
+    }
+
+    pub fn bytes(&mut self, b: &[u8]) -> io::Result<()> {
+        self.put(b.len() as u64)?;
+        for c in b.chunks(CHUNK) {
+            self.buf.extend_from_slice(c);
+            self.spill()?;
+        }
+        Ok(())
+    }
+
+    pub fn str(&mut self, s: &str) -> io::Result<()> {
+        self.bytes(s.as_bytes())
+    }
+
+    pub fn opt_str(&mut self, s: Option<&str>) -> io::Result<()> {
+        match s {
+            None => self.put(0u8),
+            Some(s) => {
+                self.put(1u8)?;
+                self.str(s)
+            }
+        }
+    }
+
+    /// A column: its length, then its values.
+    pub fn col<T: Pod>(&mut self, v: &[T]) -> io::Result<()> {
+        self.put(v.len() as u64)?;
+        for c in v.chunks(CHUNK / 16) {
+            for &x in c {
+                x.put(&mut self.buf);
+            }
+            self.spill()?;
+        }
+        Ok(())
+    }
+
+    /// A column of optional values: a presence byte per row, then the values (0 when absent).
+    pub fn opt_col<T: Pod>(&mut self, v: &[Option<T>]) -> io::Result<()> {
+        let present: Vec<u8> = v.iter().map(|x| x.is_some() as u8).collect();
+        let values: Vec<T> = v.iter().map(|x| x.unwrap_or_default()).collect();
+        self.col(&present)?;
+        self.col(&values)
+    }
+
+    pub fn strs<'a>(&mut self, v: impl ExactSizeIterator<Item = &'a str>) -> io::Result<()> {
+        self.put(v.len() as u64)?;
+        for s in v {
+            self.str(s)?;
+        }
+        Ok(())
+    }
+
+    /// Ends the image with the checksum of everything written.
+    pub fn finish(mut self) -> io::Result<W> {
+        self.flush_buf()?;
+        let sum = self.sum.finish();
+        self.w.write_all(&sum.to_le_bytes())?;
+        self.w.flush()?;
+        Ok(self.w)
+    }
+}
+
+/// Reads an image of `size` bytes written by [`Enc`].
+pub struct Dec<R: Read> {
+    r: R,
+    buf: Vec<u8>,
+    pos: usize,
+    len: usize,
+    /// Summed as read from `r` (a whole buffer at a time, not value by value), up to the
+    /// checksum that ends the image.
+    sum: Sum,
+    content: u64,
+    hashed: u64,
+    /// Bytes of the image not taken yet (the checksum included).
+    left: u64,
+}
+
+impl<R: Read> Dec<R> {
+    pub fn new(r: R, size: u64) -> Dec<R> {
+        Dec {
+            r,
+            buf: vec![0; CHUNK],
+            pos: 0,
+            len: 0,
+            sum: Sum::new(),
+            content: size.saturating_sub(8),
+            hashed: 0,
+            left: size,
+        }
+    }
+
+    /// Makes at least `n` (≤ the buffer's size) bytes available.
+    fn fill(&mut self, n: usize) -> Result<(), ImageError> {
+        if self.len - self.pos >= n {
+            return Ok(());
+        }
+        self.buf.copy_within(self.pos..self.len, 0);
+        self.len -= self.pos;
+        self.pos = 0;
+        while self.len < n {
+            let k = self.r.read(&mut self.buf[self.len..])?;
+            if k == 0 {
+                return Err(bad("the image ends early"));
+            }
+            let h = (k as u64).min(self.content - self.hashed) as usize;
+            self.sum.feed(&self.buf[self.len..self.len + h]);
+            self.hashed += h as u64;
+            self.len += k;
+        }
+        Ok(())
+    }
+
+    fn take(&mut self, n: usize) -> Result<&[u8], ImageError> {
+        if n as u64 > self.left {
+            return Err(bad("the image ends early"));
+        }
+        self.fill(n)?;
+        let b = &self.buf[self.pos..self.pos + n];
+        self.pos += n;
+        self.left -= n as u64;
+        Ok(b)
+    }
+
+    pub fn get<T: Pod>(&mut self) -> Result<T, ImageError> {
+        Ok(T::get(self.take(T::N)?))
+    }
+
+    /// A length of items of `item` bytes each, refused when they could not fit in the image.
+    pub fn len(&mut self, item: usize) -> Result<usize, ImageError> {
+        let n: u64 = self.get()?;
+        if n.saturating_mul(item.max(1) as u64) > self.left {
+            return Err(bad("a length runs past the end of the image"));
+        }
+        Ok(n as usize)
+    }
+
+    pub fn bytes_into(&mut self, out: &mut Vec<u8>) -> Result<(), ImageError> {
+        let mut n = self.len(1)?;
+        out.reserve_exact(n);
+        while n > 0 {
+            let k = n.min(CHUNK);
+            out.extend_from_slice(self.take(k)?);
+            n -= k;
+        }
+        Ok(())
+    }
+
+    pub fn bytes(&mut self) -> Result<Vec<u8>, ImageError> {
+        let mut v = Vec::new();
+        self.bytes_into(&mut v)?;
+        Ok(v)
+    }
+
+    pub fn string(&mut self) -> Result<String, ImageError> {
+        String::from_utf8(self.bytes()?).map_err(|_| bad("a text is not UTF-8"))
+    }
+
+    pub fn opt_string(&mut self) -> Result<Option<String>, ImageError> {
+        Ok(match self.get::<u8>()? {
+            0 => None,
+            _ => Some(self.string()?),
+        })
+    }
+
+    pub fn col<T: Pod>(&mut self) -> Result<Vec<T>, ImageError> {
+        let n = self.len(T::N)?;
+        let mut out = Vec::with_capacity(n);
+        let mut left = n;
+        while left > 0 {
+            let k = left.min(CHUNK / T::N);
+            let b = self.take(k * T::N)?;
+            out.extend(b.chunks_exact(T::N).map(T::get));
+            left -= k;
+        }
+        Ok(out)
+    }
+
+    pub fn opt_col<T: Pod>(&mut self) -> Result<Vec<Option<T>>, ImageError> {
+        let present: Vec<u8> = self.col()?;
+        let values: Vec<T> = self.col()?;
+        if present.len() != values.len() {
+            return Err(bad("an optional column's lengths differ"));
+        }
+        Ok(present
+            .into_iter()
+            .zip(values)
+            .map(|(p, v)| (p != 0).then_some(v))
+            .collect())
+    }
+
+    pub fn strings(&mut self) -> Result<Vec<String>, ImageError> {
+        let n = self.len(8)?;
+        (0..n).map(|_| self.string()).collect()
+    }
+
+    /// Checks the checksum that ends the image, and that nothing follows it.
+    pub fn finish(mut self) -> Result<(), ImageError> {
+        if self.left != 8 {
+            return Err(bad("the image is longer than what it holds"));
+        }
+        self.fill(8)?;
+        let got = u64::from_le_bytes(self.buf[self.pos..self.pos + 8].try_into().expect("8"));
+        self.pos += 8;
+        if self.hashed != self.content || got != self.sum.finish() {
+            return Err(bad("the checksum does not match"));
+        }
+        let mut extra = [0u8; 1];
+        if self.pos < self.len || self.r.read(&mut extra)? > 0 {
+            return Err(bad("bytes follow the checksum"));
+        }
+        Ok(())
+    }
+
+    /// Fails with `what` unless `ok`.
+    pub fn check(&self, ok: bool, what: &str) -> Result<(), ImageError> {
+        if ok { Ok(()) } else { Err(bad(what)) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_damage() {
+        let mut e = Enc::new(Vec::new());
+        e.put(7u32).unwrap();
+        e.col(&(0..300_000i64).collect::<Vec<_>>()).unwrap();
+        e.str("façade").unwrap();
+        e.opt_col(&[Some(3i32), None]).unwrap();
+        let bytes = e.finish().unwrap();
+        let read = |b: &[u8]| -> Result<_, ImageError> {
+            let mut d = Dec::new(b, b.len() as u64);
+            let a: u32 = d.get()?;
+            let v: Vec<i64> = d.col()?;
+            let s = d.string()?;
+            let o: Vec<Option<i32>> = d.opt_col()?;
+            d.finish()?;
+            Ok((a, v, s, o))
+        };
+        let (a, v, s, o) = read(&bytes).unwrap();
+        assert_eq!(
+            (a, v.len(), v[299_999], s.as_str()),
+            (7, 300_000, 299_999, "façade")
+        );
+        assert_eq!(o, vec![Some(3), None]);
+        // One bit changed anywhere, the end cut or a byte added: refused.
+        let mut flipped = bytes.clone();
+        flipped[1_000_000] ^= 4;
+        assert!(matches!(read(&flipped), Err(ImageError::Format(_))));
+        assert!(read(&bytes[..bytes.len() - 1]).is_err());
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(read(&longer).is_err());
+        // A length larger than the image is refused before anything is allocated.
+        let mut e = Enc::new(Vec::new());
+        e.put(u64::MAX / 2).unwrap();
+        let b = e.finish().unwrap();
+        let mut d = Dec::new(&b[..], b.len() as u64);
+        assert!(d.col::<i64>().is_err());
+    }
+}
