@@ -2,6 +2,8 @@
 //! stored after it, and reports exactly what a build from every stored event reports; an image
 //! that is damaged, of another ledger or of a ledger whose dates differ and grew is not used.
 
+mod common;
+
 use arpilot_app::Views;
 use arpilot_app::import::{Author, Incoming, import, push};
 use arpilot_app::view::load;
@@ -101,11 +103,8 @@ async fn same_as_built(views: &Views, store: &Store, image: &Path) {
 }
 
 /// Customer `id` as the small fixture has it.
-fn set_customer(_dir: &Path, id: &str) -> arpilot_core::Event {
-    let fixture =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../arpilot-cli/tests/fixtures/small");
-    let set = arpilot_ingest::ledger_csv::read_set(&[fixture]).unwrap();
-    set.events
+fn set_customer(id: &str) -> arpilot_core::Event {
+    common::small_events()
         .into_iter()
         .find(|e| matches!(e, arpilot_core::Event::Customer(c) if c.id == id))
         .unwrap()
@@ -131,23 +130,9 @@ async fn a_start_reads_the_image_and_what_was_stored_after_it() {
     let store = Store::open(&target).await.unwrap();
     let image = store.image_path().unwrap();
     assert_eq!(image, dir.join("ledger.db.image"));
-    let fixture =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../arpilot-cli/tests/fixtures/small");
-    let set = arpilot_ingest::ledger_csv::read_set(&[fixture]).unwrap();
-    let n = set.events.len() as i64;
-    import(
-        &store,
-        Incoming::new(
-            set.events,
-            set.currency,
-            NewBatch::for_import("small".into(), String::new(), "ledger", None, "t".into()),
-            d("2024-04-01"),
-            vec![],
-        ),
-        &|_| {},
-    )
-    .await
-    .unwrap();
+    let events = common::small_events();
+    let n = events.len() as i64;
+    common::import_events(&store, events).await;
 
     // No image yet: the views are built from the ledger, and the image is behind by all of it.
     let views = Views::open(&store).await.unwrap();
@@ -188,7 +173,7 @@ async fn a_start_reads_the_image_and_what_was_stored_after_it() {
         inner: &store,
         whole_reads: AtomicUsize::new(0),
     };
-    let c1 = set_customer(&dir, "C1");
+    let c1 = set_customer("C1");
     let batch_events = || {
         let mut v = vec![c1.clone()];
         let body: serde_json::Value = serde_json::from_str(
@@ -246,12 +231,8 @@ async fn a_start_reads_the_image_and_what_was_stored_after_it() {
     // The image of another ledger (same first events, then a different one) is not used.
     let other_target = Target::Sqlite(dir.join("other.db"));
     let other = Store::open(&other_target).await.unwrap();
-    let mut set =
-        arpilot_ingest::ledger_csv::read_set(&[
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../arpilot-cli/tests/fixtures/small")
-        ])
-        .unwrap();
-    set.events.push(arpilot_core::Event::Payment(
+    let mut events = common::small_events();
+    events.push(arpilot_core::Event::Payment(
         arpilot_core::ledger::PaymentRec {
             id: "P77".into(),
             customer_id: "C1".into(),
@@ -262,19 +243,7 @@ async fn a_start_reads_the_image_and_what_was_stored_after_it() {
             reference: None,
         },
     ));
-    import(
-        &other,
-        Incoming::new(
-            set.events,
-            set.currency,
-            NewBatch::for_import("small".into(), String::new(), "ledger", None, "t".into()),
-            d("2024-04-01"),
-            vec![],
-        ),
-        &|_| {},
-    )
-    .await
-    .unwrap();
+    common::import_events(&other, events).await;
     // Its first block differs from ours (one payment more): our image is not its image.
     std::fs::copy(&image, other.image_path().unwrap()).unwrap();
     let theirs = Views::open(&other).await.unwrap();

@@ -4,14 +4,15 @@
 //! an amendment rebuilds the views. After each step the live view reports exactly what a fresh
 //! load of the store reports.
 
+mod common;
+
 use arpilot_app::Views;
-use arpilot_app::import::{Author, Incoming, import, push};
+use arpilot_app::import::{Author, push};
 use arpilot_app::view::{Fast, Refreshed, load};
 use arpilot_core::report::{ReportParams, report};
 use arpilot_core::worklist::{WorklistParams, worklist};
 use arpilot_core::{Day, Selection, Snapshot};
 use arpilot_store::{LedgerStore, NewBatch, Store, Target};
-use std::path::PathBuf;
 
 fn d(s: &str) -> Day {
     Day::parse_iso(s).unwrap()
@@ -63,22 +64,7 @@ async fn live_views_follow_pushes_and_other_writers() {
     std::fs::create_dir_all(&dir).unwrap();
     let target = Target::Sqlite(dir.join("ledger.db"));
     let store = Store::open(&target).await.unwrap();
-    let fixture =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../arpilot-cli/tests/fixtures/small");
-    let set = arpilot_ingest::ledger_csv::read_set(&[fixture]).unwrap();
-    import(
-        &store,
-        Incoming::new(
-            set.events,
-            set.currency,
-            NewBatch::for_import("small".into(), String::new(), "ledger", None, "t".into()),
-            d("2024-04-01"),
-            vec![],
-        ),
-        &|_| {},
-    )
-    .await
-    .unwrap();
+    common::import_events(&store, common::small_events()).await;
     let views = Views::open(&store).await.unwrap();
     assert_eq!(
         views.latest(),
