@@ -120,7 +120,10 @@ fn read_unkeyed(r: impl Read, size: u64) -> Result<Unkeyed, arpilot_core::image:
     let mut d = Dec::new(r, size);
     let keys: Vec<u128> = d.col()?;
     let counts: Vec<u32> = d.col()?;
-    d.check(keys.len() == counts.len(), "counts differ in length")?;
+    d.check(
+        keys.len() == counts.len() && keys.windows(2).all(|w| w[0] < w[1]),
+        "counts differ in length or are not in order",
+    )?;
     let ids = d.strings()?;
     let hashes: Vec<u128> = d.col()?;
     let amended: Vec<u8> = d.col()?;
@@ -130,7 +133,10 @@ fn read_unkeyed(r: impl Read, size: u64) -> Result<Unkeyed, arpilot_core::image:
     )?;
     d.finish()?;
     Ok(Unkeyed {
-        counts: keys.into_iter().zip(counts).collect(),
+        counts: crate::view::ContentCounts {
+            read: keys.into_iter().zip(counts).collect(),
+            added: Default::default(),
+        },
         customers: ids
             .into_iter()
             .zip(hashes.into_iter().zip(amended.into_iter().map(|a| a != 0)))
@@ -146,8 +152,7 @@ pub(crate) struct Matching {
 
 impl Matching {
     pub(crate) fn of(u: &Unkeyed) -> Matching {
-        let mut counts: Vec<(u128, u32)> = u.counts.iter().map(|(k, v)| (*k, *v)).collect();
-        counts.sort_unstable();
+        let counts = u.counts.sorted();
         let mut customers: Vec<(String, u128, bool)> = u
             .customers
             .iter()

@@ -205,7 +205,7 @@ pub(crate) async fn catch_up(
 /// call logged twice is one call), and the content of each customer's current record.
 #[derive(Default)]
 pub(crate) struct Unkeyed {
-    pub(crate) counts: Map<u128, u32>,
+    pub(crate) counts: ContentCounts,
     /// Customer id → content hash of its current record, and whether an amendment set it (an
     /// amendment's record stays current whatever comes after, as in the synchronisation).
     pub(crate) customers: Map<String, (u128, bool)>,
@@ -234,11 +234,45 @@ impl Unkeyed {
                     }
                 }
                 _ if Unkeyed::counted(ev) => {
-                    *self.counts.entry(content_hash(ev)).or_default() += 1;
+                    *self.counts.added.entry(content_hash(ev)).or_default() += 1;
                 }
                 _ => {}
             }
         }
+    }
+}
+
+/// Events by content hash: the counts read with an image, sorted by hash and searched (a start
+/// does not hash a million calls again), and those counted since.
+#[derive(Default)]
+pub(crate) struct ContentCounts {
+    /// Sorted by hash, each hash once.
+    pub(crate) read: Vec<(u128, u32)>,
+    pub(crate) added: Map<u128, u32>,
+}
+
+impl ContentCounts {
+    pub(crate) fn get(&self, h: u128) -> u32 {
+        let read = self
+            .read
+            .binary_search_by_key(&h, |x| x.0)
+            .map_or(0, |k| self.read[k].1);
+        read + self.added.get(&h).copied().unwrap_or(0)
+    }
+
+    /// Every count, sorted by hash.
+    pub(crate) fn sorted(&self) -> Vec<(u128, u32)> {
+        let mut all = self.read.clone();
+        let mut more = Vec::new();
+        for (&h, &n) in &self.added {
+            match all.binary_search_by_key(&h, |x| x.0) {
+                Ok(k) => all[k].1 += n,
+                Err(_) => more.push((h, n)),
+            }
+        }
+        all.extend(more);
+        all.sort_unstable();
+        all
     }
 }
 
@@ -300,7 +334,7 @@ pub(crate) fn plan_without_reading(
             .then_some(true),
             Event::Action(_) | Event::Rate(_) | Event::Followup(_) => {
                 let h = content_hash(ev);
-                let stored = unkeyed.counts.get(&h).copied().unwrap_or(0);
+                let stored = unkeyed.counts.get(h);
                 let u = used.entry(h).or_default();
                 if *u < stored {
                     *u += 1;

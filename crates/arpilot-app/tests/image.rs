@@ -165,6 +165,8 @@ async fn a_start_reads_the_image_and_what_was_stored_after_it() {
         .await
         .unwrap();
     assert_eq!((o.batch, o.unchanged), (None, 2));
+    // Written again, the image holds the call among its counts.
+    write_image(&third, &store).await;
 
     // An import of customers as the ledger has them, a new customer and its payment, and a
     // call already recorded: planned from the image and the events after it, without reading
@@ -218,6 +220,26 @@ async fn a_start_reads_the_image_and_what_was_stored_after_it() {
     assert_eq!(counting.whole_reads.load(Ordering::SeqCst), 1);
     let seventh = Views::open(&store).await.unwrap();
     same_as_built(&seventh, &store, &image).await;
+    // A new call counted beside those read with the image, both written in the next image: the
+    // same call pushed to a server started from it is already there.
+    let call: serde_json::Value = serde_json::from_str(
+        r#"{"events": [{"type": "action", "customer_id": "C2", "date": "2024-03-31", "kind": "email", "agent": "Camille"}]}"#,
+    )
+    .unwrap();
+    let o = push(&store, Some(&seventh), &call, cur, &author())
+        .await
+        .unwrap();
+    assert_eq!((o.appended, o.unchanged), (1, 0));
+    write_image(&seventh, &store).await;
+    let eighth = Views::open(&store).await.unwrap();
+    assert_eq!(eighth.image_behind(), 0);
+    for again in [&call, &more] {
+        let o = push(&store, Some(&eighth), again, cur, &author())
+            .await
+            .unwrap();
+        assert_eq!(o.batch, None, "{again}");
+    }
+    same_as_built(&eighth, &store, &image).await;
 
     // A damaged image is not used: the views are built from the ledger, with the same figures.
     let mut bytes = std::fs::read(&image).unwrap();
