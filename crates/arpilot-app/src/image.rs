@@ -88,7 +88,7 @@ pub(crate) async fn read(
             currency.code()
         ));
     }
-    if h.snapshot_bytes + h.unkeyed_bytes != f.sections {
+    if h.snapshot_bytes.checked_add(h.unkeyed_bytes) != Some(f.sections) {
         return Err("its sections do not add up".into());
     }
     let block = store.block(h.last_seq).await.map_err(|e| e.to_string())?;

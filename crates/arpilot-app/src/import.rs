@@ -149,7 +149,12 @@ async fn import_from(
     let currency = stored_currency.unwrap_or(incoming.currency);
     let rows = incoming.events.len() as i64;
     let quick = match stored_currency {
-        Some(c) if image && c == incoming.currency => {
+        // Reading the image is worth it only for a batch it can plan.
+        Some(c)
+            if image
+                && c == incoming.currency
+                && crate::view::may_plan_without_reading(&incoming.events, c) =>
+        {
             plan_from_image(store, c, incoming.events).await?
         }
         _ => Err(incoming.events),

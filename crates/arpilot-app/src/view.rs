@@ -276,6 +276,25 @@ impl ContentCounts {
     }
 }
 
+/// True when a batch may be planned without the stored events (see [`plan_without_reading`]):
+/// not empty, in the reporting currency, and only of the kinds such a plan decides on — no
+/// allocation, amendment, bank receipt, cash decision or reminder. A caller asks before reading
+/// an image for it.
+pub(crate) fn may_plan_without_reading(events: &[Event], currency: Currency) -> bool {
+    !events.is_empty()
+        && !depends_on_date(events, currency)
+        && !events.iter().any(|e| {
+            matches!(
+                e,
+                Event::Allocation(_)
+                    | Event::Amend(_)
+                    | Event::Receipt(_)
+                    | Event::Cash(_)
+                    | Event::Reminder(_)
+            )
+        })
+}
+
 /// The synchronisation of `events` with the ledger that `snap` and `unkeyed` hold, when it can be
 /// decided without the stored events: every keyed event new (customer, document, payment, dispute
 /// and promise keys not in the ledger nor twice in the batch) or a customer exactly as the
@@ -287,7 +306,7 @@ pub(crate) fn plan_without_reading(
     unkeyed: &Unkeyed,
     events: Vec<Event>,
 ) -> Result<arpilot_core::sync::Plan, Vec<Event>> {
-    if events.is_empty() || depends_on_date(&events, snap.currency) {
+    if !may_plan_without_reading(&events, snap.currency) {
         return Err(events);
     }
     let mut seen: HashSet<(u8, &str, i32)> = HashSet::new();
@@ -343,11 +362,8 @@ pub(crate) fn plan_without_reading(
                     Some(true)
                 }
             }
-            Event::Allocation(_)
-            | Event::Amend(_)
-            | Event::Receipt(_)
-            | Event::Cash(_)
-            | Event::Reminder(_) => None,
+            // The kinds `may_plan_without_reading` refused.
+            _ => None,
         };
         match v {
             Some(new) => verdicts.push(new),
@@ -731,11 +747,11 @@ impl Views {
         }
     }
 
-    /// Stored events the current view holds beyond the ledger's image (all of them when there
-    /// is none): how far behind the image is.
-    pub fn image_behind(&self) -> i64 {
+    /// Stored events the current view holds beyond the ledger's image: how far behind the image
+    /// is; `None` while there is no image (none was found at start nor written since).
+    pub fn image_behind(&self) -> Option<i64> {
         let at = self.image_events.load(std::sync::atomic::Ordering::Relaxed);
-        self.read().events - at.max(0) + i64::from(at < 0)
+        (at >= 0).then(|| self.read().events - at)
     }
 
     /// The current view as an image to write ([`crate::image::Job::write`], off the async

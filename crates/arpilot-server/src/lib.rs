@@ -960,10 +960,12 @@ async fn keep_image(state: Shared) {
     const IMAGE_EVERY: i64 = 100_000;
     const IMAGE_AFTER: std::time::Duration = std::time::Duration::from_secs(600);
     let mut last = std::time::Instant::now();
-    let mut first = true;
     loop {
-        let behind = state.views.image_behind();
-        if behind > 0 && (first || behind >= IMAGE_EVERY || last.elapsed() >= IMAGE_AFTER) {
+        let due = match state.views.image_behind() {
+            None => true,
+            Some(behind) => behind > 0 && (behind >= IMAGE_EVERY || last.elapsed() >= IMAGE_AFTER),
+        };
+        if due {
             last = std::time::Instant::now();
             match state.views.image_job(&state.store).await {
                 Ok(Some(job)) => {
@@ -992,7 +994,6 @@ async fn keep_image(state: Shared) {
                 Err(e) => eprintln!("arpilot: the ledger's image: {e}"),
             }
         }
-        first = false;
         tokio::time::sleep(std::time::Duration::from_secs(60)).await;
     }
 }

@@ -20,7 +20,6 @@ pub struct ImageWriter {
     path: PathBuf,
     tmp: PathBuf,
     file: BufWriter<File>,
-    written: u64,
 }
 
 /// Counts what goes through it.
@@ -50,7 +49,6 @@ impl ImageWriter {
             path: path.to_path_buf(),
             tmp,
             file: BufWriter::with_capacity(1 << 20, file),
-            written: 0,
         })
     }
 
@@ -61,9 +59,7 @@ impl ImageWriter {
             n: 0,
         };
         f(&mut c)?;
-        let n = c.n;
-        self.written += n;
-        Ok(n)
+        Ok(c.n)
     }
 
     /// Ends the file with `header` and puts it in place of the current image.
