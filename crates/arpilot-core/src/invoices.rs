@@ -23,12 +23,21 @@ pub struct InvoiceRow {
     pub days_overdue: Option<i32>,
 }
 
-/// Every selected invoice issued on or before `d`, in input order.
+/// Every selected invoice issued on or before `d`, by issue date then document id: an order of
+/// the invoices themselves, not of how the ledger was read (a dated ledger's view lists its base
+/// first), so that a later amendment never reorders the list of a past date.
 pub fn invoices(snap: &Snapshot, sel: &Selection, d: Day) -> Vec<InvoiceRow> {
     let inv = &snap.invoices;
     let cur = snap.currency;
-    (0..snap.invoice_count())
+    let mut rows: Vec<usize> = (0..snap.invoice_count())
         .filter(|&i| inv.issue[i] <= d.0 && sel.invoice(snap, i))
+        .collect();
+    rows.sort_unstable_by(|&a, &b| {
+        inv.issue[a]
+            .cmp(&inv.issue[b])
+            .then_with(|| inv.ids.get(a as u32).cmp(inv.ids.get(b as u32)))
+    });
+    rows.into_iter()
         .map(|i| {
             let settled = (inv.settled[i] <= d.0).then_some(inv.settled[i]);
             let open = snap.open_at(i, d.0);

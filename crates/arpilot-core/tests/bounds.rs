@@ -1102,9 +1102,12 @@ fn check_views(
 
     // Invoices.
     let inv_rows = invoices(s, &all, d);
-    let issued: Vec<usize> = (0..o.invs.len())
+    let mut issued: Vec<usize> = (0..o.invs.len())
         .filter(|&i| o.invs[i].issue <= d.0)
         .collect();
+    // Listed by issue date, then id.
+    issued
+        .sort_by(|&a, &b| (o.invs[a].issue, &o.invs[a].id).cmp(&(o.invs[b].issue, &o.invs[b].id)));
     prop_assert_eq!(inv_rows.len(), issued.len());
     for (row, &i) in inv_rows.iter().zip(&issued) {
         prop_assert_eq!(&row.document_id, &o.invs[i].id);

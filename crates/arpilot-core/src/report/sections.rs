@@ -74,7 +74,9 @@ pub(super) fn disputes(
             days += (dp.resolved - dp.opened) as i64;
         }
     }
-    let by_reason: Vec<ReasonRow> = pass
+    // Largest amount first, then by name: not in the order reasons first appeared, which
+    // depends on the order the ledger was read in.
+    let mut by_reason: Vec<ReasonRow> = pass
         .disputed_by_reason
         .iter()
         .enumerate()
@@ -85,6 +87,7 @@ pub(super) fn disputes(
             amount: Money::new(a, cur),
         })
         .collect();
+    by_reason.sort_by(|a, b| (b.amount.minor, &a.reason).cmp(&(a.amount.minor, &b.reason)));
     Disputes {
         open_count: by_reason.iter().map(|r| r.count).sum(),
         open_amount: Money::new(pass.disputed, cur),
