@@ -35,16 +35,11 @@ r = csv.DictReader(open(sys.argv[1], encoding="utf-8"))
 print(urllib.parse.quote_plus(next(r)["name"][:8]))' "$DATA/customers.csv")
 INVOICE=$(awk -F, 'NR == 5000 { print $1; exit }' "$DATA/invoices.csv")
 
+. bench/serve.sh
 ERR=$WORK/serve.err
-: >"$ERR"
-"$BIN" serve --db "$DB" --listen 127.0.0.1:0 2>"$ERR" &
-PID=$!
+start_serve "$BIN" "$DB" "$ERR"
+PID=$SERVER_PID
 trap 'kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true' EXIT
-until grep -q 'serving http' "$ERR"; do
-  kill -0 "$PID" 2>/dev/null || { cat "$ERR" >&2; exit 1; }
-  sleep 0.05
-done
-URL=$(grep -oE 'http://[0-9.:]+/' "$ERR" | head -n 1)
 
 # GET $2 as token $1: time in ms and size in KB (checks the status)
 get() {

@@ -10,7 +10,9 @@ use arpilot_core::ledger::Event;
 use arpilot_core::select::Selection;
 use arpilot_core::snapshot::Map;
 use arpilot_core::sync::content_hash;
-use arpilot_core::view::{CurrencyMode, depends_on_date, prepare};
+use arpilot_core::view::{
+    CurrencyMode, Dating, Rates, base_position, depends_on_date, prepare, prepared, split_dated,
+};
 use arpilot_core::worklist::{Memo, WorklistParams, WorklistRow};
 use arpilot_core::{Currency, Day, Snapshot};
 use arpilot_store::NewBatch;
@@ -28,6 +30,132 @@ pub struct View {
     /// Stored events the view was built from, and the store's position after the last of them.
     pub events: i64,
     pub last_seq: i64,
+    /// What the views of other dates are built from, when dated and asked for.
+    pub parts: Option<Arc<DatedParts>>,
+}
+
+/// What a dated ledger's view on any date is built from without reading the store again: its
+/// base built once, and its dated part as stored (amendments, events of the customers in other
+/// currencies; see [`arpilot_core::view::split_dated`]), with the rate history.
+#[derive(Clone)]
+pub struct DatedParts {
+    base: Snapshot,
+    dated: Vec<Event>,
+    rates: Rates,
+    ledger: Currency,
+    /// Position in the stored ledger of each dated event, for errors.
+    dated_at: Vec<u32>,
+    /// Where events appended later go.
+    dating: Dating,
+}
+
+impl DatedParts {
+    /// Builds the base of `events` (the whole stored ledger, in order).
+    fn new(events: Vec<Event>, ledger: Currency) -> Result<DatedParts, StoreError> {
+        let split = split_dated(events, ledger);
+        let dated_at = split.dated_at;
+        let mut base = Snapshot::build(ledger, split.base)
+            .map_err(|e| inconsistent(base_position(&dated_at, e.index), &e.error))?;
+        base.reserve_ids(&split.dated);
+        Ok(DatedParts {
+            base,
+            dated: split.dated,
+            rates: split.rates,
+            ledger,
+            dated_at,
+            dating: split.dating,
+        })
+    }
+
+    /// Adds `events`, stored after the `position` events before them, where a new cut of the
+    /// whole ledger would put them: the base's appended to it, the others kept with the dated
+    /// part. False, with nothing changed, when they would move earlier events (see
+    /// [`Dating::place`]) or the base refuses them.
+    fn add(&mut self, events: &[Event], position: usize) -> bool {
+        let base = &self.base;
+        let in_base =
+            |id: &str| base.invoices.ids.find(id).is_some() || base.sources.ids.find(id).is_some();
+        let Some(place) = self.dating.place(events, in_base) else {
+            return false;
+        };
+        let to_base: Vec<Event> = events
+            .iter()
+            .zip(&place)
+            .filter(|(_, dated)| !**dated)
+            .map(|(e, _)| e.clone())
+            .collect();
+        if !to_base.is_empty() && self.base.append(to_base).is_err() {
+            return false;
+        }
+        for (k, (ev, dated)) in events.iter().zip(place).enumerate() {
+            if dated {
+                self.dated.push(ev.clone());
+                self.dated_at.push((position + k) as u32);
+            } else if let Event::Rate(r) = ev {
+                self.rates.push(r);
+            }
+        }
+        true
+    }
+
+    /// The view on `d`: the base, then the dated part as `d` sees it.
+    pub fn at(&self, d: Day) -> Result<Snapshot, StoreError> {
+        let t = std::time::Instant::now();
+        let base = self.base.clone();
+        if std::env::var_os("ARPILOT_TIMING").is_some() {
+            eprintln!(
+                "view of {d}: base copied in {:.0} ms",
+                t.elapsed().as_secs_f64() * 1e3
+            );
+        }
+        self.view(base, d)
+    }
+
+    fn into_view(self, d: Day) -> Result<Snapshot, StoreError> {
+        let base = Snapshot::new(self.ledger);
+        let mut s = self;
+        let base = std::mem::replace(&mut s.base, base);
+        s.view(base, d)
+    }
+
+    fn view(&self, base: Snapshot, d: Day) -> Result<Snapshot, StoreError> {
+        let t = std::time::Instant::now();
+        let mode = CurrencyMode::Convert(self.ledger);
+        let events = prepared(&self.dated, Some(d), mode, &self.rates)
+            .map_err(|e| StoreError::Target(e.to_string()))?;
+        let t_prep = t.elapsed();
+        let n = events.len();
+        let r = base.extended(events).map_err(|e| {
+            // Amendments left out for `d` shift the positions: count them back.
+            let k = self
+                .dated
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| !matches!(e, Event::Amend(a) if a.effective > d))
+                .nth(e.index)
+                .map_or(e.index, |(k, _)| k);
+            inconsistent(
+                self.dated_at.get(k).map_or(e.index, |&p| p as usize),
+                &e.error,
+            )
+        });
+        if std::env::var_os("ARPILOT_TIMING").is_some() {
+            eprintln!(
+                "view of {d}: {n} dated events prepared in {:.0} ms, appended to the base by {:.0} ms",
+                t_prep.as_secs_f64() * 1e3,
+                t.elapsed().as_secs_f64() * 1e3
+            );
+        }
+        r
+    }
+}
+
+fn inconsistent(position: usize, error: &arpilot_core::LedgerError) -> StoreError {
+    StoreError::Target(format!(
+        "the stored ledger is inconsistent at event {}: {}",
+        position + 1,
+        error
+    ))
 }
 
 /// The last document or payment date of events: a ledger's default as-of date (today's reports
@@ -67,15 +195,15 @@ pub async fn load(
     Ok(load_counted(store, as_of, only, false).await?.0)
 }
 
-/// [`load`], and with `counted` the content counts of the events matched by content (see
-/// [`Unkeyed`]). The view comes from the ledger's image and the events stored after it when the
+/// [`load`] for the server's views when `views`: with the content counts of the events matched
+/// by content (see [`Unkeyed`]) and a dated ledger's parts ([`DatedParts`]). The view comes from the ledger's image and the events stored after it when the
 /// image matches the ledger and the view asked for is the one it holds; the store position of
 /// the image used, if one was.
 async fn load_counted(
     store: &impl LedgerStore,
     as_of: Option<Day>,
     only: Option<Currency>,
-    counted: bool,
+    views: bool,
 ) -> Result<(View, Unkeyed, Option<i64>), StoreError> {
     let ledger = ledger_currency(store).await?;
     if only.is_none() {
@@ -113,20 +241,26 @@ async fn load_counted(
     let mut events = loaded.events;
     let count = events.len() as i64;
     let mut unkeyed = Unkeyed::default();
-    if counted {
+    if views {
         unkeyed.add(&events);
     }
     let t_load = t.elapsed();
     let dated = depends_on_date(&events, ledger);
     let as_of = as_of.unwrap_or_else(|| last_event_day(&events));
-    prepare(&mut events, Some(as_of), mode).map_err(|e| StoreError::Target(e.to_string()))?;
-    let snapshot = Snapshot::build(mode.currency(), events).map_err(|e| {
-        StoreError::Target(format!(
-            "the stored ledger is inconsistent at event {}: {}",
-            e.index + 1,
-            e.error
-        ))
-    })?;
+    let (snapshot, parts) = if dated && only.is_none() {
+        // One construction for every date (see `split_dated`), kept for the views' other dates.
+        let parts = DatedParts::new(events, ledger)?;
+        if views {
+            (parts.at(as_of)?, Some(Arc::new(parts)))
+        } else {
+            (parts.into_view(as_of)?, None)
+        }
+    } else {
+        prepare(&mut events, Some(as_of), mode).map_err(|e| StoreError::Target(e.to_string()))?;
+        let s = Snapshot::build(mode.currency(), events)
+            .map_err(|e| inconsistent(e.index, &e.error))?;
+        (s, None)
+    };
     if std::env::var_os("ARPILOT_TIMING").is_some() {
         eprintln!(
             "ledger read in {:.2} s, snapshot built in {:.2} s",
@@ -141,6 +275,7 @@ async fn load_counted(
             dated,
             events: count,
             last_seq,
+            parts,
         },
         unkeyed,
         None,
@@ -169,6 +304,7 @@ async fn from_image(
             dated: k.dated,
             events: k.events,
             last_seq: k.last_seq,
+            parts: None,
         },
         k.unkeyed,
     )))
@@ -618,6 +754,9 @@ struct Current {
     /// Stored events the view holds, and the store's position after the last of them.
     events: i64,
     last_seq: i64,
+    /// What other dates' views are built from (a dated ledger; `None` until read after a start
+    /// from the image).
+    parts: Option<Arc<DatedParts>>,
 }
 
 /// How the views caught up with the store.
@@ -855,13 +994,91 @@ impl Views {
         {
             return Ok(v.1.clone());
         }
-        let snap = Arc::new(load(store, Some(d), None).await?.snapshot);
+        let parts = self.read().parts.clone();
+        let snap = match parts {
+            // Built from memory, off the async workers.
+            Some(p) => Arc::new(
+                tokio::task::spawn_blocking(move || p.at(d))
+                    .await
+                    .map_err(|e| StoreError::Target(format!("view of {d}: {e}")))??,
+            ),
+            None => {
+                let v = load_counted(store, Some(d), None, false).await?.0;
+                Arc::new(v.snapshot)
+            }
+        };
         let mut others = self.others.lock().expect("views lock");
         if others.len() >= 4 {
             others.remove(0);
         }
         others.push((d, snap.clone()));
         Ok(snap)
+    }
+
+    /// A dated ledger's views with `events` (stored up to position `end`) joined from the parts
+    /// kept in memory (see [`DatedParts::add`]), without reading the store. False when they
+    /// cannot be: build the views again from the store then.
+    async fn joined_dated(&self, events: &[Event], end: i64) -> Result<bool, StoreError> {
+        let (parts, latest, count) = {
+            let mut c = self.current.write().expect("view lock");
+            let Some(p) = c.parts.take() else {
+                return Ok(false);
+            };
+            (p, c.latest.max(last_event_day(events)), c.events)
+        };
+        let evs = events.to_vec();
+        let built = tokio::task::spawn_blocking(move || {
+            // Held by the current view alone, unless a past date is being built from it.
+            let mut parts = Arc::try_unwrap(parts).unwrap_or_else(|p| (*p).clone());
+            if !parts.add(&evs, count as usize) {
+                return None;
+            }
+            let snap = parts.at(latest).ok()?;
+            Some((parts, snap))
+        })
+        .await
+        .map_err(|e| StoreError::Target(format!("views with new events: {e}")))?;
+        let Some((parts, snap)) = built else {
+            return Ok(false);
+        };
+        {
+            let mut c = self.current.write().expect("view lock");
+            c.snapshot = Arc::new(snap);
+            c.parts = Some(Arc::new(parts));
+            c.latest = latest;
+            c.events += events.len() as i64;
+            c.last_seq = end;
+        }
+        self.unkeyed.lock().expect("unkeyed lock").add(events);
+        self.others.lock().expect("views lock").clear();
+        // Rows of the customers after a new one moved: the kept worklist is computed again.
+        self.worklist.lock().expect("worklist lock").reset();
+        Ok(true)
+    }
+
+    /// Reads what the views of other dates are built from, when the current view of a dated
+    /// ledger came without it (from the ledger's image): once, in the background after a start,
+    /// so that a first past date is built from memory.
+    pub async fn warm_dated(&self, store: &impl LedgerStore) -> Result<(), StoreError> {
+        let _w = self.writer.lock().await;
+        let last_seq = {
+            let c = self.read();
+            if !c.dated || c.parts.is_some() {
+                return Ok(());
+            }
+            c.last_seq
+        };
+        let ledger = ledger_currency(store).await?;
+        let loaded = store.load().await?;
+        if loaded.last_seq != last_seq {
+            // The writer's lock is held: only another process wrote; its watcher rebuilds.
+            return Ok(());
+        }
+        let parts = tokio::task::spawn_blocking(move || DatedParts::new(loaded.events, ledger))
+            .await
+            .map_err(|e| StoreError::Target(format!("views of other dates: {e}")))??;
+        self.current.write().expect("view lock").parts = Some(Arc::new(parts));
+        Ok(())
     }
 
     /// Builds the views again from the whole ledger.
@@ -899,6 +1116,12 @@ impl Views {
             return Ok(Refreshed::Unchanged);
         }
         if dated || depends_on_date(&new.events, currency) {
+            if dated && self.joined_dated(&new.events, new.last_seq).await? {
+                let mut t = self.take_touched();
+                t.add(&self.current(), &new.events);
+                *self.touched.lock().expect("touched lock") = t;
+                return Ok(Refreshed::Appended(new.events.len()));
+            }
             self.rebuild(store).await?;
             return Ok(Refreshed::Rebuilt);
         }
@@ -1081,7 +1304,9 @@ impl Views {
         if dated || events.iter().any(|e| matches!(e, Event::Amend(_))) {
             // Whom to tell is still what the events touch, not everyone.
             let before = self.take_touched();
-            self.rebuild(store).await?;
+            if !(dated && self.joined_dated(&events, end).await?) {
+                self.rebuild(store).await?;
+            }
             let mut t = before;
             t.add(&self.current(), &events);
             *self.touched.lock().expect("touched lock") = t;
@@ -1133,6 +1358,7 @@ impl Current {
             dated: v.dated,
             events: v.events,
             last_seq: v.last_seq,
+            parts: v.parts,
         }
     }
 }

@@ -304,5 +304,36 @@ async fn a_start_reads_the_image_and_what_was_stored_after_it() {
     let snap = sixth.current();
     let c1 = snap.customers.ids.find("C1").unwrap() as usize;
     assert_eq!(snap.customers.names[c1], "Alpha SARL");
+
+    // Past dates of that dated ledger, on a start from the image: the parts other dates are
+    // built from are read once (in the background on a server), then every past date is built
+    // from memory, as a build from the store builds it.
+    let counting = Counting {
+        inner: &store,
+        whole_reads: AtomicUsize::new(0),
+    };
+    let seventh = Views::open(&counting).await.unwrap();
+    assert_eq!(seventh.image_behind(), Some(0));
+    seventh.warm_dated(&counting).await.unwrap();
+    assert_eq!(counting.whole_reads.load(Ordering::SeqCst), 1);
+    seventh.warm_dated(&counting).await.unwrap();
+    for as_of in ["2024-04-05", "2024-02-29", "2024-01-31"] {
+        let past = seventh.at(&counting, Some(d(as_of))).await.unwrap();
+        let built = load(&store, Some(d(as_of)), None).await.unwrap();
+        assert_eq!(json(&past, as_of), json(&built.snapshot, as_of), "{as_of}");
+        let names =
+            |s: &Snapshot| s.customers.names[s.customers.ids.find("C1").unwrap() as usize].clone();
+        let want = if as_of == "2024-04-05" {
+            "Renamed SA"
+        } else {
+            "Alpha SARL"
+        };
+        assert_eq!(names(&past), want, "{as_of}");
+    }
+    assert_eq!(
+        counting.whole_reads.load(Ordering::SeqCst),
+        1,
+        "past dates built from memory"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -193,6 +193,34 @@ async fn live_views_follow_pushes_and_other_writers() {
     // The kept worklist followed every append of the same date; it was computed whole only at
     // first, when a payment moved the date to 03-31, and after the rebuild.
     assert_eq!(answered, [false, true, true, true, false, true, false]);
+
+    // Now dated, the views take new events from what they keep in memory (the base and the
+    // dated part), not from a new reading of the ledger: a call on the amended customer (its
+    // part is dated), a payment of another, a second amendment, then another process's payment
+    // and a new customer. Past dates stay what a build from the store gives.
+    let calls: serde_json::Value = serde_json::from_str(
+        r#"{"events": [
+            {"type": "action", "customer_id": "C2", "date": "2024-03-31", "kind": "call", "agent": "Camille"},
+            {"type": "payment", "payment_id": "P13", "customer_id": "C3", "date": "2024-03-31", "amount": "20.00", "invoice_id": "F5"},
+            {"type": "customer", "customer_id": "C3", "name": "Gamma SAS", "credit_limit": "5000.00"}
+        ]}"#,
+    )
+    .unwrap();
+    push(&store, Some(&views), &calls, cur, &author())
+        .await
+        .unwrap();
+    same_as_stored(&views, &store).await;
+    let later: serde_json::Value = serde_json::from_str(
+        r#"{"events": [
+            {"type": "customer", "customer_id": "C7", "name": "Nouveau SAS"},
+            {"type": "invoice", "document_id": "F70", "customer_id": "C7", "issue_date": "2024-03-31", "amount": "70.00"},
+            {"type": "payment", "payment_id": "P14", "customer_id": "C1", "date": "2024-03-31", "amount": "10.00"}
+        ]}"#,
+    )
+    .unwrap();
+    push(&other, None, &later, cur, &author()).await.unwrap();
+    assert_eq!(views.refresh(&store).await.unwrap(), Refreshed::Appended(3));
+    same_as_stored(&views, &store).await;
     other.close().await;
     store.close().await;
     let _ = std::fs::remove_dir_all(&dir);

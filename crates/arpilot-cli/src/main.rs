@@ -169,6 +169,10 @@ enum Cmd {
         /// month of the history).
         #[arg(long, requires = "bank_statements")]
         bank_from: Option<Day>,
+        /// Share (0 to 1) of the second entity's customers invoiced in US dollars, with a
+        /// rates.csv giving the dollar's rate every month (default: everything in euros).
+        #[arg(long, default_value_t = 0.0, value_parser = share)]
+        usd_share: f64,
     },
     /// Forecast the cash to collect (rest of the month, M+1 … M+3, later), or back-test it.
     #[command(args_conflicts_with_subcommands = true)]
@@ -280,6 +284,14 @@ impl Source {
             }
             None => load(data),
         }
+    }
+}
+
+/// A share between 0 and 1.
+fn share(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if (0.0..=1.0).contains(&x) => Ok(x),
+        _ => Err(format!("{s:?}: expected a share between 0 and 1, e.g. 0.3")),
     }
 }
 
@@ -513,8 +525,10 @@ fn run(cli: Cli) -> Result<()> {
             customers,
             bank_statements,
             bank_from,
+            usd_share,
         } => {
             let mut p = arpilot_synth::Params::new(invoices, seed);
+            p.usd_share = usd_share;
             p.end = end;
             p.months = months;
             p.customers = customers;

@@ -3,7 +3,6 @@
 
 use crate::image::{Dec, Enc, ImageError};
 use foldhash::fast::FixedState;
-use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::io::{Read, Write};
 
@@ -332,12 +331,12 @@ fn place(slots: &mut [u32], mut k: usize, v: u32) -> bool {
 #[derive(Clone, Debug)]
 pub struct Dict {
     values: Vec<String>,
-    lookup: HashMap<String, u32>,
+    lookup: crate::snapshot::Map<String, u32>,
 }
 
 impl Default for Dict {
     fn default() -> Self {
-        let mut lookup = HashMap::new();
+        let mut lookup = crate::snapshot::Map::default();
         lookup.insert(String::new(), 0);
         Dict {
             values: vec![String::new()],
@@ -383,7 +382,7 @@ impl Dict {
 
     pub(crate) fn read_image<R: Read>(d: &mut Dec<R>) -> Result<Dict, ImageError> {
         let values = d.strings()?;
-        let lookup: HashMap<String, u32> = values.iter().cloned().zip(0..).collect();
+        let lookup: crate::snapshot::Map<String, u32> = values.iter().cloned().zip(0..).collect();
         d.check(
             values.first().is_some_and(String::is_empty) && lookup.len() == values.len(),
             "a dictionary's values are not distinct",

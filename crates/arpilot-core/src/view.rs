@@ -49,6 +49,14 @@ impl Rates {
         r
     }
 
+    /// Adds the rate of `r`, after those of the same day already known (the last one given
+    /// wins, as in [`Rates::of`]).
+    pub fn push(&mut self, r: &RateRec) {
+        let v = self.by_currency.entry(r.currency).or_default();
+        let at = v.partition_point(|x| x.0 <= r.date);
+        v.insert(at, (r.date, r.rate_e9));
+    }
+
     /// The latest rate on or before `day` (or the latest of all when `day` is `None`).
     pub fn at(&self, currency: Currency, day: Option<Day>) -> Option<i64> {
         let v = self.by_currency.get(&currency)?;
@@ -99,20 +107,306 @@ pub fn depends_on_date(events: &[Event], reporting: Currency) -> bool {
     })
 }
 
+/// A ledger cut in two for views of several dates: the events every date sees alike, and the
+/// events a date may see differently (see [`split_dated`]).
+#[derive(Clone, Debug)]
+pub struct Split {
+    /// In input order; built once, whatever the date.
+    pub base: Vec<Event>,
+    /// In input order; prepared for each date (see [`prepare_with`]) and appended to the base.
+    pub dated: Vec<Event>,
+    /// Every rate of the ledger (they stay in the base).
+    pub rates: Rates,
+    /// Where each dated event was in the input (the base's events are the others, in order).
+    pub dated_at: Vec<u32>,
+    /// Which customers are dated: where later events go.
+    pub dating: Dating,
+}
+
+/// The customers whose events a [`Split`] puts in its dated part, to place events appended
+/// later without cutting the whole ledger again.
+#[derive(Clone, Debug)]
+pub struct Dating {
+    customers: HashSet<String>,
+    reporting: Currency,
+}
+
+impl Dating {
+    /// For each of `events` appended to a split ledger, true when it joins the dated part, as
+    /// [`split_dated`] of the whole ledger would place it. `in_base(id)`: the document or
+    /// payment `id` is in the base. `None` when the events would move earlier ones (a
+    /// customer of the base in another currency now, or amended) or hold bank receipts and
+    /// their decisions: cut the whole ledger again then.
+    pub fn place(&self, events: &[Event], in_base: impl Fn(&str) -> bool) -> Option<Vec<bool>> {
+        let reporting = self.reporting;
+        let dated = |c: &str| self.customers.contains(c);
+        let mut new: HashMap<&str, &str> = HashMap::new();
+        for ev in events {
+            match ev {
+                Event::Document(d) => new.insert(&d.id, &d.customer_id),
+                Event::Payment(p) => new.insert(&p.id, &p.customer_id),
+                _ => None,
+            };
+        }
+        let of = |id: &str| new.get(id).map_or(!in_base(id), |c| dated(c));
+        events
+            .iter()
+            .map(|ev| {
+                Some(match ev {
+                    Event::Customer(c) if customer_foreign(c, reporting) && !dated(&c.id) => {
+                        return None;
+                    }
+                    Event::Customer(c) => dated(&c.id),
+                    Event::Document(d) if foreign(d.currency, reporting) => {
+                        dated(&d.customer_id).then_some(true)?
+                    }
+                    Event::Document(d) => dated(&d.customer_id),
+                    Event::Payment(p) if foreign(p.currency, reporting) => {
+                        dated(&p.customer_id).then_some(true)?
+                    }
+                    Event::Payment(p) => dated(&p.customer_id),
+                    Event::Allocation(a) => of(&a.source_id) || of(&a.invoice_id),
+                    Event::Dispute(d) => of(&d.invoice_id),
+                    Event::Promise(p) => of(&p.invoice_id),
+                    Event::Action(a) => {
+                        dated(&a.customer_id) || a.invoice_id.as_deref().is_some_and(of)
+                    }
+                    Event::Followup(f) => dated(&f.customer_id),
+                    Event::Reminder(r) => dated(&r.customer_id),
+                    Event::Amend(AmendRec {
+                        change: Change::Customer(c),
+                        ..
+                    }) => dated(&c.id).then_some(true)?,
+                    Event::Amend(_) => true,
+                    Event::Receipt(_) | Event::Cash(_) => return None,
+                    Event::Rate(_) => false,
+                })
+            })
+            .collect()
+    }
+}
+
+fn foreign(c: Option<Currency>, reporting: Currency) -> bool {
+    c.is_some_and(|c| c != reporting)
+}
+
+/// The customer's own currency (attribute `currency`) is not the reporting one.
+fn customer_foreign(c: &CustomerRec, reporting: Currency) -> bool {
+    c.attrs
+        .iter()
+        .any(|(k, v)| k == "currency" && Currency::parse(v).is_ok_and(|c| c != reporting))
+}
+
+impl Split {
+    /// Where the base's event `k` was in the input.
+    pub fn base_position(&self, k: usize) -> usize {
+        base_position(&self.dated_at, k)
+    }
+}
+
+/// Where the base's event `k` was in the input, given the dated events' positions (sorted).
+pub fn base_position(dated_at: &[u32], k: usize) -> usize {
+    // The k-th position missing from `dated_at`: p - (dated positions before p) == k.
+    let (mut lo, mut hi) = (k, k + dated_at.len());
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        if mid - dated_at.partition_point(|&d| (d as usize) <= mid) < k {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
+/// Cuts a ledger into the events that every as-of date sees alike and the ones that depend on
+/// the date, in reporting currency `reporting`. A view of the ledger as of any date is the base
+/// built, then the dated part prepared for that date appended: every path building a view of a
+/// dated ledger does exactly this, so they agree whatever the date.
+///
+/// The dated part holds every amendment, and every event of the customers whose figures depend
+/// on the date: in another currency (their own, or one of their documents or payments), or whose
+/// master data an amendment changes (later documents take its terms). A customer's events stay
+/// together: an allocation is never split from its invoice and source (they are one customer's,
+/// the snapshot refuses others). A bank receipt goes with its decisions, and all of them go to
+/// the dated part when any of them concerns a dated customer (whose payments it then becomes)
+/// or the receipt is in another currency; the customers it pays then join the dated part too.
+/// Amendments of a due date, of legal collection or resolving a dispute only overwrite what the
+/// base holds, so their customers' other events stay in the base.
+pub fn split_dated(events: Vec<Event>, reporting: Currency) -> Split {
+    let foreign = |c: &Option<Currency>| foreign(*c, reporting);
+    let customer_foreign = |c: &CustomerRec| customer_foreign(c, reporting);
+    // Who owns each document and payment; which customers and receipts are dated.
+    let mut docs: HashMap<&str, &str> = HashMap::new();
+    let mut pays: HashMap<&str, &str> = HashMap::new();
+    let mut dated: HashSet<&str> = HashSet::new();
+    let mut receipts: HashSet<&str> = HashSet::new();
+    // Per receipt (or payment) with decisions: the customers they pay.
+    let mut paid: HashMap<&str, Vec<&str>> = HashMap::new();
+    for ev in &events {
+        match ev {
+            Event::Customer(c) if customer_foreign(c) => {
+                dated.insert(&c.id);
+            }
+            Event::Document(d) => {
+                docs.insert(&d.id, &d.customer_id);
+                if foreign(&d.currency) {
+                    dated.insert(&d.customer_id);
+                }
+            }
+            Event::Payment(p) => {
+                pays.insert(&p.id, &p.customer_id);
+                if foreign(&p.currency) {
+                    dated.insert(&p.customer_id);
+                }
+            }
+            Event::Amend(AmendRec {
+                change: Change::Customer(c),
+                ..
+            }) => {
+                dated.insert(&c.id);
+            }
+            Event::Receipt(r) if foreign(&r.currency) => {
+                receipts.insert(&r.id);
+            }
+            Event::Cash(c) => {
+                let v = paid.entry(&c.receipt_id).or_default();
+                if let Decision::Apply { customer_id, .. } = &c.decision {
+                    v.push(customer_id);
+                }
+            }
+            _ => {}
+        }
+    }
+    // A dated receipt dates the customers it pays, whose other receipts are then dated: to a
+    // fixed point (each round dates at least one more receipt).
+    loop {
+        let mut more = false;
+        for (&r, customers) in &paid {
+            let owner = pays.get(r).copied();
+            let is_dated = receipts.contains(r)
+                || owner.is_some_and(|o| dated.contains(o))
+                || customers.iter().any(|c| dated.contains(c));
+            if !is_dated {
+                continue;
+            }
+            more |= receipts.insert(r);
+            for &c in customers.iter().chain(owner.iter()) {
+                more |= dated.insert(c);
+            }
+        }
+        if !more {
+            break;
+        }
+    }
+    let owner = |id: &str| docs.get(id).or_else(|| pays.get(id)).copied();
+    let of = |id: &str| owner(id).is_some_and(|c| dated.contains(c));
+    let goes_dated: Vec<bool> = events
+        .iter()
+        .map(|ev| match ev {
+            Event::Customer(c) => dated.contains(c.id.as_str()),
+            Event::Document(d) => dated.contains(d.customer_id.as_str()),
+            Event::Payment(p) => dated.contains(p.customer_id.as_str()),
+            Event::Allocation(a) => {
+                pays.get(a.source_id.as_str())
+                    .or_else(|| docs.get(a.source_id.as_str()))
+                    .is_some_and(|c| dated.contains(c))
+                    || of(&a.invoice_id)
+            }
+            Event::Dispute(d) => of(&d.invoice_id),
+            Event::Promise(p) => of(&p.invoice_id),
+            Event::Action(a) => {
+                dated.contains(a.customer_id.as_str()) || a.invoice_id.as_deref().is_some_and(of)
+            }
+            Event::Followup(f) => dated.contains(f.customer_id.as_str()),
+            Event::Reminder(r) => dated.contains(r.customer_id.as_str()),
+            Event::Amend(_) => true,
+            Event::Receipt(r) => receipts.contains(r.id.as_str()),
+            Event::Cash(c) => receipts.contains(c.receipt_id.as_str()),
+            Event::Rate(_) => false,
+        })
+        .collect();
+    let rates = Rates::of(events.iter());
+    let dating = Dating {
+        customers: dated.iter().map(|c| c.to_string()).collect(),
+        reporting,
+    };
+    drop((docs, pays, dated, receipts, paid));
+    let n_dated = goes_dated.iter().filter(|&&d| d).count();
+    let mut split = Split {
+        base: Vec::with_capacity(events.len() - n_dated),
+        dated: Vec::with_capacity(n_dated),
+        rates,
+        dated_at: Vec::with_capacity(n_dated),
+        dating,
+    };
+    for (k, (ev, d)) in events.into_iter().zip(goes_dated).enumerate() {
+        if d {
+            split.dated_at.push(k as u32);
+            split.dated.push(ev);
+        } else {
+            split.base.push(ev);
+        }
+    }
+    split
+}
+
 /// Rewrites a stored event list in place for a report as of `as_of` in `mode`.
 pub fn prepare(
     events: &mut Vec<Event>,
     as_of: Option<Day>,
     mode: CurrencyMode,
 ) -> Result<(), ViewError> {
+    let rates = Rates::of(events.iter());
+    prepare_with(events, as_of, mode, &rates)
+}
+
+/// [`prepare`] with the rates given rather than read from `events`.
+pub fn prepare_with(
+    events: &mut Vec<Event>,
+    as_of: Option<Day>,
+    mode: CurrencyMode,
+    rates: &Rates,
+) -> Result<(), ViewError> {
     if let Some(d) = as_of {
         events.retain(|e| !matches!(e, Event::Amend(a) if a.effective > d));
     }
-    let reporting = mode.currency();
-    // Customers' own currency is the default of their documents.
-    let mut customer_cur: HashMap<String, Currency> = HashMap::new();
+    let (customer_cur, foreign) = currencies(events.iter(), mode.currency());
+    if !foreign {
+        return Ok(());
+    }
+    let out = Converter::new(mode, as_of, rates, customer_cur).all(events.iter(), events.len())?;
+    *events = out;
+    Ok(())
+}
+
+/// The events as a report as of `as_of` in `mode` sees them, copied: [`prepare_with`] on a
+/// copy of `events`, in one pass (the dated part of a [`Split`], kept as stored, converts with
+/// the whole ledger's rates for each date asked for).
+pub fn prepared(
+    events: &[Event],
+    as_of: Option<Day>,
+    mode: CurrencyMode,
+    rates: &Rates,
+) -> Result<Vec<Event>, ViewError> {
+    let seen =
+        move |e: &&Event| !matches!((e, as_of), (Event::Amend(a), Some(d)) if a.effective > d);
+    let (customer_cur, foreign) = currencies(events.iter().filter(seen), mode.currency());
+    if !foreign {
+        return Ok(events.iter().filter(seen).cloned().collect());
+    }
+    Converter::new(mode, as_of, rates, customer_cur).all(events.iter().filter(seen), events.len())
+}
+
+/// Customers' own currencies (the default of their documents), and whether anything is in a
+/// currency other than `reporting`.
+fn currencies<'a>(
+    events: impl Iterator<Item = &'a Event>,
+    reporting: Currency,
+) -> (Ids<'a, Currency>, bool) {
+    let mut customer_cur = Ids::default();
     let mut foreign = false;
-    for ev in events.iter() {
+    for ev in events {
         match ev {
             Event::Customer(c) => {
                 if let Some(cur) = c
@@ -122,7 +416,7 @@ pub fn prepare(
                     .and_then(|(_, v)| Currency::parse(v).ok())
                 {
                     foreign |= cur != reporting;
-                    customer_cur.insert(c.id.clone(), cur);
+                    customer_cur.insert(c.id.as_str(), cur);
                 }
             }
             Event::Document(d) => foreign |= d.currency.is_some_and(|c| c != reporting),
@@ -131,59 +425,84 @@ pub fn prepare(
             _ => {}
         }
     }
-    if !foreign {
-        return Ok(());
-    }
-    let rates = Rates::of(events.iter());
-    let mut conv = Converter {
-        mode,
-        as_of,
-        rates,
-        customer_cur,
-        doc_cur: HashMap::new(),
-        dropped: HashSet::new(),
-        telescope: HashMap::new(),
-    };
-    let mut out = Vec::with_capacity(events.len());
-    for ev in events.drain(..) {
-        if let Some(ev) = conv.event(ev)? {
-            out.push(ev);
-        }
-    }
-    *events = out;
-    Ok(())
+    (customer_cur, foreign)
 }
 
-struct Converter {
+/// Maps keyed by the ids of the events converted (borrowed, not copied).
+type Ids<'a, V> = crate::snapshot::Map<&'a str, V>;
+
+struct Converter<'a, 'r> {
     mode: CurrencyMode,
     as_of: Option<Day>,
-    rates: Rates,
-    customer_cur: HashMap<String, Currency>,
+    rates: &'r Rates,
+    customer_cur: Ids<'a, Currency>,
     /// Currency of every document and payment not in the reporting currency.
-    doc_cur: HashMap<String, Currency>,
+    doc_cur: Ids<'a, Currency>,
     /// Documents and payments left out (`Only` mode).
-    dropped: HashSet<String>,
+    dropped: Ids<'a, ()>,
     /// Per foreign invoice: allocated so far, in its currency and converted. Converting the
     /// running total keeps a fully paid invoice at exactly zero despite rounding.
-    telescope: HashMap<String, (i64, i64)>,
+    telescope: Ids<'a, (i64, i64)>,
+    /// The rates found so far (one per currency for the date).
+    known: Vec<(Currency, i64)>,
 }
 
-impl Converter {
-    fn rate(&self, c: Currency) -> Result<i64, ViewError> {
+impl<'a, 'r> Converter<'a, 'r> {
+    fn new(
+        mode: CurrencyMode,
+        as_of: Option<Day>,
+        rates: &'r Rates,
+        customer_cur: Ids<'a, Currency>,
+    ) -> Self {
+        Converter {
+            mode,
+            as_of,
+            rates,
+            customer_cur,
+            doc_cur: Ids::default(),
+            dropped: Ids::default(),
+            telescope: Ids::default(),
+            known: Vec::new(),
+        }
+    }
+
+    fn all(
+        mut self,
+        events: impl Iterator<Item = &'a Event>,
+        n: usize,
+    ) -> Result<Vec<Event>, ViewError> {
+        // Sized once: growing maps of this many ids cost more than the conversion.
+        self.doc_cur.reserve(n / 2);
+        self.telescope.reserve(n / 4);
+        let mut out = Vec::with_capacity(n);
+        for ev in events {
+            if let Some(ev) = self.event(ev)? {
+                out.push(ev);
+            }
+        }
+        Ok(out)
+    }
+
+    fn rate(&mut self, c: Currency) -> Result<i64, ViewError> {
         let reporting = self.mode.currency();
         if c == reporting {
             return Ok(1_000_000_000);
         }
-        self.rates.at(c, self.as_of).ok_or(ViewError::NoRate {
+        if let Some(&(_, r)) = self.known.iter().find(|k| k.0 == c) {
+            return Ok(r);
+        }
+        let r = self.rates.at(c, self.as_of).ok_or(ViewError::NoRate {
             currency: c,
             reporting,
             as_of: self
                 .as_of
                 .map_or_else(|| "the latest date".into(), |d| d.to_string()),
-        })
+        })?;
+        self.known.push((c, r));
+        Ok(r)
     }
 
-    fn amount(&self, amount: i64, c: Currency) -> Result<i64, ViewError> {
+    fn amount(&mut self, amount: i64, c: Currency) -> Result<i64, ViewError> {
         let reporting = self.mode.currency();
         if c == reporting {
             return Ok(amount);
@@ -198,15 +517,15 @@ impl Converter {
             .unwrap_or(self.mode.currency())
     }
 
-    fn keep(&mut self, id: &str, c: Currency) -> bool {
+    fn keep(&mut self, id: &'a str, c: Currency) -> bool {
         match self.mode {
             CurrencyMode::Only(only) if c != only => {
-                self.dropped.insert(id.to_string());
+                self.dropped.insert(id, ());
                 false
             }
             _ => {
                 if c != self.mode.currency() {
-                    self.doc_cur.insert(id.to_string(), c);
+                    self.doc_cur.insert(id, c);
                 }
                 true
             }
@@ -220,51 +539,60 @@ impl Converter {
             .unwrap_or(self.mode.currency())
     }
 
-    fn event(&mut self, ev: Event) -> Result<Option<Event>, ViewError> {
+    fn dropped(&self, id: &str) -> bool {
+        !self.dropped.is_empty() && self.dropped.contains_key(id)
+    }
+
+    /// `ev` as converted (a copy), or `None` when left out.
+    fn event(&mut self, ev: &'a Event) -> Result<Option<Event>, ViewError> {
         let only = matches!(self.mode, CurrencyMode::Only(_));
         Ok(Some(match ev {
-            Event::Customer(mut c) => {
+            Event::Customer(c) => {
                 let cur = self.cur_of_customer(&c.id);
+                let mut c = c.clone();
                 if !only && let Some(l) = c.credit_limit {
                     c.credit_limit = Some(self.amount(l, cur)?);
                 }
                 Event::Customer(c)
             }
-            Event::Document(mut d) => {
-                let cur = d
+            Event::Document(src) => {
+                let cur = src
                     .currency
-                    .unwrap_or_else(|| self.cur_of_customer(&d.customer_id));
-                if !self.keep(&d.id, cur) {
+                    .unwrap_or_else(|| self.cur_of_customer(&src.customer_id));
+                if !self.keep(&src.id, cur) {
                     return Ok(None);
                 }
+                let mut d = src.clone();
                 if !only {
                     d.amount = self.amount(d.amount, cur)?;
                 }
                 d.currency = None;
                 Event::Document(d)
             }
-            Event::Payment(mut p) => {
-                let cur = p
+            Event::Payment(src) => {
+                let cur = src
                     .currency
-                    .unwrap_or_else(|| self.cur_of_customer(&p.customer_id));
-                if !self.keep(&p.id, cur) {
+                    .unwrap_or_else(|| self.cur_of_customer(&src.customer_id));
+                if !self.keep(&src.id, cur) {
                     return Ok(None);
                 }
+                let mut p = src.clone();
                 if !only {
                     p.amount = self.amount(p.amount, cur)?;
                 }
                 p.currency = None;
                 Event::Payment(p)
             }
-            Event::Allocation(mut a) => {
-                if self.dropped.contains(&a.source_id) || self.dropped.contains(&a.invoice_id) {
+            Event::Allocation(src) => {
+                if self.dropped(&src.source_id) || self.dropped(&src.invoice_id) {
                     return Ok(None);
                 }
-                let cur = self.cur_of(&a.invoice_id);
+                let mut a = src.clone();
+                let cur = self.cur_of(&src.invoice_id);
                 if !only && cur != self.mode.currency() {
                     let rate = self.rate(cur)?;
                     let reporting = self.mode.currency();
-                    let t = self.telescope.entry(a.invoice_id.clone()).or_default();
+                    let t = self.telescope.entry(&src.invoice_id).or_default();
                     t.0 += a.amount;
                     let total = convert(t.0, cur, reporting, rate);
                     a.amount = total - t.1;
@@ -275,64 +603,66 @@ impl Converter {
                 }
                 Event::Allocation(a)
             }
-            Event::Dispute(mut d) => {
-                if self.dropped.contains(&d.invoice_id) {
+            Event::Dispute(src) => {
+                if self.dropped(&src.invoice_id) {
                     return Ok(None);
                 }
+                let mut d = src.clone();
                 if !only && let Some(a) = d.amount {
-                    d.amount = Some(self.amount(a, self.cur_of(&d.invoice_id))?);
+                    d.amount = Some(self.amount(a, self.cur_of(&src.invoice_id))?);
                 }
                 Event::Dispute(d)
             }
-            Event::Promise(mut p) => {
-                if self.dropped.contains(&p.invoice_id) {
+            Event::Promise(src) => {
+                if self.dropped(&src.invoice_id) {
                     return Ok(None);
                 }
+                let mut p = src.clone();
                 if !only {
-                    p.amount = self.amount(p.amount, self.cur_of(&p.invoice_id))?;
+                    p.amount = self.amount(p.amount, self.cur_of(&src.invoice_id))?;
                 }
                 Event::Promise(p)
             }
-            Event::Action(mut a) => {
-                if a.invoice_id
-                    .as_ref()
-                    .is_some_and(|i| self.dropped.contains(i))
-                {
+            Event::Action(src) => {
+                let mut a = src.clone();
+                if src.invoice_id.as_deref().is_some_and(|i| self.dropped(i)) {
                     a.invoice_id = None;
                 }
                 Event::Action(a)
             }
-            Event::Followup(f) => Event::Followup(f),
             // A reminder's amounts are the reporting-currency figures it was decided on.
-            Event::Reminder(mut r) => {
+            Event::Reminder(src) => {
+                let mut r = src.clone();
                 if let ReminderStatus::Queued(c) = &mut r.status {
-                    c.lines.retain(|(i, _, _)| !self.dropped.contains(i));
+                    c.lines.retain(|(i, _, _)| !self.dropped(i));
                 }
                 Event::Reminder(r)
             }
-            Event::Receipt(mut r) => {
-                let cur = r.currency.unwrap_or(self.mode.currency());
-                if !self.keep(&r.id, cur) {
+            Event::Receipt(src) => {
+                let cur = src.currency.unwrap_or(self.mode.currency());
+                if !self.keep(&src.id, cur) {
                     return Ok(None);
                 }
+                let mut r = src.clone();
                 if !only {
                     r.amount = self.amount(r.amount, cur)?;
                 }
                 r.currency = None;
                 Event::Receipt(r)
             }
-            Event::Cash(mut c) => {
-                if self.dropped.contains(&c.receipt_id) {
+            Event::Cash(src) => {
+                if self.dropped(&src.receipt_id) {
                     return Ok(None);
                 }
+                let mut c = src.clone();
                 if let Decision::Apply {
                     invoices,
                     write_off,
                     ..
                 } = &mut c.decision
                 {
-                    let cur = self.cur_of(&c.receipt_id);
-                    invoices.retain(|(i, _)| !self.dropped.contains(i));
+                    let cur = self.cur_of(&src.receipt_id);
+                    invoices.retain(|(i, _)| !self.dropped(i));
                     if !only {
                         for (_, a) in invoices.iter_mut() {
                             *a = self.amount(*a, cur)?;
@@ -350,7 +680,7 @@ impl Converter {
                     document_id: id, ..
                 }
                 | Change::DisputeResolved { invoice_id: id, .. }
-                    if self.dropped.contains(id) =>
+                    if self.dropped(id) =>
                 {
                     return Ok(None);
                 }
@@ -363,9 +693,9 @@ impl Converter {
                         change: Change::Customer(c),
                     })
                 }
-                _ => Event::Amend(a),
+                _ => ev.clone(),
             },
-            ev @ Event::Rate(_) => ev,
+            Event::Followup(_) | Event::Rate(_) => ev.clone(),
         }))
     }
 }
@@ -373,6 +703,103 @@ impl Converter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn customer(id: &str, currency: Option<&str>) -> Event {
+        Event::Customer(CustomerRec {
+            id: id.into(),
+            name: id.into(),
+            credit_limit: None,
+            payment_terms_days: None,
+            attrs: currency
+                .map(|c| vec![("currency".to_string(), c.to_string())])
+                .unwrap_or_default(),
+        })
+    }
+
+    fn invoice(id: &str, customer: &str) -> Event {
+        Event::Document(DocumentRec::new(
+            id,
+            customer,
+            DocKind::Invoice,
+            Day(20_000),
+            100,
+        ))
+    }
+
+    fn receipt(id: &str) -> Event {
+        Event::Receipt(ReceiptRec {
+            id: id.into(),
+            ..ReceiptRec::default()
+        })
+    }
+
+    fn apply(receipt: &str, customer: &str, invoice: &str) -> Event {
+        Event::Cash(CashRec {
+            receipt_id: receipt.into(),
+            date: Day(20_001),
+            decision: Decision::Apply {
+                customer_id: customer.into(),
+                invoices: vec![(invoice.into(), 100)],
+                write_off: 0,
+            },
+            rule: "manual".into(),
+            confidence: 100,
+            author: None,
+        })
+    }
+
+    fn ids(events: &[Event]) -> Vec<String> {
+        events
+            .iter()
+            .map(|e| match e {
+                Event::Customer(c) => c.id.clone(),
+                Event::Document(d) => d.id.clone(),
+                Event::Receipt(r) => r.id.clone(),
+                Event::Cash(c) => format!("{}>", c.receipt_id),
+                Event::Amend(_) => "amend".into(),
+                _ => "?".into(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn split_keeps_receipts_with_the_customers_they_pay() {
+        // R1 pays the dollar customer U and then the euro customer B: both go to the dated
+        // part, and with B its other receipt R2; A and R3 (which pays A) stay in the base.
+        let events = vec![
+            customer("A", None),
+            customer("B", None),
+            customer("U", Some("USD")),
+            invoice("IA", "A"),
+            invoice("IB", "B"),
+            invoice("IU", "U"),
+            receipt("R1"),
+            receipt("R2"),
+            receipt("R3"),
+            apply("R2", "B", "IB"),
+            apply("R1", "U", "IU"),
+            apply("R1", "B", "IB"),
+            apply("R3", "A", "IA"),
+            Event::Amend(AmendRec {
+                effective: Day(20_010),
+                change: Change::DueDate {
+                    document_id: "IA".into(),
+                    due: Day(20_040),
+                },
+            }),
+        ];
+        let s = split_dated(events, Currency::EUR);
+        assert_eq!(ids(&s.base), ["A", "IA", "R3", "R3>"]);
+        assert_eq!(
+            ids(&s.dated),
+            [
+                "B", "U", "IB", "IU", "R1", "R2", "R2>", "R1>", "R1>", "amend"
+            ]
+        );
+        assert_eq!(s.dated_at, [1, 2, 4, 5, 6, 7, 9, 10, 11, 13]);
+        let base_at: Vec<usize> = (0..s.base.len()).map(|k| s.base_position(k)).collect();
+        assert_eq!(base_at, [0, 3, 8, 12]);
+    }
 
     #[test]
     fn converts_between_decimals_with_rounding() {

@@ -386,6 +386,39 @@ proptest! {
     }
 
     #[test]
+    fn dated_views_are_one_construction(g in gen_strategy(), t in dating_strategy(), dates in prop::collection::vec(0i32..300, 1..4)) {
+        use arpilot_core::view::{CurrencyMode, prepare, prepare_with, split_dated};
+        let evs = dated_events(&g, &t);
+        let mode = CurrencyMode::Convert(Currency::EUR);
+        // Customers' documents in dollars before any rate are refused by both alike.
+        let split = split_dated(evs.clone(), Currency::EUR);
+        let base = Snapshot::build(Currency::EUR, split.base.clone()).expect("valid");
+        for day in dates.into_iter().map(d) {
+            let mut plain = evs.clone();
+            let plain = match prepare(&mut plain, Some(day), mode) {
+                Ok(()) => plain,
+                Err(_) => {
+                    let mut dated = split.dated.clone();
+                    prop_assert!(prepare_with(&mut dated, Some(day), mode, &split.rates).is_err());
+                    continue;
+                }
+            };
+            let plain = build(&plain);
+            let mut dated = split.dated.clone();
+            prepare_with(&mut dated, Some(day), mode, &split.rates).unwrap();
+            let cut = base.clone().extended(dated).expect("valid");
+            for by in [None, Some(GroupBy::Customer), Some(GroupBy::Invoice), Some(GroupBy::Dim("region".into()))] {
+                prop_assert_eq!(json(&rep(&plain, day, by.clone())), json(&rep(&cut, day, by)));
+            }
+            let th = RatingThresholds::default();
+            prop_assert_eq!(json(&customers(&plain, &Selection::all(), day, &th)), json(&customers(&cut, &Selection::all(), day, &th)));
+            // In the same order too: the list's order is the invoices', not the construction's.
+            prop_assert_eq!(json(&invoices(&plain, &Selection::all(), day)), json(&invoices(&cut, &Selection::all(), day)));
+            prop_assert_eq!(json(&trend(&plain, &Selection::all(), day, 3)), json(&trend(&cut, &Selection::all(), day, 3)));
+        }
+    }
+
+    #[test]
     fn incremental_equals_rebuild(g in gen_strategy(), cuts in prop::collection::vec(0usize..100, 1..5), as_of in 0i32..260) {
         let evs: Vec<Event> = events(&g).into_iter().map(|x| x.1).collect();
         let full = build(&evs);
@@ -404,6 +437,210 @@ proptest! {
             prop_assert_eq!(json(&rep(&full, day, Some(GroupBy::Invoice))), json(&rep(&inc, day, Some(GroupBy::Invoice))));
             prop_assert_eq!(json(&invoices(&full, &Selection::all(), day)), json(&invoices(&inc, &Selection::all(), day)));
         }
+    }
+}
+
+/// What makes a generated ledger dated: customers in dollars (by index), amendments
+/// `(kind, target, effective, value, position)` and the dollar's rates `(day, rate_e9)`.
+#[derive(Debug, Clone)]
+struct Dating {
+    usd: Vec<bool>,
+    amends: Vec<(u8, usize, i32, i32, usize)>,
+    rates: Vec<(i32, i64)>,
+    /// Invoices whose due date comes from their customer's terms.
+    by_terms: usize,
+}
+
+fn dating_strategy() -> impl Strategy<Value = Dating> {
+    (
+        prop::collection::vec(any::<bool>(), 4),
+        prop::collection::vec((0u8..4, 0usize..30, 0i32..260, 0i32..90, 0usize..100), 0..8),
+        prop::collection::vec((0i32..250, 700_000_000i64..1_300_000_000), 1..5),
+        1usize..6,
+    )
+        .prop_map(|(usd, amends, rates, by_terms)| Dating {
+            usd,
+            amends,
+            rates,
+            by_terms,
+        })
+}
+
+/// The generated ledger with some customers in dollars (their documents and payments in their
+/// currency), due dates from terms, rates, amendments of every kind inserted among the events,
+/// and actions naming agents: a ledger whose views differ from date to date.
+fn dated_events(g: &Gen, t: &Dating) -> Vec<Event> {
+    let usd = Currency::parse("USD").unwrap();
+    let mut evs: Vec<Event> = events(g).into_iter().map(|x| x.1).collect();
+    let mut invoices = Vec::new();
+    let mut open_disputes = Vec::new();
+    for (k, ev) in evs.iter_mut().enumerate() {
+        match ev {
+            Event::Customer(c) => {
+                let n: usize = c.id[1..].parse().unwrap();
+                if t.usd[n] {
+                    c.attrs.push(("currency".into(), "USD".into()));
+                }
+                c.payment_terms_days = Some(30);
+            }
+            Event::Document(doc) if doc.kind == DocKind::Invoice => {
+                if k % t.by_terms == 0 {
+                    doc.due = None;
+                }
+                invoices.push((doc.id.clone(), doc.customer_id.clone(), doc.issue.0));
+            }
+            Event::Dispute(x) if x.resolved_on.is_none() => {
+                open_disputes.push((x.invoice_id.clone(), x.opened_on.0))
+            }
+            _ => {}
+        }
+    }
+    for &(day, rate) in &t.rates {
+        evs.push(Event::Rate(RateRec {
+            date: d(day),
+            currency: usd,
+            rate_e9: rate,
+        }));
+    }
+    for (k, (id, c, issue)) in invoices.iter().enumerate() {
+        evs.push(Event::Action(ActionRec {
+            customer_id: c.clone(),
+            date: d(*issue + 5),
+            kind: "call".into(),
+            invoice_id: Some(id.clone()),
+            agent: Some(format!("agent {}", k % 3)),
+            note: None,
+            outcome: None,
+        }));
+    }
+    let customers = g.customers;
+    for &(kind, target, effective, value, position) in &t.amends {
+        let change = match kind {
+            0 if !invoices.is_empty() => {
+                let (id, _, issue) = &invoices[target % invoices.len()];
+                Change::DueDate {
+                    document_id: id.clone(),
+                    due: d(issue + value),
+                }
+            }
+            1 if !invoices.is_empty() => Change::InLegal {
+                document_id: invoices[target % invoices.len()].0.clone(),
+                in_legal: value % 2 == 0,
+            },
+            2 if !open_disputes.is_empty() => {
+                let (id, opened) = &open_disputes[target % open_disputes.len()];
+                Change::DisputeResolved {
+                    invoice_id: id.clone(),
+                    resolved_on: d(opened + value),
+                    outcome: Some("settled".into()),
+                    comment: Some("agreed".into()),
+                }
+            }
+            3 => {
+                let c = target % customers;
+                let mut attrs = vec![("region".into(), format!("R{value}"))];
+                if t.usd[c] {
+                    attrs.push(("currency".into(), "USD".into()));
+                }
+                Change::Customer(CustomerRec {
+                    id: format!("C{c}"),
+                    name: format!("Customer {c} renamed"),
+                    credit_limit: Some(50_000 + value as i64),
+                    payment_terms_days: Some(value),
+                    attrs,
+                })
+            }
+            _ => continue,
+        };
+        let amend = Event::Amend(AmendRec {
+            effective: d(effective),
+            change,
+        });
+        // Anywhere after what it names: customers first, documents after them.
+        let first = match &amend {
+            Event::Amend(AmendRec {
+                change: Change::Customer(_),
+                ..
+            }) => customers,
+            _ => evs.len(),
+        };
+        let at = first + position * (evs.len() - first) / 100;
+        evs.insert(at.min(evs.len()), amend);
+    }
+    evs
+}
+
+/// A bulk append of new customers' documents and payments (more than 4 096 allocations, out of
+/// date order, some capped) runs the allocation pass over them alone: the same figures as one
+/// build of everything.
+#[test]
+fn a_bulk_of_new_customers_is_allocated_alone() {
+    let mut seed = 7u64;
+    let mut next = |m: u64| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) % m
+    };
+    let mut first = Vec::new();
+    let mut second = Vec::new();
+    for c in 0..40 {
+        let part = if c < 20 { &mut first } else { &mut second };
+        part.push(Event::Customer(CustomerRec {
+            id: format!("C{c}"),
+            name: format!("Customer {c}"),
+            credit_limit: None,
+            payment_terms_days: Some(30),
+            attrs: vec![],
+        }));
+        for k in 0..150 {
+            let issue = next(200) as i32;
+            part.push(Event::Document(DocumentRec::new(
+                format!("I{c}-{k}"),
+                format!("C{c}"),
+                DocKind::Invoice,
+                d(issue),
+                1 + next(10_000) as i64,
+            )));
+            // Two payments per invoice, the second often later than the invoice's others and
+            // sometimes more than what is left.
+            for p in 0..2 {
+                let date = issue + next(90) as i32;
+                part.push(Event::Payment(PaymentRec {
+                    id: format!("P{c}-{k}-{p}"),
+                    customer_id: format!("C{c}"),
+                    date: d(date),
+                    amount: 1 + next(7_000) as i64,
+                    currency: None,
+                    invoice_id: Some(format!("I{c}-{k}")),
+                    reference: None,
+                }));
+            }
+        }
+    }
+    let mut all = first.clone();
+    all.extend(second.iter().cloned());
+    let whole = build(&all);
+    let mut part = build(&first);
+    let _ = rep(&part, d(100), None); // the per-day totals kept up to date by the append
+    let stats = part.append(second).unwrap();
+    assert!(!stats.reallocated, "the new customers' allocations alone");
+    assert!(part.allocation_count() > 4096);
+    for day in [d(50), d(150), d(400)] {
+        assert_eq!(
+            json(&rep(&whole, day, Some(GroupBy::Customer))),
+            json(&rep(&part, day, Some(GroupBy::Customer)))
+        );
+        assert_eq!(
+            json(&invoices(&whole, &Selection::all(), day)),
+            json(&invoices(&part, &Selection::all(), day))
+        );
+    }
+    for i in 0..whole.invoice_count() {
+        assert_eq!(
+            whole.allocs_of(i).collect::<Vec<_>>(),
+            part.allocs_of(i).collect::<Vec<_>>()
+        );
     }
 }
 

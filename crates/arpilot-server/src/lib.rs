@@ -945,6 +945,10 @@ async fn warm_worklist(state: Shared) {
         let st = Arc::clone(&state);
         let rating = st.report_settings().rating;
         let _ = tokio::task::spawn_blocking(move || st.views.warm_worklist(&rating)).await;
+        // After a start from the ledger's image, what past dates are built from.
+        if let Err(e) = state.views.warm_dated(&state.store).await {
+            eprintln!("arpilot: views of other dates: {e}");
+        }
         // Lagging behind only means several changes: one check covers them.
         if let Err(broadcast::error::RecvError::Closed) = live.recv().await {
             return;

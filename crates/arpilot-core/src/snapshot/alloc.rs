@@ -24,6 +24,11 @@ impl Snapshot {
         if new.is_empty() {
             return false;
         }
+        // New documents with their payments (the first import of their customers): a pass over
+        // them alone, nothing else can change.
+        if new.len() > 4096 && self.allocate_fresh(&new) {
+            return false;
+        }
         // A bulk load goes straight to the allocation pass.
         if new.len() > 4096 && new.len() > self.allocs.day.len() / 8 {
             self.reallocate(new);
@@ -103,6 +108,97 @@ impl Snapshot {
         if let Some(d) = self.daily.get_mut() {
             d.add_alloc(day, eff);
         }
+    }
+
+    /// The allocation pass over `new` alone, when every invoice from the first one it names to
+    /// the last row has no allocation yet and none of its sources has been allocated: caps
+    /// only meet on one invoice or one source, so the pass over every allocation would give
+    /// the others exactly what they have. Their slices go after every other invoice's, as the
+    /// full pass lays them out. False (nothing done) otherwise.
+    fn allocate_fresh(&mut self, new: &[(u32, u32, i32, i64, u32)]) -> bool {
+        let n_inv = self.invoice_count();
+        let Some(first) = new.iter().map(|a| a.0 as usize).min() else {
+            return false;
+        };
+        let before = if first == 0 {
+            0
+        } else {
+            self.invoices.alloc_end[first - 1]
+        };
+        let fresh_invoices = self.invoices.alloc_end[n_inv - 1] == before
+            && before as usize == self.allocs.day.len()
+            && self.invoices.flags[first..]
+                .iter()
+                .all(|f| f & F_EXTRA == 0);
+        let s = &self.sources;
+        if !fresh_invoices
+            || !new.iter().all(|a| {
+                let k = a.1 as usize;
+                s.last_alloc[k] == 0 && s.remaining.get(k, s.amount[k]) == s.amount[k]
+            })
+        {
+            return false;
+        }
+        let mut order: Vec<u32> = (0..new.len() as u32).collect();
+        order.sort_unstable_by_key(|&k| (new[k as usize].2, new[k as usize].4));
+        let mut inv_rem: Map<u32, i64> = Map::default();
+        let mut src_rem: Map<u32, i64> = Map::default();
+        let mut eff = vec![0i64; new.len()];
+        let mut counts = vec![0u32; n_inv - first];
+        for &k in &order {
+            let (i, src, day, req, seq) = new[k as usize];
+            let ir = inv_rem.entry(i).or_insert(self.invoices.amount[i as usize]);
+            let sr = src_rem
+                .entry(src)
+                .or_insert(self.sources.amount[src as usize]);
+            let e = req.min(*ir).min(*sr).max(0);
+            if e < req {
+                self.capped.insert(seq, req);
+            }
+            *ir -= e;
+            *sr -= e;
+            if *ir == 0 && self.invoices.settled[i as usize] == OPEN {
+                self.invoices.settled[i as usize] = day;
+            }
+            self.sources.set_last_alloc(src as usize, day);
+            counts[i as usize - first] += 1;
+            eff[k as usize] = e;
+            if let Some(d) = self.daily.get_mut() {
+                d.add_alloc(day, e);
+            }
+        }
+        for (&src, &r) in &src_rem {
+            let s = &mut self.sources;
+            let amount = s.amount[src as usize];
+            s.remaining.set(src as usize, amount, r);
+        }
+        let inv = &mut self.invoices;
+        let mut end = before;
+        for (k, c) in counts.iter().enumerate() {
+            end += c;
+            inv.alloc_end[first + k] = end;
+        }
+        let mut cursor: Vec<u32> = (first..n_inv)
+            .map(|i| if i == 0 { 0 } else { inv.alloc_end[i - 1] })
+            .collect();
+        let a = &mut self.allocs;
+        let total = a.day.len() + new.len();
+        a.day.resize(total, 0);
+        a.amount.resize(total, 0);
+        a.src.resize(total, 0);
+        a.seq.resize(total, 0);
+        // In (date, input) order within each invoice, as the full pass leaves them.
+        for &k in &order {
+            let (i, src, day, _, seq) = new[k as usize];
+            let slot = &mut cursor[i as usize - first];
+            let at = *slot as usize;
+            *slot += 1;
+            a.day[at] = day;
+            a.amount[at] = eff[k as usize];
+            a.src[at] = src | (self.sources.kind[src as usize] as u32) << SRC_BITS;
+            a.seq[at] = seq;
+        }
+        true
     }
 
     /// Runs the allocation pass over every allocation (date order, then input order) with the

@@ -467,15 +467,40 @@ impl Snapshot {
         currency: Currency,
         events: impl IntoIterator<Item = Event>,
     ) -> Result<Snapshot, EventError> {
-        let mut s = Snapshot::new(currency);
+        Snapshot::new(currency).extended(events)
+    }
+
+    /// This snapshot with a further part of a whole ledger read as [`Snapshot::build`] reads
+    /// one (the dated part of a [`crate::view::Split`] onto its base); `EventError::index`
+    /// counts in `events`.
+    pub fn extended(
+        mut self,
+        events: impl IntoIterator<Item = Event>,
+    ) -> Result<Snapshot, EventError> {
         // An application undone later never entered the ledger's figures: drop it first, so
         // that undo gives back exactly the reports of before.
         let mut events: Vec<Event> = events.into_iter().collect();
         crate::cash::drop_undone(&mut events);
-        s.replaying = true;
-        s.append(events)?;
-        s.replaying = false;
-        Ok(s)
+        self.replaying = true;
+        self.append(events)?;
+        self.replaying = false;
+        Ok(self)
+    }
+
+    /// Room in the id tables for the documents and payments of `events`, appended later: a
+    /// snapshot that copies of it receive events (a dated ledger's base) then never rehashes
+    /// a table of millions of ids for them.
+    pub fn reserve_ids(&mut self, events: &[Event]) {
+        let (mut invoices, mut sources) = (0, 0);
+        for ev in events {
+            match ev {
+                Event::Document(d) if d.kind == DocKind::Invoice => invoices += 1,
+                Event::Document(_) | Event::Payment(_) => sources += 1,
+                _ => {}
+            }
+        }
+        self.invoices.ids.reserve(invoices);
+        self.sources.ids.reserve(sources);
     }
 
     pub fn invoice_count(&self) -> usize {
