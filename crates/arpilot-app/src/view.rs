@@ -111,11 +111,10 @@ impl DatedParts {
         self.view(base, d)
     }
 
-    fn into_view(self, d: Day) -> Result<Snapshot, StoreError> {
-        let base = Snapshot::new(self.ledger);
-        let mut s = self;
-        let base = std::mem::replace(&mut s.base, base);
-        s.view(base, d)
+    /// [`DatedParts::at`] without copying the base, for a single view.
+    fn into_view(mut self, d: Day) -> Result<Snapshot, StoreError> {
+        let base = std::mem::replace(&mut self.base, Snapshot::new(self.ledger));
+        self.view(base, d)
     }
 
     fn view(&self, base: Snapshot, d: Day) -> Result<Snapshot, StoreError> {
@@ -196,9 +195,9 @@ pub async fn load(
 }
 
 /// [`load`] for the server's views when `views`: with the content counts of the events matched
-/// by content (see [`Unkeyed`]) and a dated ledger's parts ([`DatedParts`]). The view comes from the ledger's image and the events stored after it when the
-/// image matches the ledger and the view asked for is the one it holds; the store position of
-/// the image used, if one was.
+/// by content (see [`Unkeyed`]) and a dated ledger's parts ([`DatedParts`]). The view comes from
+/// the ledger's image and the events stored after it when the image matches the ledger and the
+/// view asked for is the one it holds; the store position of the image used, if one was.
 async fn load_counted(
     store: &impl LedgerStore,
     as_of: Option<Day>,
@@ -1002,10 +1001,7 @@ impl Views {
                     .await
                     .map_err(|e| StoreError::Target(format!("view of {d}: {e}")))??,
             ),
-            None => {
-                let v = load_counted(store, Some(d), None, false).await?.0;
-                Arc::new(v.snapshot)
-            }
+            None => Arc::new(load(store, Some(d), None).await?.snapshot),
         };
         let mut others = self.others.lock().expect("views lock");
         if others.len() >= 4 {
