@@ -82,20 +82,41 @@ impl Snapshot {
         self.invoices.amount[i] - self.allocs_of(i).map(|a| a.amount).sum::<i64>()
     }
 
-    fn push_tail_alloc(&mut self, inv: u32, src: u32, day: i32, req: i64, seq: u32) {
-        let (i, s) = (inv as usize, src as usize);
-        let rem = self.invoice_remaining(i);
-        let src_rem = self.sources.remaining.get(s, self.sources.amount[s]);
-        let eff = req.min(rem).min(src_rem).max(0);
+    /// One step of the allocation rule: what request `seq` of `req`, dated `day`, takes of what is
+    /// left on invoice `i` (`inv_rem`) and on source `src` (`src_rem`), both lowered by it. A
+    /// capped request is remembered, the invoice settled on `day` when nothing is left on it,
+    /// and the source's last allocation dated.
+    #[allow(clippy::too_many_arguments)]
+    fn take(
+        &mut self,
+        i: usize,
+        src: usize,
+        day: i32,
+        req: i64,
+        seq: u32,
+        inv_rem: &mut i64,
+        src_rem: &mut i64,
+    ) -> i64 {
+        let eff = req.min(*inv_rem).min(*src_rem).max(0);
         if eff < req {
             self.capped.insert(seq, req);
         }
-        let amount = self.sources.amount[s];
-        self.sources.remaining.set(s, amount, src_rem - eff);
-        self.sources.set_last_alloc(s, day);
-        if rem - eff == 0 && self.invoices.settled[i] == OPEN {
+        *inv_rem -= eff;
+        *src_rem -= eff;
+        self.sources.set_last_alloc(src, day);
+        if *inv_rem == 0 && self.invoices.settled[i] == OPEN {
             self.invoices.settled[i] = day;
         }
+        eff
+    }
+
+    fn push_tail_alloc(&mut self, inv: u32, src: u32, day: i32, req: i64, seq: u32) {
+        let (i, s) = (inv as usize, src as usize);
+        let mut rem = self.invoice_remaining(i);
+        let mut src_rem = self.sources.remaining.get(s, self.sources.amount[s]);
+        let eff = self.take(i, s, day, req, seq, &mut rem, &mut src_rem);
+        let amount = self.sources.amount[s];
+        self.sources.remaining.set(s, amount, src_rem);
         self.invoices.flags[i] |= F_EXTRA;
         self.extra.entry(inv).or_default().push(Alloc {
             day,
@@ -139,32 +160,26 @@ impl Snapshot {
         {
             return false;
         }
-        let mut order: Vec<u32> = (0..new.len() as u32).collect();
-        order.sort_unstable_by_key(|&k| (new[k as usize].2, new[k as usize].4));
-        let mut inv_rem: Map<u32, i64> = Map::default();
+        let mut all = by_date(new.iter().copied());
+        // What is left on the invoices from `first` on, and on the sources named.
+        let mut inv_rem = self.invoices.amount[first..].to_vec();
         let mut src_rem: Map<u32, i64> = Map::default();
-        let mut eff = vec![0i64; new.len()];
-        let mut counts = vec![0u32; n_inv - first];
-        for &k in &order {
-            let (i, src, day, req, seq) = new[k as usize];
-            let ir = inv_rem.entry(i).or_insert(self.invoices.amount[i as usize]);
-            let sr = src_rem
-                .entry(src)
-                .or_insert(self.sources.amount[src as usize]);
-            let e = req.min(*ir).min(*sr).max(0);
-            if e < req {
-                self.capped.insert(seq, req);
-            }
-            *ir -= e;
-            *sr -= e;
-            if *ir == 0 && self.invoices.settled[i as usize] == OPEN {
-                self.invoices.settled[i as usize] = day;
-            }
-            self.sources.set_last_alloc(src as usize, day);
-            counts[i as usize - first] += 1;
-            eff[k as usize] = e;
+        for t in &mut all {
+            let (day, seq, i, src, req) = *t;
+            let amount = self.sources.amount[src as usize];
+            let sr = src_rem.entry(src).or_insert(amount);
+            let eff = self.take(
+                i as usize,
+                src as usize,
+                day,
+                req,
+                seq,
+                &mut inv_rem[i as usize - first],
+                sr,
+            );
+            t.4 = eff;
             if let Some(d) = self.daily.get_mut() {
-                d.add_alloc(day, e);
+                d.add_alloc(day, eff);
             }
         }
         for (&src, &r) in &src_rem {
@@ -172,8 +187,26 @@ impl Snapshot {
             let amount = s.amount[src as usize];
             s.remaining.set(src as usize, amount, r);
         }
+        self.lay_out(first, &all);
+        true
+    }
+
+    /// Lays out allocations `(day, seq, invoice, source, effective)` in (date, input) order by
+    /// invoice, from invoice row `first` on, after the slices of the invoices before it: a
+    /// counting sort, stable, so each invoice's slice stays in (date, input) order.
+    fn lay_out(&mut self, first: usize, all: &[(i32, u32, u32, u32, i64)]) {
+        let n_inv = self.invoice_count();
         let inv = &mut self.invoices;
-        let mut end = before;
+        let start = if first == 0 {
+            0
+        } else {
+            inv.alloc_end[first - 1]
+        };
+        let mut counts = vec![0u32; n_inv - first];
+        for t in all {
+            counts[t.2 as usize - first] += 1;
+        }
+        let mut end = start;
         for (k, c) in counts.iter().enumerate() {
             end += c;
             inv.alloc_end[first + k] = end;
@@ -182,93 +215,55 @@ impl Snapshot {
             .map(|i| if i == 0 { 0 } else { inv.alloc_end[i - 1] })
             .collect();
         let a = &mut self.allocs;
-        let total = a.day.len() + new.len();
+        let total = start as usize + all.len();
         a.day.resize(total, 0);
         a.amount.resize(total, 0);
         a.src.resize(total, 0);
         a.seq.resize(total, 0);
-        // In (date, input) order within each invoice, as the full pass leaves them.
-        for &k in &order {
-            let (i, src, day, _, seq) = new[k as usize];
+        for &(day, seq, i, src, eff) in all {
             let slot = &mut cursor[i as usize - first];
-            let at = *slot as usize;
+            let k = *slot as usize;
             *slot += 1;
-            a.day[at] = day;
-            a.amount[at] = eff[k as usize];
-            a.src[at] = src | (self.sources.kind[src as usize] as u32) << SRC_BITS;
-            a.seq[at] = seq;
+            a.day[k] = day;
+            a.amount[k] = eff;
+            a.src[k] = src | (self.sources.kind[src as usize] as u32) << SRC_BITS;
+            a.seq[k] = seq;
         }
-        true
     }
 
     /// Runs the allocation pass over every allocation (date order, then input order) with the
     /// originally requested amounts, then lays the result out again by invoice.
     fn reallocate(&mut self, new: Vec<(u32, u32, i32, i64, u32)>) {
         let n_inv = self.invoice_count();
-        let total = self.allocs.day.len() + self.extra_len + new.len();
-        // (day, seq, invoice, source, requested)
-        let mut all: Vec<(i32, u32, u32, u32, i64)> = Vec::with_capacity(total);
+        let mut kept = Vec::with_capacity(self.allocs.day.len() + self.extra_len);
         for i in 0..n_inv {
             for a in self.allocs_of(i) {
                 let req = self.capped.get(&a.seq).copied().unwrap_or(a.amount);
-                all.push((a.day, a.seq, i as u32, a.src, req));
+                kept.push((i as u32, a.src, a.day, req, a.seq));
             }
         }
-        for (inv, src, day, amount, seq) in new {
-            all.push((day, seq, inv, src, amount));
-        }
-        all.sort_unstable_by_key(|t| (t.0, t.1));
-
+        let mut all = by_date(kept.into_iter().chain(new));
         let mut inv_rem = self.invoices.amount.clone();
-        let s = &mut self.sources;
-        let mut src_rem = s.amount.clone();
-        s.last_alloc.iter_mut().for_each(|d| *d = 0);
+        let mut src_rem = self.sources.amount.clone();
+        self.sources.last_alloc.iter_mut().for_each(|d| *d = 0);
         self.capped.clear();
-        let inv = &mut self.invoices;
-        inv.settled.iter_mut().for_each(|d| *d = OPEN);
-        let mut counts = vec![0u32; n_inv];
-        let mut eff_amounts = Vec::with_capacity(all.len());
-        for &(day, seq, i, src, req) in &all {
-            let eff = req
-                .min(inv_rem[i as usize])
-                .min(src_rem[src as usize])
-                .max(0);
-            if eff < req {
-                self.capped.insert(seq, req);
-            }
-            inv_rem[i as usize] -= eff;
-            src_rem[src as usize] -= eff;
-            s.set_last_alloc(src as usize, day);
-            if inv_rem[i as usize] == 0 && inv.settled[i as usize] == OPEN {
-                inv.settled[i as usize] = day;
-            }
-            counts[i as usize] += 1;
-            eff_amounts.push(eff);
+        self.invoices.settled.iter_mut().for_each(|d| *d = OPEN);
+        for t in &mut all {
+            let (day, seq, i, src, req) = *t;
+            t.4 = self.take(
+                i as usize,
+                src as usize,
+                day,
+                req,
+                seq,
+                &mut inv_rem[i as usize],
+                &mut src_rem[src as usize],
+            );
         }
+        let s = &mut self.sources;
         s.remaining = Remaining::from_values(&src_rem, &s.amount);
-        // Counting sort by invoice; stable, so each slice stays in (date, seq) order.
-        let mut end = 0u32;
-        for (i, c) in counts.iter().enumerate() {
-            end += c;
-            inv.alloc_end[i] = end;
-        }
-        let mut cursor: Vec<u32> = (0..n_inv)
-            .map(|i| if i == 0 { 0 } else { inv.alloc_end[i - 1] })
-            .collect();
-        let a = &mut self.allocs;
-        a.day.resize(all.len(), 0);
-        a.amount.resize(all.len(), 0);
-        a.src.resize(all.len(), 0);
-        a.seq.resize(all.len(), 0);
-        for (&(day, seq, i, src, _), &eff) in all.iter().zip(&eff_amounts) {
-            let k = cursor[i as usize] as usize;
-            cursor[i as usize] += 1;
-            a.day[k] = day;
-            a.amount[k] = eff;
-            a.src[k] = src | (self.sources.kind[src as usize] as u32) << SRC_BITS;
-            a.seq[k] = seq;
-        }
-        for f in inv.flags.iter_mut() {
+        self.lay_out(0, &all);
+        for f in self.invoices.flags.iter_mut() {
             *f &= !F_EXTRA;
         }
         self.extra = Map::default();
@@ -276,4 +271,16 @@ impl Snapshot {
         // Per-day allocation totals changed wholesale: drop the cache, it rebuilds on demand.
         self.daily = std::sync::OnceLock::new();
     }
+}
+
+/// Allocations `(invoice, source, day, requested, seq)` as `(day, seq, invoice, source,
+/// requested)` in the rule's order: date, then input order.
+fn by_date(
+    allocs: impl Iterator<Item = (u32, u32, i32, i64, u32)>,
+) -> Vec<(i32, u32, u32, u32, i64)> {
+    let mut all: Vec<_> = allocs
+        .map(|(inv, src, day, req, seq)| (day, seq, inv, src, req))
+        .collect();
+    all.sort_unstable_by_key(|t| (t.0, t.1));
+    all
 }
