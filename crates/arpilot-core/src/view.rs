@@ -97,12 +97,9 @@ pub fn convert(amount: i64, from: Currency, to: Currency, rate_e9: i64) -> i64 {
 pub fn depends_on_date(events: &[Event], reporting: Currency) -> bool {
     events.iter().any(|e| match e {
         Event::Amend(_) => true,
-        Event::Document(d) => d.currency.is_some_and(|c| c != reporting),
-        Event::Payment(p) => p.currency.is_some_and(|c| c != reporting),
-        Event::Customer(c) => c
-            .attrs
-            .iter()
-            .any(|(k, v)| k == "currency" && Currency::parse(v).is_ok_and(|c| c != reporting)),
+        Event::Document(d) => foreign(d.currency, reporting),
+        Event::Payment(p) => foreign(p.currency, reporting),
+        Event::Customer(c) => customer_foreign(c, reporting),
         _ => false,
     })
 }
@@ -113,7 +110,7 @@ pub fn depends_on_date(events: &[Event], reporting: Currency) -> bool {
 pub struct Split {
     /// In input order; built once, whatever the date.
     pub base: Vec<Event>,
-    /// In input order; prepared for each date (see [`prepare_with`]) and appended to the base.
+    /// In input order; prepared for each date (see [`prepared`]) and appended to the base.
     pub dated: Vec<Event>,
     /// Every rate of the ledger (they stay in the base).
     pub rates: Rates,
@@ -152,37 +149,48 @@ impl Dating {
         events
             .iter()
             .map(|ev| {
-                Some(match ev {
-                    Event::Customer(c) if customer_foreign(c, reporting) && !dated(&c.id) => {
-                        return None;
-                    }
-                    Event::Customer(c) => dated(&c.id),
-                    Event::Document(d) if foreign(d.currency, reporting) => {
-                        dated(&d.customer_id).then_some(true)?
-                    }
-                    Event::Document(d) => dated(&d.customer_id),
-                    Event::Payment(p) if foreign(p.currency, reporting) => {
-                        dated(&p.customer_id).then_some(true)?
-                    }
-                    Event::Payment(p) => dated(&p.customer_id),
-                    Event::Allocation(a) => of(&a.source_id) || of(&a.invoice_id),
-                    Event::Dispute(d) => of(&d.invoice_id),
-                    Event::Promise(p) => of(&p.invoice_id),
-                    Event::Action(a) => {
-                        dated(&a.customer_id) || a.invoice_id.as_deref().is_some_and(of)
-                    }
-                    Event::Followup(f) => dated(&f.customer_id),
-                    Event::Reminder(r) => dated(&r.customer_id),
+                let moves_history = match ev {
+                    Event::Customer(c) => customer_foreign(c, reporting) && !dated(&c.id),
+                    Event::Document(d) => foreign(d.currency, reporting) && !dated(&d.customer_id),
+                    Event::Payment(p) => foreign(p.currency, reporting) && !dated(&p.customer_id),
                     Event::Amend(AmendRec {
                         change: Change::Customer(c),
                         ..
-                    }) => dated(&c.id).then_some(true)?,
-                    Event::Amend(_) => true,
-                    Event::Receipt(_) | Event::Cash(_) => return None,
-                    Event::Rate(_) => false,
-                })
+                    }) => !dated(&c.id),
+                    Event::Receipt(_) | Event::Cash(_) => true,
+                    _ => false,
+                };
+                (!moves_history).then(|| goes_dated(ev, &dated, &of, &of, &|_| false))
             })
             .collect()
+    }
+}
+
+/// Whether `ev` belongs to the dated part, given which customers are dated, whether the owner
+/// of a source (payment, credit note) or of an invoice is, and which receipts are.
+fn goes_dated(
+    ev: &Event,
+    customer: &dyn Fn(&str) -> bool,
+    source: &dyn Fn(&str) -> bool,
+    invoice: &dyn Fn(&str) -> bool,
+    receipt: &dyn Fn(&str) -> bool,
+) -> bool {
+    match ev {
+        Event::Customer(c) => customer(&c.id),
+        Event::Document(d) => customer(&d.customer_id),
+        Event::Payment(p) => customer(&p.customer_id),
+        Event::Allocation(a) => source(&a.source_id) || invoice(&a.invoice_id),
+        Event::Dispute(d) => invoice(&d.invoice_id),
+        Event::Promise(p) => invoice(&p.invoice_id),
+        Event::Action(a) => {
+            customer(&a.customer_id) || a.invoice_id.as_deref().is_some_and(invoice)
+        }
+        Event::Followup(f) => customer(&f.customer_id),
+        Event::Reminder(r) => customer(&r.customer_id),
+        Event::Amend(_) => true,
+        Event::Receipt(r) => receipt(&r.id),
+        Event::Cash(c) => receipt(&c.receipt_id),
+        Event::Rate(_) => false,
     }
 }
 
@@ -195,13 +203,6 @@ fn customer_foreign(c: &CustomerRec, reporting: Currency) -> bool {
     c.attrs
         .iter()
         .any(|(k, v)| k == "currency" && Currency::parse(v).is_ok_and(|c| c != reporting))
-}
-
-impl Split {
-    /// Where the base's event `k` was in the input.
-    pub fn base_position(&self, k: usize) -> usize {
-        base_position(&self.dated_at, k)
-    }
 }
 
 /// Where the base's event `k` was in the input, given the dated events' positions (sorted).
@@ -300,31 +301,17 @@ pub fn split_dated(events: Vec<Event>, reporting: Currency) -> Split {
         }
     }
     let owner = |id: &str| docs.get(id).or_else(|| pays.get(id)).copied();
-    let of = |id: &str| owner(id).is_some_and(|c| dated.contains(c));
+    let customer = |c: &str| dated.contains(c);
+    let source = |id: &str| {
+        pays.get(id)
+            .or_else(|| docs.get(id))
+            .is_some_and(|c| dated.contains(c))
+    };
+    let invoice = |id: &str| owner(id).is_some_and(|c| dated.contains(c));
+    let receipt = |r: &str| receipts.contains(r);
     let goes_dated: Vec<bool> = events
         .iter()
-        .map(|ev| match ev {
-            Event::Customer(c) => dated.contains(c.id.as_str()),
-            Event::Document(d) => dated.contains(d.customer_id.as_str()),
-            Event::Payment(p) => dated.contains(p.customer_id.as_str()),
-            Event::Allocation(a) => {
-                pays.get(a.source_id.as_str())
-                    .or_else(|| docs.get(a.source_id.as_str()))
-                    .is_some_and(|c| dated.contains(c))
-                    || of(&a.invoice_id)
-            }
-            Event::Dispute(d) => of(&d.invoice_id),
-            Event::Promise(p) => of(&p.invoice_id),
-            Event::Action(a) => {
-                dated.contains(a.customer_id.as_str()) || a.invoice_id.as_deref().is_some_and(of)
-            }
-            Event::Followup(f) => dated.contains(f.customer_id.as_str()),
-            Event::Reminder(r) => dated.contains(r.customer_id.as_str()),
-            Event::Amend(_) => true,
-            Event::Receipt(r) => receipts.contains(r.id.as_str()),
-            Event::Cash(c) => receipts.contains(c.receipt_id.as_str()),
-            Event::Rate(_) => false,
-        })
+        .map(|ev| goes_dated(ev, &customer, &source, &invoice, &receipt))
         .collect();
     let rates = Rates::of(events.iter());
     let dating = Dating {
@@ -357,17 +344,6 @@ pub fn prepare(
     as_of: Option<Day>,
     mode: CurrencyMode,
 ) -> Result<(), ViewError> {
-    let rates = Rates::of(events.iter());
-    prepare_with(events, as_of, mode, &rates)
-}
-
-/// [`prepare`] with the rates given rather than read from `events`.
-pub fn prepare_with(
-    events: &mut Vec<Event>,
-    as_of: Option<Day>,
-    mode: CurrencyMode,
-    rates: &Rates,
-) -> Result<(), ViewError> {
     if let Some(d) = as_of {
         events.retain(|e| !matches!(e, Event::Amend(a) if a.effective > d));
     }
@@ -375,14 +351,15 @@ pub fn prepare_with(
     if !foreign {
         return Ok(());
     }
-    let out = Converter::new(mode, as_of, rates, customer_cur).all(events.iter(), events.len())?;
+    let rates = Rates::of(events.iter());
+    let out = Converter::new(mode, as_of, &rates, customer_cur).all(events.iter(), events.len())?;
     *events = out;
     Ok(())
 }
 
-/// The events as a report as of `as_of` in `mode` sees them, copied: [`prepare_with`] on a
-/// copy of `events`, in one pass (the dated part of a [`Split`], kept as stored, converts with
-/// the whole ledger's rates for each date asked for).
+/// The events as a report as of `as_of` in `mode` sees them, copied: [`prepare`] on a copy of
+/// `events`, in one pass, with the rates given (the dated part of a [`Split`], kept as stored,
+/// converts with the whole ledger's rates for each date asked for).
 pub fn prepared(
     events: &[Event],
     as_of: Option<Day>,
@@ -797,7 +774,9 @@ mod tests {
             ]
         );
         assert_eq!(s.dated_at, [1, 2, 4, 5, 6, 7, 9, 10, 11, 13]);
-        let base_at: Vec<usize> = (0..s.base.len()).map(|k| s.base_position(k)).collect();
+        let base_at: Vec<usize> = (0..s.base.len())
+            .map(|k| base_position(&s.dated_at, k))
+            .collect();
         assert_eq!(base_at, [0, 3, 8, 12]);
     }
 

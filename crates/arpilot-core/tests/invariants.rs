@@ -387,7 +387,7 @@ proptest! {
 
     #[test]
     fn dated_views_are_one_construction(g in gen_strategy(), t in dating_strategy(), dates in prop::collection::vec(0i32..300, 1..4)) {
-        use arpilot_core::view::{CurrencyMode, prepare, prepare_with, split_dated};
+        use arpilot_core::view::{CurrencyMode, prepare, prepared, split_dated};
         let evs = dated_events(&g, &t);
         let mode = CurrencyMode::Convert(Currency::EUR);
         // Customers' documents in dollars before any rate are refused by both alike.
@@ -398,14 +398,12 @@ proptest! {
             let plain = match prepare(&mut plain, Some(day), mode) {
                 Ok(()) => plain,
                 Err(_) => {
-                    let mut dated = split.dated.clone();
-                    prop_assert!(prepare_with(&mut dated, Some(day), mode, &split.rates).is_err());
+                    prop_assert!(prepared(&split.dated, Some(day), mode, &split.rates).is_err());
                     continue;
                 }
             };
             let plain = build(&plain);
-            let mut dated = split.dated.clone();
-            prepare_with(&mut dated, Some(day), mode, &split.rates).unwrap();
+            let dated = prepared(&split.dated, Some(day), mode, &split.rates).unwrap();
             let cut = base.clone().extended(dated).expect("valid");
             for by in [None, Some(GroupBy::Customer), Some(GroupBy::Invoice), Some(GroupBy::Dim("region".into()))] {
                 prop_assert_eq!(json(&rep(&plain, day, by.clone())), json(&rep(&cut, day, by)));
