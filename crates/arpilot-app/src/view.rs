@@ -1049,6 +1049,11 @@ impl Views {
         self.others.lock().expect("views lock").clear();
         // Rows of the customers after a new one moved: the kept worklist is computed again.
         self.worklist.lock().expect("worklist lock").reset();
+        let snap = self.current();
+        self.touched
+            .lock()
+            .expect("touched lock")
+            .add(&snap, events);
         Ok(true)
     }
 
@@ -1056,24 +1061,25 @@ impl Views {
     /// ledger came without it (from the ledger's image): once, in the background after a start,
     /// so that a first past date is built from memory.
     pub async fn warm_dated(&self, store: &impl LedgerStore) -> Result<(), StoreError> {
-        let _w = self.writer.lock().await;
-        let last_seq = {
+        {
             let c = self.read();
             if !c.dated || c.parts.is_some() {
                 return Ok(());
             }
-            c.last_seq
-        };
+        }
+        // Read and built without the writer's lock: pushes meanwhile are not held up for
+        // seconds; the parts are kept only if the views are still at the position read.
         let ledger = ledger_currency(store).await?;
         let loaded = store.load().await?;
-        if loaded.last_seq != last_seq {
-            // The writer's lock is held: only another process wrote; its watcher rebuilds.
-            return Ok(());
-        }
+        let at = loaded.last_seq;
         let parts = tokio::task::spawn_blocking(move || DatedParts::new(loaded.events, ledger))
             .await
             .map_err(|e| StoreError::Target(format!("views of other dates: {e}")))??;
-        self.current.write().expect("view lock").parts = Some(Arc::new(parts));
+        let _w = self.writer.lock().await;
+        let mut c = self.current.write().expect("view lock");
+        if c.last_seq == at && c.parts.is_none() {
+            c.parts = Some(Arc::new(parts));
+        }
         Ok(())
     }
 
@@ -1113,9 +1119,6 @@ impl Views {
         }
         if dated || depends_on_date(&new.events, currency) {
             if dated && self.joined_dated(&new.events, new.last_seq).await? {
-                let mut t = self.take_touched();
-                t.add(&self.current(), &new.events);
-                *self.touched.lock().expect("touched lock") = t;
                 return Ok(Refreshed::Appended(new.events.len()));
             }
             self.rebuild(store).await?;
@@ -1298,14 +1301,14 @@ impl Views {
         // A dated ledger (or an amendment, effective from its date) is seen differently on
         // other dates: build the views again; otherwise the view already holds the events.
         if dated || events.iter().any(|e| matches!(e, Event::Amend(_))) {
-            // Whom to tell is still what the events touch, not everyone.
-            let before = self.take_touched();
             if !(dated && self.joined_dated(&events, end).await?) {
+                // Whom to tell is still what the events touch, not everyone.
+                let before = self.take_touched();
                 self.rebuild(store).await?;
+                let mut t = before;
+                t.add(&self.current(), &events);
+                *self.touched.lock().expect("touched lock") = t;
             }
-            let mut t = before;
-            t.add(&self.current(), &events);
-            *self.touched.lock().expect("touched lock") = t;
         } else {
             self.joined(&events, end);
         }
