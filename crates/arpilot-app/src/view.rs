@@ -1062,6 +1062,8 @@ impl Views {
     /// so that a first past date is built from memory.
     pub async fn warm_dated(&self, store: &impl LedgerStore) -> Result<(), StoreError> {
         {
+            // Under the writer's lock: a change being joined takes the parts out meanwhile.
+            let _w = self.writer.lock().await;
             let c = self.read();
             if !c.dated || c.parts.is_some() {
                 return Ok(());
