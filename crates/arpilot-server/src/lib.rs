@@ -1003,8 +1003,8 @@ async fn keep_image(state: Shared) {
 }
 
 /// Imports made outside this server (`arpilot import` on the same database, another server on
-/// the same PostgreSQL) are noticed: at once on PostgreSQL (LISTEN/NOTIFY), within a fifth of a second
-/// on SQLite or while the PostgreSQL listener reconnects (see `arpilot_store::changes`). Open
+/// the same PostgreSQL) are noticed: at once on PostgreSQL (LISTEN/NOTIFY), within about 20 ms
+/// on SQLite (its files watched), within 200 ms while the PostgreSQL listener reconnects (see `arpilot_store::changes`). Open
 /// pages then refresh like after a push. Batches appended through this server are already in
 /// its views: their notifications are skipped. Otherwise the views read what was appended after
 /// the last event they hold (nothing, most wake-ups: one indexed query).

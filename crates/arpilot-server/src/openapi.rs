@@ -300,7 +300,7 @@ pub fn document(ledger: &Ledger) -> Value {
         json!({
             "tags": ["live"],
             "summary": "Live updates",
-            "description": "Server-sent events: an event `ledger` (data `changed`) each time the ledger or the report settings change — a push, an upload, an `arpilot import` into the same database (noticed within a fifth of a second) — and keep-alive comments. The event carries no data: each page fetches its figures again, through its own portfolio. The stream stays open.",
+            "description": "Server-sent events: an event `ledger` (data `changed`) each time the ledger or the report settings change — a push, an upload, an `arpilot import` into the same database (noticed within about 20 ms) — and keep-alive comments. The event carries no data: each page fetches its figures again, through its own portfolio. The stream stays open.",
             "operationId": "events",
             "security": security(),
             "responses": {

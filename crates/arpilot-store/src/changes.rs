@@ -5,7 +5,9 @@
 //! wakes the caller at once. While that connection is down, it is opened again every
 //! [`RETRY`] and the caller is woken every [`POLL`] meanwhile, to look for itself; while it is
 //! up, the caller is woken every [`SAFETY`] anyway (a half-open connection can stay silent).
-//! On SQLite, which cannot notify, the caller is woken every [`POLL`].
+//! On SQLite, which cannot notify, the database file and its write-ahead log are looked at every
+//! [`STAT`] (size and modification time: a commit changes them), and the caller woken when they
+//! changed, and every [`POLL`] anyway.
 //!
 //! A wake-up only says "look": the caller compares what it knows with the store
 //! (`LedgerStore::event_count`).
@@ -18,6 +20,8 @@ use tokio::time::{Instant, MissedTickBehavior};
 pub const CHANNEL: &str = "arpilot_ledger";
 /// How often to look when nothing can tell.
 pub const POLL: Duration = Duration::from_millis(200);
+/// How often to look at a SQLite database's files.
+pub const STAT: Duration = Duration::from_millis(20);
 /// How often to look while listening.
 pub const SAFETY: Duration = Duration::from_secs(5);
 /// How long to wait between two attempts to listen again.
@@ -39,8 +43,42 @@ pub enum Wake {
 pub struct Changes(Inner);
 
 enum Inner {
-    Poll(tokio::time::Interval),
+    Files(Box<Files>),
     Listen(Box<Listen>),
+}
+
+/// A SQLite database's files and what they looked like when last seen.
+struct Files {
+    paths: Vec<std::path::PathBuf>,
+    seen: Vec<Option<(u64, std::time::SystemTime)>>,
+    tick: tokio::time::Interval,
+    /// When to wake the caller even if nothing seemed to change.
+    check_at: Instant,
+}
+
+impl Files {
+    fn stamps(&self) -> Vec<Option<(u64, std::time::SystemTime)>> {
+        // A stat of a local file: microseconds, not worth a blocking thread.
+        self.paths
+            .iter()
+            .map(|p| {
+                let m = std::fs::metadata(p).ok()?;
+                Some((m.len(), m.modified().ok()?))
+            })
+            .collect()
+    }
+
+    async fn next(&mut self) -> Wake {
+        loop {
+            self.tick.tick().await;
+            let now = self.stamps();
+            if now != self.seen || Instant::now() >= self.check_at {
+                self.seen = now;
+                self.check_at = Instant::now() + POLL;
+                return Wake::Check;
+            }
+        }
+    }
 }
 
 struct Listen {
@@ -53,10 +91,19 @@ struct Listen {
 }
 
 impl Changes {
-    pub(crate) fn poll() -> Changes {
-        let mut tick = tokio::time::interval(POLL);
+    /// Wake-ups when the files of the SQLite database `path` change (see [`STAT`]).
+    pub(crate) fn files(path: &std::path::Path) -> Changes {
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        let mut tick = tokio::time::interval(STAT);
         tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        Changes(Inner::Poll(tick))
+        let paths = vec![path.to_path_buf(), wal.into()];
+        Changes(Inner::Files(Box::new(Files {
+            seen: vec![None; paths.len()],
+            paths,
+            tick,
+            check_at: Instant::now(),
+        })))
     }
 
     pub(crate) fn listen(store: &PgPool, origin: &str) -> Changes {
@@ -78,10 +125,7 @@ impl Changes {
     /// Waits until the ledger may have changed. The first call returns [`Wake::Check`] at once.
     pub async fn next(&mut self) -> Wake {
         match &mut self.0 {
-            Inner::Poll(tick) => {
-                tick.tick().await;
-                Wake::Check
-            }
+            Inner::Files(f) => f.next().await,
             Inner::Listen(l) => l.next().await,
         }
     }

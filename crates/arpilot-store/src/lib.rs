@@ -384,7 +384,7 @@ impl Store {
     }
 
     /// Wake-ups when the ledger may have changed, made elsewhere or through this handle: at once
-    /// on PostgreSQL (LISTEN/NOTIFY, polling while the listener is down), every 200 ms on SQLite.
+    /// on PostgreSQL (LISTEN/NOTIFY, polling while the listener is down), within 20 ms on SQLite (its files watched).
     /// See [`changes`].
     pub fn changes(&self) -> Changes {
         match self {

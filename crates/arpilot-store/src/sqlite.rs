@@ -11,6 +11,8 @@ pub struct SqliteStore {
     pool: SqlitePool,
     /// `<database>.image`, beside the file.
     image: Option<std::path::PathBuf>,
+    /// The database file, watched for changes made by other processes.
+    path: std::path::PathBuf,
 }
 
 impl SqliteStore {
@@ -31,6 +33,7 @@ impl SqliteStore {
         let s = SqliteStore {
             pool,
             image: Some(image.into()),
+            path: path.to_path_buf(),
         };
         s.migrate().await?;
         Ok(s)
@@ -40,9 +43,9 @@ impl SqliteStore {
         self.pool.close().await;
     }
 
-    /// SQLite cannot notify: a wake-up every 200 ms (see [`crate::changes`]).
+    /// SQLite cannot notify: its files are watched (see [`crate::changes`]).
     pub fn changes(&self) -> crate::Changes {
-        crate::Changes::poll()
+        crate::Changes::files(&self.path)
     }
 
     async fn migrate(&self) -> Result<()> {
