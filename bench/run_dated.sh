@@ -8,10 +8,12 @@
 #     and of the default date, built from memory.
 # Figures are checked equal between the command and the server (totals of each date).
 #
-# Usage: bench/run_dated.sh [INVOICES]     Work files go to bench/data/dated-N/ (git-ignored).
+# Usage: bench/run_dated.sh [INVOICES] [OTHER_ARPILOT]     Work files go to bench/data/dated-N/
+# (git-ignored); OTHER_ARPILOT, another build, has its server figures measured in the same run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-1000000}
+OTHER=${2:-} # another arpilot binary, measured in the same run
 export CI=1
 cargo build --release --locked --quiet
 BIN=${CARGO_TARGET_DIR:-$PWD/target}/release/arpilot
@@ -61,32 +63,43 @@ for d in $DATES; do
 done
 
 . bench/serve.sh
-t0=$(now)
-ARPILOT_TIMING=1 start_serve "$BIN" "$DB" "$WORK/serve.err"
-PID=$SERVER_PID
-trap 'kill $PID 2>/dev/null || true' EXIT
-echo "serve ready: $(ms "$t0" "$(now)") ms, RSS $(($(ps -o rss= -p "$PID") / 1024)) MB"
-sleep 2 # the worklist computed in the background after the start
-for d in $DATES ""; do
-  for call in first again; do
-    out=$(curl -s -o "$WORK/body.json" -w '%{http_code} %{time_total}' -H "Authorization: Bearer $TOKEN" "${URL}api/report${d:+?as_of=$d}")
-    [ "${out%% *}" = 200 ] || { echo "GET answered ${out%% *}: $(head -c 300 "$WORK/body.json")" >&2; exit 1; }
-    b=$(balance <"$WORK/body.json")
-    if [ -n "$d" ] && [ "$b" != "${CLI[$d]}" ]; then
-      echo "balance of $d differs: server $b, command ${CLI[$d]}" >&2
-      exit 1
-    fi
-    echo "GET /api/report${d:+?as_of=$d} $call: $(awk -v t="${out#* }" 'BEGIN { printf "%.1f", t * 1000 }') ms"
+# serve_run BIN: the server's figures of one binary (the image is removed: each start reads
+# the ledger; the calls recorded add two actions, which change no balance).
+serve_run() {
+  local BIN=$1
+  rm -f "$DB.image"
+  echo "== $BIN"
+  t0=$(now)
+  ARPILOT_TIMING=1 start_serve "$BIN" "$DB" "$WORK/serve.err"
+  PID=$SERVER_PID
+  trap 'kill $PID 2>/dev/null || true' EXIT
+  echo "serve ready: $(ms "$t0" "$(now)") ms, RSS $(($(ps -o rss= -p "$PID") / 1024)) MB"
+  sleep 2 # the worklist computed in the background after the start
+  for d in $DATES ""; do
+    for call in first again; do
+      out=$(curl -s -o "$WORK/body.json" -w '%{http_code} %{time_total}' -H "Authorization: Bearer $TOKEN" "${URL}api/report${d:+?as_of=$d}")
+      [ "${out%% *}" = 200 ] || { echo "GET answered ${out%% *}: $(head -c 300 "$WORK/body.json")" >&2; exit 1; }
+      b=$(balance <"$WORK/body.json")
+      if [ -n "$d" ] && [ "$b" != "${CLI[$d]}" ]; then
+        echo "balance of $d differs: server $b, command ${CLI[$d]}" >&2
+        exit 1
+      fi
+      echo "GET /api/report${d:+?as_of=$d} $call: $(awk -v t="${out#* }" 'BEGIN { printf "%.1f", t * 1000 }') ms"
+    done
   done
-done
-# A call recorded on a customer in dollars, then on one in euros: the views take it from what
-# they keep in memory (before: the whole ledger read and built again, as the command does).
-for CUST in $(awk -F, 'NR > 1 && /,USD,/ { print $1; exit }' "$DATA/customers.csv") "$(awk -F, 'NR == 2 { print $1 }' "$DATA/customers.csv")"; do
-  out=$(curl -s -o "$WORK/work.json" -w '%{http_code} %{time_total}' -H "Authorization: Bearer $TOKEN" \
-    -H 'Content-Type: application/json' "${URL}api/customers/$CUST/work" -d '{"kind":"call","outcome":"reached","note":"bench"}')
-  [ "${out%% *}" = 200 ] || { echo "call answered ${out%% *}: $(head -c 300 "$WORK/work.json")" >&2; exit 1; }
-  echo "call recorded on $CUST: $(awk -v t="${out#* }" 'BEGIN { printf "%.1f", t * 1000 }') ms"
-done
-out=$(curl -s -o "$WORK/body.json" -w '%{time_total}' -H "Authorization: Bearer $TOKEN" "${URL}api/report?as_of=2026-07-31")
-echo "GET /api/report?as_of=2026-07-31 after the calls: $(awk -v t="$out" 'BEGIN { printf "%.1f", t * 1000 }') ms"
-echo "RSS after: $(($(ps -o rss= -p "$PID") / 1024)) MB"
+  # A call recorded on a customer in dollars, then on one in euros: the views take it from what
+  # they keep in memory (before: the whole ledger read and built again, as the command does).
+  for CUST in $(awk -F, 'NR > 1 && /,USD,/ { print $1; exit }' "$DATA/customers.csv") "$(awk -F, 'NR == 2 { print $1 }' "$DATA/customers.csv")"; do
+    out=$(curl -s -o "$WORK/work.json" -w '%{http_code} %{time_total}' -H "Authorization: Bearer $TOKEN" \
+      -H 'Content-Type: application/json' "${URL}api/customers/$CUST/work" -d '{"kind":"call","outcome":"reached","note":"bench"}')
+    [ "${out%% *}" = 200 ] || { echo "call answered ${out%% *}: $(head -c 300 "$WORK/work.json")" >&2; exit 1; }
+    echo "call recorded on $CUST: $(awk -v t="${out#* }" 'BEGIN { printf "%.1f", t * 1000 }') ms"
+  done
+  out=$(curl -s -o "$WORK/body.json" -w '%{time_total}' -H "Authorization: Bearer $TOKEN" "${URL}api/report?as_of=2026-07-31")
+  echo "GET /api/report?as_of=2026-07-31 after the calls: $(awk -v t="$out" 'BEGIN { printf "%.1f", t * 1000 }') ms"
+  echo "RSS after: $(($(ps -o rss= -p "$PID") / 1024)) MB"
+  kill "$PID" 2>/dev/null || true
+  wait "$PID" 2>/dev/null || true
+}
+serve_run "$BIN"
+[ -z "$OTHER" ] || serve_run "$OTHER"

@@ -375,6 +375,16 @@ pub fn prepared(
     Converter::new(mode, as_of, rates, customer_cur).all(events.iter().filter(seen), events.len())
 }
 
+/// A converter of `events` for `mode` with `rates`, their customers' currencies read.
+pub(crate) fn converter<'a, 'r>(
+    events: &'a [Event],
+    mode: CurrencyMode,
+    rates: &'r Rates,
+) -> Converter<'a, 'r> {
+    let (customer_cur, _) = currencies(events.iter(), mode.currency());
+    Converter::new(mode, None, rates, customer_cur)
+}
+
 /// Customers' own currencies (the default of their documents), and whether anything is in a
 /// currency other than `reporting`.
 fn currencies<'a>(
@@ -408,7 +418,7 @@ fn currencies<'a>(
 /// Maps keyed by the ids of the events converted (borrowed, not copied).
 type Ids<'a, V> = crate::snapshot::Map<&'a str, V>;
 
-struct Converter<'a, 'r> {
+pub(crate) struct Converter<'a, 'r> {
     mode: CurrencyMode,
     as_of: Option<Day>,
     rates: &'r Rates,
@@ -479,14 +489,6 @@ impl<'a, 'r> Converter<'a, 'r> {
         Ok(r)
     }
 
-    fn amount(&mut self, amount: i64, c: Currency) -> Result<i64, ViewError> {
-        let reporting = self.mode.currency();
-        if c == reporting {
-            return Ok(amount);
-        }
-        Ok(convert(amount, c, reporting, self.rate(c)?))
-    }
-
     fn cur_of_customer(&self, id: &str) -> Currency {
         self.customer_cur
             .get(id)
@@ -520,60 +522,137 @@ impl<'a, 'r> Converter<'a, 'r> {
         !self.dropped.is_empty() && self.dropped.contains_key(id)
     }
 
+    /// How `ev`'s amounts convert, `None` when it is left out (`Only` mode). Worked out from
+    /// the events before it, whatever the date: every date converts the same amounts from the
+    /// same currencies, each at its own rates (see [`crate::snapshot::Dated`]).
+    pub(crate) fn step(&mut self, ev: &'a Event) -> Option<Step> {
+        let only = matches!(self.mode, CurrencyMode::Only(_));
+        let reporting = self.mode.currency();
+        let from = |c: Currency| {
+            if only || c == reporting {
+                Step::Same
+            } else {
+                Step::From(c)
+            }
+        };
+        Some(match ev {
+            Event::Customer(c) if c.credit_limit.is_some() => from(self.cur_of_customer(&c.id)),
+            Event::Document(d) => {
+                let cur = d
+                    .currency
+                    .unwrap_or_else(|| self.cur_of_customer(&d.customer_id));
+                if !self.keep(&d.id, cur) {
+                    return None;
+                }
+                from(cur)
+            }
+            Event::Payment(p) => {
+                let cur = p
+                    .currency
+                    .unwrap_or_else(|| self.cur_of_customer(&p.customer_id));
+                if !self.keep(&p.id, cur) {
+                    return None;
+                }
+                from(cur)
+            }
+            Event::Receipt(r) => {
+                let cur = r.currency.unwrap_or(reporting);
+                if !self.keep(&r.id, cur) {
+                    return None;
+                }
+                from(cur)
+            }
+            Event::Allocation(a) => {
+                if self.dropped(&a.source_id) || self.dropped(&a.invoice_id) {
+                    return None;
+                }
+                match from(self.cur_of(&a.invoice_id)) {
+                    Step::From(c) => Step::Running(c),
+                    s => s,
+                }
+            }
+            Event::Dispute(d) => {
+                if self.dropped(&d.invoice_id) {
+                    return None;
+                }
+                match d.amount {
+                    Some(_) => from(self.cur_of(&d.invoice_id)),
+                    None => Step::Same,
+                }
+            }
+            Event::Promise(p) => {
+                if self.dropped(&p.invoice_id) {
+                    return None;
+                }
+                from(self.cur_of(&p.invoice_id))
+            }
+            Event::Cash(c) => {
+                if self.dropped(&c.receipt_id) {
+                    return None;
+                }
+                match c.decision {
+                    Decision::Apply { .. } => from(self.cur_of(&c.receipt_id)),
+                    _ => Step::Same,
+                }
+            }
+            Event::Amend(a) => match &a.change {
+                Change::DueDate {
+                    document_id: id, ..
+                }
+                | Change::InLegal {
+                    document_id: id, ..
+                }
+                | Change::DisputeResolved { invoice_id: id, .. }
+                    if self.dropped(id) =>
+                {
+                    return None;
+                }
+                Change::Customer(c) if c.credit_limit.is_some() => {
+                    from(self.cur_of_customer(&c.id))
+                }
+                _ => Step::Same,
+            },
+            _ => Step::Same,
+        })
+    }
+
     /// `ev` as converted (a copy), or `None` when left out.
     fn event(&mut self, ev: &'a Event) -> Result<Option<Event>, ViewError> {
-        let only = matches!(self.mode, CurrencyMode::Only(_));
+        let Some(step) = self.step(ev) else {
+            return Ok(None);
+        };
+        let reporting = self.mode.currency();
+        let rate = match step {
+            Step::Same => 1_000_000_000,
+            Step::From(c) | Step::Running(c) => self.rate(c)?,
+        };
+        let conv = |x: i64| match step {
+            Step::From(c) => convert(x, c, reporting, rate),
+            _ => x,
+        };
         Ok(Some(match ev {
             Event::Customer(c) => {
-                let cur = self.cur_of_customer(&c.id);
                 let mut c = c.clone();
-                if !only && let Some(l) = c.credit_limit {
-                    c.credit_limit = Some(self.amount(l, cur)?);
-                }
+                c.credit_limit = c.credit_limit.map(conv);
                 Event::Customer(c)
             }
             Event::Document(src) => {
-                let cur = src
-                    .currency
-                    .unwrap_or_else(|| self.cur_of_customer(&src.customer_id));
-                if !self.keep(&src.id, cur) {
-                    return Ok(None);
-                }
                 let mut d = src.clone();
-                if !only {
-                    d.amount = self.amount(d.amount, cur)?;
-                }
+                d.amount = conv(d.amount);
                 d.currency = None;
                 Event::Document(d)
             }
             Event::Payment(src) => {
-                let cur = src
-                    .currency
-                    .unwrap_or_else(|| self.cur_of_customer(&src.customer_id));
-                if !self.keep(&src.id, cur) {
-                    return Ok(None);
-                }
                 let mut p = src.clone();
-                if !only {
-                    p.amount = self.amount(p.amount, cur)?;
-                }
+                p.amount = conv(p.amount);
                 p.currency = None;
                 Event::Payment(p)
             }
             Event::Allocation(src) => {
-                if self.dropped(&src.source_id) || self.dropped(&src.invoice_id) {
-                    return Ok(None);
-                }
                 let mut a = src.clone();
-                let cur = self.cur_of(&src.invoice_id);
-                if !only && cur != self.mode.currency() {
-                    let rate = self.rate(cur)?;
-                    let reporting = self.mode.currency();
+                if let Step::Running(c) = step {
                     let t = self.telescope.entry(&src.invoice_id).or_default();
-                    t.0 += a.amount;
-                    let total = convert(t.0, cur, reporting, rate);
-                    a.amount = total - t.1;
-                    t.1 = total;
+                    a.amount = running(t, a.amount, c, reporting, rate);
                     if a.amount <= 0 {
                         return Ok(None);
                     }
@@ -581,23 +660,13 @@ impl<'a, 'r> Converter<'a, 'r> {
                 Event::Allocation(a)
             }
             Event::Dispute(src) => {
-                if self.dropped(&src.invoice_id) {
-                    return Ok(None);
-                }
                 let mut d = src.clone();
-                if !only && let Some(a) = d.amount {
-                    d.amount = Some(self.amount(a, self.cur_of(&src.invoice_id))?);
-                }
+                d.amount = d.amount.map(conv);
                 Event::Dispute(d)
             }
             Event::Promise(src) => {
-                if self.dropped(&src.invoice_id) {
-                    return Ok(None);
-                }
                 let mut p = src.clone();
-                if !only {
-                    p.amount = self.amount(p.amount, self.cur_of(&src.invoice_id))?;
-                }
+                p.amount = conv(p.amount);
                 Event::Promise(p)
             }
             Event::Action(src) => {
@@ -616,21 +685,12 @@ impl<'a, 'r> Converter<'a, 'r> {
                 Event::Reminder(r)
             }
             Event::Receipt(src) => {
-                let cur = src.currency.unwrap_or(self.mode.currency());
-                if !self.keep(&src.id, cur) {
-                    return Ok(None);
-                }
                 let mut r = src.clone();
-                if !only {
-                    r.amount = self.amount(r.amount, cur)?;
-                }
+                r.amount = conv(r.amount);
                 r.currency = None;
                 Event::Receipt(r)
             }
             Event::Cash(src) => {
-                if self.dropped(&src.receipt_id) {
-                    return Ok(None);
-                }
                 let mut c = src.clone();
                 if let Decision::Apply {
                     invoices,
@@ -638,33 +698,18 @@ impl<'a, 'r> Converter<'a, 'r> {
                     ..
                 } = &mut c.decision
                 {
-                    let cur = self.cur_of(&src.receipt_id);
                     invoices.retain(|(i, _)| !self.dropped(i));
-                    if !only {
-                        for (_, a) in invoices.iter_mut() {
-                            *a = self.amount(*a, cur)?;
-                        }
-                        *write_off = self.amount(*write_off, cur)?;
+                    for (_, a) in invoices.iter_mut() {
+                        *a = conv(*a);
                     }
+                    *write_off = conv(*write_off);
                 }
                 Event::Cash(c)
             }
             Event::Amend(a) => match &a.change {
-                Change::DueDate {
-                    document_id: id, ..
-                }
-                | Change::InLegal {
-                    document_id: id, ..
-                }
-                | Change::DisputeResolved { invoice_id: id, .. }
-                    if self.dropped(id) =>
-                {
-                    return Ok(None);
-                }
-                Change::Customer(c) if !only && c.credit_limit.is_some() => {
+                Change::Customer(c) if step != Step::Same => {
                     let mut c = c.clone();
-                    let cur = self.cur_of_customer(&c.id);
-                    c.credit_limit = Some(self.amount(c.credit_limit.unwrap_or(0), cur)?);
+                    c.credit_limit = c.credit_limit.map(conv);
                     Event::Amend(AmendRec {
                         effective: a.effective,
                         change: Change::Customer(c),
@@ -675,6 +720,35 @@ impl<'a, 'r> Converter<'a, 'r> {
             Event::Followup(_) | Event::Rate(_) => ev.clone(),
         }))
     }
+}
+
+/// How an event's amounts become reporting-currency amounts (see [`Converter::step`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// Nothing to convert.
+    Same,
+    /// Every amount of the event, from this currency at the date's rate.
+    From(Currency),
+    /// An allocation to an invoice in this currency: its share of the invoice's allocated total
+    /// converted (see [`running`]).
+    Running(Currency),
+}
+
+/// Allocation `amount` to an invoice in `cur`, whose allocations so far total `t.0` in `cur`
+/// and `t.1` converted: converting the running total keeps a fully paid invoice at exactly
+/// zero despite rounding. The share may round to nothing (the allocation is then left out).
+pub(crate) fn running(
+    t: &mut (i64, i64),
+    amount: i64,
+    cur: Currency,
+    to: Currency,
+    rate: i64,
+) -> i64 {
+    t.0 += amount;
+    let total = convert(t.0, cur, to, rate);
+    let share = total - t.1;
+    t.1 = total;
+    share
 }
 
 #[cfg(test)]

@@ -160,6 +160,13 @@ impl Snapshot {
         {
             return false;
         }
+        self.allocate_alone(first, new);
+        true
+    }
+
+    /// The allocation pass over `new` alone, laid out after the slices of the invoices before
+    /// row `first`: no invoice from `first` on, and no source named, holds an allocation.
+    fn allocate_alone(&mut self, first: usize, new: &[(u32, u32, i32, i64, u32)]) {
         let mut all = by_date(new.iter().copied());
         // What is left on the invoices from `first` on, and on the sources named.
         let mut inv_rem = self.invoices.amount[first..].to_vec();
@@ -188,7 +195,36 @@ impl Snapshot {
             s.remaining.set(src as usize, amount, r);
         }
         self.lay_out(first, &all);
-        true
+    }
+
+    /// The allocation pass again over the invoices from row `first` on and the sources from row
+    /// `first_src` on, whose allocations never involve earlier rows: what it gave them is
+    /// forgotten (allocations, settlement, what is left, caps of requests `seq0` and later) and
+    /// requests `new` allocated instead, as a pass over every allocation would.
+    pub(super) fn reallocate_from(
+        &mut self,
+        first: usize,
+        first_src: usize,
+        seq0: u32,
+        new: &[(u32, u32, i32, i64, u32)],
+    ) {
+        for i in first..self.invoice_count() {
+            if self.invoices.flags[i] & F_EXTRA != 0 {
+                if let Some(v) = self.extra.remove(&(i as u32)) {
+                    self.extra_len -= v.len();
+                }
+                self.invoices.flags[i] &= !F_EXTRA;
+            }
+            self.invoices.settled[i] = OPEN;
+        }
+        self.capped.retain(|&seq, _| seq < seq0);
+        let s = &mut self.sources;
+        for k in first_src..s.amount.len() {
+            s.remaining.set(k, s.amount[k], s.amount[k]);
+            s.last_alloc[k] = 0;
+        }
+        self.daily = std::sync::OnceLock::new();
+        self.allocate_alone(first, new);
     }
 
     /// Lays out allocations `(day, seq, invoice, source, effective)` in (date, input) order by

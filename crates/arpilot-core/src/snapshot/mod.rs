@@ -16,9 +16,11 @@
 
 mod alloc;
 mod append;
+mod dated;
 mod image;
 
 pub use append::{AppendStats, EventError};
+pub use dated::Dated;
 
 use crate::columns::{Dict, Dims, IdIndex};
 use crate::ledger::*;
