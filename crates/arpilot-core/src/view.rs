@@ -537,20 +537,21 @@ impl<'a, 'r> Converter<'a, 'r> {
         };
         Some(match ev {
             Event::Customer(c) if c.credit_limit.is_some() => from(self.cur_of_customer(&c.id)),
-            Event::Document(d) => {
-                let cur = d
-                    .currency
-                    .unwrap_or_else(|| self.cur_of_customer(&d.customer_id));
-                if !self.keep(&d.id, cur) {
-                    return None;
-                }
-                from(cur)
-            }
-            Event::Payment(p) => {
-                let cur = p
-                    .currency
-                    .unwrap_or_else(|| self.cur_of_customer(&p.customer_id));
-                if !self.keep(&p.id, cur) {
+            // In their own currency, else their customer's.
+            Event::Document(DocumentRec {
+                id,
+                customer_id,
+                currency,
+                ..
+            })
+            | Event::Payment(PaymentRec {
+                id,
+                customer_id,
+                currency,
+                ..
+            }) => {
+                let cur = currency.unwrap_or_else(|| self.cur_of_customer(customer_id));
+                if !self.keep(id, cur) {
                     return None;
                 }
                 from(cur)
@@ -752,10 +753,10 @@ pub(crate) fn running(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn customer(id: &str, currency: Option<&str>) -> Event {
+    pub(crate) fn customer(id: &str, currency: Option<&str>) -> Event {
         Event::Customer(CustomerRec {
             id: id.into(),
             name: id.into(),

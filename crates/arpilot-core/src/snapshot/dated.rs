@@ -302,16 +302,14 @@ mod tests {
     use super::*;
     use crate::view::{prepared, split_dated};
 
+    /// A customer paying at 30 days, with a credit limit of 10.00 in its currency.
     fn customer(id: &str, currency: Option<&str>) -> Event {
-        Event::Customer(CustomerRec {
-            id: id.into(),
-            name: id.into(),
-            credit_limit: Some(1_000),
-            payment_terms_days: Some(30),
-            attrs: currency
-                .map(|c| vec![("currency".to_string(), c.to_string())])
-                .unwrap_or_default(),
-        })
+        let mut c = crate::view::tests::customer(id, currency);
+        if let Event::Customer(c) = &mut c {
+            c.credit_limit = Some(1_000);
+            c.payment_terms_days = Some(30);
+        }
+        c
     }
 
     fn alloc(invoice: &str, day: i32, amount: i64) -> Event {
