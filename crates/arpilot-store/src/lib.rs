@@ -384,8 +384,8 @@ impl Store {
     }
 
     /// Wake-ups when the ledger may have changed, made elsewhere or through this handle: at once
-    /// on PostgreSQL (LISTEN/NOTIFY, polling while the listener is down), within 20 ms on SQLite (its files watched).
-    /// See [`changes`].
+    /// on PostgreSQL (LISTEN/NOTIFY, polling while the listener is down), within about 20 ms on
+    /// SQLite (its files watched). See [`changes`].
     pub fn changes(&self) -> Changes {
         match self {
             Store::Sqlite(s) => s.changes(),

@@ -11,11 +11,10 @@
 //! again.
 
 use super::Snapshot;
-use crate::bounds::GROSS_LIMIT;
+use crate::bounds::{GROSS_LIMIT, check_amount};
 use crate::date::Day;
 use crate::ledger::*;
 use crate::money::Currency;
-use crate::money::MAX_AMOUNT;
 use crate::view::{CurrencyMode, Rates, Step, ViewError, convert, running};
 
 /// A cell of the snapshot holding an amount of the dated part in another currency.
@@ -54,7 +53,6 @@ struct Request {
 pub struct Dated {
     /// The base, then the dated part as stored (amounts in their currencies), no amendment.
     snap: Snapshot,
-    reporting: Currency,
     /// Other currencies, in the order the dated events first need their rate (the error of a
     /// date without one names the same currency as converting the events would).
     currencies: Vec<Currency>,
@@ -106,7 +104,6 @@ impl Dated {
         });
         let snap = base.clone().extended(stored.collect::<Vec<_>>()).ok()?;
         let mut t = Dated {
-            reporting,
             currencies: Vec::new(),
             cells: Vec::new(),
             requests: Vec::new(),
@@ -227,13 +224,13 @@ impl Dated {
                 None => {
                     return Some(Err(ViewError::NoRate {
                         currency: c,
-                        reporting: self.reporting,
+                        reporting: self.snap.currency,
                         as_of: d.to_string(),
                     }));
                 }
             }
         }
-        let to = self.reporting;
+        let to = self.snap.currency;
         let conv = |amount: i64, k: u8| {
             let k = k as usize;
             convert(amount, self.currencies[k], to, rate[k])
@@ -242,8 +239,8 @@ impl Dated {
         let mut gross = self.gross;
         for &(cell, amount, k) in &self.cells {
             let v = conv(amount, k);
-            let low = i64::from(!matches!(cell, Cell::CreditLimit(_)));
-            if !(low..=MAX_AMOUNT).contains(&v) {
+            // The bounds the append checks: a credit limit may be nothing, the rest not.
+            if check_amount("amount", v, matches!(cell, Cell::CreditLimit(_))).is_err() {
                 return None;
             }
             gross += v as i128;
@@ -269,7 +266,7 @@ impl Dated {
                     if share <= 0 {
                         continue;
                     }
-                    if share > MAX_AMOUNT {
+                    if check_amount("amount", share, false).is_err() {
                         return None;
                     }
                     gross += share as i128;
