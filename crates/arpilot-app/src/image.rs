@@ -9,6 +9,7 @@
 //! of a ledger with amendments or other currencies are still built from the store.
 
 use crate::view::Unkeyed;
+use arpilot_core::col::Backing;
 use arpilot_core::image::{Dec, Enc};
 use arpilot_core::{Currency, Day, Snapshot};
 use arpilot_store::LedgerStore;
@@ -20,7 +21,8 @@ use std::sync::Arc;
 /// Bumped when the header or the sections change, or what a view holds.
 // 2: the view of a dated ledger is its base, then its dated part (`view::split_dated`); an
 // image of the order before would give another order of rows.
-const FORMAT: u32 = 2;
+// 3: columns start at multiples of 16 bytes, so that a mapped image's can be read in place.
+const FORMAT: u32 = 3;
 
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
 struct Header {
@@ -63,11 +65,24 @@ fn version() -> String {
     env!("CARGO_PKG_VERSION").to_string()
 }
 
+/// How an image is read.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub(crate) enum Reading {
+    /// Into fresh memory: for a process that keeps the view and changes it often (a server).
+    Copy,
+    /// Mapped, its large columns read where they are in the file and copied only when changed:
+    /// for a process that checks one batch on it and ends (an import beside a server), which
+    /// would otherwise spend most of its time having the kernel provide a gigabyte of fresh
+    /// memory at 10 M invoices.
+    Map,
+}
+
 /// The image of `store`'s ledger in `currency`, when there is one that matches it. `Err`: an
 /// image exists but cannot be used (the reason, for the log).
 pub(crate) async fn read(
     store: &impl LedgerStore,
     currency: Currency,
+    how: Reading,
 ) -> Result<Option<Kept>, String> {
     let Some(path) = store.image_path() else {
         return Ok(None);
@@ -100,11 +115,24 @@ pub(crate) async fn read(
             h.last_seq
         ));
     }
-    let file = &mut f.file;
-    let snapshot = Snapshot::read_image(file.by_ref().take(h.snapshot_bytes), h.snapshot_bytes)
-        .map_err(|e| e.to_string())?;
-    let unkeyed = read_unkeyed(file.by_ref().take(h.unkeyed_bytes), h.unkeyed_bytes)
-        .map_err(|e| e.to_string())?;
+    let (snapshot, unkeyed) = match how {
+        Reading::Copy => {
+            let file = &mut f.file;
+            let snapshot =
+                Snapshot::read_image(file.by_ref().take(h.snapshot_bytes), h.snapshot_bytes);
+            let snapshot = snapshot.map_err(|e| e.to_string())?;
+            let d = Dec::new(file.by_ref().take(h.unkeyed_bytes), h.unkeyed_bytes);
+            (snapshot, read_unkeyed(d).map_err(|e| e.to_string())?)
+        }
+        Reading::Map => {
+            let map: Arc<dyn Backing> = Arc::new(f.map().map_err(|e| e.to_string())?);
+            let snapshot = Snapshot::read_image_mapped(map.clone(), 0, h.snapshot_bytes)
+                .map_err(|e| e.to_string())?;
+            let at = usize::try_from(h.snapshot_bytes).map_err(|e| e.to_string())?;
+            let d = Dec::mapped(map, at, h.unkeyed_bytes).map_err(|e| e.to_string())?;
+            (snapshot, read_unkeyed(d).map_err(|e| e.to_string())?)
+        }
+    };
     if snapshot.currency != currency {
         return Err("its snapshot is in another currency".into());
     }
@@ -118,8 +146,7 @@ pub(crate) async fn read(
     }))
 }
 
-fn read_unkeyed(r: impl Read, size: u64) -> Result<Unkeyed, arpilot_core::image::ImageError> {
-    let mut d = Dec::new(r, size);
+fn read_unkeyed(mut d: Dec<impl Read>) -> Result<Unkeyed, arpilot_core::image::ImageError> {
     let keys: Vec<u128> = d.col()?;
     let counts: Vec<u32> = d.col()?;
     d.check(

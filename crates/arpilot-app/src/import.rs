@@ -159,8 +159,10 @@ async fn import_from(
         }
         _ => Err(incoming.events),
     };
-    let (plan, last_seq) = match quick {
-        Ok(planned) => planned,
+    // The view a batch was checked on is let go once the batch is stored: freeing a large one
+    // takes the kernel a tenth of a second that need not come before the commit.
+    let (plan, last_seq, checked_on) = match quick {
+        Ok((plan, last_seq, kept)) => (plan, last_seq, Some(kept)),
         Err(events) => {
             let loaded = store.load().await?;
             let plan = prepare(
@@ -170,7 +172,7 @@ async fn import_from(
                 incoming.currency,
                 incoming.effective,
             )?;
-            (plan, loaded.last_seq)
+            (plan, loaded.last_seq, None)
         }
     };
     let mut out = Outcome {
@@ -211,6 +213,7 @@ async fn import_from(
             .append(&batch, &meta, &events, last_seq, progress)
             .await?,
     );
+    drop(checked_on);
     Ok(out)
 }
 
@@ -218,13 +221,14 @@ async fn import_from(
 /// reading the rest of the ledger, when the batch allows it (see
 /// [`crate::view::plan_without_reading`]); the new events are checked against the image's
 /// snapshot. `Err`: no usable image or not such a batch, the events handed back. Also the store's
-/// position the plan was made at.
+/// position the plan was made at, and the view it was checked on (see [`import_from`]).
 async fn plan_from_image(
     store: &impl LedgerStore,
     currency: Currency,
     events: Vec<Event>,
-) -> Result<Result<(Plan, i64), Vec<Event>>, ImportError> {
-    let Ok(Some(kept)) = crate::image::read(store, currency).await else {
+) -> Result<Result<(Plan, i64, crate::image::Kept), Vec<Event>>, ImportError> {
+    let Ok(Some(kept)) = crate::image::read(store, currency, crate::image::Reading::Map).await
+    else {
         return Ok(Err(events));
     };
     let Some(mut kept) = crate::view::catch_up(store, kept, currency).await? else {
@@ -243,7 +247,7 @@ async fn plan_from_image(
             index: plan.origin(e.index),
             error: e.error,
         })?;
-    Ok(Ok((plan, kept.last_seq)))
+    Ok(Ok((plan, kept.last_seq, kept)))
 }
 
 /// [`import`] into a ledger that a long-running process keeps in memory: a batch of new events

@@ -230,7 +230,7 @@ async fn load_counted(
     let ledger = ledger_currency(store).await?;
     if only.is_none() {
         let t = std::time::Instant::now();
-        match crate::image::read(store, ledger).await {
+        match crate::image::read(store, ledger, crate::image::Reading::Copy).await {
             Ok(Some(kept)) => {
                 let at = kept.events;
                 if let Some((v, u)) = from_image(store, kept, as_of, ledger).await? {

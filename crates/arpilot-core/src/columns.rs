@@ -1,6 +1,7 @@
 //! Small building blocks of the columnar snapshot: string arenas with a compact hash index,
 //! dictionaries, and dictionary-encoded dimension columns.
 
+use crate::col::Col;
 use crate::image::{Dec, Enc, ImageError};
 use foldhash::fast::FixedState;
 use std::hash::BuildHasher;
@@ -10,9 +11,9 @@ use std::io::{Read, Write};
 /// and none while every string has the same length (ERP numbering usually is fixed-width).
 #[derive(Default, Clone, Debug)]
 pub struct StrArena {
-    bytes: Vec<u8>,
+    bytes: Col<u8>,
     /// Ends of the strings; empty while all strings share the length `width`.
-    ends: Vec<u32>,
+    ends: Col<u32>,
     width: usize,
     count: usize,
 }
@@ -95,8 +96,8 @@ impl StrArena {
 
     fn read_image<R: Read>(d: &mut Dec<R>) -> Result<StrArena, ImageError> {
         let a = StrArena {
-            bytes: d.bytes()?,
-            ends: d.col()?,
+            bytes: d.byte_column()?,
+            ends: d.column()?,
             width: d.get::<u64>()? as usize,
             count: d.get::<u64>()? as usize,
         };
@@ -127,7 +128,7 @@ impl StrArena {
 #[derive(Clone)]
 pub struct IdIndex {
     arena: StrArena,
-    slots: Vec<u32>,
+    slots: Col<u32>,
     used: usize,
     seed: u64,
     hasher: FixedState,
@@ -161,7 +162,7 @@ impl IdIndex {
     fn with_seed(seed: u64) -> IdIndex {
         IdIndex {
             arena: StrArena::default(),
-            slots: Vec::new(),
+            slots: Col::new(),
             used: 0,
             seed,
             hasher: FixedState::with_seed(seed),
@@ -184,7 +185,7 @@ impl IdIndex {
             "written by a build that hashes ids differently",
         )?;
         ix.arena = StrArena::read_image(d)?;
-        ix.slots = d.col()?;
+        ix.slots = d.column()?;
         ix.used = d.get::<u64>()? as usize;
         let n = ix.arena.len();
         d.check(
@@ -275,7 +276,7 @@ impl IdIndex {
             let k = ((h as u32 as u64 * n) >> 32) as usize;
             place(&mut slots, k, (((h >> 59) as u32) << ROW_BITS) | (row + 1));
         }
-        self.slots = slots;
+        self.slots = slots.into();
         self.used = self.arena.len();
     }
 
@@ -331,33 +332,45 @@ fn place(slots: &mut [u32], mut k: usize, v: u32) -> bool {
 #[derive(Clone, Debug)]
 pub struct Dict {
     values: Vec<String>,
-    lookup: crate::snapshot::Map<String, u32>,
+    /// Value → code, built when first needed: a dictionary read from an image is often only
+    /// read by code (ids and e-mail addresses of 100 000 customers cost 80 ms to index).
+    lookup: std::sync::OnceLock<crate::snapshot::Map<String, u32>>,
 }
 
 impl Default for Dict {
     fn default() -> Self {
-        let mut lookup = crate::snapshot::Map::default();
-        lookup.insert(String::new(), 0);
-        Dict {
-            values: vec![String::new()],
-            lookup,
-        }
+        Dict::of(vec![String::new()])
     }
 }
 
 impl Dict {
+    fn of(values: Vec<String>) -> Dict {
+        Dict {
+            values,
+            lookup: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn lookup(&self) -> &crate::snapshot::Map<String, u32> {
+        self.lookup
+            .get_or_init(|| self.values.iter().cloned().zip(0..).collect())
+    }
+
     pub fn code(&mut self, v: &str) -> u32 {
-        if let Some(&c) = self.lookup.get(v) {
+        if let Some(&c) = self.lookup().get(v) {
             return c;
         }
         let c = self.values.len() as u32;
         self.values.push(v.to_string());
-        self.lookup.insert(v.to_string(), c);
+        self.lookup
+            .get_mut()
+            .expect("built above")
+            .insert(v.to_string(), c);
         c
     }
 
     pub fn find(&self, v: &str) -> Option<u32> {
-        self.lookup.get(v).copied()
+        self.lookup().get(v).copied()
     }
 
     pub fn value(&self, code: u32) -> &str {
@@ -382,12 +395,13 @@ impl Dict {
 
     pub(crate) fn read_image<R: Read>(d: &mut Dec<R>) -> Result<Dict, ImageError> {
         let values = d.strings()?;
-        let lookup: crate::snapshot::Map<String, u32> = values.iter().cloned().zip(0..).collect();
+        let distinct: foldhash::HashSet<&str> = values.iter().map(String::as_str).collect();
         d.check(
-            values.first().is_some_and(String::is_empty) && lookup.len() == values.len(),
+            values.first().is_some_and(String::is_empty) && distinct.len() == values.len(),
             "a dictionary's values are not distinct",
         )?;
-        Ok(Dict { values, lookup })
+        drop(distinct);
+        Ok(Dict::of(values))
     }
 }
 
@@ -396,7 +410,7 @@ impl Dict {
 pub struct DimCol {
     pub name: String,
     pub dict: Dict,
-    codes: Vec<u32>,
+    codes: Col<u32>,
 }
 
 impl DimCol {
@@ -404,7 +418,7 @@ impl DimCol {
         DimCol {
             name: name.to_string(),
             dict: Dict::default(),
-            codes: Vec::new(),
+            codes: Col::new(),
         }
     }
 
@@ -447,7 +461,7 @@ impl DimCol {
         let c = DimCol {
             name: d.string()?,
             dict: Dict::read_image(d)?,
-            codes: d.col()?,
+            codes: d.column()?,
         };
         let n = c.dict.len() as u32;
         d.check(

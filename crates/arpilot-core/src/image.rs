@@ -5,7 +5,9 @@
 //! The reader is given the image's size and refuses any length that could not fit in it, so a
 //! damaged image is an error, never a huge allocation or a panic.
 
+use crate::col::{Backing, Col, Plain};
 use std::io::{self, Read, Write};
+use std::sync::Arc;
 
 /// Why an image cannot be read. The caller builds the state from the ledger instead.
 #[derive(Debug, thiserror::Error)]
@@ -21,7 +23,7 @@ fn bad(what: impl Into<String>) -> ImageError {
 }
 
 /// Fixed-size values written as their little-endian bytes.
-pub trait Pod: Copy + Default + Send {
+pub trait Pod: Plain + Default {
     const N: usize;
     fn put(self, out: &mut Vec<u8>);
     fn get(b: &[u8]) -> Self;
@@ -112,6 +114,13 @@ impl Sum {
 
 const CHUNK: usize = 1 << 20;
 
+/// Columns' values start at multiples of this many bytes from the image's start.
+const ALIGN: usize = 16;
+
+fn padding(position: u64) -> usize {
+    (ALIGN - (position % ALIGN as u64) as usize) % ALIGN
+}
+
 /// Writes an image.
 pub struct Enc<W: Write> {
     w: W,
@@ -170,9 +179,17 @@ impl<W: Write> Enc<W> {
         }
     }
 
-    /// A column: its length, then its values.
+    /// Bytes written so far.
+    fn position(&self) -> u64 {
+        self.sum.total + self.buf.len() as u64
+    }
+
+    /// A column: its length, zeros up to a multiple of [`ALIGN`] bytes from the image's
+    /// start, then its values (so that a mapped image's columns can be read where they are).
     pub fn col<T: Pod>(&mut self, v: &[T]) -> io::Result<()> {
         self.put(v.len() as u64)?;
+        let pad = padding(self.position());
+        self.buf.extend_from_slice(&[0u8; ALIGN][..pad]);
         for c in v.chunks(CHUNK / 16) {
             for &x in c {
                 x.put(&mut self.buf);
@@ -208,9 +225,17 @@ impl<W: Write> Enc<W> {
     }
 }
 
-/// Reads an image of `size` bytes written by [`Enc`].
+/// Reads an image of `size` bytes written by [`Enc`], from a reader or from bytes in memory
+/// ([`Dec::mapped`]), whose columns are then borrowed where they are ([`Dec::column`]).
 pub struct Dec<R: Read> {
     r: R,
+    /// The bytes read from, when in memory, and the position of the next one.
+    map: Option<Arc<dyn Backing>>,
+    at: usize,
+    size: u64,
+    /// The checksum of an image in memory, computed in one pass on another thread while the
+    /// image is decoded (value by value, the summing cost more than the decoding).
+    summing: Option<std::thread::JoinHandle<u64>>,
     buf: Vec<u8>,
     pos: usize,
     len: usize,
@@ -227,6 +252,10 @@ impl<R: Read> Dec<R> {
     pub fn new(r: R, size: u64) -> Dec<R> {
         Dec {
             r,
+            map: None,
+            at: 0,
+            size,
+            summing: None,
             buf: vec![0; CHUNK],
             pos: 0,
             len: 0,
@@ -235,6 +264,11 @@ impl<R: Read> Dec<R> {
             hashed: 0,
             left: size,
         }
+    }
+
+    /// Bytes of the image taken so far.
+    fn position(&self) -> u64 {
+        self.size - self.left
     }
 
     /// Makes at least `n` (≤ the buffer's size) bytes available.
@@ -261,6 +295,14 @@ impl<R: Read> Dec<R> {
     fn take(&mut self, n: usize) -> Result<&[u8], ImageError> {
         if n as u64 > self.left {
             return Err(bad("the image ends early"));
+        }
+        // Not `if let`: the slice returned would keep `self` borrowed on the other path too.
+        #[allow(clippy::unnecessary_unwrap)]
+        if self.map.is_some() {
+            let at = self.at;
+            self.at += n;
+            self.left -= n as u64;
+            return Ok(&self.map.as_ref().expect("mapped").bytes()[at..at + n]);
         }
         self.fill(n)?;
         let b = &self.buf[self.pos..self.pos + n];
@@ -311,7 +353,34 @@ impl<R: Read> Dec<R> {
     }
 
     pub fn col<T: Pod>(&mut self) -> Result<Vec<T>, ImageError> {
+        Ok(self.column()?.into_vec())
+    }
+
+    /// A column written by [`Enc::col`]: borrowed where it is from an image in memory,
+    /// decoded into fresh memory from a reader.
+    pub fn column<T: Pod>(&mut self) -> Result<Col<T>, ImageError> {
         let n = self.len(T::N)?;
+        let pad = padding(self.position());
+        self.take(pad)?;
+        self.values(n)
+    }
+
+    /// The bytes written by [`Enc::bytes`], borrowed or read as [`Dec::column`].
+    pub fn byte_column(&mut self) -> Result<Col<u8>, ImageError> {
+        let n = self.len(1)?;
+        self.values(n)
+    }
+
+    fn values<T: Pod>(&mut self, n: usize) -> Result<Col<T>, ImageError> {
+        let bytes = n
+            .checked_mul(T::N)
+            .filter(|&b| b as u64 <= self.left)
+            .ok_or_else(|| bad("a length runs past the end of the image"))?;
+        if let Some(map) = self.map.clone() {
+            let col = Col::borrow(&map, self.at, n).ok_or_else(|| bad("the image ends early"))?;
+            self.take(bytes)?;
+            return Ok(col);
+        }
         // Zeroed memory the kernel only provides on first touch. Providing it, page by page,
         // was half of reading an image (a gigabyte at 10 M invoices): for a large column a
         // second thread touches the back half while the front half is decoded.
@@ -327,7 +396,7 @@ impl<R: Read> Dec<R> {
         } else {
             self.fill_col(&mut out)?;
         }
-        Ok(out)
+        Ok(Col::from(out))
     }
 
     fn fill_col<T: Pod>(&mut self, out: &mut [T]) -> Result<(), ImageError> {
@@ -363,11 +432,31 @@ impl<R: Read> Dec<R> {
         if self.left != 8 {
             return Err(bad("the image is longer than what it holds"));
         }
-        self.fill(8)?;
-        let got = u64::from_le_bytes(self.buf[self.pos..self.pos + 8].try_into().expect("8"));
-        self.pos += 8;
-        if self.hashed != self.content || got != self.sum.finish() {
+        let (got, sum) = match &self.map {
+            Some(map) => (
+                u64::from_le_bytes(
+                    map.bytes()[self.at..self.at + 8]
+                        .try_into()
+                        .expect("8 bytes"),
+                ),
+                match self.summing.take().map(|h| h.join()) {
+                    Some(Ok(sum)) => sum,
+                    _ => return Err(bad("the checksum could not be computed")),
+                },
+            ),
+            None => {
+                self.fill(8)?;
+                let got =
+                    u64::from_le_bytes(self.buf[self.pos..self.pos + 8].try_into().expect("8"));
+                self.pos += 8;
+                (got, self.sum.finish())
+            }
+        };
+        if self.hashed != self.content || got != sum {
             return Err(bad("the checksum does not match"));
+        }
+        if self.map.is_some() {
+            return Ok(());
         }
         let mut extra = [0u8; 1];
         if self.pos < self.len || self.r.read(&mut extra)? > 0 {
@@ -379,6 +468,28 @@ impl<R: Read> Dec<R> {
     /// Fails with `what` unless `ok`.
     pub fn check(&self, ok: bool, what: &str) -> Result<(), ImageError> {
         if ok { Ok(()) } else { Err(bad(what)) }
+    }
+}
+
+impl Dec<io::Empty> {
+    /// Reads the image of `size` bytes at `start` of `map` (refused when it is not all there).
+    pub fn mapped(map: Arc<dyn Backing>, start: usize, size: u64) -> Result<Self, ImageError> {
+        let end = (start as u64).checked_add(size);
+        if end.is_none_or(|e| e > map.bytes().len() as u64) {
+            return Err(bad("the image runs past the bytes given"));
+        }
+        let mut d = Dec::new(io::empty(), size);
+        d.buf = Vec::new();
+        d.hashed = d.content;
+        let (m, end) = (map.clone(), start + d.content as usize);
+        d.summing = Some(std::thread::spawn(move || {
+            let mut sum = Sum::new();
+            sum.feed(&m.bytes()[start..end]);
+            sum.finish()
+        }));
+        d.map = Some(map);
+        d.at = start;
+        Ok(d)
     }
 }
 

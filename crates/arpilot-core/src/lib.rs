@@ -8,6 +8,7 @@ pub mod analytics;
 pub mod bounds;
 pub mod cash;
 pub mod codec;
+pub mod col;
 pub mod columns;
 pub mod customers;
 pub mod daily;

@@ -124,6 +124,28 @@ pub fn open(path: &Path) -> io::Result<Option<ImageFile>> {
     }))
 }
 
+/// An image file mapped into memory (see [`ImageFile::map`]).
+pub struct Mapped(memmap2::Mmap);
+
+impl arpilot_core::col::Backing for Mapped {
+    fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl ImageFile {
+    /// The whole file mapped into memory, read-only: pages are read from the page cache as they
+    /// are used, and shared with other processes mapping or reading the same file.
+    pub fn map(&self) -> io::Result<Mapped> {
+        // SAFETY: the bytes must not change while mapped. An image is never written in place
+        // (`ImageWriter` writes another file and renames it over this one), so this file keeps
+        // its bytes until the last mapping of it goes. Only a process truncating or rewriting
+        // it by hand could break that, as it could any file the program reads.
+        let map = unsafe { memmap2::MmapOptions::new().populate().map(&self.file)? };
+        Ok(Mapped(map))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

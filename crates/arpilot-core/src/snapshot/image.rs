@@ -7,12 +7,15 @@
 
 use super::*;
 use crate::codec;
+use crate::col::Backing;
 use crate::image::{Dec, Enc, ImageError};
 use std::io::{Read, Write};
+use std::sync::Arc;
 
 const MAGIC: &[u8; 8] = b"ARPSNAP\0";
 /// Bumped whenever the layout of a column or index changes.
-const FORMAT: u32 = 1;
+// 2: columns start at multiples of 16 bytes from the image's start (`image::Enc::col`).
+const FORMAT: u32 = 2;
 
 type Io = std::io::Result<()>;
 
@@ -236,7 +239,21 @@ impl Snapshot {
     /// format). Every length and row number is checked against the others, so a damaged or
     /// foreign image is an error rather than a snapshot that would panic later.
     pub fn read_image<R: Read>(r: R, size: u64) -> Result<Snapshot, ImageError> {
-        let mut d = Dec::new(r, size);
+        Snapshot::read_from(Dec::new(r, size))
+    }
+
+    /// [`Snapshot::read_image`] of the `size` bytes at `start` of `map`, the large columns
+    /// borrowed where they are rather than copied: a snapshot that costs next to nothing to
+    /// read when only a small part of it is used (a column is copied when it is first changed).
+    pub fn read_image_mapped(
+        map: Arc<dyn Backing>,
+        start: usize,
+        size: u64,
+    ) -> Result<Snapshot, ImageError> {
+        Snapshot::read_from(Dec::mapped(map, start, size)?)
+    }
+
+    fn read_from<R: Read>(mut d: Dec<R>) -> Result<Snapshot, ImageError> {
         for &b in MAGIC {
             let got: u8 = d.get()?;
             d.check(got == b, "not a snapshot image")?;
@@ -263,13 +280,13 @@ impl Snapshot {
 
         s.invoices = Invoices {
             ids: IdIndex::read_image(&mut d)?,
-            customer: d.col()?,
-            issue: d.col()?,
-            due: d.col()?,
-            amount: d.col()?,
-            settled: d.col()?,
-            flags: d.col()?,
-            alloc_end: d.col()?,
+            customer: d.column()?,
+            issue: d.column()?,
+            due: d.column()?,
+            amount: d.column()?,
+            settled: d.column()?,
+            flags: d.column()?,
+            alloc_end: d.column()?,
             dims: Dims::read_image(&mut d)?,
         };
         let ni = s.invoices.ids.len();
@@ -291,11 +308,11 @@ impl Snapshot {
         )?;
 
         let ids = IdIndex::read_image(&mut d)?;
-        let kind = d.col()?;
-        let customer = d.col()?;
-        let day = d.col()?;
-        let amount = d.col()?;
-        let used_up: Vec<u64> = d.col()?;
+        let kind = d.column()?;
+        let customer = d.column()?;
+        let day = d.column()?;
+        let amount = d.column()?;
+        let used_up: Col<u64> = d.column()?;
         let len = d.get::<u64>()? as usize;
         let pk: Vec<u32> = d.col()?;
         let pv: Vec<i64> = d.col()?;
@@ -311,7 +328,7 @@ impl Snapshot {
                 len,
                 partial: pk.into_iter().zip(pv).collect(),
             },
-            last_alloc: d.col()?,
+            last_alloc: d.column()?,
             dims: Dims::read_image(&mut d)?,
         };
         let ns = s.sources.ids.len();
@@ -334,10 +351,10 @@ impl Snapshot {
         )?;
 
         s.allocs = Allocs {
-            day: d.col()?,
-            amount: d.col()?,
-            src: d.col()?,
-            seq: d.col()?,
+            day: d.column()?,
+            amount: d.column()?,
+            src: d.column()?,
+            seq: d.column()?,
         };
         let a = &s.allocs;
         let na = a.day.len();
@@ -688,6 +705,78 @@ mod tests {
         assert_eq!(image(&a), image(&b));
         assert_eq!(b.open_at(1, day("2026-03-31").0), 30_000);
         assert_eq!(b.invoices.ids.find("F4"), Some(3));
+    }
+
+    /// `bytes` at an offset of `start` modulo 16 in memory: the image and that offset.
+    fn placed(bytes: &[u8], start: usize) -> (Arc<dyn Backing>, usize) {
+        let mut v = vec![0u8; bytes.len() + 32];
+        let at = (16 - v.as_ptr() as usize % 16) % 16 + start;
+        v[at..at + bytes.len()].copy_from_slice(bytes);
+        (Arc::new(v), at)
+    }
+
+    #[test]
+    fn a_mapped_image_reads_as_the_copied_one_and_borrows_its_columns() {
+        let s = Snapshot::build(Currency::EUR, ledger()).unwrap();
+        let bytes = image(&s);
+        let n = bytes.len() as u64;
+        let more = vec![
+            Event::Payment(PaymentRec {
+                id: "P2".into(),
+                customer_id: "C1".into(),
+                date: day("2026-03-10"),
+                amount: 5_000,
+                currency: None,
+                invoice_id: None,
+                reference: None,
+            }),
+            Event::Allocation(AllocationRec {
+                source_id: "P2".into(),
+                invoice_id: "F2".into(),
+                date: day("2026-03-10"),
+                amount: 5_000,
+            }),
+        ];
+        let unknown = Event::Allocation(AllocationRec {
+            source_id: "P1".into(),
+            invoice_id: "F9".into(),
+            date: day("2026-03-10"),
+            amount: 1,
+        });
+        let mut copied = Snapshot::read_image(&bytes[..], n).unwrap();
+        assert!(
+            copied
+                .append(vec![more[0].clone(), unknown.clone()])
+                .is_err()
+        );
+        copied.append(more.clone()).unwrap();
+        // Aligned, the columns are borrowed; one byte off, they are copied: the same snapshot.
+        for (start, borrowed) in [(0, true), (1, false)] {
+            let (map, at) = placed(&bytes, start);
+            let mut m = Snapshot::read_image_mapped(map, at, n).unwrap();
+            assert_eq!(m.invoices.amount.is_borrowed(), borrowed);
+            assert_eq!(m.sources.customer.is_borrowed(), borrowed);
+            assert!(image(&m) == bytes);
+            assert_eq!(m.open_at(1, day("2026-03-31").0), 40_000);
+            let before = m.clone();
+            // A refused batch leaves the rows as they were; an accepted one copies what it
+            // changes.
+            assert!(m.append(vec![more[0].clone(), unknown.clone()]).is_err());
+            assert_eq!((m.sources.ids.len(), m.sources.amount.len()), (1, 1));
+            assert_eq!(m.sources.ids.find("P2"), None);
+            m.append(more.clone()).unwrap();
+            assert!(!m.sources.customer.is_borrowed());
+            assert!(image(&m) == image(&copied));
+            assert_eq!(m.open_at(1, day("2026-03-31").0), 35_000);
+            // A clone taken before still reads the image as it was.
+            assert!(image(&before) == bytes);
+        }
+        // Damaged or cut, refused as from a reader.
+        let mut b = bytes.clone();
+        b[bytes.len() / 2] ^= 0x10;
+        let (map, at) = placed(&b, 0);
+        assert!(Snapshot::read_image_mapped(map.clone(), at, n).is_err());
+        assert!(Snapshot::read_image_mapped(map, at + 40, n).is_err());
     }
 
     #[test]

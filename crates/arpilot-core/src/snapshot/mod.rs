@@ -22,6 +22,7 @@ mod image;
 pub use append::{AppendStats, EventError};
 pub use dated::Dated;
 
+pub use crate::col::Col;
 use crate::columns::{Dict, Dims, IdIndex};
 use crate::ledger::*;
 use crate::money::Currency;
@@ -56,30 +57,30 @@ pub struct Customers {
 #[derive(Clone, Debug, Default)]
 pub struct Invoices {
     pub ids: IdIndex,
-    pub customer: Vec<u32>,
-    pub issue: Vec<i32>,
-    pub due: Vec<i32>,
-    pub amount: Vec<i64>,
+    pub customer: Col<u32>,
+    pub issue: Col<i32>,
+    pub due: Col<i32>,
+    pub amount: Col<i64>,
     /// Day the open amount reached zero, [`OPEN`] while it has not.
-    pub settled: Vec<i32>,
-    pub flags: Vec<u8>,
+    pub settled: Col<i32>,
+    pub flags: Col<u8>,
     /// End (exclusive) of each invoice's slice of `Allocs`.
-    pub alloc_end: Vec<u32>,
+    pub alloc_end: Col<u32>,
     pub dims: Dims,
 }
 
 #[derive(Clone, Debug, Default)]
 pub struct Sources {
     pub ids: IdIndex,
-    pub kind: Vec<u8>,
-    pub customer: Vec<u32>,
-    pub day: Vec<i32>,
-    pub amount: Vec<i64>,
+    pub kind: Col<u8>,
+    pub customer: Col<u32>,
+    pub day: Col<i32>,
+    pub amount: Col<i64>,
     /// What is left after every allocation (all dates).
     pub remaining: Remaining,
     /// Date of the last allocation from this source as days after the source's own date plus
     /// one (0: none yet); saturates, which only makes a later append take the slow path.
-    last_alloc: Vec<u16>,
+    last_alloc: Col<u16>,
     pub dims: Dims,
 }
 
@@ -87,7 +88,7 @@ pub struct Sources {
 /// bit per source says "used up" and only partly used sources take a map entry.
 #[derive(Clone, Debug, Default)]
 pub struct Remaining {
-    used_up: Vec<u64>,
+    used_up: Col<u64>,
     len: usize,
     partial: Map<u32, i64>,
 }
@@ -189,10 +190,10 @@ const SRC_MASK: u32 = (1 << SRC_BITS) - 1;
 
 #[derive(Clone, Debug, Default)]
 pub struct Allocs {
-    pub day: Vec<i32>,
-    pub amount: Vec<i64>,
-    pub src: Vec<u32>,
-    pub seq: Vec<u32>,
+    pub day: Col<i32>,
+    pub amount: Col<i64>,
+    pub src: Col<u32>,
+    pub seq: Col<u32>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

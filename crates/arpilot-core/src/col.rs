@@ -1,0 +1,312 @@
+//! A column of fixed-size numbers that either owns its values or borrows them from bytes kept
+//! alive beside it (an image file mapped into memory by the application).
+//!
+//! A process that reads a large ledger's image only to check a small batch (an import beside a
+//! running server) would otherwise copy a gigabyte into fresh memory, and on the machines we
+//! run on the kernel providing fresh pages is most of that time. A borrowed column costs nothing
+//! until it is read, and becomes owned (a copy of its values) the first time it is changed.
+//!
+//! Reading is the same either way: a column dereferences to a slice, so the kernels do not know
+//! which kind they read.
+
+use std::fmt;
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+
+/// Bytes that stay where they are, unchanged, for as long as anything holds them (a mapped
+/// image file that is never written in place: images are written under another name, then
+/// renamed over the old one).
+pub trait Backing: Send + Sync {
+    fn bytes(&self) -> &[u8];
+}
+
+impl Backing for Vec<u8> {
+    fn bytes(&self) -> &[u8] {
+        self
+    }
+}
+
+/// Numbers whose every bit pattern is a value, the only types a column may borrow from bytes.
+///
+/// # Safety
+/// Implemented only for primitive integers (no padding, no invalid values).
+pub unsafe trait Plain: Copy + Send + Sync + 'static {}
+
+macro_rules! plain {
+    ($($t:ty),*) => {$( unsafe impl Plain for $t {} )*};
+}
+plain!(u8, u16, u32, u64, u128, i16, i32, i64, i128);
+
+struct Borrowed<T> {
+    ptr: *const T,
+    len: usize,
+    _keep: Arc<dyn Backing>,
+}
+
+/// See the module's documentation.
+pub struct Col<T: Plain> {
+    own: Vec<T>,
+    borrowed: Option<Borrowed<T>>,
+}
+
+// SAFETY: a borrowed column only reads bytes its `Backing` (Send + Sync) keeps unchanged.
+unsafe impl<T: Plain> Send for Col<T> {}
+unsafe impl<T: Plain> Sync for Col<T> {}
+
+impl<T: Plain> Col<T> {
+    pub const fn new() -> Col<T> {
+        Col {
+            own: Vec::new(),
+            borrowed: None,
+        }
+    }
+
+    /// The `len` values at byte `start` of `keep`'s bytes, borrowed when they are aligned for
+    /// `T` and this machine is little-endian (the image's order), copied otherwise. `None`:
+    /// the range is not within the bytes.
+    pub fn borrow(keep: &Arc<dyn Backing>, start: usize, len: usize) -> Option<Col<T>> {
+        let size = std::mem::size_of::<T>();
+        let bytes = keep
+            .bytes()
+            .get(start..start.checked_add(len.checked_mul(size)?)?)?;
+        let ptr = bytes.as_ptr();
+        if cfg!(target_endian = "little")
+            && (ptr as usize).is_multiple_of(std::mem::align_of::<T>())
+        {
+            return Some(Col {
+                own: Vec::new(),
+                borrowed: Some(Borrowed {
+                    ptr: ptr.cast(),
+                    len,
+                    _keep: keep.clone(),
+                }),
+            });
+        }
+        Some(Col::from(
+            bytes
+                .chunks_exact(size)
+                .map(|c| {
+                    let mut v = std::mem::MaybeUninit::<T>::uninit();
+                    // SAFETY: `c` holds `size` bytes and every bit pattern of a `Plain` is a
+                    // value; the little-endian order is taken care of below.
+                    unsafe {
+                        std::ptr::copy_nonoverlapping(c.as_ptr(), v.as_mut_ptr().cast(), size);
+                        from_le(v.assume_init())
+                    }
+                })
+                .collect::<Vec<T>>(),
+        ))
+    }
+
+    /// Whether the values are borrowed (not yet copied).
+    pub fn is_borrowed(&self) -> bool {
+        self.borrowed.is_some()
+    }
+
+    /// The values as an owned vector, copied first when borrowed (with room to grow, since a
+    /// column is copied when something is about to be added or changed).
+    fn owned(&mut self) -> &mut Vec<T> {
+        if let Some(b) = self.borrowed.take() {
+            // SAFETY: see `Deref`.
+            let s = unsafe { std::slice::from_raw_parts(b.ptr, b.len) };
+            let mut v = Vec::with_capacity(s.len() + s.len() / 8 + 16);
+            v.extend_from_slice(s);
+            self.own = v;
+        }
+        &mut self.own
+    }
+
+    pub fn into_vec(mut self) -> Vec<T> {
+        self.owned();
+        std::mem::take(&mut self.own)
+    }
+
+    pub fn push(&mut self, v: T) {
+        self.owned().push(v)
+    }
+
+    pub fn extend_from_slice(&mut self, v: &[T]) {
+        self.owned().extend_from_slice(v)
+    }
+
+    pub fn resize(&mut self, n: usize, v: T) {
+        self.owned().resize(n, v)
+    }
+
+    pub fn reserve(&mut self, n: usize) {
+        self.owned().reserve(n)
+    }
+
+    pub fn clear(&mut self) {
+        self.borrowed = None;
+        self.own.clear()
+    }
+
+    pub fn pop(&mut self) -> Option<T> {
+        self.owned().pop()
+    }
+
+    /// Shortens the column; a borrowed one stays borrowed.
+    pub fn truncate(&mut self, n: usize) {
+        match &mut self.borrowed {
+            Some(b) => b.len = b.len.min(n),
+            None => self.own.truncate(n),
+        }
+    }
+
+    pub fn shrink_to_fit(&mut self) {
+        self.own.shrink_to_fit()
+    }
+
+    /// Values this column holds on the heap (borrowed ones are not: they are the mapped
+    /// file's pages).
+    pub fn capacity(&self) -> usize {
+        self.own.capacity()
+    }
+}
+
+/// A value read from little-endian bytes.
+#[inline]
+fn from_le<T: Plain>(v: T) -> T {
+    if cfg!(target_endian = "little") {
+        return v;
+    }
+    let mut v = v;
+    // SAFETY: reversing the bytes of a plain integer gives another plain integer.
+    unsafe {
+        let b = std::slice::from_raw_parts_mut((&mut v as *mut T).cast::<u8>(), size_of::<T>());
+        b.reverse();
+    }
+    v
+}
+
+impl<T: Plain> Deref for Col<T> {
+    type Target = [T];
+
+    #[inline]
+    fn deref(&self) -> &[T] {
+        match &self.borrowed {
+            // SAFETY: `borrow` checked the range and the alignment; `_keep` holds the bytes,
+            // which never change while held (`Backing`).
+            Some(b) => unsafe { std::slice::from_raw_parts(b.ptr, b.len) },
+            None => &self.own,
+        }
+    }
+}
+
+impl<T: Plain> DerefMut for Col<T> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut [T] {
+        self.owned()
+    }
+}
+
+impl<T: Plain> Default for Col<T> {
+    fn default() -> Self {
+        Col::new()
+    }
+}
+
+impl<T: Plain> Clone for Col<T> {
+    fn clone(&self) -> Self {
+        match &self.borrowed {
+            Some(b) => Col {
+                own: Vec::new(),
+                borrowed: Some(Borrowed {
+                    ptr: b.ptr,
+                    len: b.len,
+                    _keep: b._keep.clone(),
+                }),
+            },
+            None => Col {
+                own: self.own.clone(),
+                borrowed: None,
+            },
+        }
+    }
+}
+
+impl<T: Plain + fmt::Debug> fmt::Debug for Col<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self[..].fmt(f)
+    }
+}
+
+impl<T: Plain + PartialEq> PartialEq for Col<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self[..] == other[..]
+    }
+}
+
+impl<T: Plain + PartialEq> PartialEq<Vec<T>> for Col<T> {
+    fn eq(&self, other: &Vec<T>) -> bool {
+        self[..] == other[..]
+    }
+}
+
+impl<T: Plain> From<Vec<T>> for Col<T> {
+    fn from(own: Vec<T>) -> Self {
+        Col {
+            own,
+            borrowed: None,
+        }
+    }
+}
+
+impl<T: Plain> FromIterator<T> for Col<T> {
+    fn from_iter<I: IntoIterator<Item = T>>(it: I) -> Self {
+        Col::from(it.into_iter().collect::<Vec<T>>())
+    }
+}
+
+impl<T: Plain> Extend<T> for Col<T> {
+    fn extend<I: IntoIterator<Item = T>>(&mut self, it: I) {
+        self.owned().extend(it)
+    }
+}
+
+impl<'a, T: Plain> IntoIterator for &'a Col<T> {
+    type Item = &'a T;
+    type IntoIter = std::slice::Iter<'a, T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn borrowed_until_changed() {
+        let values = [7u32, 0xdead_beef, 3];
+        // The values at an aligned place of the bytes, and one byte further.
+        let mut bytes = vec![0u8; 32];
+        let at = (4 - bytes.as_ptr() as usize % 4) % 4;
+        for (k, v) in values.iter().enumerate() {
+            bytes[at + 4 * k..at + 4 * k + 4].copy_from_slice(&v.to_le_bytes());
+            bytes[at + 17 + 4 * k..at + 21 + 4 * k].copy_from_slice(&v.to_le_bytes());
+        }
+        let keep: Arc<dyn Backing> = Arc::new(bytes);
+        let odd = Col::<u32>::borrow(&keep, at + 17, 3).unwrap();
+        assert!(!odd.is_borrowed());
+        assert_eq!(odd, values.to_vec());
+        assert!(Col::<u32>::borrow(&keep, 30, 1).is_none());
+        assert!(Col::<u32>::borrow(&keep, usize::MAX, 1).is_none());
+
+        let mut c = Col::<u32>::borrow(&keep, at, 3).unwrap();
+        assert!(c.is_borrowed());
+        assert_eq!(c, values.to_vec());
+        let copy = c.clone();
+        c.truncate(2);
+        assert!(c.is_borrowed());
+        assert_eq!(c, vec![7, 0xdead_beef]);
+        c.push(9);
+        c[0] = 1;
+        assert!(!c.is_borrowed());
+        assert_eq!(c, vec![1, 0xdead_beef, 9]);
+        // The clone still reads the bytes, which did not change.
+        assert!(copy.is_borrowed());
+        assert_eq!(copy.into_vec(), values.to_vec());
+    }
+}
