@@ -16,11 +16,16 @@ use std::sync::Arc;
 /// Bytes that stay where they are, unchanged, for as long as anything holds them (a mapped
 /// image file that is never written in place: images are written under another name, then
 /// renamed over the old one).
-pub trait Backing: Send + Sync {
+///
+/// # Safety
+/// `bytes` returns the same slice, at the same address and with the same contents, every time
+/// it is called on the same value: borrowed columns keep pointers into it.
+pub unsafe trait Backing: Send + Sync {
     fn bytes(&self) -> &[u8];
 }
 
-impl Backing for Vec<u8> {
+// SAFETY: a vector held behind an `Arc` is never changed or moved.
+unsafe impl Backing for Vec<u8> {
     fn bytes(&self) -> &[u8] {
         self
     }

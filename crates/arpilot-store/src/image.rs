@@ -127,7 +127,9 @@ pub fn open(path: &Path) -> io::Result<Option<ImageFile>> {
 /// An image file mapped into memory (see [`ImageFile::map`]).
 pub struct Mapped(memmap2::Mmap);
 
-impl arpilot_core::col::Backing for Mapped {
+// SAFETY: the mapping stays at its address until dropped, and the file is not written in place
+// (see `ImageFile::map`).
+unsafe impl arpilot_core::col::Backing for Mapped {
     fn bytes(&self) -> &[u8] {
         &self.0
     }

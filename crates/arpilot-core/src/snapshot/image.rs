@@ -19,6 +19,11 @@ const FORMAT: u32 = 2;
 
 type Io = std::io::Result<()>;
 
+/// Bytes of a dispute, a promise and an action as written (their fields' sizes).
+const DISPUTE_ROW: usize = 4 + 4 + 4 + 4 + 8 + 4 + 1;
+const PROMISE_ROW: usize = 4 + 4 + 4 + 8;
+const ACTION_ROW: usize = 4 + 4 + 4 + 4 + 4 + 1;
+
 fn sorted<K: Copy + Ord, V, S>(m: &HashMap<K, V, S>) -> Vec<(K, &V)> {
     let mut v: Vec<(K, &V)> = m.iter().map(|(k, v)| (*k, v)).collect();
     v.sort_unstable_by_key(|x| x.0);
@@ -396,45 +401,51 @@ impl Snapshot {
         d.check(ck.len() == cv.len(), "capped amounts differ in length")?;
         s.capped = ck.into_iter().zip(cv).collect();
 
-        let n = d.len(33)?;
+        let n = d.len(DISPUTE_ROW)?;
         s.disputes = Vec::with_capacity(n);
         for _ in 0..n {
+            let mut r = d.row(DISPUTE_ROW)?;
             s.disputes.push(Dispute {
-                invoice: d.get()?,
-                opened: d.get()?,
-                resolved: d.get()?,
-                reason: d.get()?,
-                amount: d.get()?,
-                owner: d.get()?,
-                outcome: d.get()?,
+                invoice: r.get(),
+                opened: r.get(),
+                resolved: r.get(),
+                reason: r.get(),
+                amount: r.get(),
+                owner: r.get(),
+                outcome: r.get(),
             });
+            debug_assert!(r.is_done());
         }
         s.dispute_ix = get_pairs(&mut d)?;
-        let n = d.len(20)?;
+        let n = d.len(PROMISE_ROW)?;
         s.promises = Vec::with_capacity(n);
         for _ in 0..n {
+            let mut r = d.row(PROMISE_ROW)?;
             s.promises.push(Promise {
-                invoice: d.get()?,
-                promised_on: d.get()?,
-                due_on: d.get()?,
-                amount: d.get()?,
+                invoice: r.get(),
+                promised_on: r.get(),
+                due_on: r.get(),
+                amount: r.get(),
             });
+            debug_assert!(r.is_done());
         }
         s.promise_ix = get_pairs(&mut d)?;
         s.promise_by_due = d.col()?;
         s.max_promise_span = d.get()?;
         s.action_by_day = d.col()?;
-        let n = d.len(21)?;
+        let n = d.len(ACTION_ROW)?;
         s.actions = Vec::with_capacity(n);
         for _ in 0..n {
+            let mut r = d.row(ACTION_ROW)?;
             s.actions.push(Action {
-                customer: d.get()?,
-                day: d.get()?,
-                kind: d.get()?,
-                agent: d.get()?,
-                invoice: d.get()?,
-                outcome: d.get()?,
+                customer: r.get(),
+                day: r.get(),
+                kind: r.get(),
+                agent: r.get(),
+                invoice: r.get(),
+                outcome: r.get(),
             });
+            debug_assert!(r.is_done());
         }
         s.action_notes = get_texts(&mut d)?;
         s.dispute_comments = get_texts(&mut d)?;
