@@ -66,41 +66,28 @@ impl<T: Plain> Col<T> {
         }
     }
 
-    /// The `len` values at byte `start` of `keep`'s bytes, borrowed when they are aligned for
-    /// `T` and this machine is little-endian (the image's order), copied otherwise. `None`:
-    /// the range is not within the bytes.
+    /// The `len` values at byte `start` of `keep`'s bytes, borrowed where they are. `None`
+    /// when they cannot be: the range is not within the bytes, the values are not aligned for
+    /// `T`, or this machine is not little-endian (the image's order) — the caller decodes them.
     pub fn borrow(keep: &Arc<dyn Backing>, start: usize, len: usize) -> Option<Col<T>> {
         let size = std::mem::size_of::<T>();
         let bytes = keep
             .bytes()
             .get(start..start.checked_add(len.checked_mul(size)?)?)?;
         let ptr = bytes.as_ptr();
-        if cfg!(target_endian = "little")
-            && (ptr as usize).is_multiple_of(std::mem::align_of::<T>())
+        if !cfg!(target_endian = "little")
+            || !(ptr as usize).is_multiple_of(std::mem::align_of::<T>())
         {
-            return Some(Col {
-                own: Vec::new(),
-                borrowed: Some(Borrowed {
-                    ptr: ptr.cast(),
-                    len,
-                    _keep: keep.clone(),
-                }),
-            });
+            return None;
         }
-        Some(Col::from(
-            bytes
-                .chunks_exact(size)
-                .map(|c| {
-                    let mut v = std::mem::MaybeUninit::<T>::uninit();
-                    // SAFETY: `c` holds `size` bytes and every bit pattern of a `Plain` is a
-                    // value; the little-endian order is taken care of below.
-                    unsafe {
-                        std::ptr::copy_nonoverlapping(c.as_ptr(), v.as_mut_ptr().cast(), size);
-                        from_le(v.assume_init())
-                    }
-                })
-                .collect::<Vec<T>>(),
-        ))
+        Some(Col {
+            own: Vec::new(),
+            borrowed: Some(Borrowed {
+                ptr: ptr.cast(),
+                len,
+                _keep: keep.clone(),
+            }),
+        })
     }
 
     /// Whether the values are borrowed (not yet copied).
@@ -168,21 +155,6 @@ impl<T: Plain> Col<T> {
     pub fn capacity(&self) -> usize {
         self.own.capacity()
     }
-}
-
-/// A value read from little-endian bytes.
-#[inline]
-fn from_le<T: Plain>(v: T) -> T {
-    if cfg!(target_endian = "little") {
-        return v;
-    }
-    let mut v = v;
-    // SAFETY: reversing the bytes of a plain integer gives another plain integer.
-    unsafe {
-        let b = std::slice::from_raw_parts_mut((&mut v as *mut T).cast::<u8>(), size_of::<T>());
-        b.reverse();
-    }
-    v
 }
 
 impl<T: Plain> Deref for Col<T> {
@@ -285,7 +257,7 @@ mod tests {
     #[test]
     fn borrowed_until_changed() {
         let values = [7u32, 0xdead_beef, 3];
-        // The values at an aligned place of the bytes, and one byte further.
+        // The values at an aligned place of the bytes, and one byte off.
         let mut bytes = vec![0u8; 32];
         let at = (4 - bytes.as_ptr() as usize % 4) % 4;
         for (k, v) in values.iter().enumerate() {
@@ -293,9 +265,8 @@ mod tests {
             bytes[at + 17 + 4 * k..at + 21 + 4 * k].copy_from_slice(&v.to_le_bytes());
         }
         let keep: Arc<dyn Backing> = Arc::new(bytes);
-        let odd = Col::<u32>::borrow(&keep, at + 17, 3).unwrap();
-        assert!(!odd.is_borrowed());
-        assert_eq!(odd, values.to_vec());
+        // Misaligned or out of range: not borrowed (the image's reader decodes those).
+        assert!(Col::<u32>::borrow(&keep, at + 17, 3).is_none());
         assert!(Col::<u32>::borrow(&keep, 30, 1).is_none());
         assert!(Col::<u32>::borrow(&keep, usize::MAX, 1).is_none());
 

@@ -400,7 +400,6 @@ impl Dict {
             values.first().is_some_and(String::is_empty) && distinct.len() == values.len(),
             "a dictionary's values are not distinct",
         )?;
-        drop(distinct);
         Ok(Dict::of(values))
     }
 }

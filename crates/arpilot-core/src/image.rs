@@ -250,13 +250,17 @@ pub struct Dec<R: Read> {
 
 impl<R: Read> Dec<R> {
     pub fn new(r: R, size: u64) -> Dec<R> {
+        Dec::with_buffer(r, size, vec![0; CHUNK])
+    }
+
+    fn with_buffer(r: R, size: u64, buf: Vec<u8>) -> Dec<R> {
         Dec {
             r,
             map: None,
             at: 0,
             size,
             summing: None,
-            buf: vec![0; CHUNK],
+            buf,
             pos: 0,
             len: 0,
             sum: Sum::new(),
@@ -382,8 +386,9 @@ impl<R: Read> Dec<R> {
             .checked_mul(T::N)
             .filter(|&b| b as u64 <= self.left)
             .ok_or_else(|| bad("a length runs past the end of the image"))?;
-        if let Some(map) = self.map.clone() {
-            let col = Col::borrow(&map, self.at, n).ok_or_else(|| bad("the image ends early"))?;
+        // In memory and aligned, borrowed; otherwise decoded below (from memory, `take` reads
+        // the mapped bytes).
+        if let Some(col) = self.map.as_ref().and_then(|m| Col::borrow(m, self.at, n)) {
             self.take(bytes)?;
             return Ok(col);
         }
@@ -503,8 +508,8 @@ impl Dec<io::Empty> {
         if end.is_none_or(|e| e > map.bytes().len() as u64) {
             return Err(bad("the image runs past the bytes given"));
         }
-        let mut d = Dec::new(io::empty(), size);
-        d.buf = Vec::new();
+        // No buffer: `take` hands out the mapped bytes themselves.
+        let mut d = Dec::with_buffer(io::empty(), size, Vec::new());
         d.hashed = d.content;
         let (m, end) = (map.clone(), start + d.content as usize);
         d.summing = Some(std::thread::spawn(move || {
