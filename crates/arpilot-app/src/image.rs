@@ -8,7 +8,7 @@
 //! built from the stored events as before. It holds the current view only: views of other dates
 //! of a ledger with amendments or other currencies are still built from the store.
 
-use crate::view::Unkeyed;
+use crate::view::{Held, Unkeyed};
 use arpilot_core::col::Backing;
 use arpilot_core::image::{Dec, Enc};
 use arpilot_core::{Currency, Day, Snapshot};
@@ -196,7 +196,8 @@ impl Matching {
 /// workers ([`Job::write`]).
 pub struct Job {
     pub(crate) path: PathBuf,
-    pub(crate) snapshot: Arc<Snapshot>,
+    /// Given back once written.
+    pub(crate) snapshot: Option<Held>,
     pub(crate) unkeyed: Matching,
     pub(crate) latest: Day,
     pub(crate) dated: bool,
@@ -205,17 +206,75 @@ pub struct Job {
     pub(crate) block: String,
 }
 
+/// What [`Job::write`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Written {
+    /// The image is in place: its size in bytes.
+    Bytes(u64),
+    /// A writer asked for the view first: nothing was written (try again later).
+    GaveWay,
+}
+
+/// The error a [`GiveWay`] writer stops with.
+#[derive(Debug)]
+struct GaveWay;
+
+impl std::fmt::Display for GaveWay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a writer asked for the view")
+    }
+}
+
+impl std::error::Error for GaveWay {}
+
+/// Writes at most 4 MB at a time and fails once a writer asks for the view being written.
+struct GiveWay<'a, W> {
+    out: W,
+    held: &'a Held,
+}
+
+impl<W: std::io::Write> std::io::Write for GiveWay<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.held.asked() {
+            return Err(std::io::Error::other(GaveWay));
+        }
+        self.out.write(&buf[..buf.len().min(4 << 20)])
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
 impl Job {
     /// Stored events the image holds.
     pub fn events(&self) -> i64 {
         self.events
     }
 
-    /// Writes the image in place of the current one; its size in bytes.
-    pub fn write(&self) -> std::io::Result<u64> {
+    /// A writer asks for the view this job holds: [`Job::write`] would give way.
+    pub fn asked(&self) -> bool {
+        self.snapshot.as_ref().is_some_and(Held::asked)
+    }
+
+    /// Writes the image in place of the current one (once: the view is given back after it).
+    pub fn write(&mut self) -> std::io::Result<Written> {
+        let snapshot = self
+            .snapshot
+            .take()
+            .ok_or_else(|| std::io::Error::other("the image job was run already"))?;
+        let currency = snapshot.currency;
         let mut w = arpilot_store::image::ImageWriter::create(&self.path)?;
         let written = (|| {
-            let snapshot_bytes = w.section(|out| self.snapshot.write_image(out).map(drop))?;
+            let snapshot_bytes = w.section(|out| {
+                let out = GiveWay {
+                    out,
+                    held: &snapshot,
+                };
+                snapshot.write_image(out).map(drop)
+            });
+            drop(snapshot);
+            let snapshot_bytes = snapshot_bytes?;
             let unkeyed_bytes = w.section(|out| {
                 let mut e = Enc::new(out);
                 let u = &self.unkeyed;
@@ -232,13 +291,16 @@ impl Job {
             Ok(n) => n,
             Err(e) => {
                 w.abandon();
+                if e.get_ref().is_some_and(|x| x.is::<GaveWay>()) {
+                    return Ok(Written::GaveWay);
+                }
                 return Err(e);
             }
         };
         let header = Header {
             format: FORMAT,
             version: version(),
-            currency: self.snapshot.currency.code().to_string(),
+            currency: currency.code().to_string(),
             last_seq: self.last_seq,
             block_digest: digest(&self.block),
             events: self.events,
@@ -248,14 +310,14 @@ impl Job {
             unkeyed_bytes,
         };
         w.commit(&serde_json::to_string(&header).expect("header"))?;
-        Ok(snapshot_bytes + unkeyed_bytes)
+        Ok(Written::Bytes(snapshot_bytes + unkeyed_bytes))
     }
 }
 
 /// The job writing a view as `store`'s image, when the store keeps one.
 pub(crate) async fn job(
     store: &impl LedgerStore,
-    snapshot: Arc<Snapshot>,
+    snapshot: Held,
     unkeyed: Matching,
     latest: Day,
     dated: bool,
@@ -273,7 +335,7 @@ pub(crate) async fn job(
     };
     Ok(Some(Job {
         path,
-        snapshot,
+        snapshot: Some(snapshot),
         unkeyed,
         latest,
         dated,

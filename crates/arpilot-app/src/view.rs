@@ -7,6 +7,7 @@
 
 use arpilot_core::customers::RatingThresholds;
 use arpilot_core::ledger::Event;
+use arpilot_core::scope::Stop;
 use arpilot_core::select::Selection;
 use arpilot_core::snapshot::{Dated, Map};
 use arpilot_core::sync::content_hash;
@@ -565,7 +566,77 @@ pub struct Views {
     whole_worklists: std::sync::atomic::AtomicU64,
     /// Events held by the ledger's image on disk as far as this process knows (-1: none).
     image_events: std::sync::atomic::AtomicI64,
+    /// Background work holding the current view, and a writer asking for it back.
+    yielding: Arc<Yielding>,
 }
+
+/// The current view is one snapshot that a writer changes in place when no reader holds it,
+/// and copies (a gigabyte at 10 M invoices, most of a second) when one does. Page requests hold
+/// it for milliseconds; background work (the whole worklist, the ledger's image) for seconds.
+/// That work holds it as [`Held`] and gives it back when a writer asks, to start again later,
+/// so that a push never waits for a copy because of it.
+#[derive(Default)]
+struct Yielding {
+    /// [`Held`] snapshots alive.
+    held: std::sync::atomic::AtomicUsize,
+    /// A writer waits for the current view: held snapshots are to be given back.
+    asked: std::sync::atomic::AtomicBool,
+}
+
+impl Yielding {
+    fn asked(&self) -> bool {
+        self.asked.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// The current view held by background work that gives it back when a writer asks (see
+/// [`Yielding`]): [`Held::asked`] tells it to stop; dropping it gives the view back.
+pub struct Held {
+    snapshot: Option<Arc<Snapshot>>,
+    yielding: Arc<Yielding>,
+    /// Given back when asked (counted in [`Yielding::held`]); otherwise held to the end.
+    gives_way: bool,
+}
+
+impl Held {
+    /// A writer waits for this view: stop and drop it.
+    pub fn asked(&self) -> bool {
+        self.gives_way && self.yielding.asked()
+    }
+}
+
+impl std::ops::Deref for Held {
+    type Target = Snapshot;
+    fn deref(&self) -> &Snapshot {
+        self.snapshot.as_deref().expect("held until dropped")
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        // The view first, the count after: a writer counting holders never misses this one.
+        self.snapshot = None;
+        if self.gives_way {
+            self.yielding
+                .held
+                .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+}
+
+/// Given back by [`Views::make_room`]: the writer's request ends with it.
+struct Room<'a>(&'a Yielding);
+
+impl Drop for Room<'_> {
+    fn drop(&mut self) {
+        self.0
+            .asked
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// How long a writer waits for background work to give the view back before copying it.
+const ROOM_WAIT: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// The worklist of every customer on one date ([`Memo`]) and, since the state it reflects, the
 /// customer rows each append touched, by the generation the append gave the snapshot. A request
@@ -807,6 +878,7 @@ impl Views {
             worklist: Mutex::new(KeptWorklist::default()),
             warming: Mutex::new(()),
             whole_worklists: Default::default(),
+            yielding: Default::default(),
         })
     }
 
@@ -872,12 +944,25 @@ impl Views {
     /// for it (one pass over the ledger; run it off the async workers). The server does it at
     /// start-up and when the date moves, so that no request waits for it.
     pub fn warm_worklist(&self, thresholds: &RatingThresholds) {
+        self.warm(thresholds, false);
+    }
+
+    /// [`Views::warm_worklist`] for background work: it gives the view back to a writer that
+    /// asks for it (see [`Yielding`]) and then answers false, to be tried again later.
+    pub fn warm_worklist_giving_way(&self, thresholds: &RatingThresholds) -> bool {
+        self.warm(thresholds, true)
+    }
+
+    fn warm(&self, thresholds: &RatingThresholds, gives_way: bool) -> bool {
         let params = WorklistParams::default();
         // The epoch before the snapshot: a reset after it refuses what is computed from it.
         let epoch = self.worklist.lock().expect("worklist lock").epoch;
         let (snap, d) = {
             let c = self.read();
-            (c.snapshot.clone(), c.latest)
+            match self.hold(&c, gives_way) {
+                Some(h) => (h, c.latest),
+                None => return false,
+            }
         };
         let answers = |k: &KeptWorklist| {
             k.memo
@@ -885,15 +970,24 @@ impl Views {
                 .is_some_and(|m| m.answers(d, thresholds, &params))
         };
         if answers(&self.worklist.lock().expect("worklist lock")) {
-            return;
+            return true;
         }
         let _one = self.warming.lock().expect("warming lock");
         // Computed meanwhile by the holder of the lock.
         if answers(&self.worklist.lock().expect("worklist lock")) {
-            return;
+            return true;
         }
         let t = std::time::Instant::now();
-        let memo = Memo::new(&snap, d, thresholds, &params);
+        let asked = || snap.asked();
+        let Some(memo) = Memo::new_unless(&snap, d, thresholds, &params, &Stop::new(&asked)) else {
+            if std::env::var_os("ARPILOT_TIMING").is_some() {
+                eprintln!(
+                    "worklist given up after {:.1} ms: a writer asked for the view",
+                    t.elapsed().as_secs_f64() * 1000.0
+                );
+            }
+            return false;
+        };
         self.counted_whole();
         if std::env::var_os("ARPILOT_TIMING").is_some() {
             eprintln!(
@@ -902,11 +996,59 @@ impl Views {
                 t.elapsed().as_secs_f64() * 1000.0
             );
         }
+        drop(snap);
         let mut kept = self.worklist.lock().expect("worklist lock");
         if !answers(&kept) && kept.epoch == epoch {
             kept.memo = Some(Arc::new(memo));
             kept.trim();
         }
+        true
+    }
+
+    /// The current view for work that holds it long; `gives_way`: given back when a writer
+    /// asks (`None` while one does).
+    fn hold(&self, c: &Current, gives_way: bool) -> Option<Held> {
+        if gives_way {
+            // Under the view's lock: a writer that asked before sees this holder, one that
+            // asks after is seen here.
+            if self.yielding.asked() {
+                return None;
+            }
+            self.yielding
+                .held
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        Some(Held {
+            snapshot: Some(c.snapshot.clone()),
+            yielding: Arc::clone(&self.yielding),
+            gives_way,
+        })
+    }
+
+    /// Asks background work holding the current view to give it back and waits for it (up to
+    /// [`ROOM_WAIT`]), so that the caller changes the view in place rather than copying it.
+    /// Pointless while a request holds the view too: then it returns at once. Until the
+    /// returned value is dropped, no background work takes the view.
+    async fn make_room(&self) -> Room<'_> {
+        use std::sync::atomic::Ordering::SeqCst;
+        self.yielding.asked.store(true, SeqCst);
+        let room = Room(&self.yielding);
+        let t = std::time::Instant::now();
+        loop {
+            let others = Arc::strong_count(&self.read().snapshot) - 1;
+            let giving_way = self.yielding.held.load(SeqCst);
+            if others == 0 || others > giving_way || t.elapsed() >= ROOM_WAIT {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        if std::env::var_os("ARPILOT_TIMING").is_some() && t.elapsed().as_micros() > 500 {
+            eprintln!(
+                "waited {:.1} ms for background work to give the view back",
+                t.elapsed().as_secs_f64() * 1000.0
+            );
+        }
+        room
     }
 
     /// Stored events the current view holds beyond the ledger's image: how far behind the image
@@ -918,15 +1060,21 @@ impl Views {
 
     /// The current view as an image to write ([`crate::image::Job::write`], off the async
     /// workers); `None` when the store keeps no image or the ledger is empty.
+    /// `gives_way`: the job gives the view back to a writer asking for it (see [`Yielding`];
+    /// it is written then as [`crate::image::Written::GaveWay`], to be tried again later).
     pub async fn image_job(
         &self,
         store: &impl LedgerStore,
+        gives_way: bool,
     ) -> Result<Option<crate::image::Job>, StoreError> {
         // The writer's lock: the view and the counts of the same moment.
         let _w = self.writer.lock().await;
         let (snapshot, latest, dated, events, last_seq) = {
             let c = self.read();
-            (c.snapshot.clone(), c.latest, c.dated, c.events, c.last_seq)
+            let Some(held) = self.hold(&c, gives_way) else {
+                return Ok(None);
+            };
+            (held, c.latest, c.dated, c.events, c.last_seq)
         };
         let unkeyed = crate::image::Matching::of(&self.unkeyed.lock().expect("unkeyed lock"));
         crate::image::job(store, snapshot, unkeyed, latest, dated, events, last_seq).await
@@ -1156,6 +1304,7 @@ impl Views {
         self.unkeyed.lock().expect("unkeyed lock").add(&new.events);
         let day = last_event_day(&new.events);
         // No lock is held across an await: the outcome is decided first.
+        let room = self.make_room().await;
         let appended = {
             let mut c = self.current.write().expect("view lock");
             // Readers keep the snapshot they hold; the view is copied only while one does.
@@ -1169,6 +1318,7 @@ impl Views {
             }
             ok
         };
+        drop(room);
         if !appended {
             self.rebuild(store).await?;
             return Ok(Refreshed::Rebuilt);
@@ -1248,6 +1398,7 @@ impl Views {
             ..batch.clone()
         };
         {
+            let _room = self.make_room().await;
             let mut c = self.current.write().expect("view lock");
             if let Err(e) = Arc::make_mut(&mut c.snapshot).append(events.iter().cloned()) {
                 return Err(FastError::Refused {

@@ -12,6 +12,7 @@ use arpilot_core::worklist::{WorklistParams, worklist};
 use arpilot_core::{Day, Selection, Snapshot};
 use arpilot_store::{LedgerStore, NewBatch, Store, Target};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The store, counting the reads of the whole ledger.
@@ -111,12 +112,14 @@ fn set_customer(id: &str) -> arpilot_core::Event {
 }
 
 async fn write_image(views: &Views, store: &Store) -> u64 {
-    let job = views
-        .image_job(store)
+    let mut job = views
+        .image_job(store, false)
         .await
         .unwrap()
         .expect("a SQLite ledger keeps an image");
-    let bytes = job.write().unwrap();
+    let arpilot_app::image::Written::Bytes(bytes) = job.write().unwrap() else {
+        panic!("a job that does not give way is written");
+    };
     views.image_written(&job);
     bytes
 }
@@ -336,4 +339,52 @@ async fn a_start_reads_the_image_and_what_was_stored_after_it() {
         "past dates built from memory"
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A push while the image is being written: the writing gives the view back and is told it gave
+/// way; the push changes the view in place rather than copying it, and nothing was written.
+/// Then, without a push meanwhile, the same kind of job writes the image.
+#[tokio::test]
+async fn writing_the_image_gives_the_view_back_to_a_push() {
+    let dir = std::env::temp_dir().join(format!("arpilot-app-giveway-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = Store::open(&Target::Sqlite(dir.join("ledger.db")))
+        .await
+        .unwrap();
+    let image = store.image_path().unwrap();
+    common::import_events(&store, common::small_events()).await;
+    let views = Views::open(&store).await.unwrap();
+    let cur = views.current().currency;
+    // Where the view is: the same address after the push means it was changed in place.
+    let at = Arc::as_ptr(&views.current()) as usize;
+    let mut job = views.image_job(&store, true).await.unwrap().unwrap();
+    let call: serde_json::Value = serde_json::from_str(
+        r#"{"events": [{"type": "action", "customer_id": "C2", "date": "2024-03-31", "kind": "call", "agent": "Camille"}]}"#,
+    )
+    .unwrap();
+    let writing = async {
+        // The push asks for the view; the job, run now, stops at once.
+        while !job.asked() {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        job.write().unwrap()
+    };
+    let by = author();
+    let (pushed, written) = tokio::join!(push(&store, Some(&views), &call, cur, &by), writing);
+    assert_eq!(pushed.unwrap().appended, 1);
+    assert_eq!(written, arpilot_app::image::Written::GaveWay);
+    assert!(!image.exists(), "nothing written");
+    assert_eq!(Arc::as_ptr(&views.current()) as usize, at, "not copied");
+    assert_eq!(views.image_behind(), None);
+    // Nobody asks now: written, with the call.
+    let mut job = views.image_job(&store, true).await.unwrap().unwrap();
+    assert!(matches!(
+        job.write().unwrap(),
+        arpilot_app::image::Written::Bytes(_)
+    ));
+    views.image_written(&job);
+    assert_eq!(views.image_behind(), Some(0));
+    same_as_built(&Views::open(&store).await.unwrap(), &store, &image).await;
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -221,7 +221,7 @@ fn rows(
         Some(o) => (o as usize == c).then_some(0),
     };
     let mut sales = vec![0i64; if only.is_some() { nm } else { nc * nm }];
-    let acc = standings(snap, sel, d, Scope::All, |c, day, amount| {
+    let acc = standings(snap, sel, d, Scope::All(None), |c, day, amount| {
         if let Some(k) = slot(c) {
             sales[k + (Day(day).month_index() - first_month) as usize] += amount;
         }

@@ -5,7 +5,50 @@
 //! Both run the same accumulation code, so a customer's figures are the same whichever way they
 //! were reached.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use crate::snapshot::Snapshot;
+
+/// Rows between two looks at a [`Stop`]: a millisecond or less of any pass.
+const STOP_EVERY: usize = 1 << 16;
+
+/// A request to give up a long pass over the whole ledger (a writer waits for the snapshot the
+/// pass reads). Asked every [`STOP_EVERY`] rows and remembered once seen, so that whatever was
+/// computed after it fired is known to be partial.
+pub struct Stop<'a> {
+    asked: &'a (dyn Fn() -> bool + Sync),
+    fired: AtomicBool,
+}
+
+impl std::fmt::Debug for Stop<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stop")
+            .field("fired", &self.fired())
+            .finish()
+    }
+}
+
+impl<'a> Stop<'a> {
+    pub fn new(asked: &'a (dyn Fn() -> bool + Sync)) -> Stop<'a> {
+        Stop {
+            asked,
+            fired: AtomicBool::new(false),
+        }
+    }
+
+    /// Asks again; true from the first time it was asked to stop.
+    pub fn now(&self) -> bool {
+        if !self.fired() && (self.asked)() {
+            self.fired.store(true, Ordering::Relaxed);
+        }
+        self.fired()
+    }
+
+    /// True when a pass stopped early: its results are partial.
+    pub fn fired(&self) -> bool {
+        self.fired.load(Ordering::Relaxed)
+    }
+}
 
 /// The invoice, source (payment, credit note, write-off) and action rows of each customer, in
 /// storage order. Rows only ever get appended to a snapshot, so [`ByCustomer::catch_up`] indexes
@@ -29,6 +72,12 @@ impl ByCustomer {
     /// Indexes the customers and rows appended since the last call (on the same snapshot or a
     /// later state of it).
     pub fn catch_up(&mut self, snap: &Snapshot) {
+        self.catch_up_unless(snap, &Stop::new(&|| false));
+    }
+
+    /// [`ByCustomer::catch_up`], given up when `stop` fires (false then): the rows indexed so
+    /// far stay indexed, the next call goes on from there.
+    pub fn catch_up_unless(&mut self, snap: &Snapshot, stop: &Stop) -> bool {
         let nc = snap.customers.names.len();
         for v in [&mut self.invoices, &mut self.sources, &mut self.actions] {
             if v.len() < nc {
@@ -40,16 +89,18 @@ impl ByCustomer {
             snap.source_count(),
             snap.actions.len(),
         );
-        for i in self.seen.0..ni {
-            self.invoices[snap.invoices.customer[i] as usize].push(i as u32);
-        }
-        for s in self.seen.1..ns {
-            self.sources[snap.sources.customer[s] as usize].push(s as u32);
+        let inv = &snap.invoices.customer;
+        let src = &snap.sources.customer;
+        if !index_rows(&mut self.invoices, &mut self.seen.0, ni, |i| inv[i], stop)
+            || !index_rows(&mut self.sources, &mut self.seen.1, ns, |s| src[s], stop)
+        {
+            return false;
         }
         for a in self.seen.2..na {
             self.actions[snap.actions[a].customer as usize].push(a as u32);
         }
-        self.seen = (ni, ns, na);
+        self.seen.2 = na;
+        true
     }
 
     pub fn invoices(&self, c: u32) -> &[u32] {
@@ -65,11 +116,33 @@ impl ByCustomer {
     }
 }
 
+/// Adds rows `*seen..n` to their customers' lists (`customer` of a row), [`STOP_EVERY`] at a
+/// time; false when `stop` fired first (`seen` then says how far it got).
+fn index_rows(
+    lists: &mut [Vec<u32>],
+    seen: &mut usize,
+    n: usize,
+    customer: impl Fn(usize) -> u32,
+    stop: &Stop,
+) -> bool {
+    while *seen < n {
+        if stop.now() {
+            return false;
+        }
+        let end = n.min(*seen + STOP_EVERY);
+        for r in *seen..end {
+            lists[customer(r) as usize].push(r as u32);
+        }
+        *seen = end;
+    }
+    true
+}
+
 /// The rows a kernel visits.
 #[derive(Clone, Copy, Debug)]
 pub enum Scope<'a> {
-    /// Every row, in storage order.
-    All,
+    /// Every row, in storage order; with a [`Stop`], the pass ends early once it fires.
+    All(Option<&'a Stop<'a>>),
     /// The rows of these customers (each named once), through the index.
     Customers(&'a ByCustomer, &'a [u32]),
 }
@@ -96,7 +169,15 @@ impl Scope<'_> {
     #[inline]
     fn each(&self, n: usize, rows: fn(&ByCustomer, u32) -> &[u32], mut f: impl FnMut(usize)) {
         match *self {
-            Scope::All => (0..n).for_each(f),
+            Scope::All(None) => (0..n).for_each(f),
+            Scope::All(Some(stop)) => {
+                for lo in (0..n).step_by(STOP_EVERY) {
+                    if stop.now() {
+                        return;
+                    }
+                    (lo..n.min(lo + STOP_EVERY)).for_each(&mut f);
+                }
+            }
             Scope::Customers(index, customers) => {
                 for &c in customers {
                     rows(index, c).iter().for_each(|&r| f(r as usize));
@@ -108,7 +189,7 @@ impl Scope<'_> {
     /// The customers of the scope (`nc` customers in the snapshot).
     pub fn customers(&self, nc: usize) -> Vec<u32> {
         match *self {
-            Scope::All => (0..nc as u32).collect(),
+            Scope::All(_) => (0..nc as u32).collect(),
             Scope::Customers(_, customers) => customers.to_vec(),
         }
     }

@@ -9,7 +9,7 @@
 use crate::customers::{RatingThresholds, standings};
 use crate::date::Day;
 use crate::money::Money;
-use crate::scope::{ByCustomer, Scope};
+use crate::scope::{ByCustomer, Scope, Stop};
 use crate::select::Selection;
 use crate::snapshot::{Promise, Snapshot};
 use schemars::JsonSchema;
@@ -196,10 +196,11 @@ pub fn worklist(
     params: &WorklistParams,
 ) -> Vec<WorklistRow> {
     let usual = usual_resolution(snap, d.0, params.default_dispute_days);
-    let mut out: Vec<WorklistRow> = rows(snap, sel, d, thresholds, params, &usual, Scope::All)
-        .into_iter()
-        .filter_map(|(_, r)| r)
-        .collect();
+    let mut out: Vec<WorklistRow> =
+        rows(snap, sel, d, thresholds, params, &usual, Scope::All(None))
+            .into_iter()
+            .filter_map(|(_, r)| r)
+            .collect();
     out.sort_by(rank);
     out
 }
@@ -300,7 +301,7 @@ fn rows(
     });
     // Promises due today, and broken in the last 30 days, by due date.
     let due: Vec<usize> = match scope {
-        Scope::All => snap.promise_rows_due_between(day - 30, day).collect(),
+        Scope::All(_) => snap.promise_rows_due_between(day - 30, day).collect(),
         Scope::Customers(..) => {
             let mut v = Vec::new();
             scope.each_invoice(snap, |i| {
@@ -347,7 +348,7 @@ fn rows(
     let before = standings(snap, sel, month_end, scope, |_, _, _| {});
     // Follow-ups (next action, do not contact until): one pass for everyone, or each customer's.
     let mut plans = match scope {
-        Scope::All => snap.followups_on(day),
+        Scope::All(_) => snap.followups_on(day),
         Scope::Customers(_, customers) => customers
             .iter()
             .filter_map(|&c| snap.followup_of(c, day).map(|f| (c, f)))
@@ -484,23 +485,50 @@ impl Memo {
         thresholds: &RatingThresholds,
         params: &WorklistParams,
     ) -> Memo {
+        Memo::new_unless(snap, d, thresholds, params, &Stop::new(&|| false)).expect("not stopped")
+    }
+
+    /// [`Memo::new`], given up (`None`) soon after `stop` fires: every pass over the ledger
+    /// asks it every few thousand rows, so that a writer waiting for the snapshot waits for a
+    /// millisecond rather than for the whole list.
+    pub fn new_unless(
+        snap: &Snapshot,
+        d: Day,
+        thresholds: &RatingThresholds,
+        params: &WorklistParams,
+        stop: &Stop,
+    ) -> Option<Memo> {
         let usual = usual_resolution(snap, d.0, params.default_dispute_days);
+        let mut index = ByCustomer::default();
+        if !index.catch_up_unless(snap, stop) {
+            return None;
+        }
         let mut memo = Memo {
             date: d,
             thresholds: *thresholds,
             params: *params,
             generation: snap.generation(),
             usual,
-            index: ByCustomer::new(snap),
+            index,
             rows: Vec::new(),
             order: Vec::new(),
         };
         let all = Selection::all();
-        memo.store(
-            rows(snap, &all, d, thresholds, params, &memo.usual, Scope::All),
-            true,
+        let fresh = rows(
+            snap,
+            &all,
+            d,
+            thresholds,
+            params,
+            &memo.usual,
+            Scope::All(Some(stop)),
         );
-        memo
+        // A pass that stopped early left some customers' figures partial.
+        if stop.fired() {
+            return None;
+        }
+        memo.store(fresh, true);
+        Some(memo)
     }
 
     /// True when the memo answers for this date and these settings.

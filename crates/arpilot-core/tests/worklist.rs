@@ -368,3 +368,45 @@ fn the_worklist_kept_on_append_is_the_one_computed_afresh() {
             .any(|r| matches!(r, Reason::OverLimit { .. }))
     );
 }
+
+/// The whole worklist computed for a writer's sake can be given up at every point it asks: then
+/// it answers nothing rather than a list from passes cut short; asked and never stopped, it is
+/// the list computed outright.
+#[test]
+fn the_worklist_given_up_at_any_point_answers_nothing() {
+    use arpilot_core::scope::Stop;
+    use arpilot_core::worklist::Memo;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let d = day("2024-06-30");
+    let (th, params) = (Default::default(), WorklistParams::default());
+    let snap = ledger()
+        .dispute("A1", "2024-04-01", Some("2024-04-05"), "prix")
+        .snapshot();
+    let asks = AtomicUsize::new(0);
+    let never = || {
+        asks.fetch_add(1, Ordering::Relaxed);
+        false
+    };
+    let memo = Memo::new_unless(&snap, d, &th, &params, &Stop::new(&never)).unwrap();
+    let whole = worklist(&snap, &Selection::all(), d, &th, &params);
+    let listed: Vec<_> = memo
+        .list(&Selection::all())
+        .iter()
+        .map(|r| (**r).clone())
+        .collect();
+    assert_eq!(listed, whole);
+    assert!(!whole.is_empty());
+    // Asked by the index and by the passes over the invoices (three) and the sources.
+    let n = asks.load(Ordering::Relaxed);
+    assert!(n >= 5, "asked {n} times");
+    for k in 1..=n {
+        let seen = AtomicUsize::new(0);
+        let at_k = || seen.fetch_add(1, Ordering::Relaxed) + 1 >= k;
+        let stop = Stop::new(&at_k);
+        assert!(
+            Memo::new_unless(&snap, d, &th, &params, &stop).is_none(),
+            "stopped at ask {k} of {n}"
+        );
+        assert!(stop.fired());
+    }
+}

@@ -939,12 +939,31 @@ pub async fn serve(listener: tokio::net::TcpListener, state: Shared) -> std::io:
 /// the date, touched everyone or changed the settings — off the async workers, so that no
 /// collector's page waits for a pass over the whole ledger. Other changes only touch a few
 /// customers: the first request after them computes those customers again.
+/// The computation gives way to a push or an import arriving meanwhile (it would otherwise make
+/// them copy the view) and starts again a moment later; after `GIVE_WAY` of that, it holds on.
 async fn warm_worklist(state: Shared) {
+    const GIVE_WAY: std::time::Duration = std::time::Duration::from_secs(10);
     let mut live = state.live.subscribe();
+    let mut gave_way: Option<std::time::Instant> = None;
     loop {
         let st = Arc::clone(&state);
         let rating = st.report_settings().rating;
-        let _ = tokio::task::spawn_blocking(move || st.views.warm_worklist(&rating)).await;
+        let giving = gave_way.is_none_or(|t| t.elapsed() < GIVE_WAY);
+        let done = tokio::task::spawn_blocking(move || {
+            if giving {
+                st.views.warm_worklist_giving_way(&rating)
+            } else {
+                st.views.warm_worklist(&rating);
+                true
+            }
+        })
+        .await;
+        if let Ok(false) = done {
+            gave_way.get_or_insert_with(std::time::Instant::now);
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            continue;
+        }
+        gave_way = None;
         // After a start from the ledger's image, what past dates are built from.
         if let Err(e) = state.views.warm_dated(&state.store).await {
             eprintln!("arpilot: views of other dates: {e}");
@@ -960,26 +979,42 @@ async fn warm_worklist(state: Shared) {
 /// start reads it and the few events stored after it: written at once after a start that could
 /// not use it, then when the view holds `IMAGE_EVERY` events more, or any more after
 /// `IMAGE_AFTER`. Written off the async workers; a failure is logged and tried again later.
+/// Writing gives way to a push or an import arriving meanwhile (it would otherwise make them
+/// copy the view) and is tried again at the next check, unless the image is `IMAGE_EVERY`
+/// events behind or gave way `GIVE_WAY` times in a row.
 async fn keep_image(state: Shared) {
+    use arpilot_app::image::Written;
     const IMAGE_EVERY: i64 = 100_000;
     const IMAGE_AFTER: std::time::Duration = std::time::Duration::from_secs(600);
+    const GIVE_WAY: u32 = 3;
     let mut last = std::time::Instant::now();
+    let mut gave_way = 0;
     loop {
-        let due = match state.views.image_behind() {
+        let behind = state.views.image_behind();
+        let due = match behind {
             None => true,
             Some(behind) => behind > 0 && (behind >= IMAGE_EVERY || last.elapsed() >= IMAGE_AFTER),
         };
         if due {
-            last = std::time::Instant::now();
-            match state.views.image_job(&state.store).await {
-                Ok(Some(job)) => {
+            let started = std::time::Instant::now();
+            let giving = gave_way < GIVE_WAY && behind.is_some_and(|b| b < IMAGE_EVERY);
+            match state.views.image_job(&state.store, giving).await {
+                Ok(Some(mut job)) => {
                     let done = tokio::task::spawn_blocking(move || {
                         let r = job.write();
                         (job, r)
                     })
                     .await;
                     match done {
-                        Ok((job, Ok(bytes))) => {
+                        Ok((_, Ok(Written::GaveWay))) => {
+                            gave_way += 1;
+                            if std::env::var_os("ARPILOT_TIMING").is_some() {
+                                eprintln!("image given up: a writer asked for the view");
+                            }
+                        }
+                        Ok((job, Ok(Written::Bytes(bytes)))) => {
+                            last = started;
+                            gave_way = 0;
                             state.views.image_written(&job);
                             if std::env::var_os("ARPILOT_TIMING").is_some() {
                                 eprintln!(
@@ -990,8 +1025,14 @@ async fn keep_image(state: Shared) {
                                 );
                             }
                         }
-                        Ok((_, Err(e))) => eprintln!("arpilot: writing the ledger's image: {e}"),
-                        Err(_) => eprintln!("arpilot: writing the ledger's image: internal error"),
+                        Ok((_, Err(e))) => {
+                            last = started;
+                            eprintln!("arpilot: writing the ledger's image: {e}")
+                        }
+                        Err(_) => {
+                            last = started;
+                            eprintln!("arpilot: writing the ledger's image: internal error")
+                        }
                     }
                 }
                 Ok(None) => {}
