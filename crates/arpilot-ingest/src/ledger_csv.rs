@@ -11,7 +11,7 @@ use arpilot_core::ledger::*;
 use arpilot_core::money::{self, Currency};
 use arpilot_core::{Day, Snapshot};
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
@@ -283,7 +283,7 @@ fn line_of_record(file: &Path, record: u64) -> Option<u64> {
 struct Table {
     path: PathBuf,
     reader: csv::Reader<LineTracker<BufReader<File>>>,
-    cols: HashMap<String, usize>,
+    cols: foldhash::HashMap<String, usize>,
     headers: Vec<String>,
     /// Line where the record last read starts (the header's before the first).
     line: u64,
@@ -321,7 +321,7 @@ impl Table {
                 ),
             });
         }
-        let mut cols = HashMap::new();
+        let mut cols = foldhash::HashMap::default();
         for (i, h) in headers.iter().enumerate() {
             if cols.insert(h.clone(), i).is_some() {
                 return Err(IngestError::Row {
