@@ -2,10 +2,11 @@
 # Pushes right after a start: `arpilot serve` starts from the ledger's image, then 8 payments are
 # pushed 0.3 s apart while the server computes the whole worklist in the background. Prints each
 # push's answer time and what the server reported (ARPILOT_TIMING). With a second binary, both
-# are started in turn, ROUNDS times, on the same database.
+# are started in turn, ROUNDS times, on the same database. READERS=2 SETTLE=5: the pushes start
+# 5 s after the start (the worklist computed) while 2 loops request `GET /api/report` meanwhile.
 #
 # Usage: bench/run_start_pushes.sh [INVOICES] [OTHER_ARPILOT_BINARY]
-#        env: ROUNDS=3, DB=path (an existing ledger to use instead of importing the generated
+#        env: ROUNDS=3, READERS=0, SETTLE=0 (seconds), DB=path (an existing ledger to use instead of importing the generated
 #        set into bench/data/pushes-N/ledger.db), CARGO_TARGET_DIR (honoured).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,8 @@ ROOT=$PWD
 N=${1:-10000000}
 OTHER=${2:-}
 ROUNDS=${ROUNDS:-3}
+READERS=${READERS:-0}
+SETTLE=${SETTLE:-0}
 export CI=1 # no progress bar from `arpilot import`
 
 cargo build --release --locked --quiet
@@ -54,8 +57,15 @@ if [ ! -f "$DB.image" ]; then
 fi
 
 run() { # label binary round
-  local label=$1 i answers=()
+  local label=$1 i answers=() readers=() k
   start "$2"
+  sleep "$SETTLE"
+  for k in $(seq 1 "$READERS"); do
+    while :; do
+      curl -s -o /dev/null -H "Authorization: Bearer $TOKEN" "${URL}api/report" || break
+    done &
+    readers+=($!)
+  done
   for i in 1 2 3 4 5 6 7 8; do
     answers+=("$(curl -s -o /dev/null -w '%{time_total}' -H "Authorization: Bearer $TOKEN" \
       -H 'Content-Type: application/json' "${URL}api/events" \
@@ -63,6 +73,7 @@ run() { # label binary round
       awk '{ printf "%.1f", $1 * 1000 }')")
     sleep 0.3
   done
+  for k in "${readers[@]}"; do kill "$k" 2>/dev/null || true; done
   sleep 3 # the worklist computed once the pushes stop
   stop
   echo "$label round $3: answers (ms) ${answers[*]}"
