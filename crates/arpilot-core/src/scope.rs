@@ -36,6 +36,11 @@ impl<'a> Stop<'a> {
         }
     }
 
+    /// A stop never asked for: the pass runs to the end.
+    pub fn never() -> Stop<'static> {
+        Stop::new(&|| false)
+    }
+
     /// Asks again; true from the first time it was asked to stop.
     pub fn now(&self) -> bool {
         if !self.fired() && (self.asked)() {
@@ -63,16 +68,10 @@ pub struct ByCustomer {
 }
 
 impl ByCustomer {
-    pub fn new(snap: &Snapshot) -> ByCustomer {
-        let mut b = ByCustomer::default();
-        b.catch_up(snap);
-        b
-    }
-
     /// Indexes the customers and rows appended since the last call (on the same snapshot or a
     /// later state of it).
     pub fn catch_up(&mut self, snap: &Snapshot) {
-        self.catch_up_unless(snap, &Stop::new(&|| false));
+        self.catch_up_unless(snap, &Stop::never());
     }
 
     /// [`ByCustomer::catch_up`], given up when `stop` fires (false then): the rows indexed so
@@ -116,8 +115,8 @@ impl ByCustomer {
     }
 }
 
-/// Adds rows `*seen..n` to their customers' lists (`customer` of a row), [`STOP_EVERY`] at a
-/// time; false when `stop` fired first (`seen` then says how far it got).
+/// Adds rows `*seen..n` to their customers' lists (`customer` of a row); false when `stop`
+/// fired first (`seen` then says how far it got).
 fn index_rows(
     lists: &mut [Vec<u32>],
     seen: &mut usize,
@@ -125,17 +124,25 @@ fn index_rows(
     customer: impl Fn(usize) -> u32,
     stop: &Stop,
 ) -> bool {
-    while *seen < n {
+    *seen = rows_until(*seen, n, stop, |r| {
+        lists[customer(r) as usize].push(r as u32)
+    });
+    *seen == n
+}
+
+/// Calls `f` with rows `from..n`, [`STOP_EVERY`] at a time, asking `stop` before each part;
+/// the row it stopped at (`n` when it went through).
+fn rows_until(from: usize, n: usize, stop: &Stop, mut f: impl FnMut(usize)) -> usize {
+    let mut at = from;
+    while at < n {
         if stop.now() {
-            return false;
+            return at;
         }
-        let end = n.min(*seen + STOP_EVERY);
-        for r in *seen..end {
-            lists[customer(r) as usize].push(r as u32);
-        }
-        *seen = end;
+        let end = n.min(at + STOP_EVERY);
+        (at..end).for_each(&mut f);
+        at = end;
     }
-    true
+    n
 }
 
 /// The rows a kernel visits.
@@ -171,12 +178,7 @@ impl Scope<'_> {
         match *self {
             Scope::All(None) => (0..n).for_each(f),
             Scope::All(Some(stop)) => {
-                for lo in (0..n).step_by(STOP_EVERY) {
-                    if stop.now() {
-                        return;
-                    }
-                    (lo..n.min(lo + STOP_EVERY)).for_each(&mut f);
-                }
+                rows_until(0, n, stop, f);
             }
             Scope::Customers(index, customers) => {
                 for &c in customers {

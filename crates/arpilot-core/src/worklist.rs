@@ -485,7 +485,7 @@ impl Memo {
         thresholds: &RatingThresholds,
         params: &WorklistParams,
     ) -> Memo {
-        Memo::new_unless(snap, d, thresholds, params, &Stop::new(&|| false)).expect("not stopped")
+        Memo::new_unless(snap, d, thresholds, params, &Stop::never()).expect("not stopped")
     }
 
     /// [`Memo::new`], given up (`None`) soon after `stop` fires: every pass over the ledger
