@@ -503,7 +503,8 @@ pub fn unapplied_payments(snap: &Snapshot) -> Vec<u32> {
         .filter(|&(k, left)| left > 0 && s.kind[k] == SRC_PAYMENT)
         .map(|(k, _)| k as u32)
         .collect();
-    v.sort_by_key(|&k| (s.day[k as usize], k));
+    // Ties by payment id, not row: the order is the payments', however the view was read.
+    v.sort_by(|&a, &b| (s.day[a as usize], s.ids.get(a)).cmp(&(s.day[b as usize], s.ids.get(b))));
     v
 }
 

@@ -700,7 +700,13 @@ impl<'a> Matcher<'a> {
         }
         let c = match payer.filter(|p| per.iter().any(|x| x.0 == p.0)) {
             Some(p) => p.0,
-            None => per.iter().max_by_key(|x| (x.1, std::cmp::Reverse(x.0)))?.0,
+            // Ties to the first customer id: an order of the customers, not of the rows.
+            None => {
+                let ids = &self.snap.customers.ids;
+                per.iter()
+                    .max_by(|a, b| a.1.cmp(&b.1).then_with(|| ids.get(b.0).cmp(ids.get(a.0))))?
+                    .0
+            }
         };
         if r.customer.is_some_and(|k| k != c) {
             return None;
