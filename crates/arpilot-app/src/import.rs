@@ -153,7 +153,7 @@ async fn import_from(
         Some(c)
             if image
                 && c == incoming.currency
-                && crate::view::may_plan_without_reading(&incoming.events, c) =>
+                && crate::view::may_plan_without_reading(&incoming.events, c, false) =>
         {
             plan_from_image(store, c, incoming.events).await?
         }
@@ -237,7 +237,8 @@ async fn plan_from_image(
     if kept.dated {
         return Ok(Err(events));
     }
-    let plan = match crate::view::plan_without_reading(&kept.snapshot, &kept.unkeyed, events) {
+    let plan = match crate::view::plan_without_reading(&kept.snapshot, &kept.unkeyed, events, false)
+    {
         Ok(p) => p,
         Err(events) => return Ok(Err(events)),
     };

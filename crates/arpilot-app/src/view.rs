@@ -12,14 +12,15 @@ use arpilot_core::select::Selection;
 use arpilot_core::snapshot::{Dated, Map};
 use arpilot_core::sync::content_hash;
 use arpilot_core::view::{
-    CurrencyMode, Dating, Rates, base_position, depends_on_date, prepare, prepared, split_dated,
+    CurrencyMode, Dating, Rates, base_position, converted_new, customer_currency, depends_on_date,
+    prepare, prepared, split_dated,
 };
 use arpilot_core::worklist::{Memo, WorklistParams, WorklistRow};
 use arpilot_core::{Currency, Day, Snapshot};
 use arpilot_store::NewBatch;
 use arpilot_store::{LedgerStore, StoreError};
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 /// The ledger seen on a date.
 pub struct View {
@@ -48,9 +49,18 @@ pub struct DatedParts {
     dated_at: Vec<u32>,
     /// Where events appended later go.
     dating: Dating,
-    /// The dated part appended once, when its dates' views can be written into a copy of it
-    /// (see [`arpilot_core::snapshot::Dated`]); kept up to date by [`DatedParts::add`].
-    once: Option<Arc<Dated>>,
+    /// Invoices whose disputes an amendment of the dated part resolves, and the effective
+    /// dates of its amendments (sorted): what decides whether new events may join a view as
+    /// they are (see [`DatedParts::as_is`]).
+    resolving: HashSet<String>,
+    amend_days: Vec<i32>,
+    /// The own currency of the dated part's customers that have one (their last record's).
+    currencies: HashMap<String, Currency>,
+    /// Whether views are written into the dated part appended once (see
+    /// [`arpilot_core::snapshot::Dated`]), and that part: built again on first use after a
+    /// change, so that a push does not pay for the past dates nobody asked for yet.
+    once_wanted: bool,
+    once: OnceLock<Option<Arc<Dated>>>,
 }
 
 impl DatedParts {
@@ -61,22 +71,122 @@ impl DatedParts {
         let mut base = Snapshot::build(ledger, split.base)
             .map_err(|e| inconsistent(base_position(&dated_at, e.index), &e.error))?;
         base.reserve_ids(&split.dated);
-        Ok(DatedParts {
+        let mut parts = DatedParts {
             base,
-            dated: split.dated,
+            dated: Vec::new(),
             rates: split.rates,
             ledger,
             dated_at,
             dating: split.dating,
-            once: None,
-        })
+            resolving: HashSet::new(),
+            amend_days: Vec::new(),
+            currencies: HashMap::new(),
+            once_wanted: false,
+            once: OnceLock::new(),
+        };
+        for ev in &split.dated {
+            parts.note(ev);
+        }
+        parts.dated = split.dated;
+        Ok(parts)
+    }
+
+    /// Keeps what [`DatedParts::as_is`] needs to know of an event joining the dated part.
+    fn note(&mut self, ev: &Event) {
+        use arpilot_core::ledger::Change;
+        match ev {
+            Event::Amend(a) => {
+                let at = self.amend_days.partition_point(|&d| d <= a.effective.0);
+                self.amend_days.insert(at, a.effective.0);
+                if let Change::DisputeResolved { invoice_id, .. } = &a.change {
+                    self.resolving.insert(invoice_id.clone());
+                }
+            }
+            Event::Customer(c) => {
+                if let Some(cur) = customer_currency(c) {
+                    self.currencies.insert(c.id.clone(), cur);
+                }
+            }
+            _ => {}
+        }
     }
 
     /// These parts with the dated part appended once (the cost of one view), so that each
     /// date's view is a copy written with that date's amounts: for views of several dates.
     fn appended_once(mut self) -> DatedParts {
-        self.once = Dated::new(&self.base, &self.dated, self.ledger).map(Arc::new);
+        self.once_wanted = true;
+        let _ = self.once();
         self
+    }
+
+    /// The dated part appended once, built now if a change left it to be.
+    fn once(&self) -> Option<&Arc<Dated>> {
+        if !self.once_wanted {
+            return None;
+        }
+        self.once
+            .get_or_init(|| Dated::new(&self.base, &self.dated, self.ledger).map(Arc::new))
+            .as_ref()
+    }
+
+    /// How a view of the ledger kept for `from` takes `events` appended to it, and is the view
+    /// for `to` (its date with them), when it can: they join the base, or are documents and
+    /// payments of customers of the dated part (converted at the rates of `to`, see
+    /// [`converted_new`]) or their calls and follow-ups; no rate; no dispute opened on an
+    /// invoice whose disputes an amendment resolves (appended after the amendment it would stay
+    /// open, built again it would not); nothing takes effect after `from` up to `to` (a rate,
+    /// an amendment). Such a view differs from one built again only in the order of its rows,
+    /// which no figure or list shown depends on (they are ordered by ids and dates, and one
+    /// customer's rows keep their order; a reminder run takes its customers in row order).
+    /// `None` otherwise.
+    fn as_is(&self, events: &[Event], from: Day, to: Day) -> Option<AsIs> {
+        if to != from
+            && (!self.rates.unchanged(from, to)
+                || self.amend_days[self.amend_days.partition_point(|&d| d <= from.0)..]
+                    .first()
+                    .is_some_and(|&d| d <= to.0))
+        {
+            return None;
+        }
+        let place = self.place(events)?;
+        let mut convert = false;
+        for (ev, &dated) in events.iter().zip(&place) {
+            let fits = match ev {
+                Event::Rate(_) | Event::Amend(_) => false,
+                Event::Action(_) | Event::Followup(_) => true,
+                Event::Document(_) | Event::Payment(_) if dated => {
+                    convert = true;
+                    true
+                }
+                Event::Dispute(d) => !dated && !self.resolving.contains(&d.invoice_id),
+                _ => !dated,
+            };
+            if !fits {
+                return None;
+            }
+        }
+        let view = if convert {
+            let currency = |c: &str| self.currencies.get(c).copied();
+            Some(converted_new(
+                events,
+                to,
+                self.ledger,
+                &self.rates,
+                currency,
+            )?)
+        } else {
+            None
+        };
+        Some(AsIs { place, view })
+    }
+
+    /// Where a new cut of the whole ledger would put each of `events` (true: the dated part;
+    /// see [`Dating::place`]).
+    fn place(&self, events: &[Event]) -> Option<Vec<bool>> {
+        let base = &self.base;
+        let in_base =
+            |id: &str| base.invoices.ids.find(id).is_some() || base.sources.ids.find(id).is_some();
+        self.dating.place(events, in_base)
     }
 
     /// Adds `events`, stored after the `position` events before them, where a new cut of the
@@ -84,39 +194,40 @@ impl DatedParts {
     /// part. False, with nothing changed, when they would move earlier events (see
     /// [`Dating::place`]) or the base refuses them.
     fn add(&mut self, events: &[Event], position: usize) -> bool {
-        let base = &self.base;
-        let in_base =
-            |id: &str| base.invoices.ids.find(id).is_some() || base.sources.ids.find(id).is_some();
-        let Some(place) = self.dating.place(events, in_base) else {
-            return false;
-        };
+        match self.place(events) {
+            Some(place) => self.add_placed(events, &place, position),
+            None => false,
+        }
+    }
+
+    /// [`DatedParts::add`] with the events' places known.
+    fn add_placed(&mut self, events: &[Event], place: &[bool], position: usize) -> bool {
         let to_base: Vec<Event> = events
             .iter()
-            .zip(&place)
+            .zip(place)
             .filter(|(_, dated)| !**dated)
             .map(|(e, _)| e.clone())
             .collect();
         if !to_base.is_empty() && self.base.append(to_base).is_err() {
             return false;
         }
-        for (k, (ev, dated)) in events.iter().zip(place).enumerate() {
+        for (k, (ev, &dated)) in events.iter().zip(place).enumerate() {
             if dated {
+                self.note(ev);
                 self.dated.push(ev.clone());
                 self.dated_at.push((position + k) as u32);
             } else if let Event::Rate(r) = ev {
                 self.rates.push(r);
             }
         }
-        if self.once.is_some() {
-            self.once = Dated::new(&self.base, &self.dated, self.ledger).map(Arc::new);
-        }
+        self.once = OnceLock::new();
         true
     }
 
     /// The view on `d`: the base, then the dated part as `d` sees it.
     pub fn at(&self, d: Day) -> Result<Snapshot, StoreError> {
         let t = std::time::Instant::now();
-        if let Some(view) = self.once.as_ref().and_then(|o| o.at(d, &self.rates)) {
+        if let Some(view) = self.once().and_then(|o| o.at(d, &self.rates)) {
             if std::env::var_os("ARPILOT_TIMING").is_some() {
                 eprintln!(
                     "view of {d}: written into the dated part appended once in {:.0} ms",
@@ -170,6 +281,21 @@ impl DatedParts {
             );
         }
         r
+    }
+}
+
+/// How new events join a dated ledger's views as they are (see [`DatedParts::as_is`]).
+struct AsIs {
+    /// Per event, true when it joins the dated part.
+    place: Vec<bool>,
+    /// The events as the current view takes them, when some are converted.
+    view: Option<Vec<Event>>,
+}
+
+impl AsIs {
+    /// The events the current view takes for `events`.
+    fn view<'a>(&'a self, events: &'a [Event]) -> &'a [Event] {
+        self.view.as_deref().unwrap_or(events)
     }
 }
 
@@ -437,12 +563,12 @@ impl ContentCounts {
 }
 
 /// True when a batch may be planned without the stored events (see [`plan_without_reading`]):
-/// not empty, in the reporting currency, and only of the kinds such a plan decides on — no
-/// allocation, amendment, bank receipt, cash decision or reminder. A caller asks before reading
-/// an image for it.
-pub(crate) fn may_plan_without_reading(events: &[Event], currency: Currency) -> bool {
+/// not empty, in the reporting currency (unless the ledger is `dated` already: the plan only
+/// looks at keys), and only of the kinds such a plan decides on — no allocation, amendment, bank
+/// receipt, cash decision or reminder. A caller asks before reading an image for it.
+pub(crate) fn may_plan_without_reading(events: &[Event], currency: Currency, dated: bool) -> bool {
     !events.is_empty()
-        && !depends_on_date(events, currency)
+        && (dated || !depends_on_date(events, currency))
         && !events.iter().any(|e| {
             matches!(
                 e,
@@ -465,8 +591,9 @@ pub(crate) fn plan_without_reading(
     snap: &Snapshot,
     unkeyed: &Unkeyed,
     events: Vec<Event>,
+    dated: bool,
 ) -> Result<arpilot_core::sync::Plan, Vec<Event>> {
-    if !may_plan_without_reading(&events, snap.currency) {
+    if !may_plan_without_reading(&events, snap.currency, dated) {
         return Err(events);
     }
     let mut seen: HashSet<(u8, &str, i32)> = HashSet::new();
@@ -1259,6 +1386,26 @@ impl Views {
         Ok(())
     }
 
+    /// Builds what a dated ledger's past dates are written from (the dated part appended once)
+    /// when changes left it to be built: for a server, in a quiet moment after them, so that
+    /// the first past date asked for does not wait for it. A change arriving meanwhile copies
+    /// the parts instead of waiting. Blocking: call it off the async workers.
+    pub fn warm_past_dates(&self) {
+        let parts = self.read().parts.clone();
+        if let Some(p) = parts {
+            let t = std::time::Instant::now();
+            if p.once_wanted && p.once.get().is_none() {
+                let _ = p.once();
+                if std::env::var_os("ARPILOT_TIMING").is_some() {
+                    eprintln!(
+                        "dated part appended once again in {:.0} ms",
+                        t.elapsed().as_secs_f64() * 1e3
+                    );
+                }
+            }
+        }
+    }
+
     /// Builds the views again from the whole ledger.
     pub async fn reload(&self, store: &impl LedgerStore) -> Result<(), StoreError> {
         let _w = self.writer.lock().await;
@@ -1277,7 +1424,8 @@ impl Views {
 
     /// Catches up with the store, reading only the events appended since the views were built:
     /// they are appended to the current view when the ledger looks the same on every date
-    /// (no amendment, one currency); otherwise the views are built again.
+    /// (no amendment, one currency) or when a dated ledger's views may take them as they are
+    /// (see [`DatedParts::as_is`]); otherwise the views are built again.
     pub async fn refresh(&self, store: &impl LedgerStore) -> Result<Refreshed, StoreError> {
         let _w = self.writer.lock().await;
         self.refresh_locked(store).await
@@ -1293,38 +1441,107 @@ impl Views {
         if new.events.is_empty() {
             return Ok(Refreshed::Unchanged);
         }
-        if dated || depends_on_date(&new.events, currency) {
-            if dated && self.joined_dated(&new.events, new.last_seq).await? {
-                return Ok(Refreshed::Appended(new.events.len()));
-            }
-            self.rebuild(store).await?;
-            return Ok(Refreshed::Rebuilt);
-        }
         let n = new.events.len();
-        self.unkeyed.lock().expect("unkeyed lock").add(&new.events);
-        let day = last_event_day(&new.events);
-        // No lock is held across an await: the outcome is decided first.
-        let room = self.make_room().await;
-        let appended = {
-            let mut c = self.current.write().expect("view lock");
-            // Readers keep the snapshot they hold; the view is copied only while one does.
-            let snap = Arc::make_mut(&mut c.snapshot);
-            let ok = snap.append(new.events.iter().cloned()).is_ok();
-            if ok {
-                self.touch(snap, &new.events);
-                c.latest = c.latest.max(day);
-                c.events += n as i64;
-                c.last_seq = new.last_seq;
+        if dated {
+            if let Some(as_is) = self.as_is(&new.events)
+                && self.append_current(as_is.view(&new.events)).await
+            {
+                self.joined_as_is(&new.events, new.last_seq, &as_is);
+                return Ok(Refreshed::Appended(n));
             }
-            ok
-        };
-        drop(room);
-        if !appended {
-            self.rebuild(store).await?;
-            return Ok(Refreshed::Rebuilt);
+            if self.joined_dated(&new.events, new.last_seq).await? {
+                return Ok(Refreshed::Appended(n));
+            }
+        } else if !depends_on_date(&new.events, currency) && self.append_current(&new.events).await
+        {
+            self.joined(&new.events, new.last_seq);
+            return Ok(Refreshed::Appended(n));
         }
-        self.others.lock().expect("views lock").clear();
-        Ok(Refreshed::Appended(n))
+        self.rebuild(store).await?;
+        Ok(Refreshed::Rebuilt)
+    }
+
+    /// Appends `events` to the current view (all or nothing). Readers keep the snapshot they
+    /// hold: the view is copied only while one does.
+    async fn append_current(&self, events: &[Event]) -> bool {
+        // No lock is held across an await: room is made first.
+        let _room = self.make_room().await;
+        self.append_in_place(events).is_ok()
+    }
+
+    /// Appends `events` to the current view (all or nothing), copying it first while a reader
+    /// holds it (which `ARPILOT_TIMING` reports: the cost a writer paid for that reader).
+    fn append_in_place(&self, events: &[Event]) -> Result<(), arpilot_core::EventError> {
+        let mut c = self.current.write().expect("view lock");
+        let held = Arc::strong_count(&c.snapshot) - 1;
+        let t = std::time::Instant::now();
+        let r = Arc::make_mut(&mut c.snapshot).append(events.iter().cloned());
+        if held > 0 && std::env::var_os("ARPILOT_TIMING").is_some() {
+            eprintln!(
+                "the view, held by {held} reader(s), copied for a writer: {:.1} ms with the append",
+                t.elapsed().as_secs_f64() * 1e3
+            );
+        }
+        r.map(|_| ())
+    }
+
+    /// How a dated ledger's current view takes `events` as they are, when it may (see
+    /// [`DatedParts::as_is`]; never before its parts are read).
+    fn as_is(&self, events: &[Event]) -> Option<AsIs> {
+        let c = self.read();
+        let to = c.latest.max(last_event_day(events));
+        c.parts.as_ref()?.as_is(events, c.latest, to)
+    }
+
+    /// A dated ledger's views once `events`, stored up to position `end`, joined the current
+    /// view as they are ([`Views::as_is`]): they join the parts kept for other dates too, and
+    /// no view is built again.
+    fn joined_as_is(&self, events: &[Event], end: i64, as_is: &AsIs) {
+        {
+            let mut c = self.current.write().expect("view lock");
+            let position = c.events as usize;
+            if let Some(parts) = c.parts.as_mut() {
+                // Copied only while a past date is being built from them.
+                if !Arc::make_mut(parts).add_placed(events, &as_is.place, position) {
+                    // The view took what the base refuses: other dates are read from the
+                    // store until the views are built again.
+                    c.parts = None;
+                }
+            }
+        }
+        self.joined(events, end);
+    }
+
+    /// The views' bookkeeping once `events`, checked into the current view (as `as_is` says
+    /// when given), are stored up to position `end`: they stay there when the ledger looks the
+    /// same on every date or a dated ledger's view took them as they are; otherwise the views
+    /// are built again, from the parts kept in memory or from the store.
+    async fn settle(
+        &self,
+        store: &impl LedgerStore,
+        events: &[Event],
+        end: i64,
+        dated: bool,
+        as_is: Option<&AsIs>,
+    ) -> Result<(), StoreError> {
+        if let Some(a) = as_is {
+            self.joined_as_is(events, end, a);
+            return Ok(());
+        }
+        if !dated && !events.iter().any(|e| matches!(e, Event::Amend(_))) {
+            self.joined(events, end);
+            return Ok(());
+        }
+        if dated && self.joined_dated(events, end).await? {
+            return Ok(());
+        }
+        // Whom to tell is still what the events touch, not everyone.
+        let before = self.take_touched();
+        self.rebuild(store).await?;
+        let mut t = before;
+        t.add(&self.current(), events);
+        *self.touched.lock().expect("touched lock") = t;
+        Ok(())
     }
 
     /// Appends a batch without reading the ledger: it is planned against the views (see
@@ -1332,8 +1549,9 @@ impl Views {
     /// rates counted by content), the new events checked against the current view (every rule
     /// of an import: references, ids, dates, amounts), appended to it, then written to the
     /// store. It applies when the ledger looks the same on every date (no amendment, one
-    /// currency). `Declined`: not applicable, nothing done, the events handed back — use the
-    /// general import, which synchronises with the stored events.
+    /// currency), or when a dated ledger's view may take the batch as it is (see
+    /// [`DatedParts::as_is`]). `Declined`: not applicable, nothing done, the events handed
+    /// back — use the general import, which synchronises with the stored events.
     pub async fn append_new(
         &self,
         store: &impl LedgerStore,
@@ -1341,23 +1559,38 @@ impl Views {
         events: Vec<Event>,
     ) -> Result<Fast, FastError> {
         let _w = self.writer.lock().await;
+        let (dated, from) = {
+            let c = self.read();
+            (c.dated, c.last_seq)
+        };
+        if from == 0 || (dated && self.as_is(&events).is_none()) {
+            return Ok(Fast::Declined(events));
+        }
+        // Kept to hand back should the planned events not join as they are after all.
+        let given = dated.then(|| events.clone());
         let plan = {
             let c = self.read();
-            if c.dated || c.last_seq == 0 {
-                return Ok(Fast::Declined(events));
-            }
             let unkeyed = self.unkeyed.lock().expect("unkeyed lock");
-            match plan_without_reading(&c.snapshot, &unkeyed, events) {
+            match plan_without_reading(&c.snapshot, &unkeyed, events, dated) {
                 Ok(p) => p,
                 Err(events) => return Ok(Fast::Declined(events)),
             }
         };
-        let from = self.read().last_seq;
         if plan.append.is_empty() {
             return Ok(Fast::Unchanged(plan.unchanged));
         }
+        let as_is = match given {
+            Some(given) => match self.as_is(&plan.append) {
+                Some(a) => Some(a),
+                None => return Ok(Fast::Declined(given)),
+            },
+            None => None,
+        };
+        let view = as_is
+            .as_ref()
+            .map_or(&plan.append[..], |a| a.view(&plan.append));
         let (id, end, counts) = self
-            .write_checked(store, batch, &plan.append, plan.unchanged, from)
+            .write_checked(store, batch, view, &plan.append, plan.unchanged, from)
             .await
             .map_err(|e| match e {
                 FastError::Refused { index, error } => FastError::Refused {
@@ -1366,21 +1599,24 @@ impl Views {
                 },
                 e => e,
             })?;
-        self.joined(&plan.append, end);
+        self.settle(store, &plan.append, end, dated, as_is.as_ref())
+            .await?;
         Ok(Fast::Appended(Appended {
             batch_id: id,
             counts,
         }))
     }
 
-    /// Checks `events` by appending them to the current view (all or nothing), then writes them
-    /// to the store as one batch after position `from` (`unchanged`: events of the batch already
-    /// in the ledger, counted). When the store refuses, the view is built again from it. The
-    /// batch's id, the store's position after it and its counts.
+    /// Checks `view` (`events` as the current view takes them, one for one) by appending it to
+    /// the current view (all or nothing), then writes `events` to the store as one batch after
+    /// position `from` (`unchanged`: events of the batch already in the ledger, counted). When
+    /// the store refuses, the view is built again from it. The batch's id, the store's
+    /// position after it and its counts.
     async fn write_checked(
         &self,
         store: &impl LedgerStore,
         batch: &NewBatch,
+        view: &[Event],
         events: &[Event],
         unchanged: usize,
         from: i64,
@@ -1399,8 +1635,7 @@ impl Views {
         };
         {
             let _room = self.make_room().await;
-            let mut c = self.current.write().expect("view lock");
-            if let Err(e) = Arc::make_mut(&mut c.snapshot).append(events.iter().cloned()) {
+            if let Err(e) = self.append_in_place(view) {
                 return Err(FastError::Refused {
                     index: e.index,
                     error: e.error,
@@ -1451,7 +1686,14 @@ impl Views {
             let c = self.read();
             (c.last_seq, c.dated)
         };
-        let (id, end, counts) = match self.write_checked(store, batch, &events, 0, from).await {
+        // A dated ledger's view takes them as they are when it may; otherwise they are
+        // checked against it, and the views are built again once they are stored.
+        let as_is = if dated { self.as_is(&events) } else { None };
+        let view = as_is.as_ref().map_or(&events[..], |a| a.view(&events));
+        let (id, end, counts) = match self
+            .write_checked(store, batch, view, &events, 0, from)
+            .await
+        {
             Err(FastError::Refused {
                 error: arpilot_core::LedgerError::Rebuild(_),
                 ..
@@ -1477,20 +1719,8 @@ impl Views {
             }
             r => r?,
         };
-        // A dated ledger (or an amendment, effective from its date) is seen differently on
-        // other dates: build the views again; otherwise the view already holds the events.
-        if dated || events.iter().any(|e| matches!(e, Event::Amend(_))) {
-            if !(dated && self.joined_dated(&events, end).await?) {
-                // Whom to tell is still what the events touch, not everyone.
-                let before = self.take_touched();
-                self.rebuild(store).await?;
-                let mut t = before;
-                t.add(&self.current(), &events);
-                *self.touched.lock().expect("touched lock") = t;
-            }
-        } else {
-            self.joined(&events, end);
-        }
+        self.settle(store, &events, end, dated, as_is.as_ref())
+            .await?;
         Ok(Appended {
             batch_id: id,
             counts,

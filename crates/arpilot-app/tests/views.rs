@@ -225,3 +225,200 @@ async fn live_views_follow_pushes_and_other_writers() {
     store.close().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A dated ledger's live view and a build of the stored ledger list the same customers and
+/// invoices, and report the same by customer, on the views' last date.
+async fn same_lists(views: &Views, store: &Store) {
+    use arpilot_core::customers::customers;
+    use arpilot_core::invoices::invoices;
+    let (all, th, date) = (Selection::all(), Default::default(), views.latest());
+    let live = views.current();
+    let fresh = load(store, Some(date), None).await.unwrap().snapshot;
+    assert_eq!(
+        customers(&live, &all, date, &th),
+        customers(&fresh, &all, date, &th)
+    );
+    assert_eq!(invoices(&live, &all, date), invoices(&fresh, &all, date));
+    let mut p = ReportParams::new(date);
+    p.by = Some(arpilot_core::GroupBy::Customer);
+    let by = |s: &Snapshot| serde_json::to_string(&report(s, &all, &p).unwrap()).unwrap();
+    assert_eq!(by(&live), by(&fresh));
+}
+
+/// After each change the live view is what a build of the stored ledger gives, and the kept
+/// worklist was brought forward (true: the events joined as they are) or computed whole
+/// (false: the views were built again).
+async fn check(views: &Views, store: &Store) -> bool {
+    same_lists(views, store).await;
+    same_as_stored(views, store).await
+}
+
+fn events(json: &str) -> serde_json::Value {
+    serde_json::from_str(&format!(r#"{{"events": [{json}]}}"#)).unwrap()
+}
+
+#[tokio::test]
+async fn dated_views_take_new_events_as_they_are() {
+    let dir = std::env::temp_dir().join(format!("arpilot-app-dated-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let target = Target::Sqlite(dir.join("ledger.db"));
+    let store = Store::open(&target).await.unwrap();
+    common::import_events(&store, common::small_events()).await;
+    let cur = arpilot_core::Currency::EUR;
+    // A customer in dollars with its rates (a new one in force on 31 March), and F1's due date
+    // moved from 20 March, before the views open: the ledger is dated.
+    let dollars = events(
+        r#"{"type": "customer", "customer_id": "C8", "name": "Delta Inc", "currency": "USD"},
+           {"type": "rate", "date": "2024-01-01", "currency": "USD", "rate": "0.9"},
+           {"type": "rate", "date": "2024-03-31", "currency": "USD", "rate": "0.95"},
+           {"type": "invoice", "document_id": "U1", "customer_id": "C8", "issue_date": "2024-03-01", "due_date": "2024-03-31", "amount": "1000.00"},
+           {"type": "payment", "payment_id": "UP1", "customer_id": "C8", "date": "2024-03-20", "amount": "300.00", "invoice_id": "U1"}"#,
+    );
+    push(&store, None, &dollars, cur, &author()).await.unwrap();
+    let mut moved = author();
+    moved.effective = d("2024-03-20");
+    let f1 = events(
+        r#"{"type": "invoice", "document_id": "F1", "customer_id": "C1", "issue_date": "2024-01-10", "due_date": "2024-03-10", "amount": "1200.00"}"#,
+    );
+    let o = push(&store, None, &f1, cur, &moved).await.unwrap();
+    assert_eq!(o.amended, 1, "{o:?}");
+    let views = Views::open(&store).await.unwrap();
+    views.warm_dated(&store).await.unwrap();
+    assert_eq!(views.latest(), d("2024-03-30"));
+    same_as_stored(&views, &store).await;
+
+    // Calls on a customer of the base and on the one in dollars, a payment of the base, and a
+    // new customer in euros with an invoice: they join the views as they are.
+    let base = events(
+        r#"{"type": "action", "customer_id": "C1", "date": "2024-03-30", "kind": "call", "agent": "Camille"},
+           {"type": "action", "customer_id": "C8", "date": "2024-03-30", "kind": "email", "agent": "Hugo"},
+           {"type": "payment", "payment_id": "P30", "customer_id": "C1", "date": "2024-03-30", "amount": "50.00", "invoice_id": "F2"},
+           {"type": "customer", "customer_id": "C9", "name": "Epsilon SAS"},
+           {"type": "invoice", "document_id": "F90", "customer_id": "C9", "issue_date": "2024-03-30", "amount": "90.00"}"#,
+    );
+    let o = push(&store, Some(&views), &base, cur, &author())
+        .await
+        .unwrap();
+    assert_eq!(o.appended, 5);
+    assert!(check(&views, &store).await, "joined as they are");
+
+    // In dollars: an invoice in the customer's currency and a payment naming its own, converted
+    // at the rate in force on the views' date (0.9: 100.00 USD are 90.00 EUR).
+    let usd = events(
+        r#"{"type": "invoice", "document_id": "U2", "customer_id": "C8", "issue_date": "2024-03-25", "due_date": "2024-04-25", "amount": "100.00"},
+           {"type": "payment", "payment_id": "UP2", "customer_id": "C8", "date": "2024-03-30", "amount": "100.00", "currency": "USD", "invoice_id": "U2"}"#,
+    );
+    push(&store, Some(&views), &usd, cur, &author())
+        .await
+        .unwrap();
+    let live = views.current();
+    let u2 = live.invoices.ids.find("U2").unwrap() as usize;
+    assert_eq!(live.invoices.amount[u2], 9_000);
+    assert_eq!(live.open_at(u2, d("2024-03-30").0), 0);
+    assert!(check(&views, &store).await, "joined as they are");
+
+    // An allocation, back-dated (the allocation pass runs again over the view): the import
+    // synchronises it with the store, and the views take it as it is.
+    let alloc = events(
+        r#"{"type": "allocation", "source_id": "P3", "invoice_id": "F3", "date": "2024-03-30", "amount": "50.00"}"#,
+    );
+    let o = push(&store, Some(&views), &alloc, cur, &author())
+        .await
+        .unwrap();
+    assert_eq!(o.appended, 1);
+    assert!(check(&views, &store).await, "joined as they are");
+
+    // Another process's dollar payment, read by the refresh: as it is too.
+    let other = Store::open(&target).await.unwrap();
+    let later = events(
+        r#"{"type": "payment", "payment_id": "UP3", "customer_id": "C8", "date": "2024-03-29", "amount": "10.00"}"#,
+    );
+    push(&other, None, &later, cur, &author()).await.unwrap();
+    assert_eq!(views.refresh(&store).await.unwrap(), Refreshed::Appended(1));
+    assert!(check(&views, &store).await, "joined as they are");
+
+    // A payment on 31 March moves the views' date to the day the new rate takes effect: every
+    // dollar amount converts differently, so the views are built again (from memory).
+    let march = events(
+        r#"{"type": "payment", "payment_id": "P31", "customer_id": "C2", "date": "2024-03-31", "amount": "5.00"}"#,
+    );
+    push(&store, Some(&views), &march, cur, &author())
+        .await
+        .unwrap();
+    assert_eq!(views.latest(), d("2024-03-31"));
+    assert!(!check(&views, &store).await, "built again");
+    let u2 = views.current().invoices.ids.find("U2").unwrap() as usize;
+    assert_eq!(views.current().invoices.amount[u2], 9_500);
+
+    // A dispute opened on an invoice of the base, then a promise: as they are.
+    let work = events(
+        r#"{"type": "dispute", "invoice_id": "F2", "opened_on": "2024-03-31", "reason": "prix"},
+           {"type": "promise", "invoice_id": "F4", "promised_on": "2024-03-31", "due_on": "2024-04-10", "amount": "100.00"}"#,
+    );
+    push(&store, Some(&views), &work, cur, &author())
+        .await
+        .unwrap();
+    assert!(check(&views, &store).await, "joined as they are");
+
+    // F2's dispute resolved (an amendment: built again), then another dispute opened on F2
+    // before that day: a view built again has the amendment resolve it too, so this one is
+    // built again as well rather than appended after the amendment.
+    use arpilot_core::Event;
+    use arpilot_core::ledger::{AmendRec, Change, DisputeRec};
+    let batch = || NewBatch::for_import("work".into(), String::new(), "work", None, "t".into());
+    let resolve = Event::Amend(AmendRec {
+        effective: d("2024-03-31"),
+        change: Change::DisputeResolved {
+            invoice_id: "F2".into(),
+            resolved_on: d("2024-03-31"),
+            outcome: None,
+            comment: None,
+        },
+    });
+    views
+        .append_exact(&store, &batch(), vec![resolve])
+        .await
+        .unwrap();
+    assert!(!check(&views, &store).await, "built again");
+    let again = Event::Dispute(DisputeRec {
+        invoice_id: "F2".into(),
+        opened_on: d("2024-03-30"),
+        resolved_on: None,
+        reason: Some("délai".into()),
+        amount: None,
+        owner: None,
+    });
+    views
+        .append_exact(&store, &batch(), vec![again])
+        .await
+        .unwrap();
+    assert!(!check(&views, &store).await, "built again");
+
+    // F2's due date moved from 5 April, then a payment on 10 April: the views' date passes the
+    // day the amendment takes effect, so the views are built again.
+    let mut april = author();
+    april.effective = d("2024-04-05");
+    let f2 = events(
+        r#"{"type": "invoice", "document_id": "F2", "customer_id": "C1", "issue_date": "2024-02-15", "due_date": "2024-05-15", "amount": "800.00"}"#,
+    );
+    assert_eq!(
+        push(&store, Some(&views), &f2, cur, &april)
+            .await
+            .unwrap()
+            .amended,
+        1
+    );
+    check(&views, &store).await;
+    let tenth = events(
+        r#"{"type": "payment", "payment_id": "P40", "customer_id": "C3", "date": "2024-04-10", "amount": "5.00"}"#,
+    );
+    push(&store, Some(&views), &tenth, cur, &author())
+        .await
+        .unwrap();
+    assert_eq!(views.latest(), d("2024-04-10"));
+    assert!(!check(&views, &store).await, "built again");
+    other.close().await;
+    store.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -57,6 +57,14 @@ impl Rates {
         v.insert(at, (r.date, r.rate_e9));
     }
 
+    /// True when every currency has the same rate in force on `from` as on `to`: a view
+    /// converted on one date converts alike on the other.
+    pub fn unchanged(&self, from: Day, to: Day) -> bool {
+        self.by_currency
+            .keys()
+            .all(|&c| self.at(c, Some(from)) == self.at(c, Some(to)))
+    }
+
     /// The latest rate on or before `day` (or the latest of all when `day` is `None`).
     pub fn at(&self, currency: Currency, day: Option<Day>) -> Option<i64> {
         let v = self.by_currency.get(&currency)?;
@@ -200,9 +208,7 @@ fn foreign(c: Option<Currency>, reporting: Currency) -> bool {
 
 /// The customer's own currency (attribute `currency`) is not the reporting one.
 fn customer_foreign(c: &CustomerRec, reporting: Currency) -> bool {
-    c.attrs
-        .iter()
-        .any(|(k, v)| k == "currency" && Currency::parse(v).is_ok_and(|c| c != reporting))
+    customer_currency(c).is_some_and(|c| c != reporting)
 }
 
 /// Where the base's event `k` was in the input, given the dated events' positions (sorted).
@@ -375,6 +381,56 @@ pub fn prepared(
     Converter::new(mode, as_of, rates, customer_cur).all(events.iter().filter(seen), events.len())
 }
 
+/// New events of a dated part as the view on `as_of` takes them: documents and payments in
+/// their currency (else their customer's, given by `customer`) converted to `reporting` at the
+/// rate in force on `as_of`, as [`prepared`] converts them; calls and follow-ups as they are.
+/// `None` when an event needs more of the events before it (an allocation's running total, an
+/// invoice's currency) or a rate is missing: build the view again then.
+pub fn converted_new(
+    events: &[Event],
+    as_of: Day,
+    reporting: Currency,
+    rates: &Rates,
+    customer: impl Fn(&str) -> Option<Currency>,
+) -> Option<Vec<Event>> {
+    let to = |amount: i64, currency: Option<Currency>, customer_id: &str| {
+        let c = currency
+            .or_else(|| customer(customer_id))
+            .unwrap_or(reporting);
+        if c == reporting {
+            return Some(amount);
+        }
+        Some(convert(amount, c, reporting, rates.at(c, Some(as_of))?))
+    };
+    events
+        .iter()
+        .map(|ev| {
+            Some(match ev {
+                Event::Document(d) => Event::Document(DocumentRec {
+                    amount: to(d.amount, d.currency, &d.customer_id)?,
+                    currency: None,
+                    ..d.clone()
+                }),
+                Event::Payment(p) => Event::Payment(PaymentRec {
+                    amount: to(p.amount, p.currency, &p.customer_id)?,
+                    currency: None,
+                    ..p.clone()
+                }),
+                Event::Action(_) | Event::Followup(_) => ev.clone(),
+                _ => return None,
+            })
+        })
+        .collect()
+}
+
+/// A customer's own currency (its attribute `currency`), if it has a valid one.
+pub fn customer_currency(c: &CustomerRec) -> Option<Currency> {
+    c.attrs
+        .iter()
+        .find(|(k, _)| k == "currency")
+        .and_then(|(_, v)| Currency::parse(v).ok())
+}
+
 /// A converter of `events` for `mode` with `rates`, their customers' currencies read.
 pub(crate) fn converter<'a, 'r>(
     events: &'a [Event],
@@ -396,12 +452,7 @@ fn currencies<'a>(
     for ev in events {
         match ev {
             Event::Customer(c) => {
-                if let Some(cur) = c
-                    .attrs
-                    .iter()
-                    .find(|(k, _)| k == "currency")
-                    .and_then(|(_, v)| Currency::parse(v).ok())
-                {
+                if let Some(cur) = customer_currency(c) {
                     foreign |= cur != reporting;
                     customer_cur.insert(c.id.as_str(), cur);
                 }

@@ -923,6 +923,7 @@ pub async fn serve(listener: tokio::net::TcpListener, state: Shared) -> std::io:
     tokio::spawn(watch_ledger(Arc::clone(&state)));
     tokio::spawn(warm_worklist(Arc::clone(&state)));
     tokio::spawn(keep_image(Arc::clone(&state)));
+    tokio::spawn(keep_past_dates(Arc::clone(&state)));
     // The daily reminders and the retries of failed e-mails.
     tokio::spawn(reminders::schedule(Arc::clone(&state)));
     // The management reports subscribed to.
@@ -972,6 +973,29 @@ async fn warm_worklist(state: Shared) {
         if let Err(broadcast::error::RecvError::Closed) = live.recv().await {
             return;
         }
+    }
+}
+
+/// Keeps a dated ledger's past dates quick after changes: a push takes the new events into the
+/// current view as they are and leaves what past dates are written from to be built again
+/// (`Views::warm_past_dates`); this builds it once the ledger has been quiet for `QUIET`, off
+/// the async workers, rather than in the first past date's request.
+async fn keep_past_dates(state: Shared) {
+    const QUIET: std::time::Duration = std::time::Duration::from_secs(2);
+    let mut live = state.live.subscribe();
+    loop {
+        if let Err(broadcast::error::RecvError::Closed) = live.recv().await {
+            return;
+        }
+        loop {
+            match tokio::time::timeout(QUIET, live.recv()).await {
+                Err(_) => break,
+                Ok(Err(broadcast::error::RecvError::Closed)) => return,
+                Ok(_) => {}
+            }
+        }
+        let st = Arc::clone(&state);
+        let _ = tokio::task::spawn_blocking(move || st.views.warm_past_dates()).await;
     }
 }
 
