@@ -6,7 +6,8 @@
 #     date (what a server did for each new past date before keeping its parts in memory);
 #   - `arpilot serve`: ready, then the first and second `/api/report?as_of=D` of the same dates
 #     and of the default date, built from memory; two calls recorded and two payments pushed (a
-#     euro and a dollar customer's), the latest balance checked against the command's.
+#     euro and a dollar customer's), the latest balance checked against the command's; a past
+#     date at once and after a quiet moment; calls recorded 2.1 s apart.
 # Figures are checked equal between the command and the server (totals of each date).
 #
 # Usage: bench/run_dated.sh [INVOICES] [OTHER_ARPILOT]     Work files go to bench/data/dated-N/
@@ -123,6 +124,19 @@ serve_run() {
   sleep 4
   out=$(curl -s -o "$WORK/body.json" -w '%{time_total}' -H "Authorization: Bearer $TOKEN" "${URL}api/report?as_of=2026-05-31")
   echo "GET /api/report?as_of=2026-05-31 after a quiet moment: $(awk -v t="$out" 'BEGIN { printf "%.1f", t * 1000 }') ms"
+  # A call recorded 2.1 s after another, three times: while the server builds what past dates
+  # are written from in the quiet moment after the first (a server that builds nothing then
+  # records both alike).
+  local k first during
+  for k in 1 2 3; do
+    first=$(curl -s -o /dev/null -w '%{time_total}' -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+      "${URL}api/customers/$EUR_CUST/work" -d '{"kind":"call","outcome":"reached","note":"bench"}')
+    sleep 2.1
+    during=$(curl -s -o /dev/null -w '%{time_total}' -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+      "${URL}api/customers/$EUR_CUST/work" -d '{"kind":"call","outcome":"reached","note":"bench 2"}')
+    echo "call recorded, then another 2.1 s later: $(awk -v a="$first" -v b="$during" 'BEGIN { printf "%.1f / %.1f", a * 1000, b * 1000 }') ms"
+    sleep 3
+  done
   echo "RSS after: $(($(ps -o rss= -p "$PID") / 1024)) MB"
   kill "$PID" 2>/dev/null || true
   wait "$PID" 2>/dev/null || true

@@ -139,7 +139,15 @@ impl DatedParts {
     /// which no figure or list shown depends on (they are ordered by ids and dates, and one
     /// customer's rows keep their order; a reminder run takes its customers in row order).
     /// `None` otherwise.
-    fn as_is(&self, events: &[Event], from: Day, to: Day) -> Option<AsIs> {
+    /// `pending(id)`: the document or payment `id` joined the base as it is and waits to be
+    /// added to it (see [`Current::pending`]).
+    fn as_is(
+        &self,
+        events: &[Event],
+        from: Day,
+        to: Day,
+        pending: impl Fn(&str) -> bool,
+    ) -> Option<AsIs> {
         if to != from
             && (!self.rates.unchanged(from, to)
                 || self.amend_days[self.amend_days.partition_point(|&d| d <= from.0)..]
@@ -148,7 +156,7 @@ impl DatedParts {
         {
             return None;
         }
-        let place = self.place(events)?;
+        let place = self.place(events, pending)?;
         let mut convert = false;
         for (ev, &dated) in events.iter().zip(&place) {
             let fits = match ev {
@@ -181,11 +189,14 @@ impl DatedParts {
     }
 
     /// Where a new cut of the whole ledger would put each of `events` (true: the dated part;
-    /// see [`Dating::place`]).
-    fn place(&self, events: &[Event]) -> Option<Vec<bool>> {
+    /// see [`Dating::place`]); `pending(id)`: the base holds `id` too.
+    fn place(&self, events: &[Event], pending: impl Fn(&str) -> bool) -> Option<Vec<bool>> {
         let base = &self.base;
-        let in_base =
-            |id: &str| base.invoices.ids.find(id).is_some() || base.sources.ids.find(id).is_some();
+        let in_base = |id: &str| {
+            base.invoices.ids.find(id).is_some()
+                || base.sources.ids.find(id).is_some()
+                || pending(id)
+        };
         self.dating.place(events, in_base)
     }
 
@@ -194,7 +205,7 @@ impl DatedParts {
     /// part. False, with nothing changed, when they would move earlier events (see
     /// [`Dating::place`]) or the base refuses them.
     fn add(&mut self, events: &[Event], position: usize) -> bool {
-        match self.place(events) {
+        match self.place(events, |_| false) {
             Some(place) => self.add_placed(events, &place, position),
             None => false,
         }
@@ -978,6 +989,14 @@ struct Current {
     /// What other dates' views are built from (a dated ledger; `None` until read after a start
     /// from the image).
     parts: Option<Arc<DatedParts>>,
+    /// Events the current view took as they are (see [`DatedParts::as_is`]) and the parts do
+    /// not hold yet, with their places (true: the dated part), from store position
+    /// `pending_at`; the ids of the documents and payments among them that join the base.
+    /// They are added to the parts when a past date, a rebuild or a quiet moment needs them:
+    /// a push never copies the parts, even while they are being read.
+    pending: Vec<(Event, bool)>,
+    pending_at: usize,
+    pending_ids: HashSet<String>,
 }
 
 /// How the views caught up with the store.
@@ -1292,7 +1311,16 @@ impl Views {
         {
             return Ok(v.1.clone());
         }
-        let parts = self.read().parts.clone();
+        // The parts with every event the current view holds, and the position they are at.
+        let (parts, at) = loop {
+            {
+                let c = self.read();
+                if c.pending.is_empty() {
+                    break (c.parts.clone(), c.last_seq);
+                }
+            }
+            self.add_pending().await;
+        };
         let snap = match parts {
             // Built from memory, off the async workers.
             Some(p) => Arc::new(
@@ -1302,11 +1330,14 @@ impl Views {
             ),
             None => Arc::new(load(store, Some(d), None).await?.snapshot),
         };
+        // Kept only if nothing changed meanwhile (a change clears the kept views).
         let mut others = self.others.lock().expect("views lock");
-        if others.len() >= 4 {
-            others.remove(0);
+        if self.read().last_seq == at {
+            if others.len() >= 4 {
+                others.remove(0);
+            }
+            others.push((d, snap.clone()));
         }
-        others.push((d, snap.clone()));
         Ok(snap)
     }
 
@@ -1314,6 +1345,7 @@ impl Views {
     /// kept in memory (see [`DatedParts::add`]), without reading the store. False when they
     /// cannot be: build the views again from the store then.
     async fn joined_dated(&self, events: &[Event], end: i64) -> Result<bool, StoreError> {
+        self.add_pending_locked();
         let (parts, latest, count) = {
             let mut c = self.current.write().expect("view lock");
             let Some(p) = c.parts.take() else {
@@ -1388,22 +1420,27 @@ impl Views {
 
     /// Builds what a dated ledger's past dates are written from (the dated part appended once)
     /// when changes left it to be built: for a server, in a quiet moment after them, so that
-    /// the first past date asked for does not wait for it. A change arriving meanwhile copies
-    /// the parts instead of waiting. Blocking: call it off the async workers.
-    pub fn warm_past_dates(&self) {
-        let parts = self.read().parts.clone();
-        if let Some(p) = parts {
-            let t = std::time::Instant::now();
-            if p.once_wanted && p.once.get().is_none() {
-                let _ = p.once();
-                if std::env::var_os("ARPILOT_TIMING").is_some() {
-                    eprintln!(
-                        "dated part appended once again in {:.0} ms",
-                        t.elapsed().as_secs_f64() * 1e3
-                    );
-                }
-            }
+    /// the first past date asked for does not wait for it. Built off the async workers; changes
+    /// arriving meanwhile wait for nothing (they join the parts later).
+    pub async fn warm_past_dates(&self) {
+        self.add_pending().await;
+        let Some(p) = self.read().parts.clone() else {
+            return;
+        };
+        if !p.once_wanted || p.once.get().is_some() {
+            return;
         }
+        let _ = tokio::task::spawn_blocking(move || {
+            let t = std::time::Instant::now();
+            let _ = p.once();
+            if std::env::var_os("ARPILOT_TIMING").is_some() {
+                eprintln!(
+                    "dated part appended once again in {:.0} ms",
+                    t.elapsed().as_secs_f64() * 1e3
+                );
+            }
+        })
+        .await;
     }
 
     /// Builds the views again from the whole ledger.
@@ -1490,26 +1527,59 @@ impl Views {
     fn as_is(&self, events: &[Event]) -> Option<AsIs> {
         let c = self.read();
         let to = c.latest.max(last_event_day(events));
-        c.parts.as_ref()?.as_is(events, c.latest, to)
+        let pending = |id: &str| c.pending_ids.contains(id);
+        c.parts.as_ref()?.as_is(events, c.latest, to, pending)
     }
 
     /// A dated ledger's views once `events`, stored up to position `end`, joined the current
-    /// view as they are ([`Views::as_is`]): they join the parts kept for other dates too, and
-    /// no view is built again.
+    /// view as they are ([`Views::as_is`]): no view is built again, and the parts kept for
+    /// other dates take them later ([`Views::add_pending`]).
     fn joined_as_is(&self, events: &[Event], end: i64, as_is: &AsIs) {
         {
             let mut c = self.current.write().expect("view lock");
-            let position = c.events as usize;
-            if let Some(parts) = c.parts.as_mut() {
-                // Copied only while a past date is being built from them.
-                if !Arc::make_mut(parts).add_placed(events, &as_is.place, position) {
-                    // The view took what the base refuses: other dates are read from the
-                    // store until the views are built again.
-                    c.parts = None;
+            if c.pending.is_empty() {
+                c.pending_at = c.events as usize;
+            }
+            for (ev, &dated) in events.iter().zip(&as_is.place) {
+                if !dated
+                    && let Event::Document(arpilot_core::ledger::DocumentRec { id, .. })
+                    | Event::Payment(arpilot_core::ledger::PaymentRec { id, .. }) = ev
+                {
+                    c.pending_ids.insert(id.clone());
                 }
+                c.pending.push((ev.clone(), dated));
             }
         }
         self.joined(events, end);
+    }
+
+    /// Adds the events the current view took as they are to the parts kept for other dates
+    /// (copied only while a past date is being built from them). With the writer's lock held.
+    fn add_pending_locked(&self) {
+        let mut c = self.current.write().expect("view lock");
+        if c.pending.is_empty() {
+            return;
+        }
+        let (events, place): (Vec<Event>, Vec<bool>) =
+            std::mem::take(&mut c.pending).into_iter().unzip();
+        c.pending_ids.clear();
+        let at = c.pending_at;
+        if let Some(parts) = c.parts.as_mut()
+            && !Arc::make_mut(parts).add_placed(&events, &place, at)
+        {
+            // The view took what the base refuses: other dates are read from the store until
+            // the views are built again.
+            c.parts = None;
+        }
+    }
+
+    /// [`Views::add_pending_locked`], taking the writer's lock when there is something to add.
+    async fn add_pending(&self) {
+        if self.read().pending.is_empty() {
+            return;
+        }
+        let _w = self.writer.lock().await;
+        self.add_pending_locked();
     }
 
     /// The views' bookkeeping once `events`, checked into the current view (as `as_is` says
@@ -1767,6 +1837,9 @@ impl Current {
             events: v.events,
             last_seq: v.last_seq,
             parts: v.parts,
+            pending: Vec::new(),
+            pending_at: 0,
+            pending_ids: HashSet::new(),
         }
     }
 }

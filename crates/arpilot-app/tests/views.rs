@@ -303,6 +303,22 @@ async fn dated_views_take_new_events_as_they_are() {
     assert_eq!(o.appended, 5);
     assert!(check(&views, &store).await, "joined as they are");
 
+    // Two pushes before anything reads the views: the second pays the invoice of the first,
+    // which the parts kept for other dates do not hold yet.
+    let first = events(
+        r#"{"type": "invoice", "document_id": "F91", "customer_id": "C9", "issue_date": "2024-03-30", "amount": "40.00"}"#,
+    );
+    let second = events(
+        r#"{"type": "payment", "payment_id": "P91", "customer_id": "C9", "date": "2024-03-30", "amount": "40.00", "invoice_id": "F91"}"#,
+    );
+    for body in [&first, &second] {
+        let o = push(&store, Some(&views), body, cur, &author())
+            .await
+            .unwrap();
+        assert_eq!(o.appended, 1);
+    }
+    assert!(check(&views, &store).await, "joined as they are");
+
     // In dollars: an invoice in the customer's currency and a payment naming its own, converted
     // at the rate in force on the views' date (0.9: 100.00 USD are 90.00 EUR).
     let usd = events(

@@ -979,7 +979,8 @@ async fn warm_worklist(state: Shared) {
 /// Keeps a dated ledger's past dates quick after changes: a push takes the new events into the
 /// current view as they are and leaves what past dates are written from to be built again
 /// (`Views::warm_past_dates`); this builds it once the ledger has been quiet for `QUIET`, off
-/// the async workers, rather than in the first past date's request.
+/// the async workers, rather than in the first past date's request. Pushes meanwhile wait for
+/// nothing.
 async fn keep_past_dates(state: Shared) {
     const QUIET: std::time::Duration = std::time::Duration::from_secs(2);
     let mut live = state.live.subscribe();
@@ -994,8 +995,7 @@ async fn keep_past_dates(state: Shared) {
                 Ok(_) => {}
             }
         }
-        let st = Arc::clone(&state);
-        let _ = tokio::task::spawn_blocking(move || st.views.warm_past_dates()).await;
+        state.views.warm_past_dates().await;
     }
 }
 
