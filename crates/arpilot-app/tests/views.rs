@@ -438,3 +438,210 @@ async fn dated_views_take_new_events_as_they_are() {
     store.close().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// One change pushed to a dated ledger in the property below.
+#[derive(Clone, Debug)]
+enum Change {
+    Call(usize),
+    Payment {
+        customer: usize,
+        cents: u32,
+        day: usize,
+        invoice: Option<usize>,
+        in_dollars: bool,
+    },
+    Invoice {
+        customer: usize,
+        cents: u32,
+        day: usize,
+    },
+    Dispute(usize, usize),
+    Promise(usize, usize),
+    Rate(usize),
+}
+
+const CUSTOMERS: [&str; 5] = ["C1", "C2", "C3", "D1", "D2"];
+const DAYS: [&str; 5] = [
+    "2024-03-25",
+    "2024-03-30",
+    "2024-03-31",
+    "2024-04-02",
+    "2024-04-12",
+];
+
+fn change() -> impl proptest::strategy::Strategy<Value = Change> {
+    use proptest::prelude::*;
+    let c = 0..CUSTOMERS.len();
+    prop_oneof![
+        3 => c.clone().prop_map(Change::Call),
+        4 => (c.clone(), 1..90_000u32, 0..DAYS.len(), proptest::option::of(0..3usize), any::<bool>())
+            .prop_map(|(customer, cents, day, invoice, in_dollars)| Change::Payment {
+                customer,
+                cents,
+                day,
+                invoice,
+                in_dollars,
+            }),
+        2 => (c.clone(), 1..90_000u32, 0..DAYS.len())
+            .prop_map(|(customer, cents, day)| Change::Invoice { customer, cents, day }),
+        1 => (c.clone(), 0..3usize).prop_map(|(c, i)| Change::Dispute(c, i)),
+        1 => (c, 0..3usize).prop_map(|(c, i)| Change::Promise(c, i)),
+        1 => (0..DAYS.len()).prop_map(Change::Rate),
+    ]
+}
+
+/// The JSON of a change, `k` its number (for new ids). Invoices `X{customer}-{i}` are the
+/// ledger's three of each customer.
+fn change_json(ch: &Change, k: usize) -> String {
+    let inv = |c: usize, i: usize| format!("X{}-{i}", CUSTOMERS[c]);
+    let money = |cents: u32| format!("{}.{:02}", cents / 100, cents % 100);
+    match ch {
+        Change::Call(c) => format!(
+            r#"{{"type": "action", "customer_id": "{}", "date": "2024-03-30", "kind": "call", "agent": "Camille", "note": "n{k}"}}"#,
+            CUSTOMERS[*c]
+        ),
+        Change::Payment {
+            customer,
+            cents,
+            day,
+            invoice,
+            in_dollars,
+        } => {
+            let mut j = format!(
+                r#"{{"type": "payment", "payment_id": "PP{k}", "customer_id": "{}", "date": "{}", "amount": "{}""#,
+                CUSTOMERS[*customer],
+                DAYS[*day],
+                money(*cents)
+            );
+            if let Some(i) = invoice {
+                j += &format!(r#", "invoice_id": "{}""#, inv(*customer, *i));
+            }
+            // A dollar customer's payment in its currency, named or not.
+            if *in_dollars && CUSTOMERS[*customer].starts_with('D') {
+                j += r#", "currency": "USD""#;
+            }
+            j + "}"
+        }
+        Change::Invoice {
+            customer,
+            cents,
+            day,
+        } => format!(
+            r#"{{"type": "invoice", "document_id": "NF{k}", "customer_id": "{}", "issue_date": "{}", "amount": "{}"}}"#,
+            CUSTOMERS[*customer],
+            DAYS[*day],
+            money(*cents)
+        ),
+        Change::Dispute(c, i) => format!(
+            r#"{{"type": "dispute", "invoice_id": "{}", "opened_on": "2024-03-{:02}", "reason": "prix"}}"#,
+            inv(*c, *i),
+            20 + k % 10
+        ),
+        Change::Promise(c, i) => format!(
+            r#"{{"type": "promise", "invoice_id": "{}", "promised_on": "2024-03-{:02}", "due_on": "2024-04-20", "amount": "100.00"}}"#,
+            inv(*c, *i),
+            20 + k % 10
+        ),
+        // Some in force on the views' date already, some later.
+        Change::Rate(day) => format!(
+            r#"{{"type": "rate", "date": "{}", "currency": "USD", "rate": "0.{}"}}"#,
+            [
+                "2024-03-01",
+                "2024-03-22",
+                "2024-03-30",
+                "2024-04-05",
+                "2024-04-12"
+            ][*day],
+            80 + k % 19
+        ),
+    }
+}
+
+/// A dated ledger: three customers in euros and two in dollars (their own currency), three
+/// invoices each, dollar rates, a payment of each, a due date amended from 20 March and another
+/// from 10 April.
+async fn dated_ledger(store: &Store) {
+    let cur = arpilot_core::Currency::EUR;
+    let mut ev = vec![
+        r#"{"type": "rate", "date": "2024-01-01", "currency": "USD", "rate": "0.9"}"#.to_string(),
+        r#"{"type": "rate", "date": "2024-03-31", "currency": "USD", "rate": "0.95"}"#.to_string(),
+    ];
+    for (n, c) in CUSTOMERS.iter().enumerate() {
+        let currency = if c.starts_with('D') { "USD" } else { "EUR" };
+        ev.push(format!(
+            r#"{{"type": "customer", "customer_id": "{c}", "name": "Client {c}", "currency": "{currency}"}}"#
+        ));
+        for i in 0..3 {
+            ev.push(format!(
+                r#"{{"type": "invoice", "document_id": "X{c}-{i}", "customer_id": "{c}", "issue_date": "2024-0{}-1{n}", "due_date": "2024-0{}-1{n}", "amount": "{}00.00"}}"#,
+                i + 1,
+                i + 2,
+                3 + n + i
+            ));
+        }
+        ev.push(format!(
+            r#"{{"type": "payment", "payment_id": "P-{c}", "customer_id": "{c}", "date": "2024-03-2{n}", "amount": "150.00", "invoice_id": "X{c}-0"}}"#
+        ));
+    }
+    push(store, None, &events(&ev.join(",")), cur, &author())
+        .await
+        .unwrap();
+    for (effective, c) in [("2024-03-20", "C2"), ("2024-04-10", "D1")] {
+        let mut a = author();
+        a.effective = d(effective);
+        let moved = events(&format!(
+            r#"{{"type": "invoice", "document_id": "X{c}-1", "customer_id": "{c}", "issue_date": "2024-02-1{}", "due_date": "2024-05-05", "amount": "{}00.00"}}"#,
+            CUSTOMERS.iter().position(|x| *x == c).unwrap(),
+            4 + CUSTOMERS.iter().position(|x| *x == c).unwrap()
+        ));
+        assert_eq!(push(store, None, &moved, cur, &a).await.unwrap().amended, 1);
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 24, ..Default::default() })]
+
+    /// Whatever is pushed to a dated ledger, and however the views take it (as it is, or built
+    /// again), the live views report what a build of the stored ledger reports.
+    #[test]
+    fn dated_views_follow_any_pushes(batches in proptest::collection::vec(proptest::collection::vec(change(), 1..4), 1..6)) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+            let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let dir = std::env::temp_dir()
+                .join(format!("arpilot-app-dated-prop-{}-{n}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            let store = Store::open(&Target::Sqlite(dir.join("ledger.db"))).await.unwrap();
+            dated_ledger(&store).await;
+            let views = Views::open(&store).await.unwrap();
+            let cur = arpilot_core::Currency::EUR;
+            let mut k = 0;
+            for batch in &batches {
+                let body: Vec<String> = batch
+                    .iter()
+                    .map(|c| {
+                        k += 1;
+                        change_json(c, k)
+                    })
+                    .collect();
+                let before = store.event_count().await.unwrap();
+                if push(&store, Some(&views), &events(&body.join(",")), cur, &author())
+                    .await
+                    .is_err()
+                {
+                    assert_eq!(store.event_count().await.unwrap(), before, "refused: nothing written");
+                }
+                same_lists(&views, &store).await;
+                for as_of in ["2024-03-31", "2024-02-29", "2024-04-11"] {
+                    let live = views.at(&store, Some(d(as_of))).await.unwrap();
+                    let fresh = load(&store, Some(d(as_of)), None).await.unwrap().snapshot;
+                    assert_eq!(json(&live, as_of), json(&fresh, as_of), "as of {as_of}");
+                }
+            }
+            store.close().await;
+            let _ = std::fs::remove_dir_all(&dir);
+        });
+    }
+}
