@@ -34,15 +34,10 @@ PID=""
 trap '[ -z "$PID" ] || kill "$PID" 2>/dev/null || true' EXIT
 ERR=$WORK/serve.err
 
+. bench/serve.sh
 start() { # binary
-  : >"$ERR"
-  ARPILOT_TIMING=1 "$1" serve --db "$DB" --listen 127.0.0.1:0 2>"$ERR" &
-  PID=$!
-  until grep -q 'serving http' "$ERR"; do
-    kill -0 "$PID" 2>/dev/null || { cat "$ERR" >&2; exit 1; }
-    sleep 0.005
-  done
-  URL=$(grep -oE 'http://[0-9.:]+/' "$ERR" | head -n 1)
+  ARPILOT_TIMING=1 start_serve "$1" "$DB" "$ERR"
+  PID=$SERVER_PID
 }
 stop() {
   kill "$PID" && wait "$PID" 2>/dev/null || true

@@ -1633,10 +1633,10 @@ impl Views {
             let c = self.read();
             (c.dated, c.last_seq)
         };
-        if from == 0 || (dated && self.as_is(&events).is_none()) {
+        if from == 0 {
             return Ok(Fast::Declined(events));
         }
-        // Kept to hand back should the planned events not join as they are after all.
+        // Kept to hand back should the new events not join a dated ledger's view as they are.
         let given = dated.then(|| events.clone());
         let plan = {
             let c = self.read();
