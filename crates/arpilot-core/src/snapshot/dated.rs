@@ -90,18 +90,10 @@ impl Dated {
             .iter()
             .map(|e| conv.step(e).unwrap_or(Step::Same))
             .collect();
-        let stored = dated.iter().filter_map(|e| match e {
-            Event::Amend(_) => None,
-            Event::Document(d) => Some(Event::Document(DocumentRec {
-                currency: None,
-                ..d.clone()
-            })),
-            Event::Payment(p) => Some(Event::Payment(PaymentRec {
-                currency: None,
-                ..p.clone()
-            })),
-            _ => Some(e.clone()),
-        });
+        let stored = dated
+            .iter()
+            .filter(|e| !matches!(e, Event::Amend(_)))
+            .map(as_stored);
         let snap = base.clone().extended(stored.collect::<Vec<_>>()).ok()?;
         let mut t = Dated {
             currencies: Vec::new(),
@@ -116,89 +108,187 @@ impl Dated {
         };
         let (mut disputes, mut promises) = (base.disputes.len() as u32, base.promises.len() as u32);
         for (ev, step) in dated.iter().zip(steps) {
-            let cur = match step {
-                Step::Same => None,
-                Step::From(c) | Step::Running(c) => Some(t.currency(c)?),
-            };
-            let s = &t.snap;
-            let invoice = |id: &str| s.invoices.ids.find(id);
-            let source = |id: &str| s.sources.ids.find(id);
-            let mut cell = None;
-            let mut request = None;
-            match ev {
-                Event::Customer(c) => {
-                    if let Some(l) = c.credit_limit {
-                        cell = Some((Cell::CreditLimit(s.customers.ids.find(&c.id)?), l));
-                    }
+            t.note(ev, step, &mut disputes, &mut promises)?;
+        }
+        t.counted(disputes, promises).then_some(t)
+    }
+
+    /// Appends `events`, stored after every event this holds, as [`Dated::new`] of the whole
+    /// ledger would hold them, rows aside: theirs come after the dated part's, as in a view that
+    /// took them as they are (no figure depends on the order of rows). `dated[k]`: event `k`
+    /// joins the dated part (see [`crate::view::Dating::place`]); `customer(id)`: the own
+    /// currency of a customer of the dated part. False when this construction does not take
+    /// them so: a rate, an amendment, bank receipts and their decisions, a reminder; in the dated
+    /// part anything but documents, payments, calls and follow-ups; an allocation to or from
+    /// rows before the dated part's (the pass of a date runs over the dated rows alone); or an
+    /// event the snapshot refuses. Unchanged when refused before appending; otherwise to be
+    /// built again ([`Dated::new`]).
+    pub fn extend(
+        &mut self,
+        events: &[Event],
+        dated: &[bool],
+        customer: impl Fn(&str) -> Option<Currency>,
+    ) -> bool {
+        let reporting = self.snap.currency;
+        let s = &self.snap;
+        // Rows of the dated part, or new ones.
+        let own_invoice = |id: &str| {
+            s.invoices
+                .ids
+                .find(id)
+                .is_none_or(|r| r as usize >= self.first_invoice)
+        };
+        let own_source = |id: &str| {
+            s.sources
+                .ids
+                .find(id)
+                .is_none_or(|r| r as usize >= self.first_source)
+        };
+        let taken = events.len() == dated.len()
+            && events.iter().zip(dated).all(|(e, &dated)| match e {
+                Event::Rate(_)
+                | Event::Amend(_)
+                | Event::Receipt(_)
+                | Event::Cash(_)
+                | Event::Reminder(_) => false,
+                Event::Action(_) | Event::Followup(_) => true,
+                Event::Document(d) => d.original_invoice_id.as_deref().is_none_or(own_invoice),
+                Event::Payment(p) => p.invoice_id.as_deref().is_none_or(own_invoice),
+                _ if dated => false,
+                Event::Allocation(a) => own_invoice(&a.invoice_id) && own_source(&a.source_id),
+                _ => true,
+            });
+        if !taken {
+            return false;
+        }
+        // In the reporting currency unless a document or payment of the dated part says
+        // otherwise (or its customer does).
+        let steps: Vec<Step> = events
+            .iter()
+            .zip(dated)
+            .map(|(e, &dated)| {
+                let (currency, customer_id) = match e {
+                    Event::Document(d) if dated => (d.currency, &d.customer_id),
+                    Event::Payment(p) if dated => (p.currency, &p.customer_id),
+                    _ => return Step::Same,
+                };
+                match currency.or_else(|| customer(customer_id)) {
+                    Some(c) if c != reporting => Step::From(c),
+                    _ => Step::Same,
                 }
-                Event::Document(d) if d.kind == DocKind::Invoice => {
-                    cell = Some((Cell::Invoice(invoice(&d.id)?), d.amount));
-                    if d.disputed {
-                        disputes += 1;
-                    }
-                }
-                Event::Document(d) => {
-                    let row = source(&d.id)?;
-                    cell = Some((Cell::Source(row), d.amount));
-                    if let Some(i) = &d.original_invoice_id {
-                        request = Some((invoice(i)?, row, d.issue.0, 0, How::Whole));
-                    }
-                }
-                Event::Payment(p) => {
-                    let row = source(&p.id)?;
-                    cell = Some((Cell::Source(row), p.amount));
-                    if let Some(i) = &p.invoice_id {
-                        request = Some((invoice(i)?, row, p.date.0, 0, How::Whole));
-                    }
-                }
-                Event::Allocation(a) => {
-                    let how = cur.map_or(How::Stored, How::Running);
-                    let (i, src) = (invoice(&a.invoice_id)?, source(&a.source_id)?);
-                    request = Some((i, src, a.date.0, a.amount, how));
-                    if cur.is_none() {
-                        t.gross += a.amount as i128;
-                    }
-                }
-                Event::Dispute(d) => {
-                    if let Some(a) = d.amount {
-                        cell = Some((Cell::Dispute(disputes), a));
-                    }
-                    disputes += 1;
-                }
-                Event::Promise(p) => {
-                    cell = Some((Cell::Promise(promises), p.amount));
-                    promises += 1;
-                }
-                Event::Amend(a) => t.amends.push(a.clone()),
-                _ => {}
-            }
-            if let Some((c, amount)) = cell {
-                match cur {
-                    Some(k) => t.cells.push((c, amount, k)),
-                    None => t.gross += amount.unsigned_abs() as i128,
-                }
-            }
-            if let Some((invoice, source, day, amount, how)) = request {
-                t.requests.push(Request {
-                    invoice,
-                    source,
-                    day,
-                    amount,
-                    how,
-                });
+            })
+            .collect();
+        let (mut disputes, mut promises) = (
+            self.snap.disputes.len() as u32,
+            self.snap.promises.len() as u32,
+        );
+        let stored: Vec<Event> = events.iter().map(as_stored).collect();
+        if self.snap.append(stored).is_err() {
+            return false;
+        }
+        for (ev, step) in events.iter().zip(steps) {
+            if self.note(ev, step, &mut disputes, &mut promises).is_none() {
+                return false;
             }
         }
-        // The rows counted are the ones appended, and the dated part's allocations stay among
-        // its own rows (see `Snapshot::reallocate_from`).
-        let s = &t.snap;
-        let own = t
-            .requests
-            .iter()
-            .all(|r| r.invoice as usize >= t.first_invoice && r.source as usize >= t.first_source);
-        let counted = disputes as usize == s.disputes.len()
+        self.counted(disputes, promises)
+    }
+
+    /// Keeps what a date changes of event `ev`, appended to the snapshot as stored and
+    /// converted by `step` on each date: the cells of its amounts and its allocation request.
+    /// `disputes` and `promises` count the rows so far. `None` when a row is not found or a
+    /// currency is one too many.
+    fn note(
+        &mut self,
+        ev: &Event,
+        step: Step,
+        disputes: &mut u32,
+        promises: &mut u32,
+    ) -> Option<()> {
+        let cur = match step {
+            Step::Same => None,
+            Step::From(c) | Step::Running(c) => Some(self.currency(c)?),
+        };
+        let s = &self.snap;
+        let invoice = |id: &str| s.invoices.ids.find(id);
+        let source = |id: &str| s.sources.ids.find(id);
+        let mut cell = None;
+        let mut request = None;
+        match ev {
+            Event::Customer(c) => {
+                if let Some(l) = c.credit_limit {
+                    cell = Some((Cell::CreditLimit(s.customers.ids.find(&c.id)?), l));
+                }
+            }
+            Event::Document(d) if d.kind == DocKind::Invoice => {
+                cell = Some((Cell::Invoice(invoice(&d.id)?), d.amount));
+                if d.disputed {
+                    *disputes += 1;
+                }
+            }
+            Event::Document(d) => {
+                let row = source(&d.id)?;
+                cell = Some((Cell::Source(row), d.amount));
+                if let Some(i) = &d.original_invoice_id {
+                    request = Some((invoice(i)?, row, d.issue.0, 0, How::Whole));
+                }
+            }
+            Event::Payment(p) => {
+                let row = source(&p.id)?;
+                cell = Some((Cell::Source(row), p.amount));
+                if let Some(i) = &p.invoice_id {
+                    request = Some((invoice(i)?, row, p.date.0, 0, How::Whole));
+                }
+            }
+            Event::Allocation(a) => {
+                let how = cur.map_or(How::Stored, How::Running);
+                let (i, src) = (invoice(&a.invoice_id)?, source(&a.source_id)?);
+                request = Some((i, src, a.date.0, a.amount, how));
+                if cur.is_none() {
+                    self.gross += a.amount as i128;
+                }
+            }
+            Event::Dispute(d) => {
+                if let Some(a) = d.amount {
+                    cell = Some((Cell::Dispute(*disputes), a));
+                }
+                *disputes += 1;
+            }
+            Event::Promise(p) => {
+                cell = Some((Cell::Promise(*promises), p.amount));
+                *promises += 1;
+            }
+            Event::Amend(a) => self.amends.push(a.clone()),
+            _ => {}
+        }
+        if let Some((c, amount)) = cell {
+            match cur {
+                Some(k) => self.cells.push((c, amount, k)),
+                None => self.gross += amount.unsigned_abs() as i128,
+            }
+        }
+        if let Some((invoice, source, day, amount, how)) = request {
+            self.requests.push(Request {
+                invoice,
+                source,
+                day,
+                amount,
+                how,
+            });
+        }
+        Some(())
+    }
+
+    /// Whether the rows counted are the ones appended, and the dated part's allocations stay
+    /// among its own rows (see `Snapshot::reallocate_from`).
+    fn counted(&self, disputes: u32, promises: u32) -> bool {
+        let s = &self.snap;
+        let own = self.requests.iter().all(|r| {
+            r.invoice as usize >= self.first_invoice && r.source as usize >= self.first_source
+        });
+        own && disputes as usize == s.disputes.len()
             && promises as usize == s.promises.len()
-            && t.seq0 as usize + t.requests.len() == s.next_seq as usize;
-        (own && counted).then_some(t)
+            && self.seq0 as usize + self.requests.len() == s.next_seq as usize
     }
 
     fn currency(&mut self, c: Currency) -> Option<u8> {
@@ -294,6 +384,22 @@ impl Dated {
     }
 }
 
+/// `ev` as the snapshot of a dated part holds it: amounts as stored, their currency left to
+/// each date's conversion.
+fn as_stored(ev: &Event) -> Event {
+    match ev {
+        Event::Document(d) => Event::Document(DocumentRec {
+            currency: None,
+            ..d.clone()
+        }),
+        Event::Payment(p) => Event::Payment(PaymentRec {
+            currency: None,
+            ..p.clone()
+        }),
+        _ => ev.clone(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -309,6 +415,29 @@ mod tests {
         c
     }
 
+    fn usd() -> Currency {
+        Currency::parse("USD").unwrap()
+    }
+
+    /// The rate of the dollar from `day` on.
+    fn rate(day: i32, rate_e9: i64) -> Event {
+        Event::Rate(RateRec {
+            date: Day(day),
+            currency: usd(),
+            rate_e9,
+        })
+    }
+
+    /// A customer in euros and one in dollars, the dollar at 0.40 then at 0.90 from day 20 050.
+    fn two_customers() -> Vec<Event> {
+        vec![
+            customer("A", None),
+            customer("U", Some("USD")),
+            rate(20_000, 400_000_000),
+            rate(20_050, 900_000_000),
+        ]
+    }
+
     fn alloc(invoice: &str, day: i32, amount: i64) -> Event {
         Event::Allocation(AllocationRec {
             source_id: "P1".into(),
@@ -320,22 +449,11 @@ mod tests {
 
     #[test]
     fn shares_rounding_to_nothing_are_left_out_as_appending_leaves_them() {
-        let usd = Currency::parse("USD").unwrap();
-        let rate = |day, rate_e9| {
-            Event::Rate(RateRec {
-                date: Day(day),
-                currency: usd,
-                rate_e9,
-            })
-        };
         // 0.03 USD paid by three allocations of 0.01: at 0.40 the running total converts to
         // 0, 1 and 1 cents, so the first and third shares are nothing (the invoice is 1 cent);
         // at 0.90 to 1, 2 and 3.
-        let events = vec![
-            customer("A", None),
-            customer("U", Some("USD")),
-            rate(20_000, 400_000_000),
-            rate(20_050, 900_000_000),
+        let mut events = two_customers();
+        events.extend([
             Event::Document(DocumentRec::new(
                 "IA",
                 "A",
@@ -369,7 +487,7 @@ mod tests {
                     due: Day(20_090),
                 },
             }),
-        ];
+        ]);
         let split = split_dated(events, Currency::EUR);
         let base = Snapshot::build(Currency::EUR, split.base.clone()).unwrap();
         let once = Dated::new(&base, &split.dated, Currency::EUR).expect("redone");
@@ -396,6 +514,145 @@ mod tests {
         assert_eq!(
             once.at(Day(19_999), &split.rates).unwrap().unwrap_err(),
             prepared(&split.dated, Some(Day(19_999)), mode, &split.rates).unwrap_err()
+        );
+    }
+
+    fn invoice(id: &str, customer: &str, day: i32, amount: i64) -> Event {
+        Event::Document(DocumentRec::new(
+            id,
+            customer,
+            DocKind::Invoice,
+            Day(day),
+            amount,
+        ))
+    }
+
+    fn payment(id: &str, customer: &str, day: i32, amount: i64, invoice: Option<&str>) -> Event {
+        Event::Payment(PaymentRec {
+            id: id.into(),
+            customer_id: customer.into(),
+            date: Day(day),
+            amount,
+            currency: None,
+            invoice_id: invoice.map(Into::into),
+            reference: None,
+        })
+    }
+
+    /// What a date's view shows of each invoice and customer, by id: rows may be in another
+    /// order.
+    fn figures(s: &Snapshot, day: i32) -> Vec<String> {
+        let mut out: Vec<String> = (0..s.invoice_count())
+            .map(|i| {
+                format!(
+                    "{} amount {} open {} allocations {} due {}",
+                    s.invoices.ids.get(i as u32),
+                    s.invoices.amount[i],
+                    s.open_at(i, day),
+                    s.allocs_of(i).count(),
+                    s.invoices.due[i]
+                )
+            })
+            .collect();
+        out.extend((0..s.customers.ids.len()).map(|c| {
+            format!(
+                "{} limit {:?}",
+                s.customers.ids.get(c as u32),
+                s.customers.credit_limit[c]
+            )
+        }));
+        out.sort();
+        out.push(format!(
+            "gross {} allocations {}",
+            s.gross,
+            s.allocation_count()
+        ));
+        out
+    }
+
+    #[test]
+    fn new_events_extend_the_dated_part_as_a_new_construction_holds_them() {
+        let usd = usd();
+        let mut events = two_customers();
+        events.extend([
+            invoice("IA", "A", 20_001, 500),
+            invoice("IU", "U", 20_001, 300),
+            payment("PU", "U", 20_002, 100, Some("IU")),
+            Event::Amend(AmendRec {
+                effective: Day(20_060),
+                change: Change::DueDate {
+                    document_id: "IU".into(),
+                    due: Day(20_090),
+                },
+            }),
+        ]);
+        let split = split_dated(events.clone(), Currency::EUR);
+        let base = Snapshot::build(Currency::EUR, split.base.clone()).unwrap();
+        let once = Dated::new(&base, &split.dated, Currency::EUR).expect("redone");
+        let in_base =
+            |id: &str| base.invoices.ids.find(id).is_some() || base.sources.ids.find(id).is_some();
+        let usd_of = |c: &str| (c == "U").then_some(usd);
+
+        // A new invoice of each customer, a payment in dollars naming the new one, an unapplied
+        // payment of the euro customer, an allocation of it to its new invoice, a call.
+        let new = vec![
+            invoice("IA2", "A", 20_051, 200),
+            invoice("IU2", "U", 20_052, 1_000),
+            payment("PU2", "U", 20_053, 400, Some("IU2")),
+            payment("PA2", "A", 20_053, 150, None),
+            Event::Allocation(AllocationRec {
+                source_id: "PA2".into(),
+                invoice_id: "IA2".into(),
+                date: Day(20_054),
+                amount: 150,
+            }),
+            Event::Action(ActionRec {
+                customer_id: "U".into(),
+                date: Day(20_054),
+                kind: "call".into(),
+                invoice_id: None,
+                agent: Some("Camille".into()),
+                note: None,
+                outcome: None,
+            }),
+        ];
+        let place = split.dating.place(&new, in_base).unwrap();
+        assert_eq!(place, [false, true, true, false, false, true]);
+        let mut extended = once.clone();
+        assert!(extended.extend(&new, &place, usd_of));
+
+        // The oracle: the whole ledger cut and appended once again.
+        let mut all = events.clone();
+        all.extend(new.iter().cloned());
+        let split2 = split_dated(all, Currency::EUR);
+        let base2 = Snapshot::build(Currency::EUR, split2.base.clone()).unwrap();
+        let again = Dated::new(&base2, &split2.dated, Currency::EUR).expect("redone");
+        for day in [20_010, 20_055, 20_070] {
+            let a = extended.at(Day(day), &split.rates).unwrap().unwrap();
+            let b = again.at(Day(day), &split2.rates).unwrap().unwrap();
+            assert_eq!(figures(&a, day), figures(&b, day), "on day {day}");
+        }
+        // 1 000 USD at 0.90 on day 20 055, 400 of it paid.
+        let v = extended.at(Day(20_055), &split.rates).unwrap().unwrap();
+        let iu2 = v.invoices.ids.find("IU2").unwrap() as usize;
+        assert_eq!((v.invoices.amount[iu2], v.open_at(iu2, 20_055)), (900, 540));
+
+        // Refused, unchanged: a rate; a payment naming an invoice before the dated part's rows
+        // (the pass of a date runs over the dated rows alone).
+        let mut refused = once.clone();
+        assert!(!refused.extend(&[rate(20_100, 1_000_000_000)], &[false], usd_of));
+        let old = [payment("PA3", "A", 20_060, 50, Some("IA"))];
+        let place = split.dating.place(&old, in_base).unwrap();
+        assert!(!refused.extend(&old, &place, usd_of));
+        assert_eq!(
+            figures(
+                &refused.at(Day(20_055), &split.rates).unwrap().unwrap(),
+                20_055
+            ),
+            figures(
+                &once.at(Day(20_055), &split.rates).unwrap().unwrap(),
+                20_055
+            )
         );
     }
 }
