@@ -7,7 +7,7 @@
 
 use arpilot_core::customers::RatingThresholds;
 use arpilot_core::ledger::Event;
-use arpilot_core::scope::Stop;
+use arpilot_core::scope::{ByCustomer, Stop};
 use arpilot_core::select::Selection;
 use arpilot_core::snapshot::{Dated, Map};
 use arpilot_core::sync::content_hash;
@@ -800,6 +800,9 @@ struct KeptWorklist {
     /// Renewed by every reset: a worklist computed from a snapshot taken before a reset (a
     /// rebuild, a rate) is not kept, since the steps that would bring it forward are gone.
     epoch: u64,
+    /// The index of customers' rows as far as a computation given up got (rows are only
+    /// appended until a reset): the next one goes on from there.
+    index: ByCustomer,
 }
 
 /// Appends remembered while no worklist is kept; past that, a new one is computed anyway.
@@ -1139,7 +1142,29 @@ impl Views {
         }
         let t = std::time::Instant::now();
         let asked = || snap.asked();
-        let Some(memo) = Memo::new_unless(&snap, d, thresholds, &params, &Stop::new(&asked)) else {
+        // The index of an earlier attempt, unless a reset came since the epoch was read.
+        let mut index = {
+            let mut kept = self.worklist.lock().expect("worklist lock");
+            if kept.epoch == epoch {
+                std::mem::take(&mut kept.index)
+            } else {
+                ByCustomer::default()
+            }
+        };
+        let memo = Memo::resumed_unless(
+            &snap,
+            d,
+            thresholds,
+            &params,
+            &Stop::new(&asked),
+            &mut index,
+        );
+        let Some(memo) = memo else {
+            let mut kept = self.worklist.lock().expect("worklist lock");
+            if kept.epoch == epoch {
+                kept.index = index;
+            }
+            drop(kept);
             if std::env::var_os("ARPILOT_TIMING").is_some() {
                 eprintln!(
                     "worklist given up after {:.1} ms: a writer asked for the view",

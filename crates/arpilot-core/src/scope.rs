@@ -78,6 +78,14 @@ impl ByCustomer {
     /// far stay indexed, the next call goes on from there.
     pub fn catch_up_unless(&mut self, snap: &Snapshot, stop: &Stop) -> bool {
         let nc = snap.customers.names.len();
+        // Of a later state than `snap` (rows it does not have): start again.
+        if self.seen.0 > snap.invoice_count()
+            || self.seen.1 > snap.source_count()
+            || self.seen.2 > snap.actions.len()
+            || self.invoices.len() > nc
+        {
+            *self = ByCustomer::default();
+        }
         for v in [&mut self.invoices, &mut self.sources, &mut self.actions] {
             if v.len() < nc {
                 v.resize_with(nc, Vec::new);
@@ -185,6 +193,16 @@ impl Scope<'_> {
                     rows(index, c).iter().for_each(|&r| f(r as usize));
                 }
             }
+        }
+    }
+
+    /// Whether a pass over every row was asked to stop (asking again now): the work between
+    /// the passes — a list of every customer, their follow-ups — stops too, so that a writer
+    /// waiting for the snapshot waits for a few thousand rows, not for that work.
+    pub fn stopped(&self) -> bool {
+        match self {
+            Scope::All(Some(stop)) => stop.now(),
+            _ => false,
         }
     }
 

@@ -290,6 +290,10 @@ fn rows(
             }
         }
     });
+    // A writer waiting (see `Scope::stopped`): the caller drops what was computed.
+    if scope.stopped() {
+        return Vec::new();
+    }
     // Each customer's last action by then (latest date, then latest recorded).
     let mut last_action: Vec<Option<(i32, usize)>> = vec![None; nc];
     scope.each_action(snap, |k| {
@@ -299,6 +303,9 @@ fn rows(
             *slot = Some((x.day, k));
         }
     });
+    if scope.stopped() {
+        return Vec::new();
+    }
     // Promises due today, and broken in the last 30 days, by due date.
     let due: Vec<usize> = match scope {
         Scope::All(_) => snap.promise_rows_due_between(day - 30, day).collect(),
@@ -345,7 +352,13 @@ fn rows(
     // the end of last month (for the rating's change).
     let now = standings(snap, sel, d, scope, |_, _, _| {});
     let month_end = d.month_start().add_days(-1);
+    if scope.stopped() {
+        return Vec::new();
+    }
     let before = standings(snap, sel, month_end, scope, |_, _, _| {});
+    if scope.stopped() {
+        return Vec::new();
+    }
     // Follow-ups (next action, do not contact until): one pass for everyone, or each customer's.
     let mut plans = match scope {
         Scope::All(_) => snap.followups_on(day),
@@ -357,106 +370,110 @@ fn rows(
     let collector = snap.customers.dims.get("collector");
     let scale = 10f64.powi(cur.decimals() as i32);
     let m = |v| Money::new(v, cur);
-    scope
-        .customers(nc)
-        .into_iter()
-        .filter(|&c| sel.customer(c))
-        .map(|c| {
-            let ci = c as usize;
-            let a = std::mem::take(&mut acc[ci]);
-            let plan = plans.remove(&c);
-            // Not to be contacted before a date: off the list until then.
-            if plan
-                .as_ref()
-                .and_then(|p| p.hold_until)
-                .is_some_and(|h| h.0 > day)
-            {
-                return (c, None);
+    let mut row_of = |c: u32| {
+        let ci = c as usize;
+        let a = std::mem::take(&mut acc[ci]);
+        let plan = plans.remove(&c);
+        // Not to be contacted before a date: off the list until then.
+        if plan
+            .as_ref()
+            .and_then(|p| p.hold_until)
+            .is_some_and(|h| h.0 > day)
+        {
+            return (c, None);
+        }
+        let mut reasons = Vec::new();
+        if a.overdue_count > 0 {
+            reasons.push(Reason::Overdue {
+                invoices: a.overdue_count,
+                amount: m(a.overdue_amount),
+                oldest_days: a.oldest,
+            });
+        }
+        if a.promised.0 > 0 {
+            reasons.push(Reason::PromiseRunning {
+                invoices: a.promised.0,
+                amount: m(a.promised.1),
+                due_on: Day(a.promised.2),
+            });
+        }
+        reasons.extend(a.reasons);
+        let (n, total, _, largest) = a.new_overdue;
+        if n > 0 {
+            reasons.push(Reason::NewOverdue {
+                invoices: n,
+                amount: m(total),
+                largest_id: snap.invoices.ids.get(largest).to_string(),
+            });
+        }
+        let st = &now[ci];
+        let limit = snap.customers.credit_limit[ci];
+        if st.credit_use(limit).is_some_and(|u| u > 100.0)
+            && let Some(limit) = limit
+        {
+            reasons.push(Reason::OverLimit {
+                balance: m(st.balance),
+                limit: m(limit),
+            });
+        }
+        let rating = |s: &crate::customers::Standing| s.avg_days_late().map(|x| thresholds.rate(x));
+        if let (Some(to), Some(from)) = (rating(st), rating(&before[ci]))
+            && to > from
+        {
+            reasons.push(Reason::RatingWorsened {
+                from: from.to_string(),
+                to: to.to_string(),
+            });
+        }
+        let last = last_action[ci];
+        if let Some(next) = plan.as_ref().and_then(|p| p.next_action)
+            && next.0 <= day
+            && last.is_none_or(|(dd, _)| dd < next.0)
+        {
+            reasons.push(Reason::NextActionDue { date: next });
+        }
+        if a.overdue_count > 0 {
+            let quiet = last.map(|(dd, _)| day - dd);
+            if quiet.is_none_or(|q| q > params.quiet_days) {
+                reasons.push(Reason::NoRecentAction { days: quiet });
             }
-            let mut reasons = Vec::new();
-            if a.overdue_count > 0 {
-                reasons.push(Reason::Overdue {
-                    invoices: a.overdue_count,
-                    amount: m(a.overdue_amount),
-                    oldest_days: a.oldest,
-                });
-            }
-            if a.promised.0 > 0 {
-                reasons.push(Reason::PromiseRunning {
-                    invoices: a.promised.0,
-                    amount: m(a.promised.1),
-                    due_on: Day(a.promised.2),
-                });
-            }
-            reasons.extend(a.reasons);
-            let (n, total, _, largest) = a.new_overdue;
-            if n > 0 {
-                reasons.push(Reason::NewOverdue {
-                    invoices: n,
-                    amount: m(total),
-                    largest_id: snap.invoices.ids.get(largest).to_string(),
-                });
-            }
-            let st = &now[ci];
-            let limit = snap.customers.credit_limit[ci];
-            if st.credit_use(limit).is_some_and(|u| u > 100.0)
-                && let Some(limit) = limit
-            {
-                reasons.push(Reason::OverLimit {
-                    balance: m(st.balance),
-                    limit: m(limit),
-                });
-            }
-            let rating =
-                |s: &crate::customers::Standing| s.avg_days_late().map(|x| thresholds.rate(x));
-            if let (Some(to), Some(from)) = (rating(st), rating(&before[ci]))
-                && to > from
-            {
-                reasons.push(Reason::RatingWorsened {
-                    from: from.to_string(),
-                    to: to.to_string(),
-                });
-            }
-            let last = last_action[ci];
-            if let Some(next) = plan.as_ref().and_then(|p| p.next_action)
-                && next.0 <= day
-                && last.is_none_or(|(dd, _)| dd < next.0)
-            {
-                reasons.push(Reason::NextActionDue { date: next });
-            }
-            if a.overdue_count > 0 {
-                let quiet = last.map(|(dd, _)| day - dd);
-                if quiet.is_none_or(|q| q > params.quiet_days) {
-                    reasons.push(Reason::NoRecentAction { days: quiet });
-                }
-            }
-            if reasons.is_empty() {
-                return (c, None);
-            }
-            let w = (a.weighted / 90) as f64 / scale;
-            let points: f64 = reasons.iter().map(Reason::points).sum();
-            let score = ((10.0 * (1.0 + w).log10() + points) * 10.0).round() / 10.0;
-            // Every overdue invoice not in dispute is under a running promise.
-            let waiting = a.promised.0 > 0 && a.weighted == 0;
-            let next_step = next_step(&reasons, a.oldest, waiting);
-            let row = WorklistRow {
-                collector: collector
-                    .map(|col| col.value(c).to_string())
-                    .filter(|v| !v.is_empty()),
-                customer_id: snap.customers.ids.get(c).to_string(),
-                name: snap.customers.names[ci].clone(),
-                score,
-                reasons,
-                overdue: m(st.overdue),
-                at_stake: m(a.at_stake),
-                last_action: last.map(|(dd, _)| Day(dd)),
-                last_action_kind: last
-                    .map(|(_, k)| snap.action_kinds.value(snap.actions[k].kind).to_string()),
-                next_step,
-            };
-            (c, Some(row))
-        })
-        .collect()
+        }
+        if reasons.is_empty() {
+            return (c, None);
+        }
+        let w = (a.weighted / 90) as f64 / scale;
+        let points: f64 = reasons.iter().map(Reason::points).sum();
+        let score = ((10.0 * (1.0 + w).log10() + points) * 10.0).round() / 10.0;
+        // Every overdue invoice not in dispute is under a running promise.
+        let waiting = a.promised.0 > 0 && a.weighted == 0;
+        let next_step = next_step(&reasons, a.oldest, waiting);
+        let row = WorklistRow {
+            collector: collector
+                .map(|col| col.value(c).to_string())
+                .filter(|v| !v.is_empty()),
+            customer_id: snap.customers.ids.get(c).to_string(),
+            name: snap.customers.names[ci].clone(),
+            score,
+            reasons,
+            overdue: m(st.overdue),
+            at_stake: m(a.at_stake),
+            last_action: last.map(|(dd, _)| Day(dd)),
+            last_action_kind: last
+                .map(|(_, k)| snap.action_kinds.value(snap.actions[k].kind).to_string()),
+            next_step,
+        };
+        (c, Some(row))
+    };
+    let mut out = Vec::new();
+    for (k, c) in scope.customers(nc).into_iter().enumerate() {
+        if k % 4096 == 0 && scope.stopped() {
+            break;
+        }
+        if sel.customer(c) {
+            out.push(row_of(c));
+        }
+    }
+    out
 }
 
 /// The worklist of every customer on one date, kept up to date as the ledger grows: an append
@@ -498,8 +515,29 @@ impl Memo {
         params: &WorklistParams,
         stop: &Stop,
     ) -> Option<Memo> {
+        Memo::resumed_unless(
+            snap,
+            d,
+            thresholds,
+            params,
+            stop,
+            &mut ByCustomer::default(),
+        )
+    }
+
+    /// [`Memo::new_unless`] from `index`, the index of customers' rows so far of this snapshot
+    /// or an earlier state of it, completed and taken by the memo; given up, the index is left
+    /// as far as it got, for the next attempt to go on from (at 10 M invoices it is a third of
+    /// the work, and freeing it most of what a writer waited for).
+    pub fn resumed_unless(
+        snap: &Snapshot,
+        d: Day,
+        thresholds: &RatingThresholds,
+        params: &WorklistParams,
+        stop: &Stop,
+        index: &mut ByCustomer,
+    ) -> Option<Memo> {
         let usual = usual_resolution(snap, d.0, params.default_dispute_days);
-        let mut index = ByCustomer::default();
         if !index.catch_up_unless(snap, stop) {
             return None;
         }
@@ -509,7 +547,7 @@ impl Memo {
             params: *params,
             generation: snap.generation(),
             usual,
-            index,
+            index: std::mem::take(index),
             rows: Vec::new(),
             order: Vec::new(),
         };
@@ -525,6 +563,7 @@ impl Memo {
         );
         // A pass that stopped early left some customers' figures partial.
         if stop.fired() {
+            *index = memo.index;
             return None;
         }
         memo.store(fresh, true);

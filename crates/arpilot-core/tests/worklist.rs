@@ -369,6 +369,14 @@ fn the_worklist_kept_on_append_is_the_one_computed_afresh() {
     );
 }
 
+/// The rows of `memo` for everyone, as the worklist lists them.
+fn listed(memo: &arpilot_core::worklist::Memo) -> Vec<arpilot_core::worklist::WorklistRow> {
+    memo.list(&Selection::all())
+        .iter()
+        .map(|r| (**r).clone())
+        .collect()
+}
+
 /// The whole worklist computed for a writer's sake can be given up at every point it asks: then
 /// it answers nothing rather than a list from passes cut short; asked and never stopped, it is
 /// the list computed outright.
@@ -389,16 +397,12 @@ fn the_worklist_given_up_at_any_point_answers_nothing() {
     };
     let memo = Memo::new_unless(&snap, d, &th, &params, &Stop::new(&never)).unwrap();
     let whole = worklist(&snap, &Selection::all(), d, &th, &params);
-    let listed: Vec<_> = memo
-        .list(&Selection::all())
-        .iter()
-        .map(|r| (**r).clone())
-        .collect();
-    assert_eq!(listed, whole);
+    assert_eq!(listed(&memo), whole);
     assert!(!whole.is_empty());
-    // Asked by the index and by the passes over the invoices (three) and the sources.
+    // Asked by the index and by the passes over the invoices (three) and the sources, and
+    // between the passes and while listing the customers: the work in between stops too.
     let n = asks.load(Ordering::Relaxed);
-    assert!(n >= 5, "asked {n} times");
+    assert!(n >= 10, "asked {n} times");
     for k in 1..=n {
         let seen = AtomicUsize::new(0);
         let at_k = || seen.fetch_add(1, Ordering::Relaxed) + 1 >= k;
@@ -408,5 +412,26 @@ fn the_worklist_given_up_at_any_point_answers_nothing() {
             "stopped at ask {k} of {n}"
         );
         assert!(stop.fired());
+        // Given up, the index of customers' rows is left as far as it got; the next attempt
+        // goes on from it to the same list.
+        let mut index = Default::default();
+        let stop = Stop::new(&at_k);
+        assert!(Memo::resumed_unless(&snap, d, &th, &params, &stop, &mut index).is_none());
+        let memo = Memo::resumed_unless(&snap, d, &th, &params, &Stop::never(), &mut index)
+            .expect("not stopped");
+        assert_eq!(listed(&memo), whole, "resumed after ask {k}");
     }
+    // An index of a later state of the ledger (more rows) is not used on an earlier one.
+    let later = ledger()
+        .dispute("A1", "2024-04-01", Some("2024-04-05"), "prix")
+        .inv("Z1", "F", "2024-06-01", "2024-06-15", 100)
+        .snapshot();
+    let mut index = arpilot_core::scope::ByCustomer::default();
+    index.catch_up(&later);
+    let mut memo =
+        Memo::resumed_unless(&snap, d, &th, &params, &Stop::never(), &mut index).unwrap();
+    // Customer F's row computed again through the index: the rows of `snap` alone.
+    let f = snap.customers.ids.find("F").unwrap();
+    memo.update(&snap, &[f]);
+    assert_eq!(listed(&memo), whole);
 }
