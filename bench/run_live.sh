@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Live paths of `arpilot serve` on a SQLite ledger of N invoices (default 1 000 000): start-up
 # (spawn -> URL printed) and RSS, API push of one payment (answer time, delay until the `ledger`
-# server-sent event; the start-up is measured twice: without and with the ledger's image), an `arpilot import` of 1 000 payments beside the running server (delay until
+# server-sent event; the start-up is measured three times: from the image the CSV import left,
+# without an image, and from the image the server wrote), an `arpilot import` of 1 000 payments beside the running server (delay until
 # the event), a call recorded through the API (answer, delay until the event), the worklist of
 # the team and of one collector, first and cached views of a past date, one customer's file and
 # rating, the dashboard JSON. Builds and measures target/release/arpilot; a second argument names another arpilot binary
@@ -105,22 +106,26 @@ run() { # label binary
 
   local t0 t1 line
   t0=$(now)
-  "$bin" import "$DATA" --db "$db" >"$WORK/$label.import.log" 2>&1 || { cat "$WORK/$label.import.log" >&2; exit 1; }
+  ARPILOT_TIMING=1 "$bin" import "$DATA" --db "$db" >"$WORK/$label.import.log" 2>&1 || { cat "$WORK/$label.import.log" >&2; exit 1; }
   t1=$(now)
   line=$(grep -E 'rows/s' "$WORK/$label.import.log" | tail -n 1 || true)
   put "$label" "import of the CSV set (s)" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')"
   put "$label" "import rows/s (printed)" "$(echo "$line" | grep -oE '\(([0-9]+) rows/s' | tr -dc 0-9)"
   put "$label" "database size (MB)" "$(du -m "$db" | cut -f1)"
+  put "$label" "image left by the import (printed)" "$(grep -oE 'image after the import: .*' "$WORK/$label.import.log" | head -n 1)"
 
   ARPILOT_PASSWORD=bench-live "$bin" users --db "$db" add bench --role manager >/dev/null
   TOKEN=$("$bin" users --db "$db" token bench --name bench | tail -n 1)
 
-  # start-up: spawn -> "serving http://..." on stderr; first without an image of the ledger
-  # (the server builds its view from every stored event, then writes the image), then again
-  # from the image
+  # start-up: spawn -> "serving http://..." on stderr; first from the image the import left
+  # (when it left one), then without an image of the ledger (the server builds its view from
+  # every stored event, then writes the image), then again from that image
   local err=$WORK/$label.serve.err start
-  rm -f "$db.image"
-  for start in cold image; do
+  for start in import cold image; do
+    if [ "$start" = import ]; then
+      [ -f "$db.image" ] || continue
+    fi
+    [ "$start" = cold ] && rm -f "$db.image"
     : >"$err"
     t0=$(now)
     ARPILOT_TIMING=1 "$bin" serve --db "$db" --listen 127.0.0.1:0 2>"$err" &
@@ -135,6 +140,7 @@ run() { # label binary
     sleep 0.5
     put "$label" "RSS after ready ($start, MB)" "$(($(ps -o rss= -p "$SERVER_PID") / 1024))"
     put "$label" "peak RSS at start ($start, MB)" "$(($(awk '/VmHWM/ { print $2 }' "/proc/$SERVER_PID/status") / 1024))"
+    [ "$start" = import ] && { kill "$SERVER_PID" && wait "$SERVER_PID" 2>/dev/null || true; }
     if [ "$start" = cold ]; then
       local limit=$((SECONDS + 600))
       until grep -q 'image of .* written' "$err"; do

@@ -751,6 +751,16 @@ pub struct Held {
 }
 
 impl Held {
+    /// A snapshot no live view shares (the whole ledger an import checked its batch on), held
+    /// to the end.
+    pub(crate) fn alone(snapshot: Snapshot) -> Held {
+        Held {
+            snapshot: Some(Arc::new(snapshot)),
+            yielding: Arc::default(),
+            gives_way: false,
+        }
+    }
+
     /// A writer waits for this view: stop and drop it.
     pub fn asked(&self) -> bool {
         self.gives_way && self.yielding.asked()

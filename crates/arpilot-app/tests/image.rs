@@ -103,6 +103,25 @@ async fn same_as_built(views: &Views, store: &Store, image: &Path) {
     );
 }
 
+/// A new SQLite ledger in a directory of its own (emptied first).
+async fn new_store(name: &str) -> (PathBuf, Store) {
+    let dir = std::env::temp_dir().join(format!("arpilot-app-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = Store::open(&Target::Sqlite(dir.join("ledger.db")))
+        .await
+        .unwrap();
+    (dir, store)
+}
+
+/// A push of payment `id` of `customer` allocated to `invoice`, on 31 March 2024.
+fn paid(id: &str, customer: &str, invoice: &str, amount: &str) -> serde_json::Value {
+    serde_json::json!({"events": [
+        {"type": "payment", "payment_id": id, "customer_id": customer, "date": "2024-03-31", "amount": amount},
+        {"type": "allocation", "source_id": id, "invoice_id": invoice, "date": "2024-03-31", "amount": amount}
+    ]})
+}
+
 /// Customer `id` as the small fixture has it.
 fn set_customer(id: &str) -> arpilot_core::Event {
     common::small_events()
@@ -136,8 +155,10 @@ async fn a_start_reads_the_image_and_what_was_stored_after_it() {
     let events = common::small_events();
     let n = events.len() as i64;
     common::import_events(&store, events).await;
+    // The import left an image (see `an_import_that_read_the_ledger_leaves_its_image`).
+    std::fs::remove_file(&image).unwrap();
 
-    // No image yet: the views are built from the ledger, and the image is behind by all of it.
+    // No image: the views are built from the ledger, and the image is behind by all of it.
     let views = Views::open(&store).await.unwrap();
     assert_eq!(views.image_behind(), None);
     assert_eq!(views.loaded(), n);
@@ -346,14 +367,10 @@ async fn a_start_reads_the_image_and_what_was_stored_after_it() {
 /// Then, without a push meanwhile, the same kind of job writes the image.
 #[tokio::test]
 async fn writing_the_image_gives_the_view_back_to_a_push() {
-    let dir = std::env::temp_dir().join(format!("arpilot-app-giveway-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let store = Store::open(&Target::Sqlite(dir.join("ledger.db")))
-        .await
-        .unwrap();
+    let (dir, store) = new_store("giveway").await;
     let image = store.image_path().unwrap();
     common::import_events(&store, common::small_events()).await;
+    std::fs::remove_file(&image).unwrap();
     let views = Views::open(&store).await.unwrap();
     let cur = views.current().currency;
     // Where the view is: the same address after the push means it was changed in place.
@@ -386,5 +403,88 @@ async fn writing_the_image_gives_the_view_back_to_a_push() {
     views.image_written(&job);
     assert_eq!(views.image_behind(), Some(0));
     same_as_built(&Views::open(&store).await.unwrap(), &store, &image).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// An import that reads the whole ledger checks its batch on a snapshot of all of it: the one a
+/// start would build from every stored event. It leaves that snapshot as the ledger's image, so
+/// the next start reads the image rather than the ledger — unless a start would build another
+/// (dates that differ), or a server keeps the image itself.
+#[tokio::test]
+async fn an_import_that_read_the_ledger_leaves_its_image() {
+    let (dir, store) = new_store("import-image").await;
+    let image = store.image_path().unwrap();
+    let counting = Counting {
+        inner: &store,
+        whole_reads: AtomicUsize::new(0),
+    };
+    let events = common::small_events();
+    let n = events.len() as i64;
+    common::import_events(&store, events).await;
+    assert!(image.exists(), "the first import leaves an image");
+    let first = Views::open(&counting).await.unwrap();
+    assert_eq!(first.image_behind(), Some(0));
+    assert_eq!(first.loaded(), n);
+    assert_eq!(
+        counting.whole_reads.load(Ordering::SeqCst),
+        0,
+        "read from the image"
+    );
+    same_as_built(&first, &store, &image).await;
+    let cur = first.current().currency;
+
+    // A batch with an allocation is planned against the stored events (the whole ledger read):
+    // the image is written again, with it.
+    let allocated = paid("P40", "C2", "F3", "140.50");
+    let o = push(&store, None, &allocated, cur, &author())
+        .await
+        .unwrap();
+    assert_eq!(o.appended, 2);
+    let second = Views::open(&counting).await.unwrap();
+    assert_eq!(
+        second.image_behind(),
+        Some(0),
+        "written again with the batch"
+    );
+    assert_eq!(second.loaded(), n + 2);
+    assert_eq!(counting.whole_reads.load(Ordering::SeqCst), 0);
+    same_as_built(&second, &store, &image).await;
+    let f3 = second.current().invoices.ids.find("F3").unwrap() as usize;
+    assert_eq!(second.current().allocs_of(f3).count(), 2, "P2's and P40's");
+
+    // Through a server's views, the same kind of batch leaves the image alone: the server
+    // writes it when it sees fit.
+    let written = std::fs::metadata(&image).unwrap().modified().unwrap();
+    let more = paid("P41", "C1", "F2", "50.00");
+    let o = push(&store, Some(&second), &more, cur, &author())
+        .await
+        .unwrap();
+    assert_eq!(o.appended, 2);
+    assert_eq!(
+        std::fs::metadata(&image).unwrap().modified().unwrap(),
+        written
+    );
+    let third = Views::open(&store).await.unwrap();
+    assert_eq!(
+        third.image_behind(),
+        Some(2),
+        "the image and the two events after it"
+    );
+    same_as_built(&third, &store, &image).await;
+
+    // A customer changed (an amendment): a view of each date differs, so a start builds it
+    // from the ledger; the import leaves the image as it was.
+    let amend: serde_json::Value = serde_json::from_str(
+        r#"{"events": [{"type": "customer", "customer_id": "C1", "name": "Renamed SA"}]}"#,
+    )
+    .unwrap();
+    push(&store, None, &amend, cur, &author()).await.unwrap();
+    assert_eq!(
+        std::fs::metadata(&image).unwrap().modified().unwrap(),
+        written
+    );
+    let fourth = Views::open(&store).await.unwrap();
+    assert_eq!(fourth.image_behind(), None, "built from the ledger");
+    same_as_built(&fourth, &store, &image).await;
     let _ = std::fs::remove_dir_all(&dir);
 }
