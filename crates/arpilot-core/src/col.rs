@@ -8,6 +8,10 @@
 //!
 //! Reading is the same either way: a column dereferences to a slice, so the kernels do not know
 //! which kind they read.
+//!
+//! Owned values are shared between copies of a column until one of them changes them: a copy of
+//! a snapshot (a push arriving while a page request reads the current view) then costs the
+//! columns the push changes, not every column.
 
 use std::fmt;
 use std::ops::{Deref, DerefMut};
@@ -50,7 +54,7 @@ struct Borrowed<T> {
 
 /// See the module's documentation.
 pub struct Col<T: Plain> {
-    own: Vec<T>,
+    own: Arc<Vec<T>>,
     borrowed: Option<Borrowed<T>>,
 }
 
@@ -59,9 +63,9 @@ unsafe impl<T: Plain> Send for Col<T> {}
 unsafe impl<T: Plain> Sync for Col<T> {}
 
 impl<T: Plain> Col<T> {
-    pub const fn new() -> Col<T> {
+    pub fn new() -> Col<T> {
         Col {
-            own: Vec::new(),
+            own: Arc::default(),
             borrowed: None,
         }
     }
@@ -81,7 +85,7 @@ impl<T: Plain> Col<T> {
             return None;
         }
         Some(Col {
-            own: Vec::new(),
+            own: Arc::default(),
             borrowed: Some(Borrowed {
                 ptr: ptr.cast(),
                 len,
@@ -95,22 +99,23 @@ impl<T: Plain> Col<T> {
         self.borrowed.is_some()
     }
 
-    /// The values as an owned vector, copied first when borrowed (with room to grow, since a
-    /// column is copied when something is about to be added or changed).
+    /// The values as an owned vector of this column alone, copied first when borrowed or
+    /// shared with a copy of the column (with room to grow, since a column is copied when
+    /// something is about to be added or changed).
     fn owned(&mut self) -> &mut Vec<T> {
         if let Some(b) = self.borrowed.take() {
             // SAFETY: see `Deref`.
             let s = unsafe { std::slice::from_raw_parts(b.ptr, b.len) };
-            let mut v = Vec::with_capacity(s.len() + s.len() / 8 + 16);
-            v.extend_from_slice(s);
-            self.own = v;
+            self.own = Arc::new(roomy(s));
         }
-        &mut self.own
+        if Arc::get_mut(&mut self.own).is_none() {
+            self.own = Arc::new(roomy(&self.own));
+        }
+        Arc::get_mut(&mut self.own).expect("held by this column alone")
     }
 
     pub fn into_vec(mut self) -> Vec<T> {
-        self.owned();
-        std::mem::take(&mut self.own)
+        std::mem::take(self.owned())
     }
 
     pub fn push(&mut self, v: T) {
@@ -131,7 +136,10 @@ impl<T: Plain> Col<T> {
 
     pub fn clear(&mut self) {
         self.borrowed = None;
-        self.own.clear()
+        match Arc::get_mut(&mut self.own) {
+            Some(v) => v.clear(),
+            None => self.own = Arc::default(),
+        }
     }
 
     pub fn pop(&mut self) -> Option<T> {
@@ -142,12 +150,16 @@ impl<T: Plain> Col<T> {
     pub fn truncate(&mut self, n: usize) {
         match &mut self.borrowed {
             Some(b) => b.len = b.len.min(n),
-            None => self.own.truncate(n),
+            None if n < self.own.len() => self.owned().truncate(n),
+            None => {}
         }
     }
 
+    /// Gives back unused room, unless the values are shared with a copy (whose room it is too).
     pub fn shrink_to_fit(&mut self) {
-        self.own.shrink_to_fit()
+        if let Some(v) = Arc::get_mut(&mut self.own) {
+            v.shrink_to_fit()
+        }
     }
 
     /// Values this column holds on the heap (borrowed ones are not: they are the mapped
@@ -166,7 +178,7 @@ impl<T: Plain> Deref for Col<T> {
             // SAFETY: `borrow` checked the range and the alignment; `_keep` holds the bytes,
             // which never change while held (`Backing`).
             Some(b) => unsafe { std::slice::from_raw_parts(b.ptr, b.len) },
-            None => &self.own,
+            None => self.own.as_slice(),
         }
     }
 }
@@ -176,6 +188,13 @@ impl<T: Plain> DerefMut for Col<T> {
     fn deref_mut(&mut self) -> &mut [T] {
         self.owned()
     }
+}
+
+/// A copy of `s` with room to grow.
+fn roomy<T: Plain>(s: &[T]) -> Vec<T> {
+    let mut v = Vec::with_capacity(s.len() + s.len() / 8 + 16);
+    v.extend_from_slice(s);
+    v
 }
 
 impl<T: Plain> Default for Col<T> {
@@ -188,15 +207,16 @@ impl<T: Plain> Clone for Col<T> {
     fn clone(&self) -> Self {
         match &self.borrowed {
             Some(b) => Col {
-                own: Vec::new(),
+                own: Arc::default(),
                 borrowed: Some(Borrowed {
                     ptr: b.ptr,
                     len: b.len,
                     _keep: b._keep.clone(),
                 }),
             },
+            // Shared until one of the two changes them (see `owned`).
             None => Col {
-                own: self.own.clone(),
+                own: Arc::clone(&self.own),
                 borrowed: None,
             },
         }
@@ -224,7 +244,7 @@ impl<T: Plain + PartialEq> PartialEq<Vec<T>> for Col<T> {
 impl<T: Plain> From<Vec<T>> for Col<T> {
     fn from(own: Vec<T>) -> Self {
         Col {
-            own,
+            own: Arc::new(own),
             borrowed: None,
         }
     }
@@ -284,5 +304,24 @@ mod tests {
         // The clone still reads the bytes, which did not change.
         assert!(copy.is_borrowed());
         assert_eq!(copy.into_vec(), values.to_vec());
+    }
+
+    #[test]
+    fn owned_values_are_shared_by_copies_until_changed() {
+        let mut a = Col::from(vec![1u64, 2, 3]);
+        let b = a.clone();
+        assert_eq!(a.as_ptr(), b.as_ptr(), "a copy shares the values");
+        a.push(4);
+        assert_ne!(a.as_ptr(), b.as_ptr(), "changed, the column has its own");
+        assert_eq!(
+            (a, b.clone()),
+            (Col::from(vec![1, 2, 3, 4]), Col::from(vec![1, 2, 3]))
+        );
+        // Alone again, a column changes its values where they are.
+        let mut c = b;
+        let at = c.as_ptr();
+        c[0] = 9;
+        c.truncate(2);
+        assert_eq!((c.as_ptr(), c.into_vec()), (at, vec![9, 2]));
     }
 }
