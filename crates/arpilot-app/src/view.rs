@@ -235,7 +235,7 @@ impl DatedParts {
         // and payments: what a view takes as it is), rather than being built again for the
         // next past date (most of a second at 1 M invoices).
         let once = match self.once.take() {
-            Some(Some(once)) => Some(Arc::try_unwrap(once).unwrap_or_else(|o| (*o).clone())),
+            Some(Some(once)) => Some(Arc::unwrap_or_clone(once)),
             _ => None,
         };
         let resolved =
@@ -1405,7 +1405,7 @@ impl Views {
         let evs = events.to_vec();
         let built = tokio::task::spawn_blocking(move || {
             // Held by the current view alone, unless a past date is being built from it.
-            let mut parts = Arc::try_unwrap(parts).unwrap_or_else(|p| (*p).clone());
+            let mut parts = Arc::unwrap_or_clone(parts);
             if !parts.add(&evs, count as usize) {
                 return None;
             }

@@ -394,9 +394,7 @@ pub fn converted_new(
     customer: impl Fn(&str) -> Option<Currency>,
 ) -> Option<Vec<Event>> {
     let to = |amount: i64, currency: Option<Currency>, customer_id: &str| {
-        let c = currency
-            .or_else(|| customer(customer_id))
-            .unwrap_or(reporting);
+        let c = new_amount_currency(currency, customer_id, reporting, &customer);
         if c == reporting {
             return Some(amount);
         }
@@ -421,6 +419,21 @@ pub fn converted_new(
             })
         })
         .collect()
+}
+
+/// The currency of the amount of a new document or payment of a dated part (in `currency`, of
+/// customer `customer_id`): its own, else its customer's (`customer`), else `reporting`. The one
+/// rule for the current view taking such events as they are ([`converted_new`]) and for the
+/// dated part that past dates are written from (`snapshot::Dated::extend`).
+pub(crate) fn new_amount_currency(
+    currency: Option<Currency>,
+    customer_id: &str,
+    reporting: Currency,
+    customer: impl Fn(&str) -> Option<Currency>,
+) -> Currency {
+    currency
+        .or_else(|| customer(customer_id))
+        .unwrap_or(reporting)
 }
 
 /// A customer's own currency (its attribute `currency`), if it has a valid one.

@@ -15,7 +15,7 @@ use crate::bounds::{GROSS_LIMIT, check_amount};
 use crate::date::Day;
 use crate::ledger::*;
 use crate::money::Currency;
-use crate::view::{CurrencyMode, Rates, Step, ViewError, convert, running};
+use crate::view::{CurrencyMode, Rates, Step, ViewError, convert, new_amount_currency, running};
 
 /// A cell of the snapshot holding an amount of the dated part in another currency.
 #[derive(Clone, Copy, Debug)]
@@ -172,8 +172,8 @@ impl Dated {
                     Event::Payment(p) if dated => (p.currency, &p.customer_id),
                     _ => return Step::Same,
                 };
-                match currency.or_else(|| customer(customer_id)) {
-                    Some(c) if c != reporting => Step::From(c),
+                match new_amount_currency(currency, customer_id, reporting, &customer) {
+                    c if c != reporting => Step::From(c),
                     _ => Step::Same,
                 }
             })
